@@ -1,0 +1,122 @@
+"""The actor registry (data/actors.yaml) and the matcher that finds actor mentions in text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping, line_of, load_yaml
+
+ACTOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Mention:
+    actor: str
+    start: int  # character offsets into the text searched
+    end: int
+
+
+class ActorRegistry:
+    """Canonical actor ids and their aliases, compiled into one whole-word regex.
+
+    One alternation, longest alias first, finds every mention in a single left-to-right
+    pass: the cost is linear in the text, and at any position the longest alias wins
+    ("North Atlantic Council" over "NATO", "North Korean" over "Korean").
+    """
+
+    def __init__(self, aliases: dict[str, list[str]], exact_case: dict[str, list[str]], not_actors: list[str] = ()):
+        self.actors = sorted(aliases)
+        self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in self.actors}
+        self._by_folded: dict[str, str | None] = {}
+        self._by_exact: dict[str, str | None] = {}
+        patterns: list[tuple[str, str]] = []  # (alias, regex piece)
+        for actor in self.actors:
+            for alias in aliases[actor]:
+                self._by_folded[alias.casefold()] = actor
+                patterns.append((alias, f"(?i:{_alias_regex(alias)})"))
+            for alias in exact_case.get(actor, []):
+                self._by_exact[alias] = actor
+                patterns.append((alias, f"(?-i:{_alias_regex(alias)})"))
+        for phrase in not_actors:
+            self._by_folded[phrase.casefold()] = None
+            patterns.append((phrase, f"(?i:{_alias_regex(phrase)})"))
+        patterns.sort(key=lambda item: (-len(item[0]), item[0]))
+        # (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation.
+        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in patterns) + r")(?![\w])")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ActorRegistry":
+        data = expect_mapping(load_yaml(path), path, "the registry file")
+        unknown = set(data) - {"actors", "not_actors"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise DataError(path, data.key_lines[key], f"unknown key {key!r}; expected 'actors' and optionally 'not_actors'")
+        if "actors" not in data:
+            raise DataError(path, data.line or 1, "no 'actors' mapping; add one (see the comment at the top of data/actors.yaml)")
+        actors = expect_mapping(data["actors"], path, "'actors'", data.key_lines["actors"])
+        aliases: dict[str, list[str]] = {}
+        exact: dict[str, list[str]] = {}
+        seen: dict[str, tuple[str, int]] = {}
+        for actor, entry in actors.items():
+            line = actors.key_lines[actor]
+            if not isinstance(actor, str) or not ACTOR_ID.match(actor):
+                raise DataError(path, line, f"actor id {actor!r} must be lower-case letters, digits and _ (like south_korea)")
+            entry = expect_mapping(entry, path, f"actor {actor!r}", line)
+            bad = set(entry) - {"aliases", "exact_case"}
+            if bad:
+                key = sorted(bad)[0]
+                raise DataError(path, entry.key_lines[key], f"actor {actor!r}: unknown key {key!r}; use 'aliases' and 'exact_case'")
+            names = {}
+            for field in ("aliases", "exact_case"):
+                names[field] = list(expect_list_of_strings(entry.get(field, []), path, f"{actor}.{field}", line))
+                for alias in names[field]:
+                    _check_alias(path, line_of(alias, line), actor, alias)
+                    key = alias if field == "exact_case" else alias.casefold()
+                    if key in seen:
+                        other, other_line = seen[key]
+                        raise DataError(path, line_of(alias, line),
+                                        f"alias {alias!r} of {actor!r} is already an alias of {other!r} (line {other_line}); keep it under one actor")
+                    seen[key] = (actor, line_of(alias, line))
+            if not names["aliases"] and not names["exact_case"]:
+                raise DataError(path, line, f"actor {actor!r} has no aliases; add at least one name")
+            aliases[actor] = names["aliases"]
+            exact[actor] = names["exact_case"]
+        if not aliases:
+            raise DataError(path, data.key_lines["actors"], "'actors' is empty; add at least one actor")
+        not_actors = list(expect_list_of_strings(data.get("not_actors", []), path, "not_actors", data.line))
+        for phrase in not_actors:
+            _check_alias(path, line_of(phrase, data.line), "not_actors", phrase)
+        return cls(aliases, exact, not_actors)
+
+    def find(self, text: str) -> list[Mention]:
+        mentions = []
+        for match in self._regex.finditer(text):
+            found = match.group(0)
+            actor = self._by_exact.get(found, self._by_folded.get(_fold_spaces(found).casefold(), None))
+            if actor is not None:
+                mentions.append(Mention(actor, match.start(), match.end()))
+        return mentions
+
+    def names(self, actor: str) -> list[str]:
+        """The actor's aliases in registry order; the first is its display name."""
+        return self._names[actor]
+
+
+def _alias_regex(alias: str) -> str:
+    # Any run of white space between the words of a multi-word alias.
+    return r"\s+".join(re.escape(word) for word in alias.split())
+
+
+def _fold_spaces(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_alias(path, line, actor, alias):
+    if not alias.strip():
+        raise DataError(path, line, f"{actor}: an alias is empty; remove it or write the name")
+    if len(re.findall(r"\w", alias)) < 2:
+        raise DataError(path, line, f"{actor}: alias {alias!r} has fewer than two letters and would match almost anything; write a real name")
+    if alias != alias.strip() or "\n" in alias:
+        raise DataError(path, line, f"{actor}: alias {alias!r} has leading/trailing space or a line break; remove it")

@@ -1,0 +1,52 @@
+"""The one function that turns raw text into (sentence, actor) candidate pairs.
+
+Both the prepare stage (training data) and the scorer (new articles) call
+`article_candidates`, so what the model is trained on and what it scores are
+built the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from pipeline.actors import ActorRegistry
+from pipeline.text import split_sentences
+
+# The fields of one candidate pair, in order. The model reads sentence, mentions,
+# other_mentions and the neighbouring sentences; the rest identifies the pair.
+CANDIDATE_FIELDS = (
+    "article_id",
+    "sentence_index",
+    "sentence",
+    "actor",
+    "mentions",  # [[start, end], ...] of this actor in `sentence`
+    "other_mentions",  # [[start, end], ...] of every other actor in `sentence`
+    "previous_sentence",
+    "next_sentence",
+)
+
+
+def article_candidates(article_id: str, text: str, registry: ActorRegistry) -> Iterator[dict]:
+    """Yield one candidate per (sentence, actor) that the sentence mentions, in text order.
+
+    Actors within a sentence come in the order of their first mention.
+    """
+    sentences = split_sentences(text)
+    for position, sentence in enumerate(sentences):
+        mentions = registry.find(sentence.text)
+        if not mentions:
+            continue
+        by_actor: dict[str, list[list[int]]] = {}
+        for mention in mentions:
+            by_actor.setdefault(mention.actor, []).append([mention.start, mention.end])
+        for actor, spans in by_actor.items():
+            yield {
+                "article_id": article_id,
+                "sentence_index": sentence.index,
+                "sentence": sentence.text,
+                "actor": actor,
+                "mentions": spans,
+                "other_mentions": [[m.start, m.end] for m in mentions if m.actor != actor],
+                "previous_sentence": sentences[position - 1].text if position > 0 else "",
+                "next_sentence": sentences[position + 1].text if position + 1 < len(sentences) else "",
+            }

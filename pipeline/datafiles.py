@@ -1,0 +1,182 @@
+"""Loading the files people edit (YAML registries, CSV labels) with errors that name file and line.
+
+Every expected problem with user data becomes a `DataError` whose message reads
+`path:line: what is wrong; what to do`. The CLI prints that one line and exits
+non-zero, so no traceback reaches a user for a bad file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+# A registry or template file is a few kilobytes; anything far larger is a mistake
+# (or an attack), and refusing it early keeps a YAML bomb from eating memory.
+MAX_DATA_FILE_BYTES = 5_000_000
+MAX_YAML_NODES = 200_000
+
+
+class DataError(Exception):
+    """An expected problem with an input file: printed as one line, never as a traceback."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class LineStr(str):
+    """A YAML string that remembers the line it came from (1-based)."""
+
+    line: int = 0
+
+
+class LineDict(dict):
+    """A YAML mapping that remembers its line and the line of each key."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineList(list):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that records lines, refuses duplicate keys and refuses aliases (no YAML bombs)."""
+
+    def __init__(self, stream, path: str):
+        super().__init__(stream)
+        self.path = path
+        self.node_count = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise DataError(
+                self.path,
+                event.start_mark.line + 1,
+                "YAML anchors and aliases (*name) are not allowed in data files; write the value out",
+            )
+        self.node_count += 1
+        if self.node_count > MAX_YAML_NODES:
+            raise DataError(self.path, None, f"more than {MAX_YAML_NODES} YAML nodes; this is not a data file we can read")
+        return super().compose_node(parent, index)
+
+    def construct_yaml_str(self, node):
+        value = LineStr(super().construct_scalar(node))
+        value.line = node.start_mark.line + 1
+        return value
+
+    def construct_mapping_with_lines(self, node):
+        mapping = LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in mapping:
+                raise DataError(self.path, line, f"duplicate key {key!r} (first on line {mapping.key_lines[key]}); keep one")
+            mapping[key] = self.construct_object(value_node, deep=True)
+            mapping.key_lines[key] = line
+        return mapping
+
+    def construct_sequence_with_lines(self, node):
+        items = LineList(self.construct_object(child, deep=True) for child in node.value)
+        items.line = node.start_mark.line + 1
+        return items
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _LineLoader.construct_yaml_str)
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping_with_lines)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence_with_lines)
+
+
+def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -> str:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise DataError(path, None, "file not found") from None
+    if size > max_bytes:
+        raise DataError(path, None, f"file is {size} bytes, more than the {max_bytes} a data file may have")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise DataError(path, line, "not valid UTF-8; save the file as UTF-8") from None
+
+
+def load_yaml(path: str | os.PathLike):
+    """Parse a YAML data file safely, keeping line numbers on strings, lists and mappings."""
+    text = read_text_file(path)
+    loader = _LineLoader(text, str(path))
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark else None
+        raise DataError(path, line, f"invalid YAML: {err.problem or err.context}") from None
+    except yaml.YAMLError as err:
+        raise DataError(path, None, f"invalid YAML: {err}") from None
+    finally:
+        loader.dispose()
+
+
+def line_of(value, default: int | None = None) -> int | None:
+    return getattr(value, "line", None) or default
+
+
+def expect_mapping(value, path, what: str, line: int | None = None) -> LineDict:
+    if not isinstance(value, dict):
+        raise DataError(path, line_of(value, line), f"{what} must be a mapping (key: value), got {type(value).__name__}")
+    return value
+
+
+def expect_list_of_strings(value, path, what: str, line: int | None = None) -> list[LineStr]:
+    if not isinstance(value, list):
+        raise DataError(path, line_of(value, line), f"{what} must be a list of strings, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str):
+            raise DataError(path, line_of(value, line), f"{what}: every entry must be a string, got {item!r}")
+    return value
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike):
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
+
+    An interrupted or failed run therefore never leaves a half-written file under
+    the real name, and a good file already there survives until its replacement is whole.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_json(path: str | os.PathLike, data) -> None:
+    """JSON with sorted keys and a final newline: byte-identical for equal data."""
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
