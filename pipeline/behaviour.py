@@ -1,0 +1,100 @@
+"""The behavioural suite: templated sentences (data/behaviour.yaml) expanded for every actor.
+
+Each generated sentence goes through the same candidate generator as any article,
+so a test also fails when the matcher does not find the actor it names.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from pipeline.actors import ActorRegistry
+from pipeline.candidates import article_candidates
+from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.labels import LABELS
+from pipeline.model import class_scores, pairs_frame
+
+ROLES = ("actor", "other")
+INVARIANCE = "invariance"
+
+
+@dataclass
+class Case:
+    capability: str
+    template: str
+    actor: str
+    variants: list[tuple[str, dict[str, str]]]  # (sentence, {actor id: expected label})
+
+
+def load_suite(path, registry: ActorRegistry) -> list[Case]:
+    data = expect_mapping(load_yaml(path), path, "the behaviour suite")
+    for key in ("outlets", "offices", "capabilities"):
+        if key not in data:
+            raise DataError(path, data.line or 1, f"missing {key!r}")
+    outlets = expect_list_of_strings(data["outlets"], path, "outlets", data.key_lines["outlets"])
+    offices = expect_list_of_strings(data["offices"], path, "offices", data.key_lines["offices"])
+    capabilities = expect_mapping(data["capabilities"], path, "capabilities", data.key_lines["capabilities"])
+    actors = registry.actors
+    cases = []
+    for capability, templates in capabilities.items():
+        if not isinstance(templates, list) or not templates:
+            raise DataError(path, capabilities.key_lines[capability], f"capability {capability!r} needs a list of templates")
+        for template in templates:
+            text, expect = _check_template(path, capability, template, capabilities.key_lines[capability])
+            for position, actor in enumerate(actors):
+                other = actors[(position + 1) % len(actors)]
+                names = {"actor": registry.names(actor)[0], "other": registry.names(other)[0]}
+                ids = {"actor": actor, "other": other}
+                fills = itertools.product(outlets, offices) if capability == INVARIANCE else [(outlets[0], offices[0])]
+                variants = []
+                for outlet, office in fills:
+                    sentence = text.format(outlet=outlet, office=office, **names)
+                    variants.append((sentence, {ids[role]: label for role, label in expect.items()}))
+                cases.append(Case(capability, str(text), actor, variants))
+    return cases
+
+
+def _check_template(path, capability, template, line):
+    if not isinstance(template, dict) or "text" not in template or "expect" not in template:
+        raise DataError(path, line_of(template, line), f"{capability}: each template needs 'text' and 'expect'")
+    text, expect = template["text"], template["expect"]
+    where = line_of(text, line)
+    if not isinstance(expect, dict) or not expect or set(expect) - set(ROLES):
+        raise DataError(path, where, f"{capability}: 'expect' maps {' / '.join(ROLES)} to a label")
+    for role, label in expect.items():
+        if label not in LABELS:
+            raise DataError(path, where, f"{capability}: label {label!r} is not one of {', '.join(LABELS)}")
+        if "{" + role + "}" not in text:
+            raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
+    try:
+        text.format(actor="A", other="B", outlet="O", office="F")
+    except (KeyError, IndexError, ValueError) as err:
+        raise DataError(path, where, f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{office}}") from None
+    return text, expect
+
+
+def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, list[dict]]:
+    """Pass rate per capability, and one row per failed check for error analysis."""
+    sentences = sorted({sentence for case in cases for sentence, _ in case.variants})
+    pairs = [c for s in sentences for c in article_candidates("behaviour", s, registry)]
+    predicted = {}
+    if pairs:
+        scores = class_scores(model, pairs_frame(pairs))
+        for pair, row in zip(pairs, scores):
+            predicted[(pair["sentence"], pair["actor"])] = LABELS[int(row.argmax())]
+    passed: dict[str, list[bool]] = {}
+    failures = []
+    for case in cases:
+        ok = True
+        for sentence, expected in case.variants:
+            for actor, label in expected.items():
+                got = predicted.get((sentence, actor), "no pair")
+                if got != label:
+                    ok = False
+                    failures.append({"capability": case.capability, "sentence": sentence, "actor": actor,
+                                     "expected": label, "predicted": got})
+        passed.setdefault(case.capability, []).append(ok)
+    rates = {capability: round(sum(oks) / len(oks), 4) for capability, oks in sorted(passed.items())}
+    rates["all"] = round(sum(sum(o) for o in passed.values()) / sum(len(o) for o in passed.values()), 4)
+    return rates, failures

@@ -1,0 +1,274 @@
+"""Features that know which actor a pair is about, and what the cue lexicon says about it.
+
+`PairView` is the first step of the model's scikit-learn Pipeline. It turns each
+candidate pair (sentence, this actor's mention spans, other actors' spans) into:
+
+- `text`: the sentence with this actor's mentions as ACTORX and other actors' as
+  ACTORO, lower-cased, and (optionally) every token in a negation's scope
+  prefixed NOT_, so "not against" and "against" are different n-grams;
+- `window`: the marked tokens nearest this actor's mentions;
+- `context`: the marked neighbouring sentences (optional);
+- `cues`: a dict of lexicon features scoped to this actor, described below.
+
+Cue features. The lexicon (data/cues.yaml) is matched on the marked tokens. The
+sentence is cut into clauses at strong boundaries (quotes, semicolons, "but",
+"while", "which"...). Each stance cue gets one holder: the nearest actor mention
+before it in its clause (English puts the subject first), else the nearest after
+it in the clause, else the speaker of the sentence (an actor next to a reporting
+verb, "the Elysee official added"). A negator shortly before the cue in its
+clause flips its polarity; a reversal cue under a condition ("if France lifted
+its veto") presupposes the opposite stance; a plain cue under a condition is not
+asserted. Then, for this actor: does it hold a support / oppose / no-comment cue,
+is another actor holding one, is the sentence about the office at all or only
+about another target (membership, Brussels, Ukraine), is the mention a place
+("an office in Tokyo")?
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping, line_of, load_yaml
+
+TARGET_TOKEN = "actorx"
+OTHER_TOKEN = "actoro"
+NEGATED_PREFIX = "not_"
+TOKEN = re.compile(r"n't|\w+(?:['’]\w+)*|[^\w\s]")
+CUE_CLASSES = ("support", "oppose", "reversal", "no_comment", "negators", "hedges", "conditions", "reporting",
+               "target", "related", "off_target", "boundaries")
+STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment")
+NEGATION_REACH = 4  # tokens between a negator and the cue it flips
+PLACE_WORDS = {"in", "to", "at", "from", "of", "over", "near"}
+
+
+def load_cue_lexicon(path) -> dict[str, list[str]]:
+    """The lexicon as plain {class: [phrase, ...]}: plain data, so it is saved inside the model."""
+    data = expect_mapping(load_yaml(path), path, "the cue lexicon")
+    lexicon = {}
+    for name in CUE_CLASSES:
+        if name not in data:
+            raise DataError(path, data.line or 1, f"missing cue class {name!r}; the file needs {', '.join(CUE_CLASSES)}")
+        phrases = expect_list_of_strings(data[name], path, name, data.key_lines[name])
+        for phrase in phrases:
+            tokens = phrase.split()
+            if not tokens or any(t in {"*"} for t in tokens):
+                raise DataError(path, line_of(phrase, data.key_lines[name]), f"{name}: phrase {phrase!r} is empty or a bare *")
+            if phrase != phrase.lower():
+                raise DataError(path, line_of(phrase, data.key_lines[name]), f"{name}: write {phrase!r} in lower case")
+        lexicon[name] = [str(p) for p in phrases]
+    unknown = set(data) - set(CUE_CLASSES)
+    if unknown:
+        key = sorted(unknown)[0]
+        raise DataError(path, data.key_lines[key], f"unknown cue class {key!r}; use {', '.join(CUE_CLASSES)}")
+    return lexicon
+
+
+def _phrase_regex(phrases: list[str]) -> re.Pattern:
+    """One regex over space-joined tokens for a class of phrases; longest phrases first."""
+    def token_pattern(token):
+        return re.escape(token[:-1]) + r"\S*" if token.endswith("*") and len(token) > 1 else re.escape(token)
+
+    alternatives = sorted({" ".join(token_pattern(t) for t in p.split()) for p in phrases}, key=lambda p: (-len(p), p))
+    return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
+
+
+class _Lexicon:
+    def __init__(self, lexicon: dict[str, list[str]]):
+        self.regexes = {name: _phrase_regex(phrases) for name, phrases in lexicon.items() if phrases}
+
+    def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
+        """Token spans [first, last] of the class's phrases in the space-joined tokens."""
+        regex = self.regexes.get(name)
+        if regex is None:
+            return []
+        return [(bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
+                for m in regex.finditer(joined)]
+
+
+def mark_tokens(sentence: str, mentions, other_mentions) -> list[str]:
+    """Lower-cased tokens with each of this actor's mentions as ACTORX and others' as ACTORO."""
+    spans = sorted([(s, e, TARGET_TOKEN) for s, e in mentions] + [(s, e, OTHER_TOKEN) for s, e in other_mentions])
+    tokens, position = [], 0
+    for start, end, marker in spans:
+        if start < position:  # overlapping spans cannot come from the matcher; skip defensively
+            continue
+        tokens.extend(TOKEN.findall(sentence[position:start].lower()))
+        tokens.append(marker)
+        position = end
+    tokens.extend(TOKEN.findall(sentence[position:].lower()))
+    return tokens
+
+
+class PairView(BaseEstimator, TransformerMixin):
+    """Candidate pairs -> a frame of actor-aware texts and cue features (stateless)."""
+
+    def __init__(self, lexicon=None, mark_actors=True, negation_scope=True, window=5, context_sentences=False,
+                 cue_features=True):
+        self.lexicon = lexicon
+        self.mark_actors = mark_actors
+        self.negation_scope = negation_scope
+        self.window = window
+        self.context_sentences = context_sentences
+        self.cue_features = cue_features
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> pd.DataFrame:
+        lexicon = _Lexicon(self.lexicon or {})
+        records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
+        rows = [self._view(record, lexicon) for record in records]
+        return pd.DataFrame(rows, columns=["text", "window", "context", "cues"])
+
+    def _view(self, pair: dict, lexicon: _Lexicon) -> dict:
+        mentions = [tuple(m) for m in pair["mentions"]]
+        others = [tuple(m) for m in pair["other_mentions"]]
+        if self.mark_actors:
+            tokens = mark_tokens(pair["sentence"], mentions, others)
+        else:
+            tokens = TOKEN.findall(pair["sentence"].lower())
+        joined = " ".join(tokens)
+        starts = _token_starts(tokens)
+        boundaries = _boundary_flags(tokens, lexicon.find("boundaries", joined, starts))
+        shown = self._negation_marked(tokens, boundaries, lexicon.find("negators", joined, starts))
+        targets = [i for i, t in enumerate(tokens) if t == TARGET_TOKEN]
+        window = []
+        if self.window and targets:
+            keep = set()
+            for i in targets:
+                keep.update(range(max(0, i - self.window), min(len(tokens), i + self.window + 1)))
+            window = [shown[i] for i in sorted(keep)]
+        context = ""
+        if self.context_sentences:
+            context = " ".join(
+                " ".join(TOKEN.findall(pair.get(key, "") or "".lower())).lower()
+                for key in ("previous_sentence", "next_sentence"))
+        cues = _cue_features(tokens, joined, starts, boundaries, lexicon) if self.cue_features and self.mark_actors else {}
+        return {"text": " ".join(shown), "window": " ".join(window), "context": context, "cues": cues}
+
+    def _negation_marked(self, tokens, boundaries, negators) -> list[str]:
+        if not self.negation_scope:
+            return list(tokens)
+        shown, scope = [], False
+        negator_ends = {last for _, last in negators}
+        for i, token in enumerate(tokens):
+            if boundaries[i] or token == ",":
+                scope = False
+            shown.append(NEGATED_PREFIX + token if scope and token not in (TARGET_TOKEN, OTHER_TOKEN) else token)
+            if i in negator_ends:
+                scope = True
+        return shown
+
+
+def _token_starts(tokens: list[str]) -> list[int]:
+    starts, position = [], 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token) + 1
+    return starts
+
+
+def _boundary_flags(tokens, boundary_spans) -> list[bool]:
+    flags = [False] * len(tokens)
+    for first, _ in boundary_spans:
+        flags[first] = True
+    return flags
+
+
+def _clause_ids(boundaries: list[bool]) -> list[int]:
+    ids, clause = [], 0
+    for is_boundary in boundaries:
+        if is_boundary:
+            clause += 1
+        ids.append(clause)
+    return ids
+
+
+def _cue_features(tokens, joined, starts, boundaries, lexicon: _Lexicon) -> dict[str, float]:
+    clause = _clause_ids(boundaries)
+    actors = [(i, t == TARGET_TOKEN) for i, t in enumerate(tokens) if t in (TARGET_TOKEN, OTHER_TOKEN)]
+    if not any(is_target for _, is_target in actors):
+        return {}
+    found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES if name != "boundaries"}
+    negator_ends = [last for _, last in found["negators"]]
+    condition_starts = [first for first, _ in found["conditions"]]
+    hedge_starts = [first for first, _ in found["hedges"]]
+    reporting = [first for first, _ in found["reporting"]]
+
+    # The speaker: an actor mention within three tokens of a reporting word.
+    speaker = None
+    for position, is_target in actors:
+        if any(abs(position - r) <= 3 for r in reporting):
+            speaker = is_target
+            break
+
+    features: dict[str, float] = {}
+    held: list[tuple[int, str]] = []  # (token position, stance) of cues this actor holds
+    stance_spans = _without_overlaps([(first, last, name) for name in STANCE_CLASSES for first, last in found[name]])
+    for first, last, name in stance_spans:
+        in_clause = [(p, t) for p, t in actors if clause[p] == clause[first]]
+        before = [(p, t) for p, t in in_clause if p < first]
+        after = [(p, t) for p, t in in_clause if p > last]
+        if before:
+            holder = before[-1][1]
+        elif after:
+            holder = after[0][1]
+        else:
+            holder = speaker
+        negated = any(clause[n] == clause[first] and 0 < first - n <= NEGATION_REACH for n in negator_ends)
+        conditional = any(clause[c] == clause[first] and c < first for c in condition_starts)
+        hedged = any(clause[h] == clause[first] and h < first for h in hedge_starts)
+        stance = _effective_stance(name, negated, conditional)
+        who = "self" if holder is True else "other" if holder is False else "nobody"
+        features[f"{who}:{stance}"] = 1.0
+        if negated:
+            features[f"{who}:{stance}:negated"] = 1.0
+        if hedged:
+            features[f"{who}:{stance}:hedged"] = 1.0
+        if holder is True:
+            held.append((first, stance))
+
+    if held:
+        features[f"self_last:{held[-1][1]}"] = 1.0
+    has_target = bool(found["target"])
+    has_related = bool(found["related"])
+    if found["off_target"] and not has_target:
+        features["off_target_only" if not has_related else "off_target_and_related"] = 1.0
+        # Prior knowledge (guide, Target): a stance on another target says nothing about the office.
+        for key in [k for k in features if k.startswith("self:")]:
+            features["off:" + key] = features.pop(key)
+    features["about:office" if has_target else "about:related" if has_related else "about:unclear"] = 1.0
+    target_positions = [p for p, is_target in actors if is_target]
+    if all(p > 0 and tokens[p - 1] in PLACE_WORDS for p in target_positions):
+        features["mention:place"] = 1.0
+    if speaker is True:
+        features["self:speaker"] = 1.0
+    return features
+
+
+def _without_overlaps(spans):
+    """Keep the longest of overlapping cue spans ("not welcome" over "welcome")."""
+    kept = []
+    for first, last, name in sorted(spans, key=lambda s: (-(s[1] - s[0]), s[0])):
+        if all(last < f or first > l for f, l, _ in kept):
+            kept.append((first, last, name))
+    return sorted(kept)
+
+
+def _effective_stance(name: str, negated: bool, conditional: bool) -> str:
+    if name == "no_comment":
+        return "no_comment"
+    if name == "reversal":
+        # "X lifted its veto" is support now; "if X lifted its veto" presupposes X's veto.
+        stance = "oppose" if conditional else "support"
+        return _flip(stance) if negated else stance
+    stance = _flip(name) if negated else name
+    return f"{stance}:conditional" if conditional else stance
+
+
+def _flip(stance: str) -> str:
+    return "oppose" if stance == "support" else "support"

@@ -1,0 +1,96 @@
+"""Gold labels (data/labels.csv) and the articles they label, validated on load.
+
+A gold row is keyed by article id, sentence text and actor, never by offsets, so a
+new sentence splitter or alias list shows at once which rows no longer fit. One row
+labels every occurrence of its sentence in the article.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from pipeline.datafiles import DataError, read_text_file
+
+LABELS = ("support", "oppose", "neutral")
+LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
+MAX_ARTICLE_BYTES = 5_000_000
+MAX_LABEL_FILE_BYTES = 50_000_000
+
+GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
+
+
+def load_articles(folder: str | Path) -> dict[str, str]:
+    """Every `*.txt` in `folder` as {article id: text}, sorted by id so disk order never matters."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(folder, None, "articles folder not found")
+    articles = {}
+    for path in sorted(folder.glob("*.txt")):
+        articles[path.stem] = read_text_file(path, MAX_ARTICLE_BYTES)
+    if not articles:
+        raise DataError(folder, None, "no .txt articles in the folder")
+    return articles
+
+
+def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, int]]:
+    """{(article_id, sentence, actor): (label, line)} from the gold CSV, each row checked."""
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; the header must start with {','.join(LABEL_COLUMNS)}")
+    gold: dict[GoldKey, tuple[str, int]] = {}
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row or any(row[c] is None for c in LABEL_COLUMNS):
+                raise DataError(path, line, "wrong number of fields; quote any field that contains a comma")
+            key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
+            if row["label"].strip() not in LABELS:
+                raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
+            if key[2] not in actors:
+                raise DataError(path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})")
+            if key in gold:
+                raise DataError(path, line, f"duplicate row for actor {key[2]!r} in this sentence (first on line {gold[key][1]}); keep one")
+            gold[key] = (row["label"].strip(), line)
+    except csv.Error as err:
+        raise DataError(path, line, f"not valid CSV: {err}") from None
+    return gold
+
+
+def attach_gold(candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], labels_path, articles: dict[str, str],
+                articles_dir) -> list[dict]:
+    """Give every candidate its gold label; every gold row must match a candidate, and vice versa."""
+    labelled = []
+    used: set[GoldKey] = set()
+    for candidate in candidates:
+        key = (candidate["article_id"], candidate["sentence"], candidate["actor"])
+        if key not in gold:
+            text = articles[candidate["article_id"]]
+            line = text[: text.find(candidate["sentence"])].count("\n") + 1
+            raise DataError(
+                Path(articles_dir) / f"{candidate['article_id']}.txt", line,
+                f"no gold label for actor {candidate['actor']!r} in sentence {_short(candidate['sentence'])}; "
+                f"add a row to {labels_path}",
+            )
+        used.add(key)
+        labelled.append({**candidate, "label": gold[key][0]})
+    for key, (_, line) in sorted(gold.items(), key=lambda item: item[1][1]):
+        if key in used:
+            continue
+        article_id, sentence, actor = key
+        if article_id not in articles:
+            raise DataError(labels_path, line, f"article {article_id!r} is not in {articles_dir}; fix the id or remove the row")
+        if sentence not in articles[article_id]:
+            raise DataError(labels_path, line, f"sentence not found in article {article_id!r}: {_short(sentence)}; copy it exactly from the article")
+        raise DataError(labels_path, line,
+                        f"no candidate pair: the sentence is not split this way or does not mention {actor!r} "
+                        f"({_short(sentence)}); fix the row or the registry")
+    return labelled
+
+
+def _short(sentence: str, limit: int = 70) -> str:
+    return repr(sentence if len(sentence) <= limit else sentence[: limit - 1] + "…")
