@@ -76,13 +76,15 @@ def _check_template(path, capability, template, line):
 
 def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, list[dict]]:
     """Pass rate per capability, and one row per failed check for error analysis."""
-    sentences = sorted({sentence for case in cases for sentence, _ in case.variants})
-    pairs = [c for s in sentences for c in article_candidates("behaviour", s, registry)]
+    # Each variant is scored as a one-line article: the splitter may cut it ("A backs it; B objects"),
+    # and the actor's label is that of the sentence that mentions it.
+    texts = sorted({text for case in cases for text, _ in case.variants})
+    pairs = [(text, c) for text in texts for c in article_candidates("behaviour", text, registry)]
     predicted = {}
     if pairs:
-        scores = class_scores(model, pairs_frame(pairs))
-        for pair, row in zip(pairs, scores):
-            predicted[(pair["sentence"], pair["actor"])] = LABELS[int(row.argmax())]
+        scores = class_scores(model, pairs_frame([c for _, c in pairs]))
+        for (text, pair), row in zip(pairs, scores):
+            predicted.setdefault((text, pair["actor"]), LABELS[int(row.argmax())])
     passed: dict[str, list[bool]] = {}
     failures = []
     for case in cases:

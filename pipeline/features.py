@@ -37,12 +37,20 @@ from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping
 TARGET_TOKEN = "actorx"
 OTHER_TOKEN = "actoro"
 NEGATED_PREFIX = "not_"
-TOKEN = re.compile(r"n't|\w+(?:['’]\w+)*|[^\w\s]")
+TOKEN = re.compile(r"n't|'s\b|\w+(?:'\w+)*|[^\w\s]")
 CUE_CLASSES = ("support", "oppose", "reversal", "no_comment", "negators", "hedges", "conditions", "reporting",
                "target", "related", "off_target", "boundaries")
 STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment")
-NEGATION_REACH = 4  # tokens between a negator and the cue it flips
+NEGATION_REACH = 5  # tokens between a negator and the cue it flips
 PLACE_WORDS = {"in", "to", "at", "from", "of", "over", "near"}
+# A mention right after one of these is an object ("objected to NATO's expansion"), not the
+# subject of the cues that follow it.
+OBJECT_MARKERS = {"to", "of", "into", "against", "for", "on", "with", "at", "from", "in", "toward", "towards", "about"}
+SUBJECT_PRONOUNS = {"he", "she", "they", "we", "i"}
+SKIPPABLE = {"the", "a", "an"}
+# A support cue right after a determiner names the plan ("blocked the plan", "the proposed
+# office"); it is the object of someone's stance, not a stance of its own.
+DETERMINERS = {"the", "a", "an", "this", "that", "such", "any"}
 
 
 def load_cue_lexicon(path) -> dict[str, list[str]]:
@@ -96,11 +104,15 @@ def mark_tokens(sentence: str, mentions, other_mentions) -> list[str]:
     for start, end, marker in spans:
         if start < position:  # overlapping spans cannot come from the matcher; skip defensively
             continue
-        tokens.extend(TOKEN.findall(sentence[position:start].lower()))
+        tokens.extend(tokenize(sentence[position:start]))
         tokens.append(marker)
         position = end
-    tokens.extend(TOKEN.findall(sentence[position:].lower()))
+    tokens.extend(tokenize(sentence[position:]))
     return tokens
+
+
+def tokenize(text: str) -> list[str]:
+    return TOKEN.findall(text.lower().replace("’", "'"))
 
 
 class PairView(BaseEstimator, TransformerMixin):
@@ -130,22 +142,16 @@ class PairView(BaseEstimator, TransformerMixin):
         if self.mark_actors:
             tokens = mark_tokens(pair["sentence"], mentions, others)
         else:
-            tokens = TOKEN.findall(pair["sentence"].lower())
+            tokens = tokenize(pair["sentence"])
         joined = " ".join(tokens)
         starts = _token_starts(tokens)
         boundaries = _boundary_flags(tokens, lexicon.find("boundaries", joined, starts))
         shown = self._negation_marked(tokens, boundaries, lexicon.find("negators", joined, starts))
-        targets = [i for i, t in enumerate(tokens) if t == TARGET_TOKEN]
-        window = []
-        if self.window and targets:
-            keep = set()
-            for i in targets:
-                keep.update(range(max(0, i - self.window), min(len(tokens), i + self.window + 1)))
-            window = [shown[i] for i in sorted(keep)]
+        window = _actor_window(shown, boundaries, self.window) if self.window else []
         context = ""
         if self.context_sentences:
             context = " ".join(
-                " ".join(TOKEN.findall(pair.get(key, "") or "".lower())).lower()
+                " ".join(tokenize(pair.get(key) or ""))
                 for key in ("previous_sentence", "next_sentence"))
         cues = _cue_features(tokens, joined, starts, boundaries, lexicon) if self.cue_features and self.mark_actors else {}
         return {"text": " ".join(shown), "window": " ".join(window), "context": context, "cues": cues}
@@ -162,6 +168,38 @@ class PairView(BaseEstimator, TransformerMixin):
             if i in negator_ends:
                 scope = True
         return shown
+
+
+def _actor_window(shown: list[str], boundaries: list[bool], size: int) -> list[str]:
+    """The words this actor's mentions govern: up to `size` tokens each side, within its clause.
+
+    Words after a mention are what the actor does ("ACTORX objected to"); words before it,
+    prefixed L_, are what is said of it ("objected to ACTORX's expansion"). Each side stops at
+    a clause boundary and at another actor's mention (kept as the last token), so one actor's
+    window does not take in another actor's verb.
+    """
+    window = []
+    for i, token in enumerate(shown):
+        if token != TARGET_TOKEN:
+            continue
+        left = []
+        for j in range(i - 1, max(-1, i - size - 1), -1):
+            if boundaries[j + 1] or shown[j] == TARGET_TOKEN:
+                break
+            left.append("L_" + shown[j])
+            if shown[j] == OTHER_TOKEN:
+                break
+        right = []
+        for j in range(i + 1, min(len(shown), i + size + 1)):
+            if boundaries[j] or shown[j] == TARGET_TOKEN:
+                break
+            right.append(shown[j])
+            if shown[j] == OTHER_TOKEN:
+                break
+        window.extend(reversed(left))
+        window.append(TARGET_TOKEN)
+        window.extend(right)
+    return window
 
 
 def _token_starts(tokens: list[str]) -> list[int]:
@@ -208,18 +246,15 @@ def _cue_features(tokens, joined, starts, boundaries, lexicon: _Lexicon) -> dict
 
     features: dict[str, float] = {}
     held: list[tuple[int, str]] = []  # (token position, stance) of cues this actor holds
-    stance_spans = _without_overlaps([(first, last, name) for name in STANCE_CLASSES for first, last in found[name]])
+    stance_spans = _without_overlaps([(first, last, name) for name in STANCE_CLASSES for first, last in found[name]
+                                       if not (name == "support" and first > 0 and tokens[first - 1] in DETERMINERS)])
+    stance_ends = {last for _, last, _ in stance_spans}
     for first, last, name in stance_spans:
-        in_clause = [(p, t) for p, t in actors if clause[p] == clause[first]]
-        before = [(p, t) for p, t in in_clause if p < first]
-        after = [(p, t) for p, t in in_clause if p > last]
-        if before:
-            holder = before[-1][1]
-        elif after:
-            holder = after[0][1]
-        else:
-            holder = speaker
-        negated = any(clause[n] == clause[first] and 0 < first - n <= NEGATION_REACH for n in negator_ends)
+        holder = _holder(tokens, clause, actors, first, last, stance_ends, speaker)
+        negated = any(clause[n] == clause[first] and 0 < first - n <= NEGATION_REACH
+                      and not any(t in (TARGET_TOKEN, OTHER_TOKEN) for t in tokens[n + 1:first])
+                      and not any(n < end < first for end in stance_ends)
+                      for n in negator_ends)
         conditional = any(clause[c] == clause[first] and c < first for c in condition_starts)
         hedged = any(clause[h] == clause[first] and h < first for h in hedge_starts)
         stance = _effective_stance(name, negated, conditional)
@@ -248,6 +283,62 @@ def _cue_features(tokens, joined, starts, boundaries, lexicon: _Lexicon) -> dict
     if speaker is True:
         features["self:speaker"] = 1.0
     return features
+
+
+COORDINATORS = {",", "and", "or"}
+
+
+def _holder(tokens, clause, actors, first, last, stance_ends, speaker):
+    """Who holds the cue at tokens[first..last]: True (this actor), False (another), None (nobody).
+
+    Actors listed together ("Australia, New Zealand and South Korea would be happy") hold
+    a cue together, so the answer is True when this actor is in the holder's list.
+    """
+    holder = _holder_position(tokens, clause, actors, first, last, stance_ends)
+    if holder is None:
+        return speaker
+    positions = [p for p, _ in actors]
+    index = positions.index(holder)
+    group = {index}
+    for step in (-1, 1):
+        i = index
+        while 0 <= i + step < len(actors):
+            a, b = sorted((positions[i], positions[i + step]))
+            if not all(t in COORDINATORS for t in tokens[a + 1:b]):
+                break
+            i += step
+            group.add(i)
+    return any(actors[i][1] for i in group)
+
+
+def _holder_position(tokens, clause, actors, first, last, stance_ends):
+    in_clause = [(p, t) for p, t in actors if clause[p] == clause[first]]
+    before = [(p, t) for p, t in in_clause if p < first]
+    if before:
+        position, is_target = before[-1]
+        # "France's objection", "French objections", "NATO initiative": the possessor or
+        # modifier holds its cue noun.
+        if position + 1 == first or (first - position <= 3 and tokens[position + 1] == "'s"):
+            return position
+        # "... Stoltenberg that he opposes": the pronoun's referent, taken as the sentence's first actor.
+        if any(t in SUBJECT_PRONOUNS for t in tokens[position + 1:first]):
+            return actors[0][0]
+        for position, is_target in reversed(before):
+            previous = position - 1
+            while previous >= 0 and tokens[previous] in SKIPPABLE:
+                previous -= 1
+            if previous >= 0 and (tokens[previous] in OBJECT_MARKERS or previous in stance_ends):
+                continue  # an object, as in "objected to NATO's expansion"
+            return position
+    after = [(p, t) for p, t in in_clause if p > last]
+    clause_start = clause.index(clause[first])
+    if not before and any(t in SUBJECT_PRONOUNS for t in tokens[clause_start:first]):
+        return None  # "he warned that expanding NATO's reach...": the speaker is the pronoun's referent
+    if after:
+        return after[0][0]
+    if before:
+        return before[-1][0]
+    return None
 
 
 def _without_overlaps(spans):
