@@ -28,6 +28,9 @@ class ActorRegistry:
 
     def __init__(self, aliases: dict[str, list[str]], exact_case: dict[str, list[str]], not_actors: list[str] = ()):
         self.actors = sorted(aliases)
+        self._definition = {"aliases": {a: list(aliases[a]) for a in self.actors},
+                            "exact_case": {a: list(exact_case.get(a, [])) for a in self.actors},
+                            "not_actors": list(not_actors)}
         self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in self.actors}
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
@@ -89,6 +92,14 @@ class ActorRegistry:
         for phrase in not_actors:
             _check_alias(path, line_of(phrase, data.line), "not_actors", phrase)
         return cls(aliases, exact, not_actors)
+
+    def to_dict(self) -> dict:
+        """Plain data, saved beside the model so scoring matches the names it was trained with."""
+        return self._definition
+
+    @classmethod
+    def from_dict(cls, definition: dict) -> "ActorRegistry":
+        return cls(definition["aliases"], definition["exact_case"], definition["not_actors"])
 
     def find(self, text: str) -> list[Mention]:
         mentions = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import Callable, List, Optional
 
 import typer
 
@@ -47,3 +47,27 @@ def evaluate(params: str = typer.Option("params.yaml", help="Params file.")):
     from pipeline import evaluate as stage
 
     run_stage(stage.main, params)
+
+
+@app.command()
+def score(
+    inputs: List[str] = typer.Argument(..., help=".txt files, folders of .txt files, .jsonl files; - reads JSONL from stdin."),
+    model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
+    output: Optional[str] = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
+    summary: Optional[str] = typer.Option(None, help="One row per (article, actor): .jsonl, .csv or .parquet."),
+    workers: int = typer.Option(1, min=1, help="Score in N processes; the output order is the same."),
+    id_field: str = typer.Option("id", help="JSONL field holding the article id."),
+    text_field: str = typer.Option("text", help="JSONL field holding the article text."),
+    fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
+    max_article_chars: int = typer.Option(20_000_000, min=1, help="Skip longer articles (scraping accidents)."),
+):
+    """Score new articles. Exit 0: all scored; 2: some input skipped (named on stderr); 1: run stopped."""
+    from pipeline import score as scoring
+
+    try:
+        code = run_stage(scoring.run_score, inputs, model, output, summary, workers, id_field, text_field,
+                         fail_fast, max_article_chars)
+    except scoring.FailFast:
+        print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
+        raise SystemExit(scoring.EXIT_ERROR) from None
+    raise SystemExit(code)

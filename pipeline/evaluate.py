@@ -10,7 +10,8 @@
 - the behavioural suite's pass rate per capability.
 
 Writes metrics.json (dvc metrics), plots/confusion_{test,cv}.csv (dvc plots),
-reports/misclassified.csv (cross-validated errors) and reports/behaviour_failures.csv.
+reports/misclassified.csv (cross-validated errors), reports/behaviour_failures.csv and
+reports/test_predictions.csv (what the scorer must reproduce on the test articles).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pipeline.behaviour import load_suite, run_suite
 from pipeline.datafiles import atomic_output, write_json
 from pipeline.features import TOKEN, _phrase_regex, load_cue_lexicon
 from pipeline.labels import LABELS
+from pipeline.outputs import PROBABILITY_FIELDS
 from pipeline.model import MODEL_PATH, build_model, class_scores, load_model, pairs_frame
 from pipeline.params import load_params
 from pipeline.prepare import OUTPUT_DIR
@@ -134,6 +136,10 @@ def evaluate(params: dict, model_path: Path = MODEL_PATH, data_dir: Path = OUTPU
                [{"actual": a, "predicted": p} for a, p in zip(test_labels, test_predicted)])
     write_rows(PLOTS / "confusion_cv.csv", ["actual", "predicted"],
                [{"actual": a, "predicted": p} for a, p in zip(all_labels, cv["model"])])
+    write_rows(REPORTS / "test_predictions.csv", ["article_id", "sentence_index", "actor", "predicted", *PROBABILITY_FIELDS],
+               [{"article_id": r["article_id"], "sentence_index": r["sentence_index"], "actor": r["actor"],
+                 "predicted": predicted, **{name: repr(float(p)) for name, p in zip(PROBABILITY_FIELDS, row)}}
+                for r, predicted, row in zip(test_rows, test_predicted, test_scores)])
     errors = [{"article_id": r["article_id"], "sentence_index": r["sentence_index"], "actor": r["actor"],
                "gold": gold, "predicted": predicted, "sentence": r["sentence"]}
               for r, gold, predicted in zip(all_rows, all_labels, cv["model"]) if gold != predicted]

@@ -145,6 +145,8 @@ def load_model(path: str | Path = MODEL_PATH) -> tuple[Pipeline, dict]:
         raise
     except Exception as err:  # skops raises many kinds on a corrupt zip or schema
         raise DataError(path, None, f"model file is corrupt or not a skops model ({type(err).__name__}); {build}") from None
+    if "registry" not in metadata:
+        raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {build}")
     if not isinstance(model, Pipeline) or list(model.named_steps) != ["pairs", "features", "classifier"]:
         raise DataError(path, None, f"model file does not hold a stance pipeline; {build}")
     return model, metadata

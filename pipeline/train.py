@@ -10,6 +10,7 @@ from pathlib import Path
 
 from datasets import Dataset
 
+from pipeline.actors import ActorRegistry
 from pipeline.features import load_cue_lexicon
 from pipeline.model import MODEL_PATH, build_model, data_hash, pairs_frame, save_model
 from pipeline.params import load_params
@@ -35,6 +36,7 @@ def train(params: dict, train_data: Path = TRAIN_DATA, model_path: Path = MODEL_
     model = fit_model(params, dataset, labels)
     metadata = {
         "params": params["train"],
+        "registry": ActorRegistry.load(params["data"]["actors"]).to_dict(),
         "training_data_sha256": data_hash([train_data]),
         "training_examples": len(labels),
         "training_articles": sorted(set(dataset["article_id"])),

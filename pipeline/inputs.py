@@ -1,0 +1,137 @@
+"""Reading articles to score: .txt files, folders of them, JSONL files and standard input.
+
+`read_inputs` yields, in input order, either an `Article` or a `Problem`. A problem
+is one line naming the input (and line, for JSONL) that the scorer reports before
+going on with the rest of the batch. Nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterable, Iterator
+
+# A news article is tens of kilobytes; a 50 MB "article" is a scraping accident.
+# Larger ones are skipped with a message (raise it with --max-article-chars).
+DEFAULT_MAX_ARTICLE_CHARS = 20_000_000
+BINARY_SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    text: str
+    origin: str  # "path" or "path:line", for messages
+
+
+@dataclass(frozen=True)
+class Problem:
+    origin: str
+    message: str
+    skipped: bool  # False: a warning, the article was still scored
+
+    def __str__(self) -> str:
+        return f"{'skipped' if self.skipped else 'warning'}: {self.origin}: {self.message}"
+
+
+def read_inputs(inputs: Iterable[str], id_field: str = "id", text_field: str = "text",
+                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+    for name in inputs:
+        if name == "-":
+            yield from _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
+            continue
+        path = Path(name)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            if not files:
+                yield Problem(str(path), "folder holds no .txt files", skipped=True)
+            for file in files:
+                yield from _read_text_file(file, max_chars)
+        elif not path.exists():
+            yield Problem(str(path), "no such file or folder", skipped=True)
+        elif path.suffix.lower() == ".jsonl":
+            try:
+                with open(path, "rb") as handle:
+                    yield from _read_jsonl(handle, str(path), id_field, text_field, max_chars)
+            except OSError as err:
+                yield Problem(str(path), f"cannot read: {err.strerror}", skipped=True)
+        else:
+            yield from _read_text_file(path, max_chars)
+
+
+def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
+    origin = str(path)
+    try:
+        # UTF-8 uses at most 4 bytes per character, so a file this large is certainly too long.
+        if path.stat().st_size > 4 * max_chars:
+            yield Problem(origin, f"larger than {max_chars} characters; not an article (see --max-article-chars)", True)
+            return
+        raw = path.read_bytes()
+    except OSError as err:
+        yield Problem(origin, f"cannot read: {err.strerror}", skipped=True)
+        return
+    yield from _article_from_bytes(raw, path.stem, origin, max_chars)
+
+
+def _article_from_bytes(raw: bytes, article_id: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
+    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
+        yield Problem(origin, "binary file (NUL bytes), not text", skipped=True)
+        return
+    text, problem = decode(raw, origin)
+    if problem:
+        yield problem
+    yield from _checked_article(article_id, text, origin, max_chars)
+
+
+def decode(raw: bytes, origin: str) -> tuple[str, Problem | None]:
+    """UTF-8 (a BOM is dropped); invalid bytes become U+FFFD with a warning, so the article is still scored."""
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        warning = Problem(origin, f"not valid UTF-8 (first bad byte at offset {err.start}); "
+                                  "decoded with replacement characters", skipped=False)
+        return raw.decode("utf-8-sig", errors="replace"), warning
+
+
+def _checked_article(article_id: str, text: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
+    if len(text) > max_chars:
+        yield Problem(origin, f"article has {len(text)} characters, more than {max_chars}; skipped (see --max-article-chars)", True)
+    elif not text.strip():
+        yield Problem(origin, "empty article", skipped=True)
+    else:
+        yield Article(article_id, text, origin)
+
+
+def _read_jsonl(handle: BinaryIO, name: str, id_field: str, text_field: str,
+                max_chars: int) -> Iterator[Article | Problem]:
+    for number, raw in enumerate(handle, start=1):
+        origin = f"{name}:{number}"
+        if not raw.strip():
+            continue
+        if len(raw) > 4 * max_chars + 1024:
+            yield Problem(origin, f"line longer than {max_chars} characters allow; skipped (see --max-article-chars)", True)
+            continue
+        if b"\x00" in raw:
+            yield Problem(origin, "NUL bytes in line, not JSON text", skipped=True)
+            continue
+        line, problem = decode(raw, origin)
+        if problem:
+            yield problem
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Problem(origin, f"not valid JSON ({err.msg} at column {err.colno})", skipped=True)
+            continue
+        if not isinstance(record, dict):
+            yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
+            continue
+        text, article_id = record.get(text_field), record.get(id_field)
+        if not isinstance(text, str):
+            yield Problem(origin, f"no string field {text_field!r} (set the name with --text-field)", skipped=True)
+            continue
+        if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
+            yield Problem(origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True)
+            continue
+        yield from _checked_article(str(article_id), text, origin, max_chars)

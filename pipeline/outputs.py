@@ -1,0 +1,104 @@
+"""Streaming row writers for the scorer: JSONL, CSV or Parquet, chosen by the file's extension.
+
+Rows are written as they come, to a temporary file beside the target that is
+renamed onto it only when the run finishes. An interrupted run never leaves a
+half-written file under the real name, and a good file from an earlier run
+survives until its replacement is whole. With no path (or "-"), JSONL goes to
+standard output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.datafiles import DataError, atomic_output
+from pipeline.labels import LABELS
+
+PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]
+PAIR_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("sentence_index", pa.int32()), ("sentence", pa.string()), ("actor", pa.string()),
+    ("stance", pa.string()), ("confidence", pa.float64()), *[(name, pa.float64()) for name in PROBABILITY_FIELDS],
+])
+SUMMARY_SCHEMA = pa.schema([
+    ("article_id", pa.string()), ("actor", pa.string()), ("pairs", pa.int32()),
+    *[(f"n_{label}", pa.int32()) for label in LABELS],
+    *[(f"mean_{name}", pa.float64()) for name in PROBABILITY_FIELDS],
+    ("stance", pa.string()),
+])
+FORMATS = (".jsonl", ".csv", ".parquet")
+PARQUET_ROW_GROUP = 50_000
+
+
+def output_format(path: str | None) -> str:
+    if path in (None, "-"):
+        return ".jsonl"
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(path, None, f"unknown output format {suffix or '(none)'!r}; use {', '.join(FORMATS)}")
+    return suffix
+
+
+@contextlib.contextmanager
+def row_writer(path: str | None, schema: pa.Schema) -> Iterator:
+    """Yield `write(rows)`; the file appears under `path` only if the block completes."""
+    kind = output_format(path)
+    if path in (None, "-"):
+        yield _JsonlWriter(sys.stdout).write
+        sys.stdout.flush()
+        return
+    with atomic_output(path) as temporary:
+        if kind == ".parquet":
+            writer = _ParquetWriter(temporary, schema)
+            try:
+                yield writer.write
+            finally:
+                writer.close()
+        else:
+            with open(temporary, "w", encoding="utf-8", newline="") as handle:
+                yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema.names)).write
+
+
+class _JsonlWriter:
+    def __init__(self, handle):
+        self.handle = handle
+
+    def write(self, rows: list[dict]) -> None:
+        self.handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+
+
+class _CsvWriter:
+    def __init__(self, handle, fields):
+        self.writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        self.writer.writeheader()
+
+    def write(self, rows: list[dict]) -> None:
+        self.writer.writerows(rows)
+
+
+class _ParquetWriter:
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.schema = schema
+        self.writer = pq.ParquetWriter(str(path), schema)
+        self.buffer: list[dict] = []
+
+    def write(self, rows: list[dict]) -> None:
+        self.buffer.extend(rows)
+        if len(self.buffer) >= PARQUET_ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
+            self.buffer = []
+
+    def close(self) -> None:
+        self.flush()
+        self.writer.close()

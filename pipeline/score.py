@@ -1,0 +1,227 @@
+"""Batch scoring of new articles: which actors each article presents as supporting or opposing.
+
+One unit of work, `Scorer.score_batch(articles)`, is shared by every way of running it:
+inline in one process, in a pool of N processes (`workers`), or on Dask workers.
+It calls the same candidate generator as the prepare stage and the same saved
+Pipeline as the evaluate stage, so scoring a training article reproduces the
+evaluate stage's prediction.
+
+Python API, for notebooks:
+
+    from pipeline.score import score_texts
+    for row in score_texts({"a1": "France blocked the office."}):
+        print(row["actor"], row["stance"], row["p_oppose"])
+
+Summary rule (one row per article and actor): the article-level stance is the
+more frequent of support and oppose among the actor's predicted pairs, `mixed`
+on a tie, and `neutral` when it has neither. An article with no actor mention
+still gets one summary row, with an empty actor, 0 pairs and stance `no_actors`.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from pipeline.actors import ActorRegistry
+from pipeline.candidates import article_candidates
+from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Article, Problem, read_inputs
+from pipeline.labels import LABELS
+from pipeline.model import MODEL_PATH, class_scores, load_model, pairs_frame
+from pipeline.outputs import PROBABILITY_FIELDS
+
+MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
+BATCH_ARTICLES = 64
+BATCH_CHARS = 2_000_000
+
+
+@dataclass
+class ArticleResult:
+    article_id: str
+    rows: list[dict]
+
+
+class Scorer:
+    """A loaded model and the actor registry it was trained with."""
+
+    def __init__(self, model, registry: ActorRegistry):
+        self.model = model
+        self.registry = registry
+
+    @classmethod
+    def load(cls, model_path: str | Path = MODEL_PATH) -> "Scorer":
+        model, metadata = load_model(model_path)
+        return cls(model, ActorRegistry.from_dict(metadata["registry"]))
+
+    def score_batch(self, articles: list[Article]) -> list[ArticleResult]:
+        """Score every (sentence, actor) pair of these articles; one result per article, in order."""
+        pairs, owner = [], []
+        for index, article in enumerate(articles):
+            for pair in article_candidates(article.id, article.text, self.registry):
+                pairs.append(pair)
+                owner.append(index)
+        results = [ArticleResult(article.id, []) for article in articles]
+        for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
+            chunk = pairs[start:start + MAX_PAIRS_PER_PREDICT]
+            for offset, probabilities in enumerate(class_scores(self.model, pairs_frame(chunk))):
+                pair = chunk[offset]
+                best = int(probabilities.argmax())
+                row = {"article_id": pair["article_id"], "sentence_index": pair["sentence_index"],
+                       "sentence": pair["sentence"], "actor": pair["actor"], "stance": LABELS[best],
+                       "confidence": float(probabilities[best])}
+                row.update({name: float(p) for name, p in zip(PROBABILITY_FIELDS, probabilities)})
+                results[owner[start + offset]].rows.append(row)
+        return results
+
+
+def summarise(result: ArticleResult) -> list[dict]:
+    """One row per actor of the article, in order of first mention (see the module doc for the rule)."""
+    if not result.rows:
+        return [{"article_id": result.article_id, "actor": None, "pairs": 0,
+                 **{f"n_{label}": 0 for label in LABELS}, **{f"mean_{name}": None for name in PROBABILITY_FIELDS},
+                 "stance": "no_actors"}]
+    by_actor: dict[str, list[dict]] = collections.defaultdict(list)
+    for row in result.rows:
+        by_actor[row["actor"]].append(row)
+    summary = []
+    for actor, rows in by_actor.items():
+        counts = collections.Counter(row["stance"] for row in rows)
+        support, oppose = counts["support"], counts["oppose"]
+        stance = ("support" if support > oppose else "oppose" if oppose > support
+                  else "mixed" if support else "neutral")
+        summary.append({"article_id": result.article_id, "actor": actor, "pairs": len(rows),
+                        **{f"n_{label}": counts[label] for label in LABELS},
+                        **{f"mean_{name}": sum(r[name] for r in rows) / len(rows) for name in PROBABILITY_FIELDS},
+                        "stance": stance})
+    return summary
+
+
+def batches(events: Iterable[Article | Problem], max_articles: int = BATCH_ARTICLES,
+            max_chars: int = BATCH_CHARS) -> Iterator[Problem | list[Article]]:
+    """Group consecutive articles into batches; problems pass through in their place."""
+    batch, size = [], 0
+    for event in events:
+        if isinstance(event, Problem):
+            yield event
+            continue
+        batch.append(event)
+        size += len(event.text)
+        if len(batch) >= max_articles or size >= max_chars:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# --- many processes: the model is loaded once per worker process, not once per batch ---
+_worker_scorer: Scorer | None = None
+
+
+def _init_worker(model_path: str) -> None:
+    global _worker_scorer
+    _worker_scorer = Scorer.load(model_path)
+
+
+def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
+    return _worker_scorer.score_batch(batch)
+
+
+def score_events(events: Iterable[Article | Problem], model_path: str | Path = MODEL_PATH, workers: int = 1,
+                 scorer: Scorer | None = None) -> Iterator[Problem | ArticleResult]:
+    """Problems and scored articles, in input order, however many workers score them.
+
+    With workers > 1 at most 2 x workers batches are in flight, so memory stays flat
+    however long the input, and results come back in submission order.
+    """
+    if workers <= 1:
+        scorer = scorer or Scorer.load(model_path)
+        for item in batches(events):
+            yield from [item] if isinstance(item, Problem) else scorer.score_batch(item)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path),)) as pool:
+        pending: collections.deque = collections.deque()
+        for item in batches(events):
+            if isinstance(item, Problem):
+                pending.append(item)
+            else:
+                pending.append(pool.apply_async(_score_in_worker, (item,)))
+            while len(pending) > 2 * workers or (pending and isinstance(pending[0], Problem)):
+                yield from _resolved(pending.popleft())
+        while pending:
+            yield from _resolved(pending.popleft())
+
+
+def _resolved(item) -> list:
+    return [item] if isinstance(item, Problem) else item.get()
+
+
+def score_texts(articles: dict[str, str] | Iterable[tuple[str, str]], model_path: str | Path = MODEL_PATH,
+                workers: int = 1) -> Iterator[dict]:
+    """Pair rows for in-memory articles ({id: text} or (id, text) pairs)."""
+    items = articles.items() if isinstance(articles, dict) else articles
+    events = (Article(str(article_id), text, str(article_id)) for article_id, text in items)
+    for event in score_events(events, model_path, workers):
+        if isinstance(event, ArticleResult):
+            yield from event.rows
+
+
+def score_paths(inputs: Iterable[str], model_path: str | Path = MODEL_PATH, workers: int = 1,
+                id_field: str = "id", text_field: str = "text",
+                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS) -> Iterator[Problem | ArticleResult]:
+    """What `stance score` does, as events: .txt files, folders, .jsonl files ("-" for stdin)."""
+    yield from score_events(read_inputs(inputs, id_field, text_field, max_chars), model_path, workers)
+
+
+class FailFast(Exception):
+    """--fail-fast: the first bad input ends the run."""
+
+
+EXIT_OK, EXIT_ERROR, EXIT_SKIPPED = 0, 1, 2
+
+
+def run_score(inputs: list[str], model_path: str | Path = MODEL_PATH, output: str | None = None,
+              summary: str | None = None, workers: int = 1, id_field: str = "id", text_field: str = "text",
+              fail_fast: bool = False, max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, progress: bool | None = None) -> int:
+    """`stance score`: write pair rows and summary rows; return the exit code.
+
+    0: every input was scored; 2: some input was skipped (each named on stderr);
+    1: the run could not go on (bad model, --fail-fast). Outputs are renamed into
+    place only at the end, so on exit 1 or an interrupt an earlier output stays intact.
+    """
+    import contextlib
+    import sys
+
+    from tqdm import tqdm
+
+    from pipeline.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
+
+    output_format(output)
+    if summary is not None:
+        output_format(summary)
+    scorer = Scorer.load(model_path)  # fails early, with a clear message, on a missing or bad model
+    skipped = 0
+    show = sys.stderr.isatty() if progress is None else progress
+    with contextlib.ExitStack() as stack:
+        write_pairs = stack.enter_context(row_writer(output, PAIR_SCHEMA))
+        write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA)) if summary else None
+        bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
+        pairs = 0
+        events = read_inputs(inputs, id_field, text_field, max_chars)
+        for event in score_events(events, model_path, workers, scorer=scorer if workers <= 1 else None):
+            if isinstance(event, Problem):
+                print(event, file=sys.stderr)
+                skipped += event.skipped
+                if fail_fast:
+                    raise FailFast(str(event))
+                continue
+            write_pairs(event.rows)
+            if write_summary:
+                write_summary(summarise(event))
+            pairs += len(event.rows)
+            bar.update(1)
+            bar.set_postfix(pairs=pairs, refresh=False)
+    return EXIT_SKIPPED if skipped else EXIT_OK
