@@ -135,18 +135,27 @@ def line_of(value, default: int | None = None) -> int | None:
     return getattr(value, "line", None) or default
 
 
+def kind(value) -> str:
+    """What a YAML value is, in words a person editing the file knows."""
+    for types, name in ((bool, "true/false"), (str, "a string"), (dict, "a mapping"), (list, "a list"),
+                        ((int, float), "a number"), (type(None), "nothing")):
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
+
+
 def expect_mapping(value, path, what: str, line: int | None = None) -> LineDict:
     if not isinstance(value, dict):
-        raise DataError(path, line_of(value, line), f"{what} must be a mapping (key: value), got {type(value).__name__}")
+        raise DataError(path, line_of(value, line), f"{what} must be a mapping (key: value), got {kind(value)}")
     return value
 
 
 def expect_list_of_strings(value, path, what: str, line: int | None = None) -> list[LineStr]:
     if not isinstance(value, list):
-        raise DataError(path, line_of(value, line), f"{what} must be a list of strings, got {type(value).__name__}")
+        raise DataError(path, line_of(value, line), f"{what} must be a list of strings, got {kind(value)}")
     for item in value:
         if not isinstance(item, str):
-            raise DataError(path, line_of(value, line), f"{what}: every entry must be a string, got {item!r}")
+            raise DataError(path, line_of(value, line), f"{what}: every entry must be a string, got {kind(item)} {item!r}")
     return value
 
 

@@ -17,7 +17,7 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from pipeline.actors import ActorRegistry
 from pipeline.candidates import article_candidates
-from pipeline.datafiles import atomic_output, write_json
+from pipeline.datafiles import DataError, atomic_output, write_json
 from pipeline.labels import LABELS, attach_gold, load_articles, read_gold
 from pipeline.params import load_params
 
@@ -65,6 +65,9 @@ def article_clusters(examples: list[dict], threshold: float, min_words: int) -> 
 
 def split_by_cluster(examples: list[dict], test_fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
     clusters = np.array([e["cluster"] for e in examples])
+    if len(set(clusters)) < 2:
+        raise DataError("params.yaml", None, f"only {len(set(clusters))} group of articles (articles sharing a quote "
+                                             "form one group); the train/test split needs at least 2: add articles")
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train_index, test_index = next(splitter.split(clusters, groups=clusters))
     return [examples[i] for i in train_index], [examples[i] for i in test_index]

@@ -1,0 +1,117 @@
+"""Actor-aware features, the model as one estimator, and the behavioural suite's expansion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, cross_val_predict
+
+from pipeline.actors import ActorRegistry
+from pipeline.behaviour import load_suite
+from pipeline.candidates import article_candidates
+from pipeline.datafiles import DataError
+from pipeline.features import PairView, load_cue_lexicon
+from pipeline.model import build_model, pairs_frame
+from pipeline.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return ActorRegistry.load(ROOT / "data/actors.yaml")
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_cue_lexicon(ROOT / "data/cues.yaml")
+
+
+def views(sentence, registry, lexicon, **options) -> dict[str, dict]:
+    candidates = list(article_candidates("a", sentence, registry))
+    frame = PairView(lexicon=lexicon, **options).transform(pd.DataFrame(candidates))
+    return {c["actor"]: row for c, (_, row) in zip(candidates, frame.iterrows())}
+
+
+def test_target_and_other_actors_are_marked(registry, lexicon):
+    view = views("France told Japan that NATO was wrong.", registry, lexicon)["japan"]
+    assert view["text"].split()[:4] == ["actoro", "told", "actorx", "that"]
+
+
+def test_the_subject_holds_the_cue_not_the_object(registry, lexicon):
+    found = views("China objected to NATO's creeping expansion.", registry, lexicon)
+    assert "self:oppose" in found["china"]["cues"]
+    assert "self:oppose" not in found["nato"]["cues"] and "other:oppose" in found["nato"]["cues"]
+
+
+def test_two_actors_with_opposite_stances_get_their_own(registry, lexicon):
+    found = views("While NATO pushed for the office, France blocked it.", registry, lexicon)
+    assert "self:support" in found["nato"]["cues"] and "self:oppose" not in found["nato"]["cues"]
+    assert "self:oppose" in found["france"]["cues"] and "self:support" not in found["france"]["cues"]
+
+
+@pytest.mark.parametrize("sentence, stance", [
+    ("Germany is not against the liaison office.", "support"),
+    ("Germany no longer objects to the office.", "support"),
+    ("Germany does not support the office.", "oppose"),
+    ("If Germany lifted its veto, the office could open.", "oppose"),
+])
+def test_negation_and_conditions_change_the_stance_a_cue_gives(registry, lexicon, sentence, stance):
+    cues = views(sentence, registry, lexicon)["germany"]["cues"]
+    assert f"self:{stance}" in cues and f"self_last:{stance}" in cues
+
+
+def test_negation_scope_prefixes_tokens_to_the_clause_end(registry, lexicon):
+    text = views("Germany does not support the office, officials said.", registry, lexicon)["germany"]["text"]
+    assert "not_support not_the not_office , officials" in text
+
+
+def test_another_target_only_gets_no_stance_of_its_own(registry, lexicon):
+    cues = views("Germany supports NATO membership for Ukraine.", registry, lexicon)["germany"]["cues"]
+    assert "off:self:support" in cues and "self:support" not in cues
+
+
+def test_a_place_mention_is_flagged(registry, lexicon):
+    assert "mention:place" in views("NATO plans an office in Tokyo.", registry, lexicon)["japan"]["cues"]
+
+
+def test_the_model_clones_and_cross_validates_as_one_estimator(registry, lexicon):
+    params = load_params(ROOT / "params.yaml")
+    model = build_model(params["train"], lexicon)
+    assert list(model.named_steps) == ["pairs", "features", "classifier"]
+    sentences = ["France blocked the office.", "Japan welcomed the office.", "Russia spoke in Moscow.",
+                 "China opposes the office.", "NATO backs the office.", "Germany met in Berlin."] * 3
+    pairs = [c for i, s in enumerate(sentences) for c in article_candidates(str(i), s, registry)]
+    labels = ["oppose", "support", "neutral"] * 6
+    predicted = cross_val_predict(clone(model), pairs_frame(pairs), labels, groups=list(range(18)), cv=GroupKFold(3))
+    assert len(predicted) == 18
+
+
+def test_the_behaviour_suite_expands_for_every_actor(registry):
+    cases = load_suite(ROOT / "data/behaviour.yaml", registry)
+    capabilities = {case.capability for case in cases}
+    assert {"minimum_functionality", "negation", "hedges_and_conditions", "two_actors_opposite",
+            "other_targets_neutral", "reported_speech", "invariance", "place_mentions"} <= capabilities
+    for capability in capabilities:
+        assert {c.actor for c in cases if c.capability == capability} == set(registry.actors)
+    invariance = next(c for c in cases if c.capability == "invariance")
+    assert len(invariance.variants) > 1
+
+
+def test_behaviour_templates_are_kept_apart_from_training_data():
+    gold = (ROOT / "data/labels.csv").read_text(encoding="utf-8")
+    registry = ActorRegistry.load(ROOT / "data/actors.yaml")
+    for case in load_suite(ROOT / "data/behaviour.yaml", registry):
+        for sentence, _ in case.variants:
+            assert sentence not in gold
+
+
+def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
+    path = tmp_path / "behaviour.yaml"
+    path.write_text("outlets: [Reuters]\noffices: [the office]\ncapabilities:\n  negation:\n"
+                    "    - {text: \"{actor} is not against it\", expect: {actor: maybe}}\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{path}:5: negation: label 'maybe'"):
+        load_suite(path, registry)

@@ -1,0 +1,84 @@
+"""Gold-label validation: each bad case stops prepare with a message naming file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.agreement import check_gold, kappas, read_passes
+from pipeline.datafiles import DataError
+from pipeline.params import load_params
+from pipeline.prepare import prepare
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = "France blocked the office.\nJapan welcomed the plan.\n"
+OTHER_ARTICLE = "Berlin stayed silent.\n"
+GOOD = [
+    "article_id,sentence,actor,label",
+    "a1,France blocked the office.,france,oppose",
+    "a1,Japan welcomed the plan.,japan,support",
+    "b2,Berlin stayed silent.,germany,neutral",
+]
+
+
+def run_prepare(tmp_path: Path, rows: list[str], only_first: bool = False):
+    (tmp_path / "articles").mkdir(exist_ok=True)
+    (tmp_path / "articles/a1.txt").write_text(ARTICLE, encoding="utf-8")
+    (tmp_path / "articles/b2.txt").write_text(OTHER_ARTICLE, encoding="utf-8")
+    if only_first:
+        (tmp_path / "articles/b2.txt").unlink()
+        rows = rows[:3]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    params = load_params(ROOT / "params.yaml")
+    params["data"].update(articles=str(tmp_path / "articles"), labels=str(tmp_path / "labels.csv"),
+                          actors=str(ROOT / "data/actors.yaml"))
+    params["prepare"]["test_fraction"] = 0.5
+    return prepare(params, output_dir=tmp_path / "prepared")
+
+
+def test_good_labels_prepare(tmp_path):
+    summary = run_prepare(tmp_path, GOOD)
+    assert summary["examples"]["train"] + summary["examples"]["test"] == 3
+    assert summary["examples"]["train"] and summary["examples"]["test"]
+
+
+def test_one_group_of_articles_cannot_be_split(tmp_path):
+    with pytest.raises(DataError, match="needs at least 2"):
+        run_prepare(tmp_path, GOOD[:3] + ["b2,Berlin stayed silent.,germany,neutral"], only_first=True)
+
+
+@pytest.mark.parametrize("rows, where, words", [
+    (GOOD[:1] + ["a1,France blocked the office.,atlantis,oppose"] + GOOD[2:], "labels.csv:2", "unknown actor 'atlantis'"),
+    (GOOD[:1] + ["a1,France blocked the office.,france,against"] + GOOD[2:], "labels.csv:2", "not one of support, oppose, neutral"),
+    (GOOD[:1] + ["a1,France blocked the office.,france,oppose,extra"] + GOOD[2:], "labels.csv:2", "wrong number of fields"),
+    (GOOD + ["a1,France vetoed the office.,france,oppose"], "labels.csv:5", "sentence not found in article 'a1'"),
+    (GOOD + ["a2,France blocked the office.,france,oppose"], "labels.csv:5", "article 'a2' is not in"),
+    (GOOD + [GOOD[1]], "labels.csv:5", "duplicate row"),
+    (GOOD + ["a1,France blocked the office.,japan,neutral"], "labels.csv:5", "does not mention 'japan'"),
+    (GOOD[:2] + GOOD[3:], "a1.txt:2", "no gold label for actor 'japan'"),
+    (["article_id,sentence,label"] + GOOD[1:], "labels.csv:1", "lacks column(s) actor"),
+])
+def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where, words):
+    with pytest.raises(DataError) as caught:
+        run_prepare(tmp_path, rows)
+    message = str(caught.value)
+    assert f"{where}: " in message and "\n" not in message
+    assert words in message
+    assert not (tmp_path / "prepared").exists()  # nothing half-written
+
+
+def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():
+    passes = read_passes(ROOT / "data/annotation")
+    assert set(passes) == {"a", "b", "c"}
+    assert check_gold(passes, ROOT / "data/annotation", ROOT / "data/labels.csv") > 0
+    assert all(0.6 < kappa <= 1 for kappa in kappas(passes).values())
+
+
+def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
+    gold = (ROOT / "data/labels.csv").read_text(encoding="utf-8").splitlines()
+    article, rest = gold[1].split(",", 1)
+    flipped = rest.rsplit(",", 1)[0] + ("," + ("neutral" if not rest.endswith("neutral") else "support"))
+    (tmp_path / "labels.csv").write_text("\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="the passes/adjudication say"):
+        check_gold(read_passes(ROOT / "data/annotation"), ROOT / "data/annotation", tmp_path / "labels.csv")

@@ -1,0 +1,83 @@
+"""The real pipeline, end to end, in a temporary clone."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+from datasets import Dataset
+
+from conftest import run
+from pipeline.labels import LABELS
+
+
+def test_repro_builds_every_output_and_is_then_up_to_date(built):
+    for output in ("data/prepared/train.parquet", "data/prepared/test.parquet", "models/model.skops",
+                   "models/model.json", "metrics.json", "plots/confusion_test.csv", "plots/confusion_cv.csv",
+                   "reports/misclassified.csv", "reports/test_predictions.csv"):
+        assert (built / output).stat().st_size > 0, output
+    assert "up to date" in run(["dvc", "status"], built).stdout
+    again = run(["dvc", "repro"], built).stdout
+    assert "Running stage" not in again
+
+
+def test_metrics_are_read_by_dvc_and_beat_both_baselines(built):
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], built).stdout)
+    metrics = shown[""]["data"]["metrics.json"]["data"]
+    cv = metrics["cv"]
+    assert cv["model"]["macro_f1"] > cv["keyword_rule"]["macro_f1"] > cv["majority"]["macro_f1"]
+    assert set(cv["model"]["per_class"]) == set(LABELS)
+    assert sum(metrics["examples"]["per_class"].values()) == metrics["examples"]["train"] + metrics["examples"]["test"]
+    assert metrics["behaviour"]["all"] > 0  # the suite ran and was scored
+    assert {"negation", "two_actors_opposite", "place_mentions", "invariance"} <= set(metrics["behaviour"])
+
+
+def test_two_runs_from_scratch_give_byte_identical_metrics(built):
+    first = (built / "metrics.json").read_bytes()
+    run(["dvc", "repro", "--force"], built)
+    assert (built / "metrics.json").read_bytes() == first
+
+
+def test_prepared_data_is_a_datasets_table_with_a_classlabel(built):
+    dataset = Dataset.from_parquet(str(built / "data/prepared/train.parquet"))
+    assert dataset.features["label"].names == list(LABELS)
+    for field in ("article_id", "sentence_index", "sentence", "actor", "mentions", "previous_sentence", "next_sentence"):
+        assert field in dataset.features
+    row = dataset[0]
+    for start, end in row["mentions"]:
+        assert 0 <= start < end <= len(row["sentence"])
+
+
+def test_no_article_or_near_duplicate_quote_crosses_the_split(built):
+    train = pq.read_table(built / "data/prepared/train.parquet").to_pylist()
+    test = pq.read_table(built / "data/prepared/test.parquet").to_pylist()
+    assert not {r["article_id"] for r in train} & {r["article_id"] for r in test}
+    assert not {r["cluster"] for r in train} & {r["cluster"] for r in test}
+    # The Elysee quote reported by two outlets (seeds 003 and 004) links their articles into one cluster.
+    clusters = {r["article_id"]: r["cluster"] for r in train + test}
+    assert clusters["003_9b367d222f8a0a7e"] == clusters["004_fa446f48e3006721"]
+
+
+def test_plots_are_rendered_by_dvc(built):
+    result = run(["dvc", "plots", "show", "--json"], built)
+    plots = json.loads(result.stdout)["data"]
+    confusion = next(value for name, value in plots.items() if name.endswith("plots/confusion_cv.csv"))
+    assert confusion[0]["type"] == "vega"
+    values = confusion[0]["content"]["data"]["values"]
+    assert {v["actual"] for v in values} == {"support", "oppose", "neutral"}
+
+
+def test_a_missing_label_stops_prepare_with_one_line_naming_article_and_line(built, tmp_path):
+    labels = (built / "data/labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    removed = labels.pop(5)  # a pair of seed 000, whose sentences sit one per line
+    (built / "data/labels.csv").write_text("".join(labels), encoding="utf-8")
+    try:
+        result = run(["python", "-m", "pipeline.prepare"], built, check=False)
+    finally:
+        (built / "data/labels.csv").write_text("".join(labels[:5] + [removed] + labels[5:]), encoding="utf-8")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.count("\n") == 0
+    assert message.startswith("error: seeds/000_5ea5e603efdd03d0.txt:")
+    assert "no gold label" in message and "data/labels.csv" in message
