@@ -71,3 +71,7 @@ def score(
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    app()

@@ -97,18 +97,18 @@ class _Lexicon:
                 for m in regex.finditer(joined)]
 
 
-def mark_tokens(sentence: str, mentions, other_mentions) -> list[str]:
-    """Lower-cased tokens with each of this actor's mentions as ACTORX and others' as ACTORO."""
-    spans = sorted([(s, e, TARGET_TOKEN) for s, e in mentions] + [(s, e, OTHER_TOKEN) for s, e in other_mentions])
-    tokens, position = [], 0
-    for start, end, marker in spans:
+def tokens_with_slots(sentence: str, spans) -> tuple[list[str], dict[int, int]]:
+    """Lower-cased tokens with each actor mention as one OTHER token; {span start: its token index}."""
+    tokens, slots, position = [], {}, 0
+    for start, end in sorted(spans):
         if start < position:  # overlapping spans cannot come from the matcher; skip defensively
             continue
         tokens.extend(tokenize(sentence[position:start]))
-        tokens.append(marker)
+        slots[start] = len(tokens)
+        tokens.append(OTHER_TOKEN)
         position = end
     tokens.extend(tokenize(sentence[position:]))
-    return tokens
+    return tokens, slots
 
 
 def tokenize(text: str) -> list[str]:
@@ -133,27 +133,40 @@ class PairView(BaseEstimator, TransformerMixin):
     def transform(self, X) -> pd.DataFrame:
         lexicon = _Lexicon(self.lexicon or {})
         records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
-        rows = [self._view(record, lexicon) for record in records]
+        rows, key, analysis = [], None, None
+        for record in records:
+            # Tokens and lexicon matches depend on the sentence and where its mentions are, not on
+            # which actor is marked: pairs of one sentence (adjacent) share one analysis.
+            spans = [tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]]
+            if (record["sentence"], spans) != key:
+                key = (record["sentence"], spans)
+                analysis = self._analyse(record["sentence"], spans, lexicon)
+            rows.append(self._view(record, analysis))
         return pd.DataFrame(rows, columns=["text", "window", "context", "cues"])
 
-    def _view(self, pair: dict, lexicon: _Lexicon) -> dict:
-        mentions = [tuple(m) for m in pair["mentions"]]
-        others = [tuple(m) for m in pair["other_mentions"]]
+    def _analyse(self, sentence: str, spans, lexicon: _Lexicon) -> dict:
         if self.mark_actors:
-            tokens = mark_tokens(pair["sentence"], mentions, others)
+            tokens, slots = tokens_with_slots(sentence, spans)
         else:
-            tokens = tokenize(pair["sentence"])
+            tokens, slots = tokenize(sentence), {}
         joined = " ".join(tokens)
         starts = _token_starts(tokens)
-        boundaries = _boundary_flags(tokens, lexicon.find("boundaries", joined, starts))
-        shown = self._negation_marked(tokens, boundaries, lexicon.find("negators", joined, starts))
-        window = _actor_window(shown, boundaries, self.window) if self.window else []
+        found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
+        return {"tokens": tokens, "slots": slots, "found": found,
+                "boundaries": _boundary_flags(tokens, found["boundaries"])}
+
+    def _view(self, pair: dict, analysis: dict) -> dict:
+        tokens = list(analysis["tokens"])
+        for start, _ in pair["mentions"]:
+            if start in analysis["slots"]:
+                tokens[analysis["slots"][start]] = TARGET_TOKEN
+        boundaries, found = analysis["boundaries"], analysis["found"]
+        shown = self._negation_marked(tokens, boundaries, found["negators"])
+        window = _actor_window(shown, boundaries, self.window) if self.window and self.mark_actors else []
         context = ""
         if self.context_sentences:
-            context = " ".join(
-                " ".join(tokenize(pair.get(key) or ""))
-                for key in ("previous_sentence", "next_sentence"))
-        cues = _cue_features(tokens, joined, starts, boundaries, lexicon) if self.cue_features and self.mark_actors else {}
+            context = " ".join(" ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence"))
+        cues = _cue_features(tokens, boundaries, found) if self.cue_features and self.mark_actors else {}
         return {"text": " ".join(shown), "window": " ".join(window), "context": context, "cues": cues}
 
     def _negation_marked(self, tokens, boundaries, negators) -> list[str]:
@@ -226,12 +239,11 @@ def _clause_ids(boundaries: list[bool]) -> list[int]:
     return ids
 
 
-def _cue_features(tokens, joined, starts, boundaries, lexicon: _Lexicon) -> dict[str, float]:
+def _cue_features(tokens, boundaries, found: dict) -> dict[str, float]:
     clause = _clause_ids(boundaries)
     actors = [(i, t == TARGET_TOKEN) for i, t in enumerate(tokens) if t in (TARGET_TOKEN, OTHER_TOKEN)]
     if not any(is_target for _, is_target in actors):
         return {}
-    found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES if name != "boundaries"}
     negator_ends = [last for _, last in found["negators"]]
     condition_starts = [first for first, _ in found["conditions"]]
     hedge_starts = [first for first, _ in found["hedges"]]
