@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -106,9 +107,47 @@ def data_hash(paths) -> str:
 def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     metadata = {**metadata, "labels": list(LABELS), "feature_version": FEATURE_VERSION,
                 "sklearn_version": sklearn.__version__, "skops_version": skops.__version__}
+    for _, transformer, _ in model.named_steps["features"].transformers_:
+        # A cache of id(stop_words): a memory address, different on every run; sklearn recomputes it.
+        if hasattr(transformer, "_stop_words_id"):
+            del transformer._stop_words_id
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
+        _make_reproducible(temporary)
     write_json(metadata_path(path), metadata)
+
+
+_OBJECT_ID = re.compile(r'("__id__": |")(\d+)(\.npy")?')
+
+
+def _make_reproducible(path: Path) -> None:
+    """Rewrite a skops zip so that the same model always gives the same bytes.
+
+    skops names objects and array files by their memory address (`id()`), and zip
+    entries carry the time of writing. Renumbering ids in order of first appearance
+    and fixing the timestamps makes the file, and so dvc.lock, identical across runs.
+    """
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    schema = entries.pop("schema.json").decode("utf-8")
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        prefix, number, suffix = match.groups()
+        if prefix == '"' and not suffix:
+            return match.group(0)  # a quoted number that is not an array file name
+        numbers.setdefault(number, str(len(numbers) + 1))
+        return f"{prefix}{numbers[number]}{suffix or ''}"
+
+    schema = _OBJECT_ID.sub(renumber, schema)
+    renamed = {f"{numbers[name[:-4]]}.npy" if name.endswith(".npy") and name[:-4] in numbers else name: data
+               for name, data in entries.items()}
+    renamed["schema.json"] = schema.encode("utf-8")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(renamed):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, renamed[name])
 
 
 def metadata_path(path: Path) -> Path:

@@ -32,10 +32,12 @@ def test_metrics_are_read_by_dvc_and_beat_both_baselines(built):
     assert {"negation", "two_actors_opposite", "place_mentions", "invariance"} <= set(metrics["behaviour"])
 
 
-def test_two_runs_from_scratch_give_byte_identical_metrics(built):
-    first = (built / "metrics.json").read_bytes()
+def test_two_runs_from_scratch_give_byte_identical_metrics_and_model(built):
+    outputs = ["metrics.json", "models/model.skops", "data/prepared/train.parquet", "dvc.lock"]
+    first = {name: (built / name).read_bytes() for name in outputs}
     run(["dvc", "repro", "--force"], built)
-    assert (built / "metrics.json").read_bytes() == first
+    for name in outputs:
+        assert (built / name).read_bytes() == first[name], name
 
 
 def test_prepared_data_is_a_datasets_table_with_a_classlabel(built):
