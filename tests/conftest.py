@@ -46,8 +46,13 @@ def clone_project(destination: Path) -> Path:
 def built(tmp_path_factory) -> Path:
     """A temporary clone in which `dvc repro` has run every stage."""
     clone = clone_project(tmp_path_factory.mktemp("clone"))
+    # The evaluate stage's small outputs are committed to git; remove them so it must run.
+    for pattern in ("metrics.json", "plots/*.csv", "reports/*.csv"):
+        for committed in clone.glob(pattern):
+            committed.unlink()
     result = run(["dvc", "repro"], clone)
-    assert "Running stage 'evaluate'" in result.stdout
+    for stage in ("prepare", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in result.stdout
     return clone
 
 

@@ -7,7 +7,7 @@ import json
 import pyarrow.parquet as pq
 from datasets import Dataset
 
-from conftest import run
+from conftest import ROOT, run
 from pipeline.labels import LABELS
 
 
@@ -19,6 +19,10 @@ def test_repro_builds_every_output_and_is_then_up_to_date(built):
     assert "up to date" in run(["dvc", "status"], built).stdout
     again = run(["dvc", "repro"], built).stdout
     assert "Running stage" not in again
+
+
+def test_a_fresh_run_reproduces_the_committed_metrics_byte_for_byte(built):
+    assert (built / "metrics.json").read_bytes() == (ROOT / "metrics.json").read_bytes()
 
 
 def test_metrics_are_read_by_dvc_and_beat_both_baselines(built):
