@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Callable, List, Optional
 
@@ -13,8 +14,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Actor stance toward the proposed NATO liaison office in Tokyo.")
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_stage(main: Callable, *args, **kwargs):
-    """Run a stage; an expected error is one line on stderr and exit 1, never a traceback."""
+    """Run a stage; an expected error is one line on stderr and exit 1, never a traceback.
+
+    SIGTERM is handled like Ctrl-C, so temporary outputs are removed on either.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return main(*args, **kwargs)
     except DataError as err:
@@ -51,7 +60,7 @@ def evaluate(params: str = typer.Option("params.yaml", help="Params file.")):
 
 @app.command()
 def score(
-    inputs: List[str] = typer.Argument(..., help=".txt files, folders of .txt files, .jsonl files; - reads JSONL from stdin."),
+    inputs: List[str] = typer.Argument(..., help=".txt, .jsonl or .parquet files, or folders of them; - reads JSONL from stdin."),
     model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
     output: Optional[str] = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
     summary: Optional[str] = typer.Option(None, help="One row per (article, actor): .jsonl, .csv or .parquet."),
@@ -60,13 +69,20 @@ def score(
     text_field: str = typer.Option("text", help="JSONL field holding the article text."),
     fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
     max_article_chars: int = typer.Option(20_000_000, min=1, help="Skip longer articles (scraping accidents)."),
+    dask: Optional[str] = typer.Option(None, help="Score on Dask: a scheduler address, or local[:N] for a local "
+                                                  "cluster; --output is then a folder of Parquet parts."),
 ):
     """Score new articles. Exit 0: all scored; 2: some input skipped (named on stderr); 1: run stopped."""
     from pipeline import score as scoring
 
     try:
-        code = run_stage(scoring.run_score, inputs, model, output, summary, workers, id_field, text_field,
-                         fail_fast, max_article_chars)
+        if dask:
+            from pipeline.dask_score import run_dask
+
+            code = run_stage(run_dask, inputs, dask, output, model, id_field, text_field, fail_fast, max_article_chars)
+        else:
+            code = run_stage(scoring.run_score, inputs, model, output, summary, workers, id_field, text_field,
+                             fail_fast, max_article_chars)
     except scoring.FailFast:
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None

@@ -17,6 +17,7 @@ reports/test_predictions.csv (what the scorer must reproduce on the test article
 from __future__ import annotations
 
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from pipeline.prepare import OUTPUT_DIR
 from pipeline.train import load_split
 
 METRICS = Path("metrics.json")
+MODEL_CARD = Path("models/MODEL_CARD.md")
+SOURCES = "SOURCES.jsonl"
 PLOTS = Path("plots")
 REPORTS = Path("reports")
 
@@ -101,7 +104,7 @@ def write_rows(path: Path, fields: list[str], rows: list[dict]) -> None:
 
 
 def evaluate(params: dict, model_path: Path = MODEL_PATH, data_dir: Path = OUTPUT_DIR) -> dict:
-    model, _ = load_model(model_path)
+    model, model_metadata = load_model(model_path)
     lexicon = load_cue_lexicon(params["data"]["cues"])
     registry = ActorRegistry.load(params["data"]["actors"])
     train_set, train_labels = load_split(data_dir / "train.parquet")
@@ -146,8 +149,55 @@ def evaluate(params: dict, model_path: Path = MODEL_PATH, data_dir: Path = OUTPU
     errors.sort(key=lambda e: (e["article_id"], e["sentence_index"], e["actor"]))
     write_rows(REPORTS / "misclassified.csv", ["article_id", "sentence_index", "actor", "gold", "predicted", "sentence"],
                errors[: params["evaluate"]["max_misclassified"]])
+    write_model_card(MODEL_CARD, params, model_metadata, metrics, train_set, Path(params["data"]["articles"]) / SOURCES)
     write_rows(REPORTS / "behaviour_failures.csv", ["capability", "actor", "expected", "predicted", "sentence"], failures)
     return metrics
+
+
+def write_model_card(path: Path, params: dict, model_metadata: dict, metrics: dict, train_set, sources: Path) -> None:
+    """A short, human-readable card beside the model: what it is, what it was trained on, how good it is."""
+    dates = {}
+    if sources.exists():
+        for line in sources.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            dates[record["id"]] = record.get("date")
+    articles = sorted(set(train_set["article_id"]))
+    known = sorted(d for d in (dates.get(a) for a in articles) if d)
+    cv, test = metrics["cv"]["model"], metrics["test"]["model"]
+    counts = Counter(LABELS[i] for i in train_set["label"])
+    lines = [
+        "# Model card: stance classifier",
+        "",
+        "Actor stance (support / oppose / neutral) toward the proposed NATO liaison office in Tokyo,",
+        "one prediction per (sentence, actor) pair. Written by the evaluate stage; do not edit.",
+        "",
+        f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
+        f"feature version {model_metadata['feature_version']}",
+        f"- Classifier: {params['train']['classifier']}, C={params['train']['C']}, "
+        f"class_weight={params['train']['class_weight']}",
+        f"- Training data: {len(train_set)} pairs from {len(articles)} articles, "
+        f"sha256 {model_metadata['training_data_sha256'][:16]}…",
+        f"- Training labels: " + ", ".join(f"{label} {counts[label]}" for label in LABELS),
+        f"- Dates of the training articles: {known[0]} to {known[-1]} "
+        f"({len(articles) - len(known)} articles undated)" if known else "- Dates of the training articles: unknown",
+        f"- Grouped-CV macro-F1 {cv['macro_f1']:.3f} (accuracy {cv['accuracy']:.3f}); "
+        f"held-out test macro-F1 {test['macro_f1']:.3f}",
+        "- Per class (grouped CV): " + "; ".join(
+            f"{label} P {cv['per_class'][label]['precision']:.2f} R {cv['per_class'][label]['recall']:.2f}"
+            for label in LABELS),
+        f"- Behavioural suite pass rate: {metrics['behaviour']['all']:.3f}",
+        "",
+        "## Params",
+        "",
+        "```json",
+        json.dumps(params["train"], indent=2, sort_keys=True),
+        "```",
+        "",
+        "Limits: trained on a few dozen English news articles about one story (2023-2025); labels follow",
+        "docs/ANNOTATION.md. Scores on other targets or languages mean nothing.",
+    ]
+    with atomic_output(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main(params_path: str = "params.yaml") -> None:

@@ -36,29 +36,58 @@ class Problem:
         return f"{'skipped' if self.skipped else 'warning'}: {self.origin}: {self.message}"
 
 
-def read_inputs(inputs: Iterable[str], id_field: str = "id", text_field: str = "text",
-                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
+    """(kind, path) for every source the inputs name, in order; kind is txt, jsonl, parquet or stdin.
+
+    A folder is read as every .txt below it; a folder with no .txt files is read as its
+    .jsonl and .parquet files (shards of a large corpus).
+    """
     for name in inputs:
-        if name == "-":
-            yield from _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
-            continue
         path = Path(name)
-        if path.is_dir():
+        if name == "-":
+            yield "stdin", name
+        elif path.is_dir():
             files = sorted(p for p in path.rglob("*.txt") if p.is_file())
             if not files:
-                yield Problem(str(path), "folder holds no .txt files", skipped=True)
+                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".jsonl", ".parquet"))
+            if not files:
+                yield Problem(str(path), "folder holds no .txt, .jsonl or .parquet files", skipped=True)
             for file in files:
-                yield from _read_text_file(file, max_chars)
+                yield _kind(file), str(file)
         elif not path.exists():
             yield Problem(str(path), "no such file or folder", skipped=True)
-        elif path.suffix.lower() == ".jsonl":
-            try:
-                with open(path, "rb") as handle:
-                    yield from _read_jsonl(handle, str(path), id_field, text_field, max_chars)
-            except OSError as err:
-                yield Problem(str(path), f"cannot read: {err.strerror}", skipped=True)
         else:
-            yield from _read_text_file(path, max_chars)
+            yield _kind(path), str(path)
+
+
+def _kind(path: Path) -> str:
+    return {".jsonl": "jsonl", ".parquet": "parquet"}.get(path.suffix.lower(), "txt")
+
+
+def read_source(kind: str, name: str, id_field: str = "id", text_field: str = "text",
+                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+    if kind == "stdin":
+        yield from _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
+    elif kind == "txt":
+        yield from _read_text_file(Path(name), max_chars)
+    else:
+        try:
+            if kind == "jsonl":
+                with open(name, "rb") as handle:
+                    yield from _read_jsonl(handle, name, id_field, text_field, max_chars)
+            else:
+                yield from _read_parquet(name, id_field, text_field, max_chars)
+        except OSError as err:
+            yield Problem(name, f"cannot read: {err.strerror or err}", skipped=True)
+
+
+def read_inputs(inputs: Iterable[str], id_field: str = "id", text_field: str = "text",
+                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+    for source in expand_inputs(inputs):
+        if isinstance(source, Problem):
+            yield source
+        else:
+            yield from read_source(*source, id_field=id_field, text_field=text_field, max_chars=max_chars, stdin=stdin)
 
 
 def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
@@ -135,3 +164,27 @@ def _read_jsonl(handle: BinaryIO, name: str, id_field: str, text_field: str,
             yield Problem(origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True)
             continue
         yield from _checked_article(str(article_id), text, origin, max_chars)
+
+
+def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> Iterator[Article | Problem]:
+    """Articles from a Parquet file's id and text columns, read in batches (memory stays flat)."""
+    import pyarrow.parquet as pq
+
+    try:
+        source = pq.ParquetFile(name)
+    except Exception as err:  # pyarrow raises several kinds for a file that is not Parquet
+        yield Problem(name, f"not a readable Parquet file ({type(err).__name__})", skipped=True)
+        return
+    missing = [f for f in (id_field, text_field) if f not in source.schema_arrow.names]
+    if missing:
+        yield Problem(name, f"no column {missing[0]!r} (set the name with --id-field / --text-field)", skipped=True)
+        return
+    row = 0
+    for batch in source.iter_batches(columns=[id_field, text_field], batch_size=1024):
+        for article_id, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+            row += 1
+            origin = f"{name}:{row}"
+            if not isinstance(text, str) or article_id is None or str(article_id) == "":
+                yield Problem(origin, f"row lacks a string {text_field!r} or an {id_field!r}", skipped=True)
+                continue
+            yield from _checked_article(str(article_id), text, origin, max_chars)

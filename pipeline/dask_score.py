@@ -1,0 +1,206 @@
+"""The same scorer on Dask: partitions of the input scored on the workers of a cluster.
+
+    stance score shards/ --dask local:4 --output scored/
+    stance score shards/ --dask tcp://scheduler:8786 --output /shared/scored/
+
+The client only lists the inputs and plans partitions (a JSONL or Parquet file
+each, or a group of .txt paths); every worker reads its own partition, so the
+client never holds the corpus. Each partition runs `Scorer.score_batch`, the
+unit the single-machine scorer runs, and writes
+
+    OUTPUT/pairs/part-NNNNN.parquet     the pair rows, in input order
+    OUTPUT/summary/part-NNNNN.parquet   the (article, actor) summary rows
+
+each to a temporary name that is renamed when whole. A partition's output is there
+once and complete, or not at all, even if a worker dies mid-way (Dask then reruns
+that partition elsewhere); a re-run of the command scores only the partitions whose
+files are missing. Reading the parts in name order gives exactly the rows of the
+single-machine scorer.
+
+The model is shipped once per worker by a WorkerPlugin (also to workers that join
+later), loaded there with the same safe loader as everywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.datafiles import DataError, atomic_output
+from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
+from pipeline.model import MODEL_PATH, load_model, metadata_path
+
+TXT_FILES_PER_PARTITION = 256
+INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
+
+
+@dataclass
+class Partition:
+    index: int
+    sources: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
+
+    @property
+    def name(self) -> str:
+        return f"part-{self.index:05d}.parquet"
+
+
+def plan_partitions(inputs: list[str], txt_per_partition: int = TXT_FILES_PER_PARTITION):
+    """Partitions (paths only) and the problems found while listing, e.g. a missing path."""
+    partitions, problems, texts = [], [], []
+
+    def close_texts():
+        if texts:
+            partitions.append(Partition(len(partitions), list(texts)))
+            texts.clear()
+
+    for source in expand_inputs(inputs):
+        if isinstance(source, Problem):
+            problems.append(source)
+        elif source[0] == "stdin":
+            raise DataError("-", None, "standard input cannot be split into partitions; write it to a .jsonl file")
+        elif source[0] == "txt":
+            texts.append(source)
+            if len(texts) >= txt_per_partition:
+                close_texts()
+        else:
+            close_texts()
+            partitions.append(Partition(len(partitions), [source]))
+    close_texts()
+    return partitions, problems
+
+
+def partition_done(output: Path, partition: Partition) -> bool:
+    return (output / "pairs" / partition.name).exists() and (output / "summary" / partition.name).exists()
+
+
+# --- on the workers ---
+_SCORERS: dict[str, object] = {}  # model digest -> Scorer, one per worker process
+
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # the [dask] extra is not installed; run_dask says how to install it
+    WorkerPlugin = object
+
+
+class ShipModel(WorkerPlugin):
+    """Carries the model's bytes to each worker once (and to workers that join later); loads it there safely."""
+
+    def __init__(self, model_bytes: bytes, metadata_text: str, digest: str):
+        self.model_bytes, self.metadata_text, self.digest = model_bytes, metadata_text, digest
+
+    def setup(self, worker):
+        from pipeline.score import Scorer
+
+        folder = Path(tempfile.mkdtemp(prefix="stance-model-", dir=worker.local_directory))
+        path = folder / "model.skops"
+        path.write_bytes(self.model_bytes)
+        metadata_path(path).write_text(self.metadata_text, encoding="utf-8")
+        _SCORERS[self.digest] = Scorer.load(path)
+
+
+def score_partition(partition: Partition, output: str, digest: str, id_field: str, text_field: str,
+                    max_chars: int) -> dict:
+    """Score one partition on a worker; write its two part files; return its problems and counts."""
+    from pipeline.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, row_writer
+    from pipeline.score import batches, summarise
+
+    out = Path(output)
+    if partition_done(out, partition):
+        return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
+    scorer = _SCORERS[digest]
+    problems, articles, pairs = [], 0, 0
+    events = (event for kind, path in partition.sources
+              for event in read_source(kind, path, id_field, text_field, max_chars))
+    # The summary is renamed into place first: a partition counts as done only when both exist.
+    with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA) as write_pairs:
+        with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA) as write_summary:
+            for item in batches(events):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                    continue
+                for result in scorer.score_batch(item):
+                    write_pairs(result.rows)
+                    write_summary(summarise(result))
+                    articles += 1
+                    pairs += len(result.rows)
+    return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs,
+            "skipped_done": False}
+
+
+# --- on the client ---
+def connect(address: str):
+    """A Client for a scheduler address, or for a new LocalCluster with `local` / `local:N`."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise DataError("--dask", None, INSTALL_HINT) from None
+    if address == "local" or address.startswith("local:"):
+        workers = int(address.partition(":")[2] or os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster)
+    return Client(address)
+
+
+def run_dask(inputs: list[str], address: str, output: str | None, model_path: str | Path = MODEL_PATH,
+             id_field: str = "id", text_field: str = "text", fail_fast: bool = False,
+             max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, client=None, progress: bool | None = None) -> int:
+    """`stance score --dask`: score every missing partition on the cluster; return the exit code."""
+    from pipeline.score import EXIT_OK, EXIT_SKIPPED, FailFast
+
+    if not output or Path(output).suffix:
+        raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
+    load_model(model_path)  # a bad model stops the run here, not on every worker
+    model_bytes = Path(model_path).read_bytes()
+    import hashlib
+
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    partitions, problems = plan_partitions(inputs)
+    out = Path(output)
+    (out / "pairs").mkdir(parents=True, exist_ok=True)
+    (out / "summary").mkdir(parents=True, exist_ok=True)
+    todo = [p for p in partitions if not partition_done(out, p)]
+    own_client = client is None
+    client = client or connect(address)
+    try:
+        from distributed import as_completed
+        from tqdm import tqdm
+
+        client.register_plugin(ShipModel(model_bytes, metadata_path(Path(model_path)).read_text(encoding="utf-8"),
+                                               digest), name=f"stance-model-{digest[:12]}")
+        futures = client.map(score_partition, todo, output=str(out.resolve()), digest=digest, id_field=id_field,
+                             text_field=text_field, max_chars=max_chars, pure=False)
+        show = sys.stderr.isatty() if progress is None else progress
+        results = []
+        with tqdm(total=len(todo), unit=" partitions", disable=not show, file=sys.stderr) as bar:
+            for future in as_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as err:  # a worker's unexpected failure: one line, not a remote traceback
+                    client.cancel(futures)
+                    raise DataError(output, None, f"a partition failed on a worker: {type(err).__name__}: {err}") from None
+                results.append(result)
+                bar.update(1)
+                if fail_fast and result["problems"]:
+                    for problem in result["problems"]:
+                        print(problem, file=sys.stderr)
+                    client.cancel(futures)
+                    raise FailFast(str(result["problems"][0]))
+    finally:
+        if own_client:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    for result in sorted(results, key=lambda r: r["index"]):
+        problems.extend(result["problems"])
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if fail_fast and problems:
+        raise FailFast(str(problems[0]))
+    print(f"scored {sum(r['articles'] for r in results)} articles into {len(todo)} partitions "
+          f"({len(partitions) - len(todo)} already done) under {out}", file=sys.stderr)
+    return EXIT_SKIPPED if any(p.skipped for p in problems) else EXIT_OK

@@ -1,0 +1,149 @@
+"""The trust boundary: fuzzed text and inputs, reproducibility under change, interrupted runs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT, run
+from pipeline.actors import ActorRegistry
+from pipeline.inputs import Article, Problem, read_inputs
+from pipeline.params import load_params
+from pipeline.prepare import prepare
+from pipeline.score import ArticleResult, Scorer, score_events
+from pipeline.text import split_sentences
+
+REGISTRY = ActorRegistry.load(ROOT / "data/actors.yaml")
+ALIASES = [a for actor in REGISTRY.actors for a in REGISTRY.names(actor)]
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Unicode of every kind, plus the things scraped pages contain: aliases, NUL, CR/CRLF, RTL marks, emoji.
+messy_text = st.lists(st.one_of(
+    st.text(), st.sampled_from(ALIASES), st.sampled_from(["\r\n", "\r", "\n", "\x00", "\u202e", "\u200f", "🇯🇵",
+                                                          "U.S.", "Mr.", '"', "’s", ". ", "…"])),
+    max_size=40).map("".join)
+
+
+@FUZZ
+@given(messy_text)
+def test_sentences_are_ordered_exact_slices_that_cover_every_visible_character(text):
+    sentences = split_sentences(text)
+    position = 0
+    for index, sentence in enumerate(sentences):
+        assert sentence.index == index
+        assert text[sentence.start:sentence.end] == sentence.text and sentence.text.strip()
+        assert sentence.start >= position
+        assert not text[position:sentence.start].strip(), "visible text left out of every sentence"
+        position = sentence.end
+    assert not text[position:].strip()
+
+
+@FUZZ
+@given(messy_text)
+def test_every_mention_span_is_an_alias(text):
+    folded = {" ".join(a.split()).casefold() for a in ALIASES}
+    for mention in REGISTRY.find(text):
+        found = text[mention.start:mention.end]
+        assert " ".join(found.split()).casefold() in folded
+        assert mention.actor in REGISTRY.actors
+
+
+@FUZZ
+@given(st.binary(max_size=2000), st.sampled_from([".txt", ".jsonl"]))
+def test_any_bytes_as_an_input_file_give_articles_or_problems_never_an_exception(tmp_path_factory, data, suffix):
+    path = tmp_path_factory.mktemp("fuzz") / f"input{suffix}"
+    path.write_bytes(data)
+    for event in read_inputs([str(path)]):
+        assert isinstance(event, (Article, Problem))
+        if isinstance(event, Problem):
+            assert str(path) in str(event) and "\n" not in str(event)
+
+
+def test_a_one_megabyte_sentence_and_thousands_of_mentions_in_one_sentence(model_path):
+    huge = "word " * 200_000
+    assert "".join(s.text for s in split_sentences(huge)).replace(" ", "") == huge.replace(" ", "")
+    crowded = "France and Japan and NATO " * 3000
+    assert len(REGISTRY.find(crowded)) == 9000
+    [result] = Scorer.load(model_path).score_batch([Article("crowded", crowded, "crowded")])
+    assert {row["actor"] for row in result.rows} == {"france", "japan", "nato"}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(messy_text, min_size=1, max_size=6))
+def test_the_scorer_summarises_each_input_article_exactly_once(model_path, texts):
+    articles = [Article(f"a{i}", text, f"a{i}") for i, text in enumerate(texts)]
+    results = [e for e in score_events(articles, model_path) if isinstance(e, ArticleResult)]
+    assert [r.article_id for r in results] == [a.id for a in articles]
+
+
+def prepared_bytes(tmp_path: Path, labels: Path | None = None, articles: Path | None = None, seed=None) -> bytes:
+    params = load_params(ROOT / "params.yaml")
+    params["data"].update(actors=str(ROOT / "data/actors.yaml"), labels=str(labels or ROOT / "data/labels.csv"),
+                          articles=str(articles or ROOT / "seeds"))
+    if seed is not None:
+        params["prepare"]["split_seed"] = seed
+    out = tmp_path / f"prepared-{random.random()}"
+    prepare(params, output_dir=out)
+    return (out / "train.parquet").read_bytes() + (out / "test.parquet").read_bytes()
+
+
+def test_the_order_of_gold_rows_and_of_articles_on_disk_changes_nothing(tmp_path):
+    original = prepared_bytes(tmp_path)
+    rows = list(csv.reader(io.StringIO((ROOT / "data/labels.csv").read_text(encoding="utf-8"), newline="")))
+    body = rows[1:]
+    random.Random(7).shuffle(body)
+    shuffled = tmp_path / "labels.csv"
+    with open(shuffled, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([rows[0], *body])
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for path in sorted((ROOT / "seeds").glob("*.txt"), reverse=True):  # created in the opposite order
+        (articles / path.name).write_bytes(path.read_bytes())
+    assert prepared_bytes(tmp_path, labels=shuffled, articles=articles) == original
+
+
+def test_another_split_seed_gives_another_split(tmp_path):
+    assert prepared_bytes(tmp_path, seed=1) != prepared_bytes(tmp_path, seed=2)
+
+
+def test_touching_files_without_changing_them_reruns_nothing(built):
+    for path in [*(built / "seeds").glob("*.txt"), built / "data/labels.csv", built / "params.yaml"]:
+        path.touch()
+    assert "Running stage" not in run(["dvc", "repro"], built).stdout
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_succeeds(model_path, tmp_path, sig):
+    corpus = tmp_path / "corpus.jsonl"
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    with open(corpus, "w", encoding="utf-8") as handle:
+        for i in range(600):
+            handle.write(json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n")
+    output = tmp_path / "out.parquet"
+    command = [sys.executable, "-m", "pipeline.cli", "score", str(corpus), "--model", str(model_path),
+               "--output", str(output)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".out.parquet.*.tmp")) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(1)  # well into the run: rows are being written to the temporary file
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    assert not output.exists()
+    if sig != signal.SIGKILL:  # a catchable signal also removes the temporary file
+        assert not list(tmp_path.glob(".out.parquet.*.tmp"))
+        assert "Traceback" not in process.stderr.read().decode()
+    again = subprocess.run(command, cwd=ROOT, capture_output=True)
+    assert again.returncode == 0 and output.exists()
