@@ -49,7 +49,7 @@ def build_model(train_params: dict, lexicon: dict) -> Pipeline:
     if p["char_ngrams"][1] > 0:
         columns.append(("chars", TfidfVectorizer(analyzer="char_wb", sublinear_tf=True, lowercase=False,
                                                  ngram_range=tuple(p["char_ngrams"])), "text"))
-    if p["window"] > 0:
+    if p["window"] > 0 and p["mark_actors"]:  # the window is around the marked actor
         columns.append(("window", TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True,
                                                   ngram_range=(1, 2)), "window"))
     if p["context_sentences"]:
