@@ -32,7 +32,7 @@ from pipeline.datafiles import atomic_output, write_json
 from pipeline.features import TOKEN, _phrase_regex, load_cue_lexicon
 from pipeline.labels import LABELS
 from pipeline.outputs import PROBABILITY_FIELDS
-from pipeline.model import MODEL_PATH, build_model, class_scores, load_model, pairs_frame
+from pipeline.model import MODEL_PATH, build_model, class_scores, fit_deterministic, load_model, pairs_frame
 from pipeline.params import load_params
 from pipeline.prepare import OUTPUT_DIR
 from pipeline.train import load_split
@@ -87,7 +87,7 @@ def grouped_cv(params: dict, rows: list[dict], labels: list[str], lexicon: dict)
     y = np.array(labels)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
     for train_index, test_index in folds.split(frame, y, groups=[r["cluster"] for r in rows]):
-        model = clone(template).fit(frame.iloc[train_index], y[train_index])
+        model = fit_deterministic(clone(template), frame.iloc[train_index], y[train_index])
         predictions["model"][test_index] = [LABELS[i] for i in class_scores(model, frame.iloc[test_index]).argmax(1)]
         predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))
     result = {name: list(values) for name, values in predictions.items()}

@@ -30,6 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 
 from pipeline.datafiles import DataError, atomic_output, write_json
 from pipeline.features import PairView
@@ -78,6 +79,13 @@ def _classifier(p: dict):
         return SGDClassifier(loss="modified_huber", alpha=1e-4 / p["C"], class_weight=class_weight,
                              max_iter=2000, tol=1e-4, random_state=p["seed"])
     raise DataError("params.yaml", None, f"train.classifier {p['classifier']!r} is not one of logreg, linear_svm, sgd")
+
+
+def fit_deterministic(model: Pipeline, pairs, labels) -> Pipeline:
+    """Fit with one thread: parallel OpenMP/BLAS sums can combine in a different order from run
+    to run, which changes the coefficients in their last bits and so the model file's bytes."""
+    with threadpool_limits(limits=1):
+        return model.fit(pairs, labels)
 
 
 def class_scores(model: Pipeline, pairs) -> np.ndarray:

@@ -12,7 +12,7 @@ from datasets import Dataset
 
 from pipeline.actors import ActorRegistry
 from pipeline.features import load_cue_lexicon
-from pipeline.model import MODEL_PATH, build_model, data_hash, pairs_frame, save_model
+from pipeline.model import MODEL_PATH, build_model, data_hash, fit_deterministic, pairs_frame, save_model
 from pipeline.params import load_params
 from pipeline.prepare import OUTPUT_DIR
 
@@ -28,7 +28,7 @@ def load_split(path: Path):
 
 def fit_model(params: dict, dataset: Dataset, labels: list[str]):
     model = build_model(params["train"], load_cue_lexicon(params["data"]["cues"]))
-    return model.fit(pairs_frame(dataset.to_list()), labels)
+    return fit_deterministic(model, pairs_frame(dataset.to_list()), labels)
 
 
 def train(params: dict, train_data: Path = TRAIN_DATA, model_path: Path = MODEL_PATH) -> dict:
