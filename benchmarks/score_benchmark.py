@@ -13,6 +13,11 @@ new article id), then for each size:
 
 Prints sentences per second and peak memory. Figures are machine-dependent;
 the README records one run.
+
+    python benchmarks/score_benchmark.py --pathological 1 2.5 5 10
+
+times one article made only of actor names (a hostile scrape) at each size, to
+show that matching and scoring cost grow linearly with the article.
 """
 
 from __future__ import annotations
@@ -69,10 +74,23 @@ def floor(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[float, int]:
     return sentences / elapsed, len(pairs)
 
 
-def end_to_end(corpus: Path, workers: int, output: Path) -> tuple[float, float]:
+def shard(corpus: Path, folder: Path, shards: int) -> Path:
+    """The corpus as `shards` JSONL files in one folder: Dask's unit of work is a file."""
+    folder.mkdir(exist_ok=True)
+    handles = [open(folder / f"shard-{i:03d}.jsonl", "w", encoding="utf-8") for i in range(shards)]
+    with open(corpus, encoding="utf-8") as source:
+        for number, line in enumerate(source):
+            handles[number % shards].write(line)
+    for handle in handles:
+        handle.close()
+    return folder
+
+
+def end_to_end(corpus: Path, workers: int, output: Path, dask: str | None = None) -> tuple[float, float]:
     """(seconds, peak MiB over the process tree) of one `stance score` run."""
     command = [sys.executable, "-m", "pipeline.cli", "score", str(corpus), "--output", str(output),
-               "--workers", str(workers), "--model", str(ROOT / MODEL_PATH)]
+               "--model", str(ROOT / MODEL_PATH)]
+    command += ["--dask", dask] if dask else ["--workers", str(workers)]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
     root, peak = psutil.Process(process.pid), 0
@@ -89,13 +107,37 @@ def end_to_end(corpus: Path, workers: int, output: Path) -> tuple[float, float]:
     return elapsed, peak / 2**20
 
 
+def pathological(scorer: Scorer, sizes_mb: list[float]) -> None:
+    """One article of nothing but actor names: cost must grow linearly with its size."""
+    from pipeline.inputs import Article
+
+    pattern = "France NATO Japan China Russia the alliance Washington Tokyo "
+    print(f"{'article MB':>10} {'mentions':>9} {'match s':>8} {'score s':>8} {'score s/MB':>10}")
+    for size in sizes_mb:
+        text = pattern * int(size * 2**20 / len(pattern))
+        start = time.perf_counter()
+        mentions = sum(len(scorer.registry.find(s.text)) for s in split_sentences(text))
+        matched = time.perf_counter() - start
+        start = time.perf_counter()
+        scorer.score_batch([Article("pathological", text, "pathological")])
+        scored = time.perf_counter() - start
+        print(f"{size:>10.1f} {mentions:>9} {matched:>8.2f} {scored:>8.2f} {scored / size:>10.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--floor-pairs", type=int, default=50_000, help="pairs timed for the floor")
+    parser.add_argument("--dask", type=int, nargs="*", default=[], metavar="N",
+                        help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)")
+    parser.add_argument("--pathological", type=float, nargs="*", metavar="MB",
+                        help="instead: time one article of repeated actor names of each size (e.g. 1 2.5 5 10)")
     args = parser.parse_args()
     scorer = Scorer.load(ROOT / MODEL_PATH)
+    if args.pathological:
+        pathological(scorer, args.pathological)
+        return
     print(f"{'sentences':>10} {'runner':>12} {'seconds':>8} {'sent/s':>8} {'peak MiB':>9} {'vs floor':>8}")
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sentences:
@@ -109,6 +151,12 @@ def main() -> None:
                 rate = sentences / seconds
                 base = base or rate
                 print(f"{sentences:>10} {f'{workers} worker(s)':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
+                      f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
+            for workers in args.dask:
+                shards = shard(corpus, Path(folder) / f"shards-{size}", 32)
+                seconds, peak = end_to_end(shards, 0, Path(folder) / f"dask-{size}-{workers}", dask=f"local:{workers}")
+                rate = sentences / seconds
+                print(f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
                       f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
 
 

@@ -21,9 +21,11 @@ def _interrupt(signum, frame):
 def run_stage(main: Callable, *args, **kwargs):
     """Run a stage; an expected error is one line on stderr and exit 1, never a traceback.
 
-    SIGTERM is handled like Ctrl-C, so temporary outputs are removed on either.
+    SIGINT and SIGTERM both end the run through KeyboardInterrupt, so temporary outputs
+    are removed on either (even where a shell started us with SIGINT ignored).
     """
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     try:
         return main(*args, **kwargs)
     except DataError as err:

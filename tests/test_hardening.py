@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT, run
 from pipeline.actors import ActorRegistry
+from pipeline.datafiles import DataError
 from pipeline.inputs import Article, Problem, read_inputs
 from pipeline.params import load_params
 from pipeline.prepare import prepare
@@ -147,3 +148,25 @@ def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_su
         assert "Traceback" not in process.stderr.read().decode()
     again = subprocess.run(command, cwd=ROOT, capture_output=True)
     assert again.returncode == 0 and output.exists()
+
+
+def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
+    before = {name: (built / name).read_bytes() for name in ("metrics.json", "plots/confusion_cv.csv")}
+    process = subprocess.Popen([sys.executable, "-m", "pipeline.evaluate"], cwd=built, stderr=subprocess.PIPE)
+    time.sleep(4)  # the stage is cross-validating; nothing has been renamed into place yet
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in process.stderr.read().decode()
+    for name, data in before.items():
+        assert (built / name).read_bytes() == data
+    assert not [p for p in built.rglob("*.tmp") if ".dvc" not in p.parts]
+    assert "up to date" in run(["dvc", "status"], built).stdout
+
+
+def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "actors.yaml"
+    path.write_text("actors:\n" + "#" * 6_000_000 + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        ActorRegistry.load(path)
+    assert str(caught.value).startswith(f"{path}: file is") and "more than" in str(caught.value)
