@@ -12,16 +12,19 @@ candidate pair (sentence, this actor's mention spans, other actors' spans) into:
 
 Cue features. The lexicon (data/cues.yaml) is matched on the marked tokens. The
 sentence is cut into clauses at strong boundaries (quotes, semicolons, "but",
-"while", "which"...). Each stance cue gets one holder: the nearest actor mention
-before it in its clause (English puts the subject first), else the nearest after
-it in the clause, else the speaker of the sentence (an actor next to a reporting
-verb, "the Elysee official added"). A negator shortly before the cue in its
-clause flips its polarity; a reversal cue under a condition ("if France lifted
-its veto") presupposes the opposite stance; a plain cue under a condition is not
-asserted. Then, for this actor: does it hold a support / oppose / no-comment cue,
-is another actor holding one, is the sentence about the office at all or only
-about another target (membership, Brussels, Ukraine), is the mention a place
-("an office in Tokyo")?
+"while"...). Each stance cue gets one holder: a possessor or modifier right
+before it ("France's objection", "French objections"); else, when a subject
+pronoun stands between the cue and the actors before it, the sentence's first
+actor ("Macron told Stoltenberg he opposes"); else the nearest actor before it in
+its clause that is not itself an object ("objected to NATO's plan"); else the
+nearest actor after it in the clause; else the speaker of the sentence (an actor next to a
+reporting verb, "the Elysee official added"). Actors listed together share the
+cue. A negator shortly before the cue in its clause flips its polarity; a
+reversal cue under a condition ("if France lifted its veto") presupposes the
+opposite stance; a plain cue under a condition is marked as not asserted. Then,
+for this actor: does it hold a support / oppose / no-comment cue, is another
+actor holding one, is the sentence about the office or only about another target
+(membership, Brussels, Ukraine), is the mention a place ("an office in Tokyo")?
 """
 
 from __future__ import annotations
