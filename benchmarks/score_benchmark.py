@@ -127,7 +127,7 @@ def pathological(scorer: Scorer, sizes_mb: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sentences", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--floor-pairs", type=int, default=50_000, help="pairs timed for the floor")
     parser.add_argument("--dask", type=int, nargs="*", default=[], metavar="N",
                         help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)")
@@ -156,6 +156,7 @@ def main() -> None:
                 shards = shard(corpus, Path(folder) / f"shards-{size}", 32)
                 seconds, peak = end_to_end(shards, 0, Path(folder) / f"dask-{size}-{workers}", dask=f"local:{workers}")
                 rate = sentences / seconds
+                base = base or rate
                 print(f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
                       f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
 
