@@ -41,19 +41,25 @@ TARGET_TOKEN = "actorx"
 OTHER_TOKEN = "actoro"
 NEGATED_PREFIX = "not_"
 TOKEN = re.compile(r"n't|'s\b|\w+(?:'\w+)*|[^\w\s]")
-CUE_CLASSES = ("support", "oppose", "reversal", "no_comment", "negators", "hedges", "conditions", "reporting",
+CUE_CLASSES = ("support", "oppose", "reversal", "no_comment", "power", "negators", "hedges", "conditions", "reporting",
                "target", "related", "off_target", "boundaries")
-STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment")
+STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment", "power")
 NEGATION_REACH = 5  # tokens between a negator and the cue it flips
 PLACE_WORDS = {"in", "to", "at", "from", "of", "over", "near"}
 # A mention right after one of these is an object ("objected to NATO's expansion"), not the
 # subject of the cues that follow it.
-OBJECT_MARKERS = {"to", "of", "into", "against", "for", "on", "with", "at", "from", "in", "toward", "towards", "about"}
+OBJECT_MARKERS = {"to", "of", "into", "against", "for", "on", "with", "at", "from", "in", "toward", "towards", "about",
+                  "unlike", "than"}
 SUBJECT_PRONOUNS = {"he", "she", "they", "we", "i"}
 SKIPPABLE = {"the", "a", "an"}
+ADDRESSEE_MODALS = {"should", "must", "ought"}
+QUOTES = {'"', "“", "”"}
+PASSIVE_AUXILIARIES = {"is", "are", "was", "were", "been", "being", "be"}
 # A support cue right after a determiner names the plan ("blocked the plan", "the proposed
 # office"); it is the object of someone's stance, not a stance of its own.
 DETERMINERS = {"the", "a", "an", "this", "that", "such", "any"}
+# ...unless the cue starts with a verb: "countries that would be happy to see it".
+AUXILIARIES = {"would", "will", "could", "might", "may", "is", "are", "was", "were", "has", "have", "had"}
 
 
 def load_cue_lexicon(path) -> dict[str, list[str]]:
@@ -156,7 +162,7 @@ class PairView(BaseEstimator, TransformerMixin):
         starts = _token_starts(tokens)
         found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
         return {"tokens": tokens, "slots": slots, "found": found,
-                "boundaries": _boundary_flags(tokens, found["boundaries"])}
+                "boundaries": _boundary_flags(tokens, found["boundaries"], found["reporting"])}
 
     def _view(self, pair: dict, analysis: dict) -> dict:
         tokens = list(analysis["tokens"])
@@ -226,11 +232,26 @@ def _token_starts(tokens: list[str]) -> list[int]:
     return starts
 
 
-def _boundary_flags(tokens, boundary_spans) -> list[bool]:
+def _boundary_flags(tokens, boundary_spans, reporting_spans) -> list[bool]:
     flags = [False] * len(tokens)
+    reporting_ends = {last for _, last in reporting_spans}
     for first, _ in boundary_spans:
+        # A quotation mark between two words of one clause ("Japan was 'working' towards it")
+        # quotes a phrase, not a speaker: it does not end the clause.
+        if (tokens[first] in QUOTES and 0 < first < len(tokens) - 1 and _is_word(tokens[first - 1])
+                and _is_word(tokens[first + 1]) and first - 1 not in reporting_ends):
+            continue
         flags[first] = True
     return flags
+
+
+def _is_gerund(token: str) -> bool:
+    """"expanding NATO's reach": an actor right after a verb in -ing is its object."""
+    return len(token) > 5 and token.endswith("ing") and token not in ("during", "according")
+
+
+def _is_word(token: str) -> bool:
+    return token[:1].isalnum()
 
 
 def _clause_ids(boundaries: list[bool]) -> list[int]:
@@ -258,14 +279,27 @@ def _cue_features(tokens, boundaries, found: dict) -> dict[str, float]:
         if any(abs(position - r) <= 3 for r in reporting):
             speaker = is_target
             break
+    # "a Japan office", "the NATO liaison office": a mention naming the office's place or owner
+    # is part of the target's name, not the subject of the cues around it.
+    target_starts = {first for first, _ in found["target"]}
+    modifiers = {p for p, _ in actors if p + 1 in target_starts}
+    # "he said Japan should make the right call": an actor told what it should do is the
+    # addressee of someone else's stance, not its holder.
+    addressees = {p for p, _ in actors if any(t in ADDRESSEE_MODALS for t in tokens[p + 1:p + 3])}
 
     features: dict[str, float] = {}
     held: list[tuple[int, str]] = []  # (token position, stance) of cues this actor holds
     stance_spans = _without_overlaps([(first, last, name) for name in STANCE_CLASSES for first, last in found[name]
-                                       if not (name == "support" and first > 0 and tokens[first - 1] in DETERMINERS)])
+                                       if not (name == "support" and first > 0 and tokens[first - 1] in DETERMINERS
+                                               and tokens[first] not in AUXILIARIES)])
+    # "could use its veto to scupper the plan": the verb after a power phrase is the power's
+    # content, not a choice made.
+    power_ends = [last for first, last, name in stance_spans if name == "power"]
+    stance_spans = [(first, last, name) for first, last, name in stance_spans
+                    if not any(clause[end] == clause[first] and 0 < first - end <= 2 for end in power_ends)]
     stance_ends = {last for _, last, _ in stance_spans}
     for first, last, name in stance_spans:
-        holder = _holder(tokens, clause, actors, first, last, stance_ends, speaker)
+        holder = _holder(tokens, clause, actors, first, last, stance_ends, speaker, modifiers | addressees)
         negated = any(clause[n] == clause[first] and 0 < first - n <= NEGATION_REACH
                       and not any(t in (TARGET_TOKEN, OTHER_TOKEN) for t in tokens[n + 1:first])
                       and not any(n < end < first for end in stance_ends)
@@ -295,21 +329,24 @@ def _cue_features(tokens, boundaries, found: dict) -> dict[str, float]:
     target_positions = [p for p, is_target in actors if is_target]
     if all(p > 0 and tokens[p - 1] in PLACE_WORDS for p in target_positions):
         features["mention:place"] = 1.0
+    if all(p in modifiers for p in target_positions):
+        features["mention:names_office"] = 1.0
     if speaker is True:
         features["self:speaker"] = 1.0
     return features
 
 
-COORDINATORS = {",", "and", "or"}
+COORDINATORS = {",", "and", "or", "like"}  # "China, like France, opposes": both hold it
 
 
-def _holder(tokens, clause, actors, first, last, stance_ends, speaker):
+def _holder(tokens, clause, actors, first, last, stance_ends, speaker, not_holders):
     """Who holds the cue at tokens[first..last]: True (this actor), False (another), None (nobody).
 
     Actors listed together ("Australia, New Zealand and South Korea would be happy") hold
     a cue together, so the answer is True when this actor is in the holder's list.
     """
-    holder = _holder_position(tokens, clause, actors, first, last, stance_ends)
+    candidates = [(p, t) for p, t in actors if p not in not_holders]
+    holder = _holder_position(tokens, clause, candidates, first, last, stance_ends)
     if holder is None:
         return speaker
     positions = [p for p, _ in actors]
@@ -328,6 +365,13 @@ def _holder(tokens, clause, actors, first, last, stance_ends, speaker):
 
 def _holder_position(tokens, clause, actors, first, last, stance_ends):
     in_clause = [(p, t) for p, t in actors if clause[p] == clause[first]]
+    # The passive's agent: "the push was spearheaded by Stoltenberg", "it is opposed by Paris".
+    if any(t in PASSIVE_AUXILIARIES for t in tokens[max(0, first - 2):first]):
+        agent = last + 2 if last + 1 < len(tokens) and tokens[last + 1] == "by" else None
+        while agent is not None and agent < len(tokens) and tokens[agent] in SKIPPABLE:
+            agent += 1
+        if agent is not None and any(p == agent for p, _ in in_clause):
+            return agent
     before = [(p, t) for p, t in in_clause if p < first]
     if before:
         position, is_target = before[-1]
@@ -342,7 +386,8 @@ def _holder_position(tokens, clause, actors, first, last, stance_ends):
             previous = position - 1
             while previous >= 0 and tokens[previous] in SKIPPABLE:
                 previous -= 1
-            if previous >= 0 and (tokens[previous] in OBJECT_MARKERS or previous in stance_ends):
+            if previous >= 0 and (tokens[previous] in OBJECT_MARKERS or previous in stance_ends
+                                  or _is_gerund(tokens[previous])):
                 continue  # an object, as in "objected to NATO's expansion"
             return position
     after = [(p, t) for p, t in in_clause if p > last]
@@ -366,8 +411,8 @@ def _without_overlaps(spans):
 
 
 def _effective_stance(name: str, negated: bool, conditional: bool) -> str:
-    if name == "no_comment":
-        return "no_comment"
+    if name in ("no_comment", "power"):
+        return name
     if name == "reversal":
         # "X lifted its veto" is support now; "if X lifted its veto" presupposes X's veto.
         stance = "oppose" if conditional else "support"

@@ -37,7 +37,7 @@ from pipeline.features import PairView
 from pipeline.labels import LABELS
 
 MODEL_PATH = Path("models/model.skops")
-FEATURE_VERSION = 1  # bump when PairView's output changes meaning; old models are then refused
+FEATURE_VERSION = 2  # bump when PairView's output changes meaning; old models are then refused
 # Types a model file may contain beyond skops' defaults: this package's own, reviewed.
 TRUSTED_TYPES = ["pipeline.features.PairView"]
 TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
