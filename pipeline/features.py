@@ -76,6 +76,11 @@ def load_cue_lexicon(path) -> dict[str, list[str]]:
                 raise DataError(path, line_of(phrase, data.key_lines[name]), f"{name}: phrase {phrase!r} is empty or a bare *")
             if phrase != phrase.lower():
                 raise DataError(path, line_of(phrase, data.key_lines[name]), f"{name}: write {phrase!r} in lower case")
+            split = " ".join(" ".join(tokenize(t.rstrip("*"))) + ("*" if t.endswith("*") else "") for t in tokens)
+            if split != " ".join(tokens):
+                # Sentences are matched token by token; "ill-advised" would never match "ill - advised".
+                raise DataError(path, line_of(phrase, data.key_lines[name]),
+                                f"{name}: phrase {phrase!r} can never match; write it as {split!r}")
         lexicon[name] = [str(p) for p in phrases]
     unknown = set(data) - set(CUE_CLASSES)
     if unknown:
@@ -273,10 +278,14 @@ def _cue_features(tokens, boundaries, found: dict) -> dict[str, float]:
     hedge_starts = [first for first, _ in found["hedges"]]
     reporting = [first for first, _ in found["reporting"]]
 
-    # The speaker: an actor mention within three tokens of a reporting word.
+    # The speaker: an actor mention up to three tokens before a reporting word ("Macron said",
+    # "a French official added"), or after one when the mention ends the phrase ("said Macron.",
+    # "according to Paris,"); "he said Japan should..." makes Japan the reported subject.
     speaker = None
     for position, is_target in actors:
-        if any(abs(position - r) <= 3 for r in reporting):
+        after_ends_phrase = position + 1 >= len(tokens) or not _is_word(tokens[position + 1])
+        if any(0 <= r - position <= 3 or (0 < position - r <= 3 and (after_ends_phrase or tokens[r] == "according"))
+               for r in reporting):
             speaker = is_target
             break
     # "a Japan office", "the NATO liaison office": a mention naming the office's place or owner

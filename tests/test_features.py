@@ -78,6 +78,41 @@ def test_a_place_mention_is_flagged(registry, lexicon):
     assert "mention:place" in views("NATO plans an office in Tokyo.", registry, lexicon)["japan"]["cues"]
 
 
+@pytest.mark.parametrize("sentence, actor, holds, not_holds", [
+    # guide: the power to decide, without a stated choice, is neutral
+    ("France could use its veto to scupper the plan.", "france", "self:power", "self:oppose"),
+    ("The office needs the unanimous approval of Germany.", "germany", "self:power", "self:support"),
+    # the passive's agent holds the cue
+    ("The push for the office was spearheaded by Stoltenberg.", "nato", "self:support", None),
+    # an actor told what it should do is the addressee, the speaker holds the cue
+    ("He said Japan should make the right call.", "japan", None, "self:oppose"),
+    # "a Japan office" names the target; NATO holds the plan
+    ("NATO's Tokyo office plan remains on hold.", "nato", "self:support", None),
+    ("NATO's Tokyo office plan remains on hold.", "japan", None, "self:support"),
+    # listed actors share the cue, "like" lists too
+    ("China, like France, opposes the idea.", "france", "self:oppose", None),
+    ("Australia and Seoul are among the countries that would be happy to see such an office.",
+     "south_korea", "self:support", None),
+    # a quoted phrase inside the clause does not cut it
+    ('Japan was "working in that direction," he said.', "japan", "self:support", None),
+])
+def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
+    cues = views(sentence, registry, lexicon)[actor]["cues"]
+    assert holds is None or holds in cues, cues
+    assert not_holds is None or not_holds not in cues, cues
+
+
+def test_a_lexicon_phrase_that_can_never_match_is_refused(tmp_path, lexicon):
+    import yaml
+
+    data = {name: list(phrases) for name, phrases in lexicon.items()}
+    data["oppose"].append("ill-advised")
+    path = tmp_path / "cues.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{path}:\d+: oppose: phrase 'ill-advised' can never match; write it as 'ill - advised'"):
+        load_cue_lexicon(path)
+
+
 def test_the_model_clones_and_cross_validates_as_one_estimator(registry, lexicon):
     params = load_params(ROOT / "params.yaml")
     model = build_model(params["train"], lexicon)
