@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from pipeline.actors import ActorRegistry
 from pipeline.behaviour import load_suite, run_suite
 from pipeline.datafiles import atomic_output, write_json
-from pipeline.features import TOKEN, _phrase_regex, load_cue_lexicon
+from pipeline.features import _phrase_regex, load_cue_lexicon, tokenize
 from pipeline.labels import LABELS
 from pipeline.outputs import PROBABILITY_FIELDS
 from pipeline.model import MODEL_PATH, build_model, class_scores, fit_deterministic, load_model, pairs_frame
@@ -67,7 +67,7 @@ def keyword_rule(pairs: list[dict], lexicon: dict) -> list[str]:
     oppose, support = _phrase_regex(lexicon["oppose"]), _phrase_regex(lexicon["support"])
     predicted = []
     for pair in pairs:
-        joined = " ".join(TOKEN.findall(pair["sentence"].lower()))
+        joined = " ".join(tokenize(pair["sentence"]))
         predicted.append("oppose" if oppose.search(joined) else "support" if support.search(joined) else "neutral")
     return predicted
 
