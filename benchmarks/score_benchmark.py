@@ -18,6 +18,12 @@ the README records one run.
 
 times one article made only of actor names (a hostile scrape) at each size, to
 show that matching and scoring cost grow linearly with the article.
+
+    python benchmarks/score_benchmark.py --embeddings window --sentences 10000
+
+first trains, into a temporary folder, the current params' model with MiniLM
+embeddings on (needs `.[embeddings]` and the prepared data from `dvc repro`), and
+times that model instead: the CPU cost of the embeddings extra.
 """
 
 from __future__ import annotations
@@ -86,10 +92,10 @@ def shard(corpus: Path, folder: Path, shards: int) -> Path:
     return folder
 
 
-def end_to_end(corpus: Path, workers: int, output: Path, dask: str | None = None) -> tuple[float, float]:
+def end_to_end(corpus: Path, workers: int, output: Path, model: Path, dask: str | None = None) -> tuple[float, float]:
     """(seconds, peak MiB over the process tree) of one `stance score` run."""
     command = [sys.executable, "-m", "pipeline.cli", "score", str(corpus), "--output", str(output),
-               "--model", str(ROOT / MODEL_PATH)]
+               "--model", str(model)]
     command += ["--dask", dask] if dask else ["--workers", str(workers)]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
@@ -133,8 +139,34 @@ def main() -> None:
                         help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)")
     parser.add_argument("--pathological", type=float, nargs="*", metavar="MB",
                         help="instead: time one article of repeated actor names of each size (e.g. 1 2.5 5 10)")
+    parser.add_argument("--embeddings", choices=["sentence", "window"],
+                        help="time a model trained with these MiniLM embeddings on (trained first, into a temp folder)")
     args = parser.parse_args()
-    scorer = Scorer.load(ROOT / MODEL_PATH)
+    with tempfile.TemporaryDirectory() as folder:
+        model = ROOT / MODEL_PATH
+        if args.embeddings:
+            model = train_with_embeddings(args.embeddings, Path(folder) / "model.skops")
+        run(args, model)
+
+
+def train_with_embeddings(source: str, path: Path) -> Path:
+    import os
+
+    from pipeline.params import load_params
+    from pipeline.train import train
+
+    os.chdir(ROOT)  # params.yaml names its data files relative to the project
+    params = load_params()
+    params["train"]["embeddings"] = source
+    start = time.perf_counter()
+    metadata = train(params, model_path=path)
+    print(f"trained with {source} embeddings on {metadata['training_examples']} examples "
+          f"in {time.perf_counter() - start:.1f} s", flush=True)
+    return path
+
+
+def run(args, model: Path) -> None:
+    scorer = Scorer.load(model)
     if args.pathological:
         pathological(scorer, args.pathological)
         return
@@ -147,14 +179,15 @@ def main() -> None:
             print(f"{sentences:>10} {'floor':>12} {'':>8} {floor_rate:>8.0f} {'':>9} {'1.00':>8}", flush=True)
             base = None
             for workers in args.workers:
-                seconds, peak = end_to_end(corpus, workers, Path(folder) / "out.parquet")
+                seconds, peak = end_to_end(corpus, workers, Path(folder) / "out.parquet", model)
                 rate = sentences / seconds
                 base = base or rate
                 print(f"{sentences:>10} {f'{workers} worker(s)':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
                       f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
             for workers in args.dask:
                 shards = shard(corpus, Path(folder) / f"shards-{size}", 32)
-                seconds, peak = end_to_end(shards, 0, Path(folder) / f"dask-{size}-{workers}", dask=f"local:{workers}")
+                seconds, peak = end_to_end(shards, 0, Path(folder) / f"dask-{size}-{workers}", model,
+                                           dask=f"local:{workers}")
                 rate = sentences / seconds
                 base = base or rate
                 print(f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "

@@ -8,7 +8,8 @@ candidate pair (sentence, this actor's mention spans, other actors' spans) into:
   prefixed NOT_, so "not against" and "against" are different n-grams;
 - `window`: the marked tokens nearest this actor's mentions;
 - `context`: the marked neighbouring sentences (optional);
-- `cues`: a dict of lexicon features scoped to this actor, described below.
+- `cues`: a dict of lexicon features scoped to this actor, described below;
+- `sentence`: the raw sentence, for the optional sentence embeddings.
 
 Cue features. The lexicon (data/cues.yaml) is matched on the marked tokens. The
 sentence is cut into clauses at strong boundaries (quotes, semicolons, "but",
@@ -156,7 +157,7 @@ class PairView(BaseEstimator, TransformerMixin):
                 key = (record["sentence"], spans)
                 analysis = self._analyse(record["sentence"], spans, lexicon)
             rows.append(self._view(record, analysis))
-        return pd.DataFrame(rows, columns=["text", "window", "context", "cues"])
+        return pd.DataFrame(rows, columns=["sentence", "text", "window", "context", "cues"])
 
     def _analyse(self, sentence: str, spans, lexicon: _Lexicon) -> dict:
         if self.mark_actors:
@@ -181,7 +182,8 @@ class PairView(BaseEstimator, TransformerMixin):
         if self.context_sentences:
             context = " ".join(" ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence"))
         cues = _cue_features(tokens, boundaries, found) if self.cue_features and self.mark_actors else {}
-        return {"text": " ".join(shown), "window": " ".join(window), "context": context, "cues": cues}
+        return {"sentence": pair["sentence"], "text": " ".join(shown), "window": " ".join(window), "context": context,
+                "cues": cues}
 
     def _negation_marked(self, tokens, boundaries, negators) -> list[str]:
         if not self.negation_scope:

@@ -1,6 +1,6 @@
 """The model: one scikit-learn Pipeline built from params, saved and loaded with skops.
 
-    pairs ──PairView──> text / window / context / cues ──ColumnTransformer──> classifier
+    pairs ──PairView──> text / window / context / cues (/ embeddings) ──ColumnTransformer──> classifier
 
 Every hyperparameter comes from the `train` section of params.yaml through
 `build_model`, so the whole pipeline can be cloned and cross-validated as one
@@ -33,13 +33,14 @@ from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
 from pipeline.datafiles import DataError, atomic_output, write_json
+from pipeline.embeddings import SentenceEmbedder
 from pipeline.features import PairView
 from pipeline.labels import LABELS
 
 MODEL_PATH = Path("models/model.skops")
 FEATURE_VERSION = 2  # bump when PairView's output changes meaning; old models are then refused
 # Types a model file may contain beyond skops' defaults: this package's own, reviewed.
-TRUSTED_TYPES = ["pipeline.features.PairView"]
+TRUSTED_TYPES = ["pipeline.features.PairView", "pipeline.embeddings.SentenceEmbedder"]
 TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
 
 
@@ -60,6 +61,11 @@ def build_model(train_params: dict, lexicon: dict) -> Pipeline:
     if p["cue_features"] and p["mark_actors"]:
         columns.append(("cues", DictVectorizer(), "cues"))
         weights["cues"] = float(p["cue_weight"])
+    if p["embeddings"] != "none":
+        if p["embeddings"] not in ("sentence", "window"):
+            raise DataError("params.yaml", None, f"train.embeddings {p['embeddings']!r} is not one of none, sentence, window")
+        columns.append(("embeddings", SentenceEmbedder(source=p["embeddings"]), p["embeddings"]))
+        weights["embeddings"] = float(p["embedding_weight"])
     return Pipeline([
         ("pairs", PairView(lexicon=lexicon, mark_actors=p["mark_actors"], negation_scope=p["negation_scope"],
                            window=p["window"], context_sentences=p["context_sentences"],

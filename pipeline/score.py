@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -120,9 +122,14 @@ def batches(events: Iterable[Article | Problem], max_articles: int = BATCH_ARTIC
 _worker_scorer: Scorer | None = None
 
 
-def _init_worker(model_path: str) -> None:
+def _init_worker(model_path: str, threads: int) -> None:
     global _worker_scorer
     _worker_scorer = Scorer.load(model_path)
+    # Share the cores: N workers each running torch's default of one thread per core would
+    # oversubscribe them (the embeddings extra; skops imports torch whenever it is installed).
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
 
 
 def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
@@ -142,7 +149,8 @@ def score_events(events: Iterable[Article | Problem], model_path: str | Path = M
             yield from [item] if isinstance(item, Problem) else scorer.score_batch(item)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path),)) as pool:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads)) as pool:
         pending: collections.deque = collections.deque()
         for item in batches(events):
             if isinstance(item, Problem):

