@@ -100,6 +100,11 @@ class ShipModel(WorkerPlugin):
         path.write_bytes(self.model_bytes)
         metadata_path(path).write_text(self.metadata_text, encoding="utf-8")
         _SCORERS[self.digest] = Scorer.load(path)
+        # Dask supplies the parallelism (one task per worker thread): torch, if the embeddings
+        # extra brought it, must not also start a thread per core in every worker.
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(1)
 
 
 def score_partition(partition: Partition, output: str, digest: str, id_field: str, text_field: str,
