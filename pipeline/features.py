@@ -12,20 +12,26 @@ candidate pair (sentence, this actor's mention spans, other actors' spans) into:
 - `sentence`: the raw sentence, for the optional sentence embeddings.
 
 Cue features. The lexicon (data/cues.yaml) is matched on the marked tokens. The
-sentence is cut into clauses at strong boundaries (quotes, semicolons, "but",
-"while"...). Each stance cue gets one holder: a possessor or modifier right
-before it ("France's objection", "French objections"); else, when a subject
-pronoun stands between the cue and the actors before it, the sentence's first
-actor ("Macron told Stoltenberg he opposes"); else the nearest actor before it in
-its clause that is not itself an object ("objected to NATO's plan"); else the
-nearest actor after it in the clause; else the speaker of the sentence (an actor next to a
-reporting verb, "the Elysee official added"). Actors listed together share the
-cue. A negator shortly before the cue in its clause flips its polarity; a
-reversal cue under a condition ("if France lifted its veto") presupposes the
-opposite stance; a plain cue under a condition is marked as not asserted. Then,
-for this actor: does it hold a support / oppose / no-comment cue, is another
-actor holding one, is the sentence about the office or only about another target
-(membership, Brussels, Ukraine), is the mention a place ("an office in Tokyo")?
+sentence is cut into clauses at strong boundaries (quotes that open or close a
+quotation, semicolons, "but", "while"...). Some mentions never hold a cue: names
+of the target ("a Japan office") and addressees ("Japan should make the right
+call"). Each stance cue gets one holder: the agent of a passive ("spearheaded by
+Stoltenberg"); else a possessor or modifier right before it ("France's
+objection", "French objections"); else, when a subject pronoun stands between the
+cue and the actors before it, the sentence's first actor ("Macron told
+Stoltenberg he opposes"); else the nearest actor before it in its clause that is
+not itself an object ("objected to NATO's plan", "expanding NATO's reach"); else
+the nearest actor after it in the clause; else the speaker of the sentence
+("the Elysee official added", "said Macron."). Actors listed together ("China,
+like France,") share the cue. A negator shortly before the cue in its clause
+flips its polarity; a reversal cue under a condition ("if France lifted its
+veto") presupposes the opposite stance; a plain cue under a condition is marked
+as not asserted; the power to decide ("could use its veto to scupper") is a
+class of its own, neutral by the guide. Then, for this actor: does it hold a
+support / oppose / no-comment / power cue, is another actor holding one, is the
+sentence about the office or only about another target (membership, Brussels,
+Ukraine), is the mention a place ("an office in Tokyo") or part of the target's
+name?
 """
 
 from __future__ import annotations
