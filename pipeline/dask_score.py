@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.datafiles import DataError, atomic_output
+from pipeline.embeddings import limit_threads
 from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
 from pipeline.model import MODEL_PATH, load_model, metadata_path
 
@@ -100,11 +101,7 @@ class ShipModel(WorkerPlugin):
         path.write_bytes(self.model_bytes)
         metadata_path(path).write_text(self.metadata_text, encoding="utf-8")
         _SCORERS[self.digest] = Scorer.load(path)
-        # Dask supplies the parallelism (one task per worker thread): torch, if the embeddings
-        # extra brought it, must not also start a thread per core in every worker.
-        torch = sys.modules.get("torch")
-        if torch is not None:
-            torch.set_num_threads(1)
+        limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
 
 
 def score_partition(partition: Partition, output: str, digest: str, id_field: str, text_field: str,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -49,10 +50,18 @@ def _load_encoder():
     return _encoder
 
 
+def limit_threads(threads: int) -> None:
+    """Cap torch's threads in this process, if torch is loaded (skops imports it whenever it is
+    installed). Worker processes call this so that N of them share the cores instead of each
+    starting a thread per core."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
 def plain_window(window: str) -> str:
     """PairView's window as words a sentence encoder knows: no L_/not_ marks, actors named."""
-    words = _MARKER_PREFIX.sub("", window).replace("actorx", "this actor").replace("actoro", "another actor")
-    return words
+    return _MARKER_PREFIX.sub("", window).replace("actorx", "this actor").replace("actoro", "another actor")
 
 
 class SentenceEmbedder(BaseEstimator, TransformerMixin):

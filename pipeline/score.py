@@ -23,13 +23,13 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.actors import ActorRegistry
 from pipeline.candidates import article_candidates
+from pipeline.embeddings import limit_threads
 from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Article, Problem, read_inputs
 from pipeline.labels import LABELS
 from pipeline.model import MODEL_PATH, class_scores, load_model, pairs_frame
@@ -125,11 +125,7 @@ _worker_scorer: Scorer | None = None
 def _init_worker(model_path: str, threads: int) -> None:
     global _worker_scorer
     _worker_scorer = Scorer.load(model_path)
-    # Share the cores: N workers each running torch's default of one thread per core would
-    # oversubscribe them (the embeddings extra; skops imports torch whenever it is installed).
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(threads)
+    limit_threads(threads)  # N workers share the cores (the embeddings extra's torch)
 
 
 def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
