@@ -41,10 +41,11 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.candidates import article_candidates  # noqa: E402
-from pipeline.model import MODEL_PATH, class_scores, pairs_frame  # noqa: E402
-from pipeline.score import MAX_PAIRS_PER_PREDICT, Scorer  # noqa: E402
-from pipeline.text import split_sentences  # noqa: E402
+from pipeline.data.candidates import article_candidates  # noqa: E402
+from pipeline.data.text import split_sentences  # noqa: E402
+from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
+from pipeline.paths import MODEL as MODEL_PATH  # noqa: E402
+from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer  # noqa: E402
 
 
 def build_corpus(path: Path, sentences: int) -> int:
@@ -75,7 +76,7 @@ def floor(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[float, int]:
                 break
     start = time.perf_counter()
     for offset in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
-        class_scores(scorer.model, pairs_frame(pairs[offset:offset + MAX_PAIRS_PER_PREDICT]))
+        class_scores(scorer.model, pairs_frame(pairs[offset : offset + MAX_PAIRS_PER_PREDICT]))
     elapsed = time.perf_counter() - start
     return sentences / elapsed, len(pairs)
 
@@ -94,8 +95,17 @@ def shard(corpus: Path, folder: Path, shards: int) -> Path:
 
 def end_to_end(corpus: Path, workers: int, output: Path, model: Path, dask: str | None = None) -> tuple[float, float]:
     """(seconds, peak MiB over the process tree) of one `stance score` run."""
-    command = [sys.executable, "-m", "pipeline.cli", "score", str(corpus), "--output", str(output),
-               "--model", str(model)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "score",
+        str(corpus),
+        "--output",
+        str(output),
+        "--model",
+        str(model),
+    ]
     command += ["--dask", dask] if dask else ["--workers", str(workers)]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
@@ -115,7 +125,7 @@ def end_to_end(corpus: Path, workers: int, output: Path, model: Path, dask: str 
 
 def pathological(scorer: Scorer, sizes_mb: list[float]) -> None:
     """One article of nothing but actor names: cost must grow linearly with its size."""
-    from pipeline.inputs import Article
+    from pipeline.scoring.inputs import Article
 
     pattern = "France NATO Japan China Russia the alliance Washington Tokyo "
     print(f"{'article MB':>10} {'mentions':>9} {'match s':>8} {'score s':>8} {'score s/MB':>10}")
@@ -135,12 +145,26 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, nargs="+", default=[10_000, 1_000_000])
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--floor-pairs", type=int, default=50_000, help="pairs timed for the floor")
-    parser.add_argument("--dask", type=int, nargs="*", default=[], metavar="N",
-                        help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)")
-    parser.add_argument("--pathological", type=float, nargs="*", metavar="MB",
-                        help="instead: time one article of repeated actor names of each size (e.g. 1 2.5 5 10)")
-    parser.add_argument("--embeddings", choices=["sentence", "window"],
-                        help="time a model trained with these MiniLM embeddings on (trained first, into a temp folder)")
+    parser.add_argument(
+        "--dask",
+        type=int,
+        nargs="*",
+        default=[],
+        metavar="N",
+        help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)",
+    )
+    parser.add_argument(
+        "--pathological",
+        type=float,
+        nargs="*",
+        metavar="MB",
+        help="instead: time one article of repeated actor names of each size (e.g. 1 2.5 5 10)",
+    )
+    parser.add_argument(
+        "--embeddings",
+        choices=["sentence", "window"],
+        help="time a model trained with these MiniLM embeddings on (trained first, into a temp folder)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         model = ROOT / MODEL_PATH
@@ -153,15 +177,18 @@ def train_with_embeddings(source: str, path: Path) -> Path:
     import os
 
     from pipeline.params import load_params
-    from pipeline.train import train
+    from pipeline.stages.train import train
 
     os.chdir(ROOT)  # params.yaml names its data files relative to the project
     params = load_params()
-    params["train"]["embeddings"] = source
+    params.train.embeddings = source
     start = time.perf_counter()
     metadata = train(params, model_path=path)
-    print(f"trained with {source} embeddings on {metadata['training_examples']} examples "
-          f"in {time.perf_counter() - start:.1f} s", flush=True)
+    print(
+        f"trained with {source} embeddings on {metadata['training_examples']} examples "
+        f"in {time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
     return path
 
 
@@ -182,16 +209,23 @@ def run(args, model: Path) -> None:
                 seconds, peak = end_to_end(corpus, workers, Path(folder) / "out.parquet", model)
                 rate = sentences / seconds
                 base = base or rate
-                print(f"{sentences:>10} {f'{workers} worker(s)':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
-                      f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
+                print(
+                    f"{sentences:>10} {f'{workers} worker(s)':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
+                    f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker",
+                    flush=True,
+                )
             for workers in args.dask:
                 shards = shard(corpus, Path(folder) / f"shards-{size}", 32)
-                seconds, peak = end_to_end(shards, 0, Path(folder) / f"dask-{size}-{workers}", model,
-                                           dask=f"local:{workers}")
+                seconds, peak = end_to_end(
+                    shards, 0, Path(folder) / f"dask-{size}-{workers}", model, dask=f"local:{workers}"
+                )
                 rate = sentences / seconds
                 base = base or rate
-                print(f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
-                      f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker", flush=True)
+                print(
+                    f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
+                    f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

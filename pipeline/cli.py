@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import signal
 import sys
-from typing import Callable, List, Optional
+from collections.abc import Callable
+from pathlib import Path
 
 import typer
 
-from pipeline.datafiles import DataError
+from pipeline.errors import DataError
+from pipeline.params import load_params
+from pipeline.paths import PARAMS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Actor stance toward the proposed NATO liaison office in Tokyo.")
+PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Actor stance toward the proposed NATO liaison office in Tokyo."
+)
 
 
 def _interrupt(signum, frame):
@@ -37,54 +43,77 @@ def run_stage(main: Callable, *args, **kwargs):
 
 
 @app.command()
-def prepare(params: str = typer.Option("params.yaml", help="Params file.")):
+def prepare(params: Path = PARAMS_OPTION):
     """Stage 1: articles + registry + gold labels -> data/prepared/{train,test}.parquet."""
-    from pipeline import prepare as stage
+    from pipeline.stages.prepare import prepare as stage
 
-    run_stage(stage.main, params)
+    run_stage(lambda: stage(load_params(params)))
 
 
 @app.command()
-def train(params: str = typer.Option("params.yaml", help="Params file.")):
+def train(params: Path = PARAMS_OPTION):
     """Stage 2: fit the classifier, save models/model.skops."""
-    from pipeline import train as stage
+    from pipeline.stages.train import train as stage
 
-    run_stage(stage.main, params)
+    run_stage(lambda: stage(load_params(params)))
 
 
 @app.command()
-def evaluate(params: str = typer.Option("params.yaml", help="Params file.")):
-    """Stage 3: metrics, baselines, grouped CV, behavioural suite, confusion matrix."""
-    from pipeline import evaluate as stage
+def evaluate(params: Path = PARAMS_OPTION):
+    """Stage 3: metrics, baselines, grouped CV, behavioural suite, confusion matrices, model card."""
+    from pipeline.stages.evaluate import evaluate as stage
 
-    run_stage(stage.main, params)
+    run_stage(lambda: stage(load_params(params)))
+
+
+@app.command()
+def agreement():
+    """Cohen's kappa of the labelling passes; fails unless data/labels.csv is their consensus or adjudication."""
+    from pipeline.evaluation.agreement import main
+
+    run_stage(main)
 
 
 @app.command()
 def score(
-    inputs: List[str] = typer.Argument(..., help=".txt, .jsonl or .parquet files, or folders of them; - reads JSONL from stdin."),
+    inputs: list[str] = typer.Argument(
+        ..., help=".txt, .jsonl or .parquet files, or folders of them; - reads JSONL from stdin."
+    ),
     model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
-    output: Optional[str] = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
-    summary: Optional[str] = typer.Option(None, help="One row per (article, actor): .jsonl, .csv or .parquet."),
+    output: str | None = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
+    summary: str | None = typer.Option(None, help="One row per (article, actor): .jsonl, .csv or .parquet."),
     workers: int = typer.Option(1, min=1, help="Score in N processes; the output order is the same."),
     id_field: str = typer.Option("id", help="JSONL field holding the article id."),
     text_field: str = typer.Option("text", help="JSONL field holding the article text."),
     fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
     max_article_chars: int = typer.Option(20_000_000, min=1, help="Skip longer articles (scraping accidents)."),
-    dask: Optional[str] = typer.Option(None, help="Score on Dask: a scheduler address, or local[:N] for a local "
-                                                  "cluster; --output is then a folder of Parquet parts."),
+    dask: str | None = typer.Option(
+        None,
+        help="Score on Dask: a scheduler address, or local[:N] for a local "
+        "cluster; --output is then a folder of Parquet parts.",
+    ),
 ):
     """Score new articles. Exit 0: all scored; 2: some input skipped (named on stderr); 1: run stopped."""
-    from pipeline import score as scoring
+    from pipeline.scoring import scorer as scoring
 
     try:
         if dask:
-            from pipeline.dask_score import run_dask
+            from pipeline.scoring.dask_runner import run_dask
 
             code = run_stage(run_dask, inputs, dask, output, model, id_field, text_field, fail_fast, max_article_chars)
         else:
-            code = run_stage(scoring.run_score, inputs, model, output, summary, workers, id_field, text_field,
-                             fail_fast, max_article_chars)
+            code = run_stage(
+                scoring.run_score,
+                inputs,
+                model,
+                output,
+                summary,
+                workers,
+                id_field,
+                text_field,
+                fail_fast,
+                max_article_chars,
+            )
     except scoring.FailFast:
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None

@@ -1,21 +1,111 @@
-"""Reading params.yaml: the one place every knob of the pipeline lives."""
+"""params.yaml, validated on load into typed sections: the one place every knob lives.
+
+A misspelt key, a wrong type or a value out of range stops the run with one line
+naming params.yaml, the key and what is allowed, before any work is done.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.datafiles import DataError, read_text_file
+from pipeline.errors import DataError
+from pipeline.files import load_yaml
+from pipeline.paths import PARAMS
 
-DEFAULT_PARAMS = Path("params.yaml")
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
+class DataParams(Section):
+    articles: str  # folder of .txt articles
+    actors: str  # actor registry (YAML)
+    labels: str  # gold labels (CSV)
+    cues: str  # stance-cue lexicon (YAML)
+    behaviour: str  # behavioural templates (YAML)
+
+
+class PrepareParams(Section):
+    test_fraction: float = Field(gt=0, lt=1)
+    split_seed: int = Field(ge=0)
+    near_duplicate_threshold: float = Field(gt=0, le=1)
+    near_duplicate_min_words: int = Field(ge=1)
+
+
+class TrainParams(Section):
+    classifier: Literal["logreg", "linear_svm", "sgd"]
+    C: float = Field(gt=0)
+    class_weight: Literal["balanced", "none"]
+    mark_actors: bool
+    negation_scope: bool
+    word_ngrams: list[int] = Field(min_length=2, max_length=2)
+    char_ngrams: list[int] = Field(min_length=2, max_length=2)  # [0, 0]: none
+    window: int = Field(ge=0)
+    context_sentences: bool
+    cue_features: bool
+    cue_weight: float = Field(ge=0)
+    embeddings: Literal["none", "sentence", "window"]
+    embedding_weight: float = Field(ge=0)
+    seed: int = Field(ge=0)
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ngram_range(cls, value: list[int], info):
+        low, high = value
+        if not 1 <= low <= high and not (info.field_name == "char_ngrams" and value == [0, 0]):
+            off = ", or [0, 0] for none" if info.field_name == "char_ngrams" else ""
+            raise ValueError(f"must be [min, max] with 1 <= min <= max{off}")
+        return value
+
+
+class EvaluateParams(Section):
+    cv_folds: int = Field(ge=2)
+    cv_seed: int = Field(ge=0)
+    max_misclassified: int = Field(ge=0)
+
+
+class Params(Section):
+    data: DataParams
+    prepare: PrepareParams
+    train: TrainParams
+    evaluate: EvaluateParams
+
+
+def load_params(path: str | Path = PARAMS) -> Params:
+    raw = load_yaml(path)
     try:
-        params = yaml.safe_load(read_text_file(path))
-    except yaml.YAMLError as err:
-        raise DataError(path, None, f"invalid YAML: {err}") from None
-    if not isinstance(params, dict):
-        raise DataError(path, None, "params file must be a mapping of sections (data, prepare, train, evaluate)")
-    return params
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        # An unknown key first: a misspelt key also shows as the right key missing.
+        problem = min(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        location = [str(part) for part in problem["loc"]]
+        key = ".".join(location)
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            section = problem["loc"][:-1]
+            known = Params.model_fields if not section else _section_model(section[0]).model_fields
+            message = f"unknown key; the keys here are {', '.join(known)}"
+        elif problem["type"] == "value_error":
+            message = f"{message.removeprefix('Value error, ')}, not {problem['input']!r}"
+        elif problem["type"] != "missing":
+            message = f"{message}, not {problem['input']!r}"
+        raise DataError(path, _line(raw, problem["loc"]), f"{key}: {message}") from None
+
+
+def _section_model(name: str) -> type[Section]:
+    return Params.model_fields[name].annotation
+
+
+def _line(raw, location) -> int | None:
+    """The line of the deepest key of `location` that the file has."""
+    line, node = None, raw
+    for part in location:
+        if isinstance(node, dict) and part in node:
+            line = node.key_lines.get(part, line)
+            node = node[part]
+        else:
+            break
+    return line

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.actors import ActorRegistry
-from pipeline.candidates import article_candidates
-from pipeline.datafiles import DataError
-from pipeline.text import split_sentences
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.text import split_sentences
+from pipeline.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,9 @@ def texts(sentences):
 def test_abbreviations_do_not_end_sentences():
     text = "Japan's ambassador to the U.S. spoke on Tuesday. Mr. Tomita said Tokyo was working on it."
     assert texts(split_sentences(text)) == [
-        "Japan's ambassador to the U.S. spoke on Tuesday.", "Mr. Tomita said Tokyo was working on it."]
+        "Japan's ambassador to the U.S. spoke on Tuesday.",
+        "Mr. Tomita said Tokyo was working on it.",
+    ]
 
 
 def test_closing_quote_stays_with_its_sentence():
@@ -48,7 +50,7 @@ def test_sentences_are_exact_slices_in_order_with_any_line_ending():
     assert texts(sentences) == ["First line here.", "Second one.", "Third!", "Fourth", "Fifth."]
     assert [s.index for s in sentences] == list(range(5))
     for sentence in sentences:
-        assert text[sentence.start:sentence.end] == sentence.text
+        assert text[sentence.start : sentence.end] == sentence.text
     assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:]))
 
 
@@ -60,12 +62,12 @@ def test_us_the_country_but_not_us_the_pronoun(registry):
 def test_possessives_with_straight_and_curly_apostrophes(registry):
     sentence = "France's veto and Japan’s plan"
     found = registry.find(sentence)
-    assert [(m.actor, sentence[m.start:m.end]) for m in found] == [("france", "France"), ("japan", "Japan")]
+    assert [(m.actor, sentence[m.start : m.end]) for m in found] == [("france", "France"), ("japan", "Japan")]
 
 
 def test_multi_word_aliases_and_the_longest_match_win(registry):
     sentence = "Wang Wenbin spoke to the North Atlantic Council, not to North Korean officials."
-    found = [(m.actor, sentence[m.start:m.end]) for m in registry.find(sentence)]
+    found = [(m.actor, sentence[m.start : m.end]) for m in registry.find(sentence)]
     assert found == [("china", "Wang Wenbin"), ("nato", "North Atlantic Council")]
 
 
@@ -95,18 +97,21 @@ def write_registry(tmp_path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("body, line, words", [
-    ("actors:\n  france:\n    aliases: [France, '']\n", 3, "empty"),
-    ("actors:\n  france:\n    aliases: [France]\n  japan:\n    aliases: [FRANCE]\n", 5, "already an alias"),
-    ("actors:\n  france:\n    aliases: [F]\n", 3, "fewer than two letters"),
-    ("actors:\n  france:\n    aliases: [France]\n  france:\n    aliases: [Paris]\n", 4, "duplicate key"),
-    ("actors:\n  France:\n    aliases: [France]\n", 2, "lower-case"),
-    ("actors:\n  france:\n    aliases: France\n", 3, "must be a list of strings, got a string"),
-    ("actors:\n  france:\n    aliases: [France, 12]\n", 3, "got a number 12"),
-    ("actors:\n  france:\n    nicknames: [France]\n", 3, "unknown key"),
-    ("a: &x [1, 2]\nb: *x\n", 2, "aliases (*name) are not allowed"),
-    ("actors: [unclosed\n", 2, "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    "body, line, words",
+    [
+        ("actors:\n  france:\n    aliases: [France, '']\n", 3, "empty"),
+        ("actors:\n  france:\n    aliases: [France]\n  japan:\n    aliases: [FRANCE]\n", 5, "already an alias"),
+        ("actors:\n  france:\n    aliases: [F]\n", 3, "fewer than two letters"),
+        ("actors:\n  france:\n    aliases: [France]\n  france:\n    aliases: [Paris]\n", 4, "duplicate key"),
+        ("actors:\n  France:\n    aliases: [France]\n", 2, "lower-case"),
+        ("actors:\n  france:\n    aliases: France\n", 3, "must be a list of strings, got a string"),
+        ("actors:\n  france:\n    aliases: [France, 12]\n", 3, "got a number 12"),
+        ("actors:\n  france:\n    nicknames: [France]\n", 3, "unknown key"),
+        ("a: &x [1, 2]\nb: *x\n", 2, "aliases (*name) are not allowed"),
+        ("actors: [unclosed\n", 2, "invalid YAML"),
+    ],
+)
 def test_bad_registries_are_refused_with_file_and_line(tmp_path, body, line, words):
     path = write_registry(tmp_path, body)
     with pytest.raises(DataError) as caught:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import ROOT
-from pipeline.datafiles import DataError
-from pipeline.score import ArticleResult, score_paths
-from pipeline.text import split_sentences
+
+from pipeline.data.text import split_sentences
+from pipeline.errors import DataError
+from pipeline.scoring.scorer import ArticleResult, score_paths
 
 distributed = pytest.importorskip("distributed")
 
@@ -24,28 +24,38 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory) -> list[Path]:
     """About 3,000 short articles (three sentences of the shipped articles each) in 12 JSONL shards."""
-    sentences = [s.text for path in sorted((ROOT / "seeds").glob("*.txt"))
-                 for s in split_sentences(path.read_text(encoding="utf-8"))]
+    sentences = [
+        s.text
+        for path in sorted((ROOT / "seeds").glob("*.txt"))
+        for s in split_sentences(path.read_text(encoding="utf-8"))
+    ]
     folder = tmp_path_factory.mktemp("shards")
     articles = [(f"a{i:05d}", " ".join(sentences[(3 * i + k) % len(sentences)] for k in range(3))) for i in range(3000)]
     paths = []
     for shard in range(12):
         path = folder / f"shard-{shard:02d}.jsonl"
-        path.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in articles[shard::12]), encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in articles[shard::12]), encoding="utf-8"
+        )
         paths.append(path)
     return paths
 
 
 @pytest.fixture(scope="module")
 def single_process_rows(shards, model_path) -> list[dict]:
-    return [row for event in score_paths([str(p) for p in shards], model_path)
-            if isinstance(event, ArticleResult) for row in event.rows]
+    return [
+        row
+        for event in score_paths([str(p) for p in shards], model_path)
+        if isinstance(event, ArticleResult)
+        for row in event.rows
+    ]
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None)
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
@@ -56,7 +66,7 @@ def read_parts(folder: Path) -> list[dict]:
 
 
 def test_dask_writes_the_same_rows_as_one_process(shards, single_process_rows, model_path, client, tmp_path):
-    from pipeline.dask_score import run_dask
+    from pipeline.scoring.dask_runner import run_dask
 
     code = run_dask([str(p) for p in shards], "unused", str(tmp_path / "out"), model_path, client=client)
     assert code == 0
@@ -67,7 +77,7 @@ def test_dask_writes_the_same_rows_as_one_process(shards, single_process_rows, m
 
 
 def test_a_rerun_scores_only_the_missing_partitions(shards, single_process_rows, model_path, client, tmp_path, capsys):
-    from pipeline.dask_score import run_dask
+    from pipeline.scoring.dask_runner import run_dask
 
     out = tmp_path / "out"
     run_dask([str(p) for p in shards], "unused", str(out), model_path, client=client)
@@ -82,14 +92,17 @@ def test_a_rerun_scores_only_the_missing_partitions(shards, single_process_rows,
 
 
 def test_killing_a_worker_mid_run_loses_and_doubles_nothing(shards, single_process_rows, model_path, client, tmp_path):
-    from pipeline.dask_score import run_dask
+    from pipeline.scoring.dask_runner import run_dask
 
     out = tmp_path / "out"
     pids = client.run(os.getpid)
     victim = sorted(pids.values())[0]
     outcome = {}
-    worker = threading.Thread(target=lambda: outcome.update(code=run_dask(
-        [str(p) for p in shards], "unused", str(out), model_path, client=client)))
+    worker = threading.Thread(
+        target=lambda: outcome.update(
+            code=run_dask([str(p) for p in shards], "unused", str(out), model_path, client=client)
+        )
+    )
     worker.start()
     deadline = time.time() + 120
     while not list((out / "pairs").glob("part-*.parquet")) and time.time() < deadline:
@@ -98,23 +111,38 @@ def test_killing_a_worker_mid_run_loses_and_doubles_nothing(shards, single_proce
     worker.join(timeout=300)
     assert outcome.get("code") == 0
     assert victim not in client.run(os.getpid).values()  # the worker really died (and was replaced)
-    assert sorted(p.name for p in (out / "pairs").glob("part-*.parquet")) == [f"part-{i:05d}.parquet" for i in range(12)]
+    assert sorted(p.name for p in (out / "pairs").glob("part-*.parquet")) == [
+        f"part-{i:05d}.parquet" for i in range(12)
+    ]
     assert read_parts(out / "pairs") == single_process_rows
 
 
 def test_without_dask_installed_the_option_says_how_to_install_it(monkeypatch):
-    from pipeline import dask_score
+    from pipeline.scoring import dask_runner
 
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(DataError, match=r"pip install -e '\.\[dask\]'"):
-        dask_score.connect("local:1")
+        dask_runner.connect("local:1")
 
 
 def test_the_cli_runs_on_a_local_cluster(shards, model_path, tmp_path):
     from conftest import run
 
-    result = run(["stance", "score", str(shards[0]), "--dask", "local:1", "--model", str(model_path),
-                  "--output", str(tmp_path / "out")], ROOT, check=False)
+    result = run(
+        [
+            "stance",
+            "score",
+            str(shards[0]),
+            "--dask",
+            "local:1",
+            "--model",
+            str(model_path),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out/pairs/part-00000.parquet").exists()
     assert (tmp_path / "out/summary/part-00000.parquet").exists()

@@ -12,11 +12,11 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT, clone_project, run
-from pipeline import embeddings
-from pipeline.datafiles import DataError
-from pipeline.model import load_model
+
+from pipeline.errors import DataError
+from pipeline.features import embeddings
+from pipeline.modeling.persist import load_model
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,21 @@ def test_an_embedding_model_rebuilds_byte_for_byte(embedded):
 def test_an_embedding_model_scores_the_same_with_two_workers(embedded, tmp_path):
     articles = [str(p) for p in sorted((ROOT / "seeds").glob("*.txt"))]
     for workers in ("1", "2"):
-        result = run(["stance", "score", *articles, "--model", str(embedded / "models/model.skops"),
-                      "--workers", workers, "--output", str(tmp_path / f"w{workers}.jsonl")], embedded, check=False)
+        result = run(
+            [
+                "stance",
+                "score",
+                *articles,
+                "--model",
+                str(embedded / "models/model.skops"),
+                "--workers",
+                workers,
+                "--output",
+                str(tmp_path / f"w{workers}.jsonl"),
+            ],
+            embedded,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert "Loading weights" not in result.stderr  # library progress bars stay off the user's terminal
     assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()

@@ -21,7 +21,9 @@ def test_push_then_pull_into_a_fresh_clone_gives_a_clean_status_and_the_same_sco
     assert "up to date" in run(["dvc", "status"], second).stdout
 
     article = str(ROOT / "seeds/u02_aa-macron-ft-objection.txt")
-    scores = [run(["stance", "score", article, "--model", "models/model.skops"], clone).stdout for clone in (built, second)]
+    scores = [
+        run(["stance", "score", article, "--model", "models/model.skops"], clone).stdout for clone in (built, second)
+    ]
     assert scores[0] and scores[0] == scores[1]
 
 

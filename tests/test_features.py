@@ -9,12 +9,14 @@ import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, cross_val_predict
 
-from pipeline.actors import ActorRegistry
-from pipeline.behaviour import load_suite
-from pipeline.candidates import article_candidates
-from pipeline.datafiles import DataError
-from pipeline.features import PairView, load_cue_lexicon
-from pipeline.model import build_model, pairs_frame
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.errors import DataError
+from pipeline.evaluation.behaviour import load_suite
+from pipeline.features.lexicon import load_cue_lexicon
+from pipeline.features.pair_view import PairView
+from pipeline.modeling.build import build_model
+from pipeline.modeling.predict import pairs_frame
 from pipeline.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,12 +55,15 @@ def test_two_actors_with_opposite_stances_get_their_own(registry, lexicon):
     assert "self:oppose" in found["france"]["cues"] and "self:support" not in found["france"]["cues"]
 
 
-@pytest.mark.parametrize("sentence, stance", [
-    ("Germany is not against the liaison office.", "support"),
-    ("Germany no longer objects to the office.", "support"),
-    ("Germany does not support the office.", "oppose"),
-    ("If Germany lifted its veto, the office could open.", "oppose"),
-])
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        ("Germany is not against the liaison office.", "support"),
+        ("Germany no longer objects to the office.", "support"),
+        ("Germany does not support the office.", "oppose"),
+        ("If Germany lifted its veto, the office could open.", "oppose"),
+    ],
+)
 def test_negation_and_conditions_change_the_stance_a_cue_gives(registry, lexicon, sentence, stance):
     cues = views(sentence, registry, lexicon)["germany"]["cues"]
     assert f"self:{stance}" in cues and f"self_last:{stance}" in cues
@@ -78,24 +83,31 @@ def test_a_place_mention_is_flagged(registry, lexicon):
     assert "mention:place" in views("NATO plans an office in Tokyo.", registry, lexicon)["japan"]["cues"]
 
 
-@pytest.mark.parametrize("sentence, actor, holds, not_holds", [
-    # guide: the power to decide, without a stated choice, is neutral
-    ("France could use its veto to scupper the plan.", "france", "self:power", "self:oppose"),
-    ("The office needs the unanimous approval of Germany.", "germany", "self:power", "self:support"),
-    # the passive's agent holds the cue
-    ("The push for the office was spearheaded by Stoltenberg.", "nato", "self:support", None),
-    # an actor told what it should do is the addressee, the speaker holds the cue
-    ("He said Japan should make the right call.", "japan", None, "self:oppose"),
-    # "a Japan office" names the target; NATO holds the plan
-    ("NATO's Tokyo office plan remains on hold.", "nato", "self:support", None),
-    ("NATO's Tokyo office plan remains on hold.", "japan", None, "self:support"),
-    # listed actors share the cue, "like" lists too
-    ("China, like France, opposes the idea.", "france", "self:oppose", None),
-    ("Australia and Seoul are among the countries that would be happy to see such an office.",
-     "south_korea", "self:support", None),
-    # a quoted phrase inside the clause does not cut it
-    ('Japan was "working in that direction," he said.', "japan", "self:support", None),
-])
+@pytest.mark.parametrize(
+    "sentence, actor, holds, not_holds",
+    [
+        # guide: the power to decide, without a stated choice, is neutral
+        ("France could use its veto to scupper the plan.", "france", "self:power", "self:oppose"),
+        ("The office needs the unanimous approval of Germany.", "germany", "self:power", "self:support"),
+        # the passive's agent holds the cue
+        ("The push for the office was spearheaded by Stoltenberg.", "nato", "self:support", None),
+        # an actor told what it should do is the addressee, the speaker holds the cue
+        ("He said Japan should make the right call.", "japan", None, "self:oppose"),
+        # "a Japan office" names the target; NATO holds the plan
+        ("NATO's Tokyo office plan remains on hold.", "nato", "self:support", None),
+        ("NATO's Tokyo office plan remains on hold.", "japan", None, "self:support"),
+        # listed actors share the cue, "like" lists too
+        ("China, like France, opposes the idea.", "france", "self:oppose", None),
+        (
+            "Australia and Seoul are among the countries that would be happy to see such an office.",
+            "south_korea",
+            "self:support",
+            None,
+        ),
+        # a quoted phrase inside the clause does not cut it
+        ('Japan was "working in that direction," he said.', "japan", "self:support", None),
+    ],
+)
 def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
     cues = views(sentence, registry, lexicon)[actor]["cues"]
     assert holds is None or holds in cues, cues
@@ -109,16 +121,24 @@ def test_a_lexicon_phrase_that_can_never_match_is_refused(tmp_path, lexicon):
     data["oppose"].append("ill-advised")
     path = tmp_path / "cues.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(DataError, match=rf"{path}:\d+: oppose: phrase 'ill-advised' can never match; write it as 'ill - advised'"):
+    with pytest.raises(
+        DataError, match=rf"{path}:\d+: oppose: phrase 'ill-advised' can never match; write it as 'ill - advised'"
+    ):
         load_cue_lexicon(path)
 
 
 def test_the_model_clones_and_cross_validates_as_one_estimator(registry, lexicon):
     params = load_params(ROOT / "params.yaml")
-    model = build_model(params["train"], lexicon)
+    model = build_model(params.train, lexicon)
     assert list(model.named_steps) == ["pairs", "features", "classifier"]
-    sentences = ["France blocked the office.", "Japan welcomed the office.", "Russia spoke in Moscow.",
-                 "China opposes the office.", "NATO backs the office.", "Germany met in Berlin."] * 3
+    sentences = [
+        "France blocked the office.",
+        "Japan welcomed the office.",
+        "Russia spoke in Moscow.",
+        "China opposes the office.",
+        "NATO backs the office.",
+        "Germany met in Berlin.",
+    ] * 3
     pairs = [c for i, s in enumerate(sentences) for c in article_candidates(str(i), s, registry)]
     labels = ["oppose", "support", "neutral"] * 6
     predicted = cross_val_predict(clone(model), pairs_frame(pairs), labels, groups=list(range(18)), cv=GroupKFold(3))
@@ -128,8 +148,16 @@ def test_the_model_clones_and_cross_validates_as_one_estimator(registry, lexicon
 def test_the_behaviour_suite_expands_for_every_actor(registry):
     cases = load_suite(ROOT / "data/behaviour.yaml", registry)
     capabilities = {case.capability for case in cases}
-    assert {"minimum_functionality", "negation", "hedges_and_conditions", "two_actors_opposite",
-            "other_targets_neutral", "reported_speech", "invariance", "place_mentions"} <= capabilities
+    assert {
+        "minimum_functionality",
+        "negation",
+        "hedges_and_conditions",
+        "two_actors_opposite",
+        "other_targets_neutral",
+        "reported_speech",
+        "invariance",
+        "place_mentions",
+    } <= capabilities
     for capability in capabilities:
         assert {c.actor for c in cases if c.capability == capability} == set(registry.actors)
     invariance = next(c for c in cases if c.capability == "invariance")
@@ -146,7 +174,10 @@ def test_behaviour_templates_are_kept_apart_from_training_data():
 
 def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
     path = tmp_path / "behaviour.yaml"
-    path.write_text("outlets: [Reuters]\noffices: [the office]\ncapabilities:\n  negation:\n"
-                    "    - {text: \"{actor} is not against it\", expect: {actor: maybe}}\n", encoding="utf-8")
+    path.write_text(
+        "outlets: [Reuters]\noffices: [the office]\ncapabilities:\n  negation:\n"
+        '    - {text: "{actor} is not against it", expect: {actor: maybe}}\n',
+        encoding="utf-8",
+    )
     with pytest.raises(DataError, match=rf"{path}:5: negation: label 'maybe'"):
         load_suite(path, registry)

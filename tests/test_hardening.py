@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,27 +14,32 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, run
-from pipeline.actors import ActorRegistry
-from pipeline.datafiles import DataError
-from pipeline.inputs import Article, Problem, read_inputs
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.text import split_sentences
+from pipeline.errors import DataError
 from pipeline.params import load_params
-from pipeline.prepare import prepare
-from pipeline.score import ArticleResult, Scorer, score_events
-from pipeline.text import split_sentences
+from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
+from pipeline.scoring.inputs import Article, Problem, read_inputs
+from pipeline.scoring.scorer import ArticleResult, Scorer, score_events
+from pipeline.stages.prepare import prepare
 
 REGISTRY = ActorRegistry.load(ROOT / "data/actors.yaml")
 ALIASES = [a for actor in REGISTRY.actors for a in REGISTRY.names(actor)]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Unicode of every kind, plus the things scraped pages contain: aliases, NUL, CR/CRLF, RTL marks, emoji.
-messy_text = st.lists(st.one_of(
-    st.text(), st.sampled_from(ALIASES), st.sampled_from(["\r\n", "\r", "\n", "\x00", "\u202e", "\u200f", "🇯🇵",
-                                                          "U.S.", "Mr.", '"', "’s", ". ", "…"])),
-    max_size=40).map("".join)
+messy_text = st.lists(
+    st.one_of(
+        st.text(),
+        st.sampled_from(ALIASES),
+        st.sampled_from(["\r\n", "\r", "\n", "\x00", "\u202e", "\u200f", "🇯🇵", "U.S.", "Mr.", '"', "’s", ". ", "…"]),
+    ),
+    max_size=40,
+).map("".join)
 
 
 @FUZZ
@@ -43,9 +49,9 @@ def test_sentences_are_ordered_exact_slices_that_cover_every_visible_character(t
     position = 0
     for index, sentence in enumerate(sentences):
         assert sentence.index == index
-        assert text[sentence.start:sentence.end] == sentence.text and sentence.text.strip()
+        assert text[sentence.start : sentence.end] == sentence.text and sentence.text.strip()
         assert sentence.start >= position
-        assert not text[position:sentence.start].strip(), "visible text left out of every sentence"
+        assert not text[position : sentence.start].strip(), "visible text left out of every sentence"
         position = sentence.end
     assert not text[position:].strip()
 
@@ -55,7 +61,7 @@ def test_sentences_are_ordered_exact_slices_that_cover_every_visible_character(t
 def test_every_mention_span_is_an_alias(text):
     folded = {" ".join(a.split()).casefold() for a in ALIASES}
     for mention in REGISTRY.find(text):
-        found = text[mention.start:mention.end]
+        found = text[mention.start : mention.end]
         assert " ".join(found.split()).casefold() in folded
         assert mention.actor in REGISTRY.actors
 
@@ -90,13 +96,16 @@ def test_the_scorer_summarises_each_input_article_exactly_once(model_path, texts
 
 def prepared_bytes(tmp_path: Path, labels: Path | None = None, articles: Path | None = None, seed=None) -> bytes:
     params = load_params(ROOT / "params.yaml")
-    params["data"].update(actors=str(ROOT / "data/actors.yaml"), labels=str(labels or ROOT / "data/labels.csv"),
-                          articles=str(articles or ROOT / "seeds"))
+    params.data.actors = str(ROOT / "data/actors.yaml")
+    params.data.labels = str(labels or ROOT / "data/labels.csv")
+    params.data.articles = str(articles or ROOT / "seeds")
     if seed is not None:
-        params["prepare"]["split_seed"] = seed
-    out = tmp_path / f"prepared-{random.random()}"
-    prepare(params, output_dir=out)
-    return (out / "train.parquet").read_bytes() + (out / "test.parquet").read_bytes()
+        params.prepare.split_seed = seed
+    workdir = tmp_path / f"run-{random.random()}"
+    workdir.mkdir()
+    with contextlib.chdir(workdir):  # the stage writes data/prepared/ below the working directory
+        prepare(params)
+    return (workdir / TRAIN_SPLIT).read_bytes() + (workdir / TEST_SPLIT).read_bytes()
 
 
 def test_the_order_of_gold_rows_and_of_articles_on_disk_changes_nothing(tmp_path):
@@ -132,8 +141,17 @@ def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_su
         for i in range(600):
             handle.write(json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n")
     output = tmp_path / "out.parquet"
-    command = [sys.executable, "-m", "pipeline.cli", "score", str(corpus), "--model", str(model_path),
-               "--output", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "pipeline.cli",
+        "score",
+        str(corpus),
+        "--model",
+        str(model_path),
+        "--output",
+        str(output),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while not list(tmp_path.glob(".out.parquet.*.tmp")) and time.time() < deadline:
@@ -152,7 +170,9 @@ def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_su
 
 def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
     before = {name: (built / name).read_bytes() for name in ("metrics.json", "plots/confusion_cv.csv")}
-    process = subprocess.Popen([sys.executable, "-m", "pipeline.evaluate"], cwd=built, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "stance"), "evaluate"], cwd=built, stderr=subprocess.PIPE
+    )
     time.sleep(4)  # the stage is cross-validating; nothing has been renamed into place yet
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)

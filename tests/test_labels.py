@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
-from pipeline.agreement import check_gold, kappas, read_passes
-from pipeline.datafiles import DataError
+from pipeline.errors import DataError
+from pipeline.evaluation.agreement import check_gold, kappas, read_passes
 from pipeline.params import load_params
-from pipeline.prepare import prepare
+from pipeline.stages.prepare import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = "France blocked the office.\nJapan welcomed the plan.\n"
@@ -31,10 +32,11 @@ def run_prepare(tmp_path: Path, rows: list[str], only_first: bool = False):
         rows = rows[:3]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     params = load_params(ROOT / "params.yaml")
-    params["data"].update(articles=str(tmp_path / "articles"), labels=str(tmp_path / "labels.csv"),
-                          actors=str(ROOT / "data/actors.yaml"))
-    params["prepare"]["test_fraction"] = 0.5
-    return prepare(params, output_dir=tmp_path / "prepared")
+    params.data.articles, params.data.labels = str(tmp_path / "articles"), str(tmp_path / "labels.csv")
+    params.data.actors = str(ROOT / "data/actors.yaml")
+    params.prepare.test_fraction = 0.5
+    with contextlib.chdir(tmp_path):  # the stage writes data/prepared/ below the working directory
+        return prepare(params)
 
 
 def test_good_labels_prepare(tmp_path):
@@ -48,17 +50,32 @@ def test_one_group_of_articles_cannot_be_split(tmp_path):
         run_prepare(tmp_path, GOOD[:3] + ["b2,Berlin stayed silent.,germany,neutral"], only_first=True)
 
 
-@pytest.mark.parametrize("rows, where, words", [
-    (GOOD[:1] + ["a1,France blocked the office.,atlantis,oppose"] + GOOD[2:], "labels.csv:2", "unknown actor 'atlantis'"),
-    (GOOD[:1] + ["a1,France blocked the office.,france,against"] + GOOD[2:], "labels.csv:2", "not one of support, oppose, neutral"),
-    (GOOD[:1] + ["a1,France blocked the office.,france,oppose,extra"] + GOOD[2:], "labels.csv:2", "wrong number of fields"),
-    (GOOD + ["a1,France vetoed the office.,france,oppose"], "labels.csv:5", "sentence not found in article 'a1'"),
-    (GOOD + ["a2,France blocked the office.,france,oppose"], "labels.csv:5", "article 'a2' is not in"),
-    (GOOD + [GOOD[1]], "labels.csv:5", "duplicate row"),
-    (GOOD + ["a1,France blocked the office.,japan,neutral"], "labels.csv:5", "does not mention 'japan'"),
-    (GOOD[:2] + GOOD[3:], "a1.txt:2", "no gold label for actor 'japan'"),
-    (["article_id,sentence,label"] + GOOD[1:], "labels.csv:1", "lacks column(s) actor"),
-])
+@pytest.mark.parametrize(
+    "rows, where, words",
+    [
+        (
+            GOOD[:1] + ["a1,France blocked the office.,atlantis,oppose"] + GOOD[2:],
+            "labels.csv:2",
+            "unknown actor 'atlantis'",
+        ),
+        (
+            GOOD[:1] + ["a1,France blocked the office.,france,against"] + GOOD[2:],
+            "labels.csv:2",
+            "not one of support, oppose, neutral",
+        ),
+        (
+            GOOD[:1] + ["a1,France blocked the office.,france,oppose,extra"] + GOOD[2:],
+            "labels.csv:2",
+            "wrong number of fields",
+        ),
+        (GOOD + ["a1,France vetoed the office.,france,oppose"], "labels.csv:5", "sentence not found in article 'a1'"),
+        (GOOD + ["a2,France blocked the office.,france,oppose"], "labels.csv:5", "article 'a2' is not in"),
+        (GOOD + [GOOD[1]], "labels.csv:5", "duplicate row"),
+        (GOOD + ["a1,France blocked the office.,japan,neutral"], "labels.csv:5", "does not mention 'japan'"),
+        (GOOD[:2] + GOOD[3:], "a1.txt:2", "no gold label for actor 'japan'"),
+        (["article_id,sentence,label"] + GOOD[1:], "labels.csv:1", "lacks column(s) actor"),
+    ],
+)
 def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where, words):
     with pytest.raises(DataError) as caught:
         run_prepare(tmp_path, rows)
@@ -79,6 +96,8 @@ def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
     gold = (ROOT / "data/labels.csv").read_text(encoding="utf-8").splitlines()
     article, rest = gold[1].split(",", 1)
     flipped = rest.rsplit(",", 1)[0] + ("," + ("neutral" if not rest.endswith("neutral") else "support"))
-    (tmp_path / "labels.csv").write_text("\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text(
+        "\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8"
+    )
     with pytest.raises(DataError, match="the passes/adjudication say"):
         check_gold(read_passes(ROOT / "data/annotation"), ROOT / "data/annotation", tmp_path / "labels.csv")

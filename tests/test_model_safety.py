@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import skops.io as sio
 
-from pipeline.datafiles import DataError
-from pipeline.model import load_model
+from pipeline.errors import DataError
+from pipeline.modeling.persist import load_model
 
 MARKER = Path("/tmp") / "stance-model-safety-marker"
 
@@ -65,11 +65,14 @@ def test_a_pickle_renamed_to_skops_is_refused_without_running_it(model_path, tmp
     assert not MARKER.exists()
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"labels": ["pro", "anti", "neutral"]}, "trained for labels"),
-    ({"feature_version": 0}, "feature version"),
-    ({"sklearn_version": "0.24.2"}, "scikit-learn 0.24.2"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"labels": ["pro", "anti", "neutral"]}, "trained for labels"),
+        ({"feature_version": 0}, "feature version"),
+        ({"sklearn_version": "0.24.2"}, "scikit-learn 0.24.2"),
+    ],
+)
 def test_a_model_from_another_setup_is_refused(model_path, tmp_path, changes, words):
     target = tmp_path / "model.skops"
     shutil.copy(model_path, target)

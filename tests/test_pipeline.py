@@ -5,16 +5,24 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+from conftest import ROOT, run
 from datasets import Dataset
 
-from conftest import ROOT, run
-from pipeline.labels import LABELS
+from pipeline.data.labels import LABELS
 
 
 def test_repro_builds_every_output_and_is_then_up_to_date(built):
-    for output in ("data/prepared/train.parquet", "data/prepared/test.parquet", "models/model.skops",
-                   "models/model.json", "metrics.json", "plots/confusion_test.csv", "plots/confusion_cv.csv",
-                   "reports/misclassified.csv", "reports/test_predictions.csv"):
+    for output in (
+        "data/prepared/train.parquet",
+        "data/prepared/test.parquet",
+        "models/model.skops",
+        "models/model.json",
+        "metrics.json",
+        "plots/confusion_test.csv",
+        "plots/confusion_cv.csv",
+        "reports/misclassified.csv",
+        "reports/test_predictions.csv",
+    ):
         assert (built / output).stat().st_size > 0, output
     assert "up to date" in run(["dvc", "status"], built).stdout
     again = run(["dvc", "repro"], built).stdout
@@ -47,7 +55,15 @@ def test_two_runs_from_scratch_give_byte_identical_metrics_and_model(built):
 def test_prepared_data_is_a_datasets_table_with_a_classlabel(built):
     dataset = Dataset.from_parquet(str(built / "data/prepared/train.parquet"))
     assert dataset.features["label"].names == list(LABELS)
-    for field in ("article_id", "sentence_index", "sentence", "actor", "mentions", "previous_sentence", "next_sentence"):
+    for field in (
+        "article_id",
+        "sentence_index",
+        "sentence",
+        "actor",
+        "mentions",
+        "previous_sentence",
+        "next_sentence",
+    ):
         assert field in dataset.features
     row = dataset[0]
     for start, end in row["mentions"]:
@@ -78,7 +94,7 @@ def test_a_missing_label_stops_prepare_with_one_line_naming_article_and_line(bui
     removed = labels.pop(5)  # a pair of seed 000, whose sentences sit one per line
     (built / "data/labels.csv").write_text("".join(labels), encoding="utf-8")
     try:
-        result = run(["python", "-m", "pipeline.prepare"], built, check=False)
+        result = run(["stance", "prepare"], built, check=False)
     finally:
         (built / "data/labels.csv").write_text("".join(labels[:5] + [removed] + labels[5:]), encoding="utf-8")
     assert result.returncode == 1

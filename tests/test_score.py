@@ -9,12 +9,21 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import ROOT, run
-from pipeline.score import score_texts
 
-PAIR_FIELDS = ["article_id", "sentence_index", "sentence", "actor", "stance", "confidence",
-               "p_support", "p_oppose", "p_neutral"]
+from pipeline.scoring.scorer import score_texts
+
+PAIR_FIELDS = [
+    "article_id",
+    "sentence_index",
+    "sentence",
+    "actor",
+    "stance",
+    "confidence",
+    "p_support",
+    "p_oppose",
+    "p_neutral",
+]
 
 
 def stance(model_path: Path, *args: str, stdin: str | None = None, cwd: Path = ROOT):
@@ -29,21 +38,26 @@ def test_scoring_the_test_articles_reproduces_the_evaluate_stage(built, model_pa
     with open(built / "reports/test_predictions.csv", newline="", encoding="utf-8") as handle:
         expected = list(csv.DictReader(handle))
     articles = sorted({row["article_id"] for row in expected})
-    result = stance(model_path, *[str(built / "seeds" / f"{a}.txt") for a in articles], "--output", str(tmp_path / "o.jsonl"))
+    result = stance(
+        model_path, *[str(built / "seeds" / f"{a}.txt") for a in articles], "--output", str(tmp_path / "o.jsonl")
+    )
     assert result.returncode == 0, result.stderr
     scored = {(r["article_id"], r["sentence_index"], r["actor"]): r for r in read_jsonl(tmp_path / "o.jsonl")}
     assert len(scored) == len(expected)
     for row in expected:
         got = scored[(row["article_id"], int(row["sentence_index"]), row["actor"])]
         assert got["stance"] == row["predicted"]
-        assert [got[f"p_{label}"] for label in ("support", "oppose", "neutral")] == \
-               [float(row[f"p_{label}"]) for label in ("support", "oppose", "neutral")]
+        assert [f"{got[f'p_{label}']:.6f}" for label in ("support", "oppose", "neutral")] == [
+            row[f"p_{label}"] for label in ("support", "oppose", "neutral")
+        ]
 
 
 def test_rows_have_exactly_the_documented_fields_in_every_format(model_path, tmp_path):
     article = str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")
     for suffix in ("jsonl", "csv", "parquet"):
-        result = stance(model_path, article, "--output", str(tmp_path / f"o.{suffix}"), "--summary", str(tmp_path / f"s.{suffix}"))
+        result = stance(
+            model_path, article, "--output", str(tmp_path / f"o.{suffix}"), "--summary", str(tmp_path / f"s.{suffix}")
+        )
         assert result.returncode == 0, result.stderr
     rows = read_jsonl(tmp_path / "o.jsonl")
     assert list(rows[0]) == PAIR_FIELDS
@@ -58,7 +72,9 @@ def test_rows_have_exactly_the_documented_fields_in_every_format(model_path, tmp
 
 
 def test_summary_follows_the_documented_rule(model_path, tmp_path):
-    result = stance(model_path, str(ROOT / "seeds"), "--output", str(tmp_path / "o.jsonl"), "--summary", str(tmp_path / "s.jsonl"))
+    result = stance(
+        model_path, str(ROOT / "seeds"), "--output", str(tmp_path / "o.jsonl"), "--summary", str(tmp_path / "s.jsonl")
+    )
     assert result.returncode == 0, result.stderr
     rows, summary = read_jsonl(tmp_path / "o.jsonl"), read_jsonl(tmp_path / "s.jsonl")
     for entry in summary:
@@ -66,9 +82,13 @@ def test_summary_follows_the_documented_rule(model_path, tmp_path):
         support = sum(r["stance"] == "support" for r in mine)
         oppose = sum(r["stance"] == "oppose" for r in mine)
         assert entry["pairs"] == len(mine) and entry["n_support"] == support and entry["n_oppose"] == oppose
-        expected = "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
+        expected = (
+            "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
+        )
         assert entry["stance"] == expected
-    assert any(e["article_id"].startswith("000_") and e["actor"] == "france" and e["stance"] == "oppose" for e in summary)
+    assert any(
+        e["article_id"].startswith("000_") and e["actor"] == "france" and e["stance"] == "oppose" for e in summary
+    )
 
 
 def test_two_workers_write_the_same_output_as_one(model_path, tmp_path):
@@ -78,8 +98,16 @@ def test_two_workers_write_the_same_output_as_one(model_path, tmp_path):
         for article in sorted((ROOT / "seeds").glob("*.txt")):
             shutil.copy(article, folder / f"{copy}_{article.name}")
     for workers in ("1", "2"):
-        result = stance(model_path, str(folder), "--workers", workers, "--output", str(tmp_path / f"w{workers}.jsonl"),
-                        "--summary", str(tmp_path / f"s{workers}.jsonl"))
+        result = stance(
+            model_path,
+            str(folder),
+            "--workers",
+            workers,
+            "--output",
+            str(tmp_path / f"w{workers}.jsonl"),
+            "--summary",
+            str(tmp_path / f"s{workers}.jsonl"),
+        )
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "w1.jsonl").read_bytes() == (tmp_path / "w2.jsonl").read_bytes()
     assert (tmp_path / "s1.jsonl").read_bytes() == (tmp_path / "s2.jsonl").read_bytes()
@@ -87,8 +115,15 @@ def test_two_workers_write_the_same_output_as_one(model_path, tmp_path):
 
 def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(model_path):
     text = "France blocked the liaison office. Japan welcomed it."
-    result = stance(model_path, "-", "--id-field", "key", "--text-field", "body",
-                    stdin=json.dumps({"key": "k1", "body": text}) + "\n")
+    result = stance(
+        model_path,
+        "-",
+        "--id-field",
+        "key",
+        "--text-field",
+        "body",
+        stdin=json.dumps({"key": "k1", "body": text}) + "\n",
+    )
     assert result.returncode == 0, result.stderr
     cli_rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert cli_rows == list(score_texts({"k1": text}, model_path=model_path))
@@ -98,8 +133,12 @@ def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(model
 def make_bad_inputs(folder: Path) -> dict[str, Path]:
     folder.mkdir()
     paths = {
-        "good": folder / "good.txt", "empty": folder / "empty.txt", "latin1": folder / "latin1.txt",
-        "binary": folder / "binary.txt", "no_actor": folder / "no_actor.txt", "jsonl": folder / "batch.jsonl",
+        "good": folder / "good.txt",
+        "empty": folder / "empty.txt",
+        "latin1": folder / "latin1.txt",
+        "binary": folder / "binary.txt",
+        "no_actor": folder / "no_actor.txt",
+        "jsonl": folder / "batch.jsonl",
         "huge": folder / "huge.jsonl",
     }
     paths["good"].write_text("France blocked the liaison office.", encoding="utf-8")
@@ -107,12 +146,18 @@ def make_bad_inputs(folder: Path) -> dict[str, Path]:
     paths["latin1"].write_bytes("Japan welcomed the caf\u00e9 talks on the office.".encode("latin-1"))
     paths["binary"].write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" + bytes(range(256)))
     paths["no_actor"].write_text("Nobody here holds any view at all.", encoding="utf-8")
-    paths["jsonl"].write_text("\n".join([
-        json.dumps({"id": "j1", "text": "Russia criticised the plan."}),
-        "{not json",
-        json.dumps({"id": "j3", "body": "no text field"}),
-        json.dumps({"id": "j4", "text": "China opposes the office."}),
-    ]) + "\n", encoding="utf-8")
+    paths["jsonl"].write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "j1", "text": "Russia criticised the plan."}),
+                "{not json",
+                json.dumps({"id": "j3", "body": "no text field"}),
+                json.dumps({"id": "j4", "text": "China opposes the office."}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     with open(paths["huge"], "w", encoding="utf-8") as handle:  # one 50 MB article on one line
         handle.write('{"id": "huge", "text": "' + "France objects. " * 3_300_000 + '"}\n')
     return paths
@@ -140,8 +185,9 @@ def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(model_
     scored = {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")}
     assert scored == {"good", "latin1", "j1", "j4"}
     summary = read_jsonl(tmp_path / "s.jsonl")
-    assert {"article_id": "no_actor", "actor": None, "pairs": 0, "stance": "no_actors"}.items() <= \
-           next(e for e in summary if e["article_id"] == "no_actor").items()
+    assert {"article_id": "no_actor", "actor": None, "pairs": 0, "stance": "no_actors"}.items() <= next(
+        e for e in summary if e["article_id"] == "no_actor"
+    ).items()
 
 
 def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(model_path, tmp_path):

@@ -2,7 +2,7 @@
 
 data/annotation/pass_{a,b,c}.csv are independent passes over the same candidate
 pairs; data/annotation/adjudication.csv settles every row on which they differ.
-`python -m pipeline.agreement` prints Cohen's kappa for each pair of passes and
+`stance agreement` prints Cohen's kappa for each pair of passes and
 fails if data/labels.csv is not exactly: the unanimous label, or the adjudicated one.
 """
 
@@ -14,10 +14,8 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.datafiles import DataError
-
-ANNOTATION_DIR = Path("data/annotation")
-GOLD = Path("data/labels.csv")
+from pipeline.errors import DataError
+from pipeline.paths import ANNOTATION
 
 
 def _read(path: Path) -> list[dict]:
@@ -25,24 +23,34 @@ def _read(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def read_passes(folder: Path = ANNOTATION_DIR) -> dict[str, list[dict]]:
+def read_passes(folder: Path = ANNOTATION) -> dict[str, list[dict]]:
     passes = {path.stem.removeprefix("pass_"): _read(path) for path in sorted(folder.glob("pass_*.csv"))}
     keys = {name: [(r["article_id"], r["sentence_index"], r["actor"]) for r in rows] for name, rows in passes.items()}
     first = next(iter(keys.values()))
     for name, rows in keys.items():
         if rows != first:
-            raise DataError(folder / f"pass_{name}.csv", None, "rows differ from the other passes; every pass labels the same pairs in the same order")
+            raise DataError(
+                folder / f"pass_{name}.csv",
+                None,
+                "rows differ from the other passes; every pass labels the same pairs in the same order",
+            )
     return passes
 
 
 def kappas(passes: dict[str, list[dict]]) -> dict[str, float]:
-    return {f"{a}-{b}": round(cohen_kappa_score([r["label"] for r in passes[a]], [r["label"] for r in passes[b]]), 4)
-            for a, b in itertools.combinations(sorted(passes), 2)}
+    return {
+        f"{a}-{b}": round(cohen_kappa_score([r["label"] for r in passes[a]], [r["label"] for r in passes[b]]), 4)
+        for a, b in itertools.combinations(sorted(passes), 2)
+    }
 
 
-def check_gold(passes: dict[str, list[dict]], folder: Path = ANNOTATION_DIR, gold_path: Path = GOLD) -> int:
+def check_gold(
+    passes: dict[str, list[dict]], folder: Path = ANNOTATION, gold_path: Path = Path("data/labels.csv")
+) -> int:
     """Raise unless every gold label is the passes' unanimous label or the adjudicated one; return #adjudicated."""
-    adjudicated = {(r["article_id"], r["sentence_index"], r["actor"]): r["final"] for r in _read(folder / "adjudication.csv")}
+    adjudicated = {
+        (r["article_id"], r["sentence_index"], r["actor"]): r["final"] for r in _read(folder / "adjudication.csv")
+    }
     gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in _read(gold_path)}
     names = sorted(passes)
     for i, row in enumerate(passes[names[0]]):
@@ -50,7 +58,9 @@ def check_gold(passes: dict[str, list[dict]], folder: Path = ANNOTATION_DIR, gol
         labels = {passes[name][i]["label"] for name in names}
         expected = adjudicated.get(key) or (labels.pop() if len(labels) == 1 else None)
         if expected is None:
-            raise DataError(folder / "adjudication.csv", None, f"passes disagree on {key} and no adjudication row settles it")
+            raise DataError(
+                folder / "adjudication.csv", None, f"passes disagree on {key} and no adjudication row settles it"
+            )
         actual = gold.get((row["article_id"], row["sentence"], row["actor"]))
         if actual != expected:
             raise DataError(gold_path, None, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
@@ -64,9 +74,3 @@ def main() -> None:
         print(f"Cohen's kappa {name}: {kappa:.3f}")
     settled = check_gold(passes)
     print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; data/labels.csv matches")
-
-
-if __name__ == "__main__":
-    from pipeline.cli import run_stage
-
-    run_stage(main)

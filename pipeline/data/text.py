@@ -10,8 +10,8 @@ original text: nothing is invented, nothing reordered.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from syntok import segmenter
 

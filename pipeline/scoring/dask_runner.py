@@ -29,10 +29,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.datafiles import DataError, atomic_output
-from pipeline.embeddings import limit_threads
-from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
-from pipeline.model import MODEL_PATH, load_model, metadata_path
+from pipeline.errors import DataError
+from pipeline.features.embeddings import limit_threads
+from pipeline.modeling.persist import load_model, metadata_path
+from pipeline.paths import MODEL as MODEL_PATH
+from pipeline.scoring.inputs import DEFAULT_MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
@@ -94,7 +95,7 @@ class ShipModel(WorkerPlugin):
         self.model_bytes, self.metadata_text, self.digest = model_bytes, metadata_text, digest
 
     def setup(self, worker):
-        from pipeline.score import Scorer
+        from pipeline.scoring.scorer import Scorer
 
         folder = Path(tempfile.mkdtemp(prefix="stance-model-", dir=worker.local_directory))
         path = folder / "model.skops"
@@ -104,19 +105,21 @@ class ShipModel(WorkerPlugin):
         limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
 
 
-def score_partition(partition: Partition, output: str, digest: str, id_field: str, text_field: str,
-                    max_chars: int) -> dict:
+def score_partition(
+    partition: Partition, output: str, digest: str, id_field: str, text_field: str, max_chars: int
+) -> dict:
     """Score one partition on a worker; write its two part files; return its problems and counts."""
-    from pipeline.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, row_writer
-    from pipeline.score import batches, summarise
+    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, row_writer
+    from pipeline.scoring.scorer import batches, summarise
 
     out = Path(output)
     if partition_done(out, partition):
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
     scorer = _SCORERS[digest]
     problems, articles, pairs = [], 0, 0
-    events = (event for kind, path in partition.sources
-              for event in read_source(kind, path, id_field, text_field, max_chars))
+    events = (
+        event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
+    )
     # The summary is renamed into place first: a partition counts as done only when both exist.
     with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA) as write_pairs:
         with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA) as write_summary:
@@ -129,8 +132,7 @@ def score_partition(partition: Partition, output: str, digest: str, id_field: st
                     write_summary(summarise(result))
                     articles += 1
                     pairs += len(result.rows)
-    return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs,
-            "skipped_done": False}
+    return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs, "skipped_done": False}
 
 
 # --- on the client ---
@@ -147,11 +149,20 @@ def connect(address: str):
     return Client(address)
 
 
-def run_dask(inputs: list[str], address: str, output: str | None, model_path: str | Path = MODEL_PATH,
-             id_field: str = "id", text_field: str = "text", fail_fast: bool = False,
-             max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, client=None, progress: bool | None = None) -> int:
+def run_dask(
+    inputs: list[str],
+    address: str,
+    output: str | None,
+    model_path: str | Path = MODEL_PATH,
+    id_field: str = "id",
+    text_field: str = "text",
+    fail_fast: bool = False,
+    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    client=None,
+    progress: bool | None = None,
+) -> int:
     """`stance score --dask`: score every missing partition on the cluster; return the exit code."""
-    from pipeline.score import EXIT_OK, EXIT_SKIPPED, FailFast
+    from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, FailFast
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
@@ -171,10 +182,20 @@ def run_dask(inputs: list[str], address: str, output: str | None, model_path: st
         from distributed import as_completed
         from tqdm import tqdm
 
-        client.register_plugin(ShipModel(model_bytes, metadata_path(Path(model_path)).read_text(encoding="utf-8"),
-                                               digest), name=f"stance-model-{digest[:12]}")
-        futures = client.map(score_partition, todo, output=str(out.resolve()), digest=digest, id_field=id_field,
-                             text_field=text_field, max_chars=max_chars, pure=False)
+        client.register_plugin(
+            ShipModel(model_bytes, metadata_path(Path(model_path)).read_text(encoding="utf-8"), digest),
+            name=f"stance-model-{digest[:12]}",
+        )
+        futures = client.map(
+            score_partition,
+            todo,
+            output=str(out.resolve()),
+            digest=digest,
+            id_field=id_field,
+            text_field=text_field,
+            max_chars=max_chars,
+            pure=False,
+        )
         show = sys.stderr.isatty() if progress is None else progress
         results = []
         with tqdm(total=len(todo), unit=" partitions", disable=not show, file=sys.stderr) as bar:
@@ -183,7 +204,9 @@ def run_dask(inputs: list[str], address: str, output: str | None, model_path: st
                     result = future.result()
                 except Exception as err:  # a worker's unexpected failure: one line, not a remote traceback
                     client.cancel(futures)
-                    raise DataError(output, None, f"a partition failed on a worker: {type(err).__name__}: {err}") from None
+                    raise DataError(
+                        output, None, f"a partition failed on a worker: {type(err).__name__}: {err}"
+                    ) from None
                 results.append(result)
                 bar.update(1)
                 if fail_fast and result["problems"]:
@@ -203,6 +226,9 @@ def run_dask(inputs: list[str], address: str, output: str | None, model_path: st
         print(problem, file=sys.stderr)
     if fail_fast and problems:
         raise FailFast(str(problems[0]))
-    print(f"scored {sum(r['articles'] for r in results)} articles into {len(todo)} partitions "
-          f"({len(partitions) - len(todo)} already done) under {out}", file=sys.stderr)
+    print(
+        f"scored {sum(r['articles'] for r in results)} articles into {len(todo)} partitions "
+        f"({len(partitions) - len(todo)} already done) under {out}",
+        file=sys.stderr,
+    )
     return EXIT_SKIPPED if any(p.skipped for p in problems) else EXIT_OK

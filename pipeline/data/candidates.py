@@ -7,10 +7,10 @@ built the same way.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
-from pipeline.actors import ActorRegistry
-from pipeline.text import split_sentences
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.text import split_sentences
 
 # The fields of one candidate pair, in order. The model reads sentence, mentions,
 # other_mentions and the neighbouring sentences; the rest identifies the pair.

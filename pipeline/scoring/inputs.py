@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 # A news article is tens of kilobytes; a 50 MB "article" is a scraping accident.
 # Larger ones are skipped with a message (raise it with --max-article-chars).
@@ -64,8 +65,14 @@ def _kind(path: Path) -> str:
     return {".jsonl": "jsonl", ".parquet": "parquet"}.get(path.suffix.lower(), "txt")
 
 
-def read_source(kind: str, name: str, id_field: str = "id", text_field: str = "text",
-                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+def read_source(
+    kind: str,
+    name: str,
+    id_field: str = "id",
+    text_field: str = "text",
+    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Article | Problem]:
     if kind == "stdin":
         yield from _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
     elif kind == "txt":
@@ -81,8 +88,13 @@ def read_source(kind: str, name: str, id_field: str = "id", text_field: str = "t
             yield Problem(name, f"cannot read: {err.strerror or err}", skipped=True)
 
 
-def read_inputs(inputs: Iterable[str], id_field: str = "id", text_field: str = "text",
-                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, stdin: BinaryIO | None = None) -> Iterator[Article | Problem]:
+def read_inputs(
+    inputs: Iterable[str],
+    id_field: str = "id",
+    text_field: str = "text",
+    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Article | Problem]:
     for source in expand_inputs(inputs):
         if isinstance(source, Problem):
             yield source
@@ -119,28 +131,38 @@ def decode(raw: bytes, origin: str) -> tuple[str, Problem | None]:
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
-        warning = Problem(origin, f"not valid UTF-8 (first bad byte at offset {err.start}); "
-                                  "decoded with replacement characters", skipped=False)
+        warning = Problem(
+            origin,
+            f"not valid UTF-8 (first bad byte at offset {err.start}); decoded with replacement characters",
+            skipped=False,
+        )
         return raw.decode("utf-8-sig", errors="replace"), warning
 
 
 def _checked_article(article_id: str, text: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
     if len(text) > max_chars:
-        yield Problem(origin, f"article has {len(text)} characters, more than {max_chars}; skipped (see --max-article-chars)", True)
+        yield Problem(
+            origin,
+            f"article has {len(text)} characters, more than {max_chars}; skipped (see --max-article-chars)",
+            True,
+        )
     elif not text.strip():
         yield Problem(origin, "empty article", skipped=True)
     else:
         yield Article(article_id, text, origin)
 
 
-def _read_jsonl(handle: BinaryIO, name: str, id_field: str, text_field: str,
-                max_chars: int) -> Iterator[Article | Problem]:
+def _read_jsonl(
+    handle: BinaryIO, name: str, id_field: str, text_field: str, max_chars: int
+) -> Iterator[Article | Problem]:
     for number, raw in enumerate(handle, start=1):
         origin = f"{name}:{number}"
         if not raw.strip():
             continue
         if len(raw) > 4 * max_chars + 1024:
-            yield Problem(origin, f"line longer than {max_chars} characters allow; skipped (see --max-article-chars)", True)
+            yield Problem(
+                origin, f"line longer than {max_chars} characters allow; skipped (see --max-article-chars)", True
+            )
             continue
         if b"\x00" in raw:
             yield Problem(origin, "NUL bytes in line, not JSON text", skipped=True)
@@ -161,7 +183,9 @@ def _read_jsonl(handle: BinaryIO, name: str, id_field: str, text_field: str,
             yield Problem(origin, f"no string field {text_field!r} (set the name with --text-field)", skipped=True)
             continue
         if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
-            yield Problem(origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True)
+            yield Problem(
+                origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True
+            )
             continue
         yield from _checked_article(str(article_id), text, origin, max_chars)
 

@@ -8,7 +8,7 @@ evaluate stage's prediction.
 
 Python API, for notebooks:
 
-    from pipeline.score import score_texts
+    from pipeline.scoring.scorer import score_texts
     for row in score_texts({"a1": "France blocked the office."}):
         print(row["actor"], row["stance"], row["p_oppose"])
 
@@ -23,17 +23,19 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from pipeline.actors import ActorRegistry
-from pipeline.candidates import article_candidates
-from pipeline.embeddings import limit_threads
-from pipeline.inputs import DEFAULT_MAX_ARTICLE_CHARS, Article, Problem, read_inputs
-from pipeline.labels import LABELS
-from pipeline.model import MODEL_PATH, class_scores, load_model, pairs_frame
-from pipeline.outputs import PROBABILITY_FIELDS
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABELS
+from pipeline.features.embeddings import limit_threads
+from pipeline.modeling.persist import load_model
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.paths import MODEL as MODEL_PATH
+from pipeline.scoring.inputs import DEFAULT_MAX_ARTICLE_CHARS, Article, Problem, read_inputs
+from pipeline.scoring.outputs import PROBABILITY_FIELDS
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
@@ -54,7 +56,7 @@ class Scorer:
         self.registry = registry
 
     @classmethod
-    def load(cls, model_path: str | Path = MODEL_PATH) -> "Scorer":
+    def load(cls, model_path: str | Path = MODEL_PATH) -> Scorer:
         model, metadata = load_model(model_path)
         return cls(model, ActorRegistry.from_dict(metadata["registry"]))
 
@@ -67,13 +69,18 @@ class Scorer:
                 owner.append(index)
         results = [ArticleResult(article.id, []) for article in articles]
         for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
-            chunk = pairs[start:start + MAX_PAIRS_PER_PREDICT]
-            for offset, probabilities in enumerate(class_scores(self.model, pairs_frame(chunk))):
+            chunk = pairs[start : start + MAX_PAIRS_PER_PREDICT]
+            scores = class_scores(self.model, pairs_frame(chunk))
+            for offset, (probabilities, stance) in enumerate(zip(scores, best_labels(scores))):
                 pair = chunk[offset]
-                best = int(probabilities.argmax())
-                row = {"article_id": pair["article_id"], "sentence_index": pair["sentence_index"],
-                       "sentence": pair["sentence"], "actor": pair["actor"], "stance": LABELS[best],
-                       "confidence": float(probabilities[best])}
+                row = {
+                    "article_id": pair["article_id"],
+                    "sentence_index": pair["sentence_index"],
+                    "sentence": pair["sentence"],
+                    "actor": pair["actor"],
+                    "stance": stance,
+                    "confidence": float(probabilities.max()),
+                }
                 row.update({name: float(p) for name, p in zip(PROBABILITY_FIELDS, probabilities)})
                 results[owner[start + offset]].rows.append(row)
         return results
@@ -82,9 +89,16 @@ class Scorer:
 def summarise(result: ArticleResult) -> list[dict]:
     """One row per actor of the article, in order of first mention (see the module doc for the rule)."""
     if not result.rows:
-        return [{"article_id": result.article_id, "actor": None, "pairs": 0,
-                 **{f"n_{label}": 0 for label in LABELS}, **{f"mean_{name}": None for name in PROBABILITY_FIELDS},
-                 "stance": "no_actors"}]
+        return [
+            {
+                "article_id": result.article_id,
+                "actor": None,
+                "pairs": 0,
+                **{f"n_{label}": 0 for label in LABELS},
+                **{f"mean_{name}": None for name in PROBABILITY_FIELDS},
+                "stance": "no_actors",
+            }
+        ]
     by_actor: dict[str, list[dict]] = collections.defaultdict(list)
     for row in result.rows:
         by_actor[row["actor"]].append(row)
@@ -92,17 +106,23 @@ def summarise(result: ArticleResult) -> list[dict]:
     for actor, rows in by_actor.items():
         counts = collections.Counter(row["stance"] for row in rows)
         support, oppose = counts["support"], counts["oppose"]
-        stance = ("support" if support > oppose else "oppose" if oppose > support
-                  else "mixed" if support else "neutral")
-        summary.append({"article_id": result.article_id, "actor": actor, "pairs": len(rows),
-                        **{f"n_{label}": counts[label] for label in LABELS},
-                        **{f"mean_{name}": sum(r[name] for r in rows) / len(rows) for name in PROBABILITY_FIELDS},
-                        "stance": stance})
+        stance = "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
+        summary.append(
+            {
+                "article_id": result.article_id,
+                "actor": actor,
+                "pairs": len(rows),
+                **{f"n_{label}": counts[label] for label in LABELS},
+                **{f"mean_{name}": sum(r[name] for r in rows) / len(rows) for name in PROBABILITY_FIELDS},
+                "stance": stance,
+            }
+        )
     return summary
 
 
-def batches(events: Iterable[Article | Problem], max_articles: int = BATCH_ARTICLES,
-            max_chars: int = BATCH_CHARS) -> Iterator[Problem | list[Article]]:
+def batches(
+    events: Iterable[Article | Problem], max_articles: int = BATCH_ARTICLES, max_chars: int = BATCH_CHARS
+) -> Iterator[Problem | list[Article]]:
     """Group consecutive articles into batches; problems pass through in their place."""
     batch, size = [], 0
     for event in events:
@@ -132,8 +152,12 @@ def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
     return _worker_scorer.score_batch(batch)
 
 
-def score_events(events: Iterable[Article | Problem], model_path: str | Path = MODEL_PATH, workers: int = 1,
-                 scorer: Scorer | None = None) -> Iterator[Problem | ArticleResult]:
+def score_events(
+    events: Iterable[Article | Problem],
+    model_path: str | Path = MODEL_PATH,
+    workers: int = 1,
+    scorer: Scorer | None = None,
+) -> Iterator[Problem | ArticleResult]:
     """Problems and scored articles, in input order, however many workers score them.
 
     With workers > 1 at most 2 x workers batches are in flight, so memory stays flat
@@ -163,8 +187,9 @@ def _resolved(item) -> list:
     return [item] if isinstance(item, Problem) else item.get()
 
 
-def score_texts(articles: dict[str, str] | Iterable[tuple[str, str]], model_path: str | Path = MODEL_PATH,
-                workers: int = 1) -> Iterator[dict]:
+def score_texts(
+    articles: dict[str, str] | Iterable[tuple[str, str]], model_path: str | Path = MODEL_PATH, workers: int = 1
+) -> Iterator[dict]:
     """Pair rows for in-memory articles ({id: text} or (id, text) pairs)."""
     items = articles.items() if isinstance(articles, dict) else articles
     events = (Article(str(article_id), text, str(article_id)) for article_id, text in items)
@@ -173,9 +198,14 @@ def score_texts(articles: dict[str, str] | Iterable[tuple[str, str]], model_path
             yield from event.rows
 
 
-def score_paths(inputs: Iterable[str], model_path: str | Path = MODEL_PATH, workers: int = 1,
-                id_field: str = "id", text_field: str = "text",
-                max_chars: int = DEFAULT_MAX_ARTICLE_CHARS) -> Iterator[Problem | ArticleResult]:
+def score_paths(
+    inputs: Iterable[str],
+    model_path: str | Path = MODEL_PATH,
+    workers: int = 1,
+    id_field: str = "id",
+    text_field: str = "text",
+    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+) -> Iterator[Problem | ArticleResult]:
     """What `stance score` does, as events: .txt files, folders, .jsonl files ("-" for stdin)."""
     yield from score_events(read_inputs(inputs, id_field, text_field, max_chars), model_path, workers)
 
@@ -187,9 +217,18 @@ class FailFast(Exception):
 EXIT_OK, EXIT_ERROR, EXIT_SKIPPED = 0, 1, 2
 
 
-def run_score(inputs: list[str], model_path: str | Path = MODEL_PATH, output: str | None = None,
-              summary: str | None = None, workers: int = 1, id_field: str = "id", text_field: str = "text",
-              fail_fast: bool = False, max_chars: int = DEFAULT_MAX_ARTICLE_CHARS, progress: bool | None = None) -> int:
+def run_score(
+    inputs: list[str],
+    model_path: str | Path = MODEL_PATH,
+    output: str | None = None,
+    summary: str | None = None,
+    workers: int = 1,
+    id_field: str = "id",
+    text_field: str = "text",
+    fail_fast: bool = False,
+    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    progress: bool | None = None,
+) -> int:
     """`stance score`: write pair rows and summary rows; return the exit code.
 
     0: every input was scored; 2: some input was skipped (each named on stderr);
@@ -201,7 +240,7 @@ def run_score(inputs: list[str], model_path: str | Path = MODEL_PATH, output: st
 
     from tqdm import tqdm
 
-    from pipeline.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
+    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
 
     output_format(output)
     if summary is not None:

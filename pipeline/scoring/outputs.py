@@ -13,26 +13,37 @@ import contextlib
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.datafiles import DataError, atomic_output
-from pipeline.labels import LABELS
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
+from pipeline.errors import DataError
+from pipeline.files import atomic_output
 
-PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]
-PAIR_SCHEMA = pa.schema([
-    ("article_id", pa.string()), ("sentence_index", pa.int32()), ("sentence", pa.string()), ("actor", pa.string()),
-    ("stance", pa.string()), ("confidence", pa.float64()), *[(name, pa.float64()) for name in PROBABILITY_FIELDS],
-])
-SUMMARY_SCHEMA = pa.schema([
-    ("article_id", pa.string()), ("actor", pa.string()), ("pairs", pa.int32()),
-    *[(f"n_{label}", pa.int32()) for label in LABELS],
-    *[(f"mean_{name}", pa.float64()) for name in PROBABILITY_FIELDS],
-    ("stance", pa.string()),
-])
+PAIR_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("sentence_index", pa.int32()),
+        ("sentence", pa.string()),
+        ("actor", pa.string()),
+        ("stance", pa.string()),
+        ("confidence", pa.float64()),
+        *[(name, pa.float64()) for name in PROBABILITY_FIELDS],
+    ]
+)
+SUMMARY_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("actor", pa.string()),
+        ("pairs", pa.int32()),
+        *[(f"n_{label}", pa.int32()) for label in LABELS],
+        *[(f"mean_{name}", pa.float64()) for name in PROBABILITY_FIELDS],
+        ("stance", pa.string()),
+    ]
+)
 FORMATS = (".jsonl", ".csv", ".parquet")
 PARQUET_ROW_GROUP = 50_000
 

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.errors import DataError
+from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
 
 ACTOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -28,9 +29,11 @@ class ActorRegistry:
 
     def __init__(self, aliases: dict[str, list[str]], exact_case: dict[str, list[str]], not_actors: list[str] = ()):
         self.actors = sorted(aliases)
-        self._definition = {"aliases": {a: list(aliases[a]) for a in self.actors},
-                            "exact_case": {a: list(exact_case.get(a, [])) for a in self.actors},
-                            "not_actors": list(not_actors)}
+        self._definition = {
+            "aliases": {a: list(aliases[a]) for a in self.actors},
+            "exact_case": {a: list(exact_case.get(a, [])) for a in self.actors},
+            "not_actors": list(not_actors),
+        }
         self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in self.actors}
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
@@ -50,14 +53,18 @@ class ActorRegistry:
         self._regex = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in patterns) + r")(?![\w])")
 
     @classmethod
-    def load(cls, path: str | Path) -> "ActorRegistry":
+    def load(cls, path: str | Path) -> ActorRegistry:
         data = expect_mapping(load_yaml(path), path, "the registry file")
         unknown = set(data) - {"actors", "not_actors"}
         if unknown:
             key = sorted(unknown)[0]
-            raise DataError(path, data.key_lines[key], f"unknown key {key!r}; expected 'actors' and optionally 'not_actors'")
+            raise DataError(
+                path, data.key_lines[key], f"unknown key {key!r}; expected 'actors' and optionally 'not_actors'"
+            )
         if "actors" not in data:
-            raise DataError(path, data.line or 1, "no 'actors' mapping; add one (see the comment at the top of data/actors.yaml)")
+            raise DataError(
+                path, data.line or 1, "no 'actors' mapping; add one (see the comment at the top of data/actors.yaml)"
+            )
         actors = expect_mapping(data["actors"], path, "'actors'", data.key_lines["actors"])
         aliases: dict[str, list[str]] = {}
         exact: dict[str, list[str]] = {}
@@ -65,12 +72,16 @@ class ActorRegistry:
         for actor, entry in actors.items():
             line = actors.key_lines[actor]
             if not isinstance(actor, str) or not ACTOR_ID.match(actor):
-                raise DataError(path, line, f"actor id {actor!r} must be lower-case letters, digits and _ (like south_korea)")
+                raise DataError(
+                    path, line, f"actor id {actor!r} must be lower-case letters, digits and _ (like south_korea)"
+                )
             entry = expect_mapping(entry, path, f"actor {actor!r}", line)
             bad = set(entry) - {"aliases", "exact_case"}
             if bad:
                 key = sorted(bad)[0]
-                raise DataError(path, entry.key_lines[key], f"actor {actor!r}: unknown key {key!r}; use 'aliases' and 'exact_case'")
+                raise DataError(
+                    path, entry.key_lines[key], f"actor {actor!r}: unknown key {key!r}; use 'aliases' and 'exact_case'"
+                )
             names = {}
             for field in ("aliases", "exact_case"):
                 names[field] = list(expect_list_of_strings(entry.get(field, []), path, f"{actor}.{field}", line))
@@ -79,8 +90,11 @@ class ActorRegistry:
                     key = alias if field == "exact_case" else alias.casefold()
                     if key in seen:
                         other, other_line = seen[key]
-                        raise DataError(path, line_of(alias, line),
-                                        f"alias {alias!r} of {actor!r} is already an alias of {other!r} (line {other_line}); keep it under one actor")
+                        raise DataError(
+                            path,
+                            line_of(alias, line),
+                            f"alias {alias!r} of {actor!r} is already an alias of {other!r} (line {other_line}); keep it under one actor",
+                        )
                     seen[key] = (actor, line_of(alias, line))
             if not names["aliases"] and not names["exact_case"]:
                 raise DataError(path, line, f"actor {actor!r} has no aliases; add at least one name")
@@ -98,7 +112,7 @@ class ActorRegistry:
         return self._definition
 
     @classmethod
-    def from_dict(cls, definition: dict) -> "ActorRegistry":
+    def from_dict(cls, definition: dict) -> ActorRegistry:
         return cls(definition["aliases"], definition["exact_case"], definition["not_actors"])
 
     def find(self, text: str) -> list[Mention]:
@@ -128,6 +142,10 @@ def _check_alias(path, line, actor, alias):
     if not alias.strip():
         raise DataError(path, line, f"{actor}: an alias is empty; remove it or write the name")
     if len(re.findall(r"\w", alias)) < 2:
-        raise DataError(path, line, f"{actor}: alias {alias!r} has fewer than two letters and would match almost anything; write a real name")
+        raise DataError(
+            path,
+            line,
+            f"{actor}: alias {alias!r} has fewer than two letters and would match almost anything; write a real name",
+        )
     if alias != alias.strip() or "\n" in alias:
         raise DataError(path, line, f"{actor}: alias {alias!r} has leading/trailing space or a line break; remove it")

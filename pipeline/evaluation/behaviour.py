@@ -9,11 +9,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from pipeline.actors import ActorRegistry
-from pipeline.candidates import article_candidates
-from pipeline.datafiles import DataError, expect_list_of_strings, expect_mapping, line_of, load_yaml
-from pipeline.labels import LABELS
-from pipeline.model import class_scores, pairs_frame
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 
 ROLES = ("actor", "other")
 INVARIANCE = "invariance"
@@ -39,7 +40,9 @@ def load_suite(path, registry: ActorRegistry) -> list[Case]:
     cases = []
     for capability, templates in capabilities.items():
         if not isinstance(templates, list) or not templates:
-            raise DataError(path, capabilities.key_lines[capability], f"capability {capability!r} needs a list of templates")
+            raise DataError(
+                path, capabilities.key_lines[capability], f"capability {capability!r} needs a list of templates"
+            )
         for template in templates:
             text, expect = _check_template(path, capability, template, capabilities.key_lines[capability])
             for position, actor in enumerate(actors):
@@ -70,7 +73,11 @@ def _check_template(path, capability, template, line):
     try:
         text.format(actor="A", other="B", outlet="O", office="F")
     except (KeyError, IndexError, ValueError) as err:
-        raise DataError(path, where, f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{office}}") from None
+        raise DataError(
+            path,
+            where,
+            f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{office}}",
+        ) from None
     return text, expect
 
 
@@ -82,9 +89,9 @@ def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, 
     pairs = [(text, c) for text in texts for c in article_candidates("behaviour", text, registry)]
     predicted = {}
     if pairs:
-        scores = class_scores(model, pairs_frame([c for _, c in pairs]))
-        for (text, pair), row in zip(pairs, scores):
-            predicted.setdefault((text, pair["actor"]), LABELS[int(row.argmax())])
+        labels = best_labels(class_scores(model, pairs_frame([c for _, c in pairs])))
+        for (text, pair), label in zip(pairs, labels):
+            predicted.setdefault((text, pair["actor"]), label)
     passed: dict[str, list[bool]] = {}
     failures = []
     for case in cases:
@@ -94,8 +101,15 @@ def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, 
                 got = predicted.get((sentence, actor), "no pair")
                 if got != label:
                     ok = False
-                    failures.append({"capability": case.capability, "sentence": sentence, "actor": actor,
-                                     "expected": label, "predicted": got})
+                    failures.append(
+                        {
+                            "capability": case.capability,
+                            "sentence": sentence,
+                            "actor": actor,
+                            "expected": label,
+                            "predicted": got,
+                        }
+                    )
         passed.setdefault(case.capability, []).append(ok)
     rates = {capability: round(sum(oks) / len(oks), 4) for capability, oks in sorted(passed.items())}
     rates["all"] = round(sum(sum(o) for o in passed.values()) / sum(len(o) for o in passed.values()), 4)

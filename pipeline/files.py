@@ -1,13 +1,14 @@
-"""Loading the files people edit (YAML registries, CSV labels) with errors that name file and line.
+"""Reading the files people edit, and writing outputs so that no run leaves one half-written.
 
-Every expected problem with user data becomes a `DataError` whose message reads
-`path:line: what is wrong; what to do`. The CLI prints that one line and exits
-non-zero, so no traceback reaches a user for a bad file.
+YAML data files are parsed safely with line numbers kept, so every problem becomes a
+`DataError` reading `path:line: what is wrong; what to do`. Outputs are written to a
+temporary file and renamed into place, in a byte-identical form for equal data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import tempfile
@@ -15,21 +16,12 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.errors import DataError
+
 # A registry or template file is a few kilobytes; anything far larger is a mistake
 # (or an attack), and refusing it early keeps a YAML bomb from eating memory.
 MAX_DATA_FILE_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000
-
-
-class DataError(Exception):
-    """An expected problem with an input file: printed as one line, never as a traceback."""
-
-    def __init__(self, path: str | os.PathLike, line: int | None, message: str):
-        self.path = str(path)
-        self.line = line
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
 
 
 class LineStr(str):
@@ -67,7 +59,9 @@ class _LineLoader(yaml.SafeLoader):
             )
         self.node_count += 1
         if self.node_count > MAX_YAML_NODES:
-            raise DataError(self.path, None, f"more than {MAX_YAML_NODES} YAML nodes; this is not a data file we can read")
+            raise DataError(
+                self.path, None, f"more than {MAX_YAML_NODES} YAML nodes; this is not a data file we can read"
+            )
         return super().compose_node(parent, index)
 
     def construct_yaml_str(self, node):
@@ -83,7 +77,9 @@ class _LineLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if key in mapping:
-                raise DataError(self.path, line, f"duplicate key {key!r} (first on line {mapping.key_lines[key]}); keep one")
+                raise DataError(
+                    self.path, line, f"duplicate key {key!r} (first on line {mapping.key_lines[key]}); keep one"
+                )
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_lines[key] = line
         return mapping
@@ -137,8 +133,14 @@ def line_of(value, default: int | None = None) -> int | None:
 
 def kind(value) -> str:
     """What a YAML value is, in words a person editing the file knows."""
-    for types, name in ((bool, "true/false"), (str, "a string"), (dict, "a mapping"), (list, "a list"),
-                        ((int, float), "a number"), (type(None), "nothing")):
+    for types, name in (
+        (bool, "true/false"),
+        (str, "a string"),
+        (dict, "a mapping"),
+        (list, "a list"),
+        ((int, float), "a number"),
+        (type(None), "nothing"),
+    ):
         if isinstance(value, types):
             return name
     return type(value).__name__
@@ -155,7 +157,9 @@ def expect_list_of_strings(value, path, what: str, line: int | None = None) -> l
         raise DataError(path, line_of(value, line), f"{what} must be a list of strings, got {kind(value)}")
     for item in value:
         if not isinstance(item, str):
-            raise DataError(path, line_of(value, line), f"{what}: every entry must be a string, got {kind(item)} {item!r}")
+            raise DataError(
+                path, line_of(value, line), f"{what}: every entry must be a string, got {kind(item)} {item!r}"
+            )
     return value
 
 
@@ -189,3 +193,12 @@ def write_json(path: str | os.PathLike, data) -> None:
     """JSON with sorted keys and a final newline: byte-identical for equal data."""
     with atomic_output(path) as temporary:
         temporary.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_csv(path: str | os.PathLike, fields: list[str], rows: list[dict]) -> None:
+    """CSV with a header and Unix line ends, written atomically."""
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)

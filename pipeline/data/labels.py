@@ -11,9 +11,11 @@ import csv
 import io
 from pathlib import Path
 
-from pipeline.datafiles import DataError, read_text_file
+from pipeline.errors import DataError
+from pipeline.files import read_text_file
 
 LABELS = ("support", "oppose", "neutral")
+PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
 MAX_ARTICLE_BYTES = 5_000_000
 MAX_LABEL_FILE_BYTES = 50_000_000
@@ -40,7 +42,11 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; the header must start with {','.join(LABEL_COLUMNS)}")
+        raise DataError(
+            path,
+            1,
+            f"header lacks column(s) {', '.join(missing)}; the header must start with {','.join(LABEL_COLUMNS)}",
+        )
     gold: dict[GoldKey, tuple[str, int]] = {}
     line = 1
     try:
@@ -52,17 +58,24 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
             if row["label"].strip() not in LABELS:
                 raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
             if key[2] not in actors:
-                raise DataError(path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})")
+                raise DataError(
+                    path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})"
+                )
             if key in gold:
-                raise DataError(path, line, f"duplicate row for actor {key[2]!r} in this sentence (first on line {gold[key][1]}); keep one")
+                raise DataError(
+                    path,
+                    line,
+                    f"duplicate row for actor {key[2]!r} in this sentence (first on line {gold[key][1]}); keep one",
+                )
             gold[key] = (row["label"].strip(), line)
     except csv.Error as err:
         raise DataError(path, line, f"not valid CSV: {err}") from None
     return gold
 
 
-def attach_gold(candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], labels_path, articles: dict[str, str],
-                articles_dir) -> list[dict]:
+def attach_gold(
+    candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], labels_path, articles: dict[str, str], articles_dir
+) -> list[dict]:
     """Give every candidate its gold label; every gold row must match a candidate, and vice versa."""
     labelled = []
     used: set[GoldKey] = set()
@@ -72,7 +85,8 @@ def attach_gold(candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], la
             text = articles[candidate["article_id"]]
             line = text[: text.find(candidate["sentence"])].count("\n") + 1
             raise DataError(
-                Path(articles_dir) / f"{candidate['article_id']}.txt", line,
+                Path(articles_dir) / f"{candidate['article_id']}.txt",
+                line,
                 f"no gold label for actor {candidate['actor']!r} in sentence {_short(candidate['sentence'])}; "
                 f"add a row to {labels_path}",
             )
@@ -83,12 +97,21 @@ def attach_gold(candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], la
             continue
         article_id, sentence, actor = key
         if article_id not in articles:
-            raise DataError(labels_path, line, f"article {article_id!r} is not in {articles_dir}; fix the id or remove the row")
+            raise DataError(
+                labels_path, line, f"article {article_id!r} is not in {articles_dir}; fix the id or remove the row"
+            )
         if sentence not in articles[article_id]:
-            raise DataError(labels_path, line, f"sentence not found in article {article_id!r}: {_short(sentence)}; copy it exactly from the article")
-        raise DataError(labels_path, line,
-                        f"no candidate pair: the sentence is not split this way or does not mention {actor!r} "
-                        f"({_short(sentence)}); fix the row or the registry")
+            raise DataError(
+                labels_path,
+                line,
+                f"sentence not found in article {article_id!r}: {_short(sentence)}; copy it exactly from the article",
+            )
+        raise DataError(
+            labels_path,
+            line,
+            f"no candidate pair: the sentence is not split this way or does not mention {actor!r} "
+            f"({_short(sentence)}); fix the row or the registry",
+        )
     return labelled
 
 

@@ -1,0 +1,1 @@
+"""Data: articles, the actor registry, candidate (sentence, actor) pairs, gold labels and the splits."""

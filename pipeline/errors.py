@@ -1,0 +1,12 @@
+"""The one exception users see: an expected problem with an input, printed as one line."""
+
+from __future__ import annotations
+
+import os
+
+
+class DataError(Exception):
+    """An expected problem with an input file: `path:line: what is wrong; what to do`, never a traceback."""
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str):
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")

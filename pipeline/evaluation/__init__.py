@@ -1,0 +1,1 @@
+"""Evaluation: metrics and baselines, the behavioural suite, annotator agreement, the model card."""

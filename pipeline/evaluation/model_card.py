@@ -1,0 +1,59 @@
+"""The model card: what the model is, what it was trained on, how good it is, in a page."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from pipeline.data.labels import LABELS
+from pipeline.files import atomic_output
+from pipeline.params import Params
+
+
+def write_model_card(path: Path, params: Params, model_metadata: dict, metrics: dict, train_set, sources: Path) -> None:
+    """A short, human-readable card beside the model: what it is, what it was trained on, how good it is."""
+    dates = {}
+    if sources.exists():
+        for line in sources.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            dates[record["id"]] = record.get("date")
+    articles = sorted(set(train_set["article_id"]))
+    known = sorted(d for d in (dates.get(a) for a in articles) if d)
+    cv, test = metrics["cv"]["model"], metrics["test"]["model"]
+    counts = Counter(LABELS[i] for i in train_set["label"])
+    lines = [
+        "# Model card: stance classifier",
+        "",
+        "Actor stance (support / oppose / neutral) toward the proposed NATO liaison office in Tokyo,",
+        "one prediction per (sentence, actor) pair. Written by the evaluate stage; do not edit.",
+        "",
+        f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
+        f"feature version {model_metadata['feature_version']}",
+        f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
+        f"- Training data: {len(train_set)} pairs from {len(articles)} articles, "
+        f"sha256 {model_metadata['training_data_sha256'][:16]}…",
+        "- Training labels: " + ", ".join(f"{label} {counts[label]}" for label in LABELS),
+        f"- Dates of the training articles: {known[0]} to {known[-1]} ({len(articles) - len(known)} articles undated)"
+        if known
+        else "- Dates of the training articles: unknown",
+        f"- Grouped-CV macro-F1 {cv['macro_f1']:.3f} (accuracy {cv['accuracy']:.3f}); "
+        f"held-out test macro-F1 {test['macro_f1']:.3f}",
+        "- Per class (grouped CV): "
+        + "; ".join(
+            f"{label} P {cv['per_class'][label]['precision']:.2f} R {cv['per_class'][label]['recall']:.2f}"
+            for label in LABELS
+        ),
+        f"- Behavioural suite pass rate: {metrics['behaviour']['all']:.3f}",
+        "",
+        "## Params",
+        "",
+        "```json",
+        json.dumps(params.train.model_dump(), indent=2, sort_keys=True),
+        "```",
+        "",
+        "Limits: trained on a few dozen English news articles about one story (2023-2025); labels follow",
+        "docs/ANNOTATION.md. Scores on other targets or languages mean nothing.",
+    ]
+    with atomic_output(path) as temporary:
+        temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Features: tokens, the cue lexicon, the holder rules and cue features, PairView, embeddings."""

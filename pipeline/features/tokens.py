@@ -1,0 +1,40 @@
+"""Tokens: how sentences are cut into words, and how actor mentions become placeholder tokens."""
+
+from __future__ import annotations
+
+import re
+
+TARGET_TOKEN = "actorx"  # this pair's actor
+OTHER_TOKEN = "actoro"  # any other actor
+NEGATED_PREFIX = "not_"
+TOKEN = re.compile(r"n't|'s\b|\w+(?:'\w+)*|[^\w\s]")
+
+
+def tokens_with_slots(sentence: str, spans) -> tuple[list[str], dict[int, int]]:
+    """Lower-cased tokens with each actor mention as one OTHER token; {span start: its token index}."""
+    tokens, slots, position = [], {}, 0
+    for start, end in sorted(spans):
+        if start < position:  # overlapping spans cannot come from the matcher; skip defensively
+            continue
+        tokens.extend(tokenize(sentence[position:start]))
+        slots[start] = len(tokens)
+        tokens.append(OTHER_TOKEN)
+        position = end
+    tokens.extend(tokenize(sentence[position:]))
+    return tokens, slots
+
+
+def tokenize(text: str) -> list[str]:
+    return TOKEN.findall(text.lower().replace("’", "'"))
+
+
+def token_starts(tokens: list[str]) -> list[int]:
+    starts, position = [], 0
+    for token in tokens:
+        starts.append(position)
+        position += len(token) + 1
+    return starts
+
+
+def is_word(token: str) -> bool:
+    return token[:1].isalnum()

@@ -1,0 +1,101 @@
+"""The model: one scikit-learn Pipeline built from the `train` params, and fitted deterministically.
+
+    pairs ──PairView──> text / window / context / cues (/ embeddings) ──ColumnTransformer──> classifier
+
+Every hyperparameter comes from the `train` section of params.yaml through
+`build_model`, so the whole pipeline can be cloned and cross-validated as one
+estimator, and scoring runs exactly the features training ran.
+"""
+
+from __future__ import annotations
+
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
+
+from pipeline.features.embeddings import SentenceEmbedder
+from pipeline.features.pair_view import PairView
+from pipeline.params import TrainParams
+
+TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
+
+
+def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
+    columns = [
+        (
+            "words",
+            TfidfVectorizer(
+                token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=tuple(p.word_ngrams)
+            ),
+            "text",
+        )
+    ]
+    if p.char_ngrams[1] > 0:
+        columns.append(
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", sublinear_tf=True, lowercase=False, ngram_range=tuple(p.char_ngrams)
+                ),
+                "text",
+            )
+        )
+    if p.window > 0 and p.mark_actors:  # the window is around the marked actor
+        columns.append(
+            (
+                "window",
+                TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)),
+                "window",
+            )
+        )
+    if p.context_sentences:
+        columns.append(
+            ("context", TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True), "context")
+        )
+    weights = {}
+    if p.cue_features and p.mark_actors:
+        columns.append(("cues", DictVectorizer(), "cues"))
+        weights["cues"] = float(p.cue_weight)
+    if p.embeddings != "none":
+        columns.append(("embeddings", SentenceEmbedder(source=p.embeddings), p.embeddings))
+        weights["embeddings"] = float(p.embedding_weight)
+    return Pipeline(
+        [
+            (
+                "pairs",
+                PairView(
+                    lexicon=lexicon,
+                    mark_actors=p.mark_actors,
+                    negation_scope=p.negation_scope,
+                    window=p.window,
+                    context_sentences=p.context_sentences,
+                    cue_features=p.cue_features,
+                ),
+            ),
+            ("features", ColumnTransformer(columns, transformer_weights=weights or None)),
+            ("classifier", _classifier(p)),
+        ]
+    )
+
+
+def _classifier(p: TrainParams):
+    class_weight = None if p.class_weight == "none" else p.class_weight
+    if p.classifier == "logreg":
+        return LogisticRegression(C=p.C, class_weight=class_weight, max_iter=5000, random_state=p.seed)
+    if p.classifier == "linear_svm":
+        return LinearSVC(C=p.C, class_weight=class_weight, random_state=p.seed)
+    # sgd: its regularisation alpha is 1e-4 / C, so C=1 is scikit-learn's default alpha
+    return SGDClassifier(
+        loss="modified_huber", alpha=1e-4 / p.C, class_weight=class_weight, max_iter=2000, tol=1e-4, random_state=p.seed
+    )
+
+
+def fit_deterministic(model: Pipeline, pairs, labels) -> Pipeline:
+    """Fit with one thread: parallel OpenMP/BLAS sums can combine in a different order from run
+    to run, which changes the coefficients in their last bits and so the model file's bytes."""
+    with threadpool_limits(limits=1):
+        return model.fit(pairs, labels)

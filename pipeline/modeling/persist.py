@@ -1,0 +1,146 @@
+"""Saving and loading models with skops: no pickle, only types on an allow-list.
+
+Loading rebuilds only scikit-learn's own types, numpy/scipy containers, and the
+two transformers of this package named in TRUSTED_TYPES, so a swapped-in model
+file cannot run code. The file is written so that the same model always gives
+the same bytes, and dvc.lock holds from machine to machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.files import atomic_output, write_json
+from pipeline.paths import MODEL
+
+# Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
+FEATURE_VERSION = 3
+# Types a model file may contain beyond skops' defaults: this package's own transformers, reviewed.
+TRUSTED_TYPES = ["pipeline.features.pair_view.PairView", "pipeline.features.embeddings.SentenceEmbedder"]
+
+
+def data_hash(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
+    metadata = {
+        **metadata,
+        "labels": list(LABELS),
+        "feature_version": FEATURE_VERSION,
+        "sklearn_version": sklearn.__version__,
+        "skops_version": skops.__version__,
+    }
+    for _, transformer, _ in model.named_steps["features"].transformers_:
+        # A cache of id(stop_words): a memory address, different on every run; sklearn recomputes it.
+        if hasattr(transformer, "_stop_words_id"):
+            del transformer._stop_words_id
+    with atomic_output(path) as temporary:
+        sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
+        _make_reproducible(temporary)
+    write_json(metadata_path(path), metadata)
+
+
+_OBJECT_ID = re.compile(r'("__id__": |")(\d+)(\.npy")?')
+
+
+def _make_reproducible(path: Path) -> None:
+    """Rewrite a skops zip so that the same model always gives the same bytes.
+
+    skops names objects and array files by their memory address (`id()`), and zip
+    entries carry the time of writing. Renumbering ids in order of first appearance
+    and fixing the timestamps makes the file, and so dvc.lock, identical across runs.
+    """
+    with zipfile.ZipFile(path) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    schema = entries.pop("schema.json").decode("utf-8")
+    numbers: dict[str, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        prefix, number, suffix = match.groups()
+        if prefix == '"' and not suffix:
+            return match.group(0)  # a quoted number that is not an array file name
+        numbers.setdefault(number, str(len(numbers) + 1))
+        return f"{prefix}{numbers[number]}{suffix or ''}"
+
+    schema = _OBJECT_ID.sub(renumber, schema)
+    renamed = {
+        f"{numbers[name[:-4]]}.npy" if name.endswith(".npy") and name[:-4] in numbers else name: data
+        for name, data in entries.items()
+    }
+    renamed["schema.json"] = schema.encode("utf-8")
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(renamed):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, renamed[name])
+
+
+def metadata_path(path: Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
+    """Load a model without unpickling: refuse unknown types, other label sets and feature versions."""
+    path = Path(path)
+    build = "build one with `dvc repro` (or `stance train`)"
+    if not path.exists():
+        raise DataError(path, None, f"model file not found; {build}")
+    try:
+        metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise DataError(metadata_path(path), None, f"model metadata missing or unreadable; {build}") from None
+    if metadata.get("labels") != list(LABELS):
+        raise DataError(
+            path, None, f"model was trained for labels {metadata.get('labels')}, not {list(LABELS)}; {build}"
+        )
+    if metadata.get("feature_version") != FEATURE_VERSION:
+        raise DataError(
+            path,
+            None,
+            f"model has feature version {metadata.get('feature_version')}, this code {FEATURE_VERSION}; {build}",
+        )
+    major = lambda version: str(version).split(".")[0]  # noqa: E731
+    if major(metadata.get("sklearn_version")) != major(sklearn.__version__):
+        raise DataError(
+            path,
+            None,
+            f"model was saved with scikit-learn {metadata.get('sklearn_version')}, this is "
+            f"{sklearn.__version__}; {build}",
+        )
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+        if unexpected:
+            raise DataError(
+                path,
+                None,
+                f"model file contains types that are not allowed: {', '.join(unexpected[:5])}; "
+                f"refusing to load it. {build[0].upper() + build[1:]}",
+            )
+        model = sio.load(path, trusted=TRUSTED_TYPES)
+    except DataError:
+        raise
+    except Exception as err:  # skops raises many kinds on a corrupt zip or schema
+        raise DataError(
+            path, None, f"model file is corrupt or not a skops model ({type(err).__name__}); {build}"
+        ) from None
+    if "registry" not in metadata:
+        raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {build}")
+    if not isinstance(model, Pipeline) or list(model.named_steps) != ["pairs", "features", "classifier"]:
+        raise DataError(path, None, f"model file does not hold a stance pipeline; {build}")
+    return model, metadata

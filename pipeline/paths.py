@@ -1,0 +1,23 @@
+"""Every path the stages write, named once. dvc.yaml declares the same paths as outs.
+
+Paths are relative to the project root, where `dvc repro` runs the stages. The
+inputs (articles, registry, labels, lexicon, templates) are knobs in params.yaml.
+"""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+
+PREPARED = Path("data/prepared")
+TRAIN_SPLIT = PREPARED / "train.parquet"
+TEST_SPLIT = PREPARED / "test.parquet"
+PREPARE_SUMMARY = PREPARED / "summary.json"
+
+MODEL = Path("models/model.skops")  # its metadata sits beside it as model.json
+MODEL_CARD = Path("models/MODEL_CARD.md")
+
+METRICS = Path("metrics.json")
+PLOTS = Path("plots")
+REPORTS = Path("reports")
+
+ANNOTATION = Path("data/annotation")

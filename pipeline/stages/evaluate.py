@@ -1,0 +1,121 @@
+"""Stage 3, evaluate: how good is the model, against what, and where does it fail?
+
+Scores the saved model on the held-out test split, refits it in grouped
+cross-validation over every article, scores both baselines in the same run, and
+runs the behavioural suite. Writes metrics.json (dvc metrics),
+plots/confusion_{test,cv}.csv (dvc plots), the model card, and three reports:
+reports/misclassified.csv (cross-validated errors), reports/behaviour_failures.csv,
+and reports/test_predictions.csv (what the scorer must reproduce on the test articles).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline import paths
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
+from pipeline.data.splits import load_split
+from pipeline.evaluation.behaviour import load_suite, run_suite
+from pipeline.evaluation.metrics import grouped_cv, keyword_rule, majority, scores
+from pipeline.evaluation.model_card import write_model_card
+from pipeline.features.lexicon import load_cue_lexicon
+from pipeline.files import write_csv, write_json
+from pipeline.modeling.persist import load_model
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.params import Params
+
+SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder
+
+
+def evaluate(params: Params) -> dict:
+    model, model_metadata = load_model(paths.MODEL)
+    lexicon = load_cue_lexicon(params.data.cues)
+    registry = ActorRegistry.load(params.data.actors)
+    train_set, train_labels = load_split(paths.TRAIN_SPLIT)
+    test_set, test_labels = load_split(paths.TEST_SPLIT)
+    test_rows = test_set.to_list()
+
+    test_scores = class_scores(model, pairs_frame(test_rows))
+    test_predicted = best_labels(test_scores)
+    test_actors = [r["actor"] for r in test_rows]
+
+    all_rows = train_set.to_list() + test_rows
+    all_labels = train_labels + test_labels
+    all_actors = [r["actor"] for r in all_rows]
+    cv = grouped_cv(params, all_rows, all_labels, lexicon)
+
+    behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry), registry)
+
+    metrics = {
+        "test": {
+            "model": scores(test_labels, test_predicted, test_actors),
+            "majority": scores(test_labels, majority(train_labels, len(test_labels))),
+            "keyword_rule": scores(test_labels, keyword_rule(test_rows, lexicon)),
+        },
+        "cv": {
+            name: scores(all_labels, predicted, all_actors if name == "model" else None)
+            for name, predicted in cv.items()
+        },
+        "behaviour": behaviour,
+        "examples": {
+            "train": len(train_labels),
+            "test": len(test_labels),
+            "per_class": {label: all_labels.count(label) for label in LABELS},
+        },
+    }
+    write_json(paths.METRICS, metrics)
+    write_csv(
+        paths.PLOTS / "confusion_test.csv",
+        ["actual", "predicted"],
+        [{"actual": a, "predicted": p} for a, p in zip(test_labels, test_predicted)],
+    )
+    write_csv(
+        paths.PLOTS / "confusion_cv.csv",
+        ["actual", "predicted"],
+        [{"actual": a, "predicted": p} for a, p in zip(all_labels, cv["model"])],
+    )
+    # Six decimals: the last bits of a probability depend on the CPU's BLAS kernel, and this file is committed.
+    write_csv(
+        paths.REPORTS / "test_predictions.csv",
+        ["article_id", "sentence_index", "actor", "predicted", *PROBABILITY_FIELDS],
+        [
+            {
+                "article_id": r["article_id"],
+                "sentence_index": r["sentence_index"],
+                "actor": r["actor"],
+                "predicted": predicted,
+                **{name: f"{p:.6f}" for name, p in zip(PROBABILITY_FIELDS, row)},
+            }
+            for r, predicted, row in zip(test_rows, test_predicted, test_scores)
+        ],
+    )
+    errors = [
+        {
+            "article_id": r["article_id"],
+            "sentence_index": r["sentence_index"],
+            "actor": r["actor"],
+            "gold": gold,
+            "predicted": predicted,
+            "sentence": r["sentence"],
+        }
+        for r, gold, predicted in zip(all_rows, all_labels, cv["model"])
+        if gold != predicted
+    ]
+    errors.sort(key=lambda e: (e["article_id"], e["sentence_index"], e["actor"]))
+    write_csv(
+        paths.REPORTS / "misclassified.csv",
+        ["article_id", "sentence_index", "actor", "gold", "predicted", "sentence"],
+        errors[: params.evaluate.max_misclassified],
+    )
+    write_model_card(paths.MODEL_CARD, params, model_metadata, metrics, train_set, Path(params.data.articles) / SOURCES)
+    write_csv(
+        paths.REPORTS / "behaviour_failures.csv", ["capability", "actor", "expected", "predicted", "sentence"], failures
+    )
+    cv_model, test_model = metrics["cv"]["model"], metrics["test"]["model"]
+    print(
+        f"grouped CV macro-F1 {cv_model['macro_f1']:.3f} (majority {metrics['cv']['majority']['macro_f1']:.3f}, "
+        f"keyword rule {metrics['cv']['keyword_rule']['macro_f1']:.3f}); test macro-F1 {test_model['macro_f1']:.3f}; "
+        f"behavioural pass rate {behaviour['all']:.3f}"
+    )
+    return metrics

@@ -1,0 +1,45 @@
+"""Stage 1, prepare: articles + actor registry + gold labels -> labelled (sentence, actor) pairs.
+
+Writes data/prepared/{train,test}.parquet (split by article cluster) and a summary.
+"""
+
+from __future__ import annotations
+
+from pipeline import paths
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABELS, attach_gold, load_articles, read_gold
+from pipeline.data.splits import article_clusters, split_by_cluster, write_split
+from pipeline.files import write_json
+from pipeline.params import Params
+
+
+def prepare(params: Params) -> dict:
+    registry = ActorRegistry.load(params.data.actors)
+    articles = load_articles(params.data.articles)
+    gold = read_gold(params.data.labels, set(registry.actors))
+    candidates = [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
+    examples = attach_gold(candidates, gold, params.data.labels, articles, params.data.articles)
+    clusters = article_clusters(
+        examples, params.prepare.near_duplicate_threshold, params.prepare.near_duplicate_min_words
+    )
+    for example in examples:
+        example["cluster"] = clusters[example["article_id"]]
+    train, test = split_by_cluster(examples, params.prepare.test_fraction, params.prepare.split_seed)
+    write_split(train, paths.TRAIN_SPLIT)
+    write_split(test, paths.TEST_SPLIT)
+    summary = {
+        "articles": len(articles),
+        "clusters": len(set(clusters.values())),
+        "examples": {"train": len(train), "test": len(test)},
+        "labels": {
+            split: {label: sum(e["label"] == label for e in rows) for label in LABELS}
+            for split, rows in (("train", train), ("test", test))
+        },
+    }
+    write_json(paths.PREPARE_SUMMARY, summary)
+    print(
+        f"prepared {len(train)} train and {len(test)} test examples "
+        f"from {summary['articles']} articles in {summary['clusters']} clusters"
+    )
+    return summary
