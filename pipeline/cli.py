@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from pipeline.errors import DataError
+from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.params import load_params
 from pipeline.paths import PARAMS
 
@@ -86,7 +87,7 @@ def score(
     id_field: str = typer.Option("id", help="JSONL field holding the article id."),
     text_field: str = typer.Option("text", help="JSONL field holding the article text."),
     fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
-    max_article_chars: int = typer.Option(20_000_000, min=1, help="Skip longer articles (scraping accidents)."),
+    max_article_chars: int = typer.Option(MAX_ARTICLE_CHARS, min=1, help="Skip longer articles (scraping accidents)."),
     dask: str | None = typer.Option(
         None,
         help="Score on Dask: a scheduler address, or local[:N] for a local "

@@ -22,6 +22,8 @@ from pipeline.errors import DataError
 # (or an attack), and refusing it early keeps a YAML bomb from eating memory.
 MAX_DATA_FILE_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000
+# Longer articles are scraping accidents: refused in seeds/, skipped by the scorer.
+MAX_ARTICLE_CHARS = 20_000_000
 
 
 class LineStr(str):

@@ -12,19 +12,6 @@ from collections.abc import Iterator
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.text import split_sentences
 
-# The fields of one candidate pair, in order. The model reads sentence, mentions,
-# other_mentions and the neighbouring sentences; the rest identifies the pair.
-CANDIDATE_FIELDS = (
-    "article_id",
-    "sentence_index",
-    "sentence",
-    "actor",
-    "mentions",  # [[start, end], ...] of this actor in `sentence`
-    "other_mentions",  # [[start, end], ...] of every other actor in `sentence`
-    "previous_sentence",
-    "next_sentence",
-)
-
 
 def article_candidates(article_id: str, text: str, registry: ActorRegistry) -> Iterator[dict]:
     """Yield one candidate per (sentence, actor) that the sentence mentions, in text order.

@@ -12,12 +12,11 @@ import io
 from pathlib import Path
 
 from pipeline.errors import DataError
-from pipeline.files import read_text_file
+from pipeline.files import MAX_ARTICLE_CHARS, read_text_file
 
 LABELS = ("support", "oppose", "neutral")
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
-MAX_ARTICLE_BYTES = 5_000_000
 MAX_LABEL_FILE_BYTES = 50_000_000
 
 GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
@@ -30,7 +29,7 @@ def load_articles(folder: str | Path) -> dict[str, str]:
         raise DataError(folder, None, "articles folder not found")
     articles = {}
     for path in sorted(folder.glob("*.txt")):
-        articles[path.stem] = read_text_file(path, MAX_ARTICLE_BYTES)
+        articles[path.stem] = read_text_file(path, MAX_ARTICLE_CHARS)
     if not articles:
         raise DataError(folder, None, "no .txt articles in the folder")
     return articles

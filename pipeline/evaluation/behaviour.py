@@ -23,7 +23,6 @@ INVARIANCE = "invariance"
 @dataclass
 class Case:
     capability: str
-    template: str
     actor: str
     variants: list[tuple[str, dict[str, str]]]  # (sentence, {actor id: expected label})
 
@@ -54,7 +53,7 @@ def load_suite(path, registry: ActorRegistry) -> list[Case]:
                 for outlet, office in fills:
                     sentence = text.format(outlet=outlet, office=office, **names)
                     variants.append((sentence, {ids[role]: label for role, label in expect.items()}))
-                cases.append(Case(capability, str(text), actor, variants))
+                cases.append(Case(capability, actor, variants))
     return cases
 
 

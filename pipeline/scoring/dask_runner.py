@@ -33,7 +33,7 @@ from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
 from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import DEFAULT_MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
+from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
@@ -157,7 +157,7 @@ def run_dask(
     id_field: str = "id",
     text_field: str = "text",
     fail_fast: bool = False,
-    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
     client=None,
     progress: bool | None = None,
 ) -> int:

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-# A news article is tens of kilobytes; a 50 MB "article" is a scraping accident.
-# Larger ones are skipped with a message (raise it with --max-article-chars).
-DEFAULT_MAX_ARTICLE_CHARS = 20_000_000
+from pipeline.files import MAX_ARTICLE_CHARS  # longer ones are skipped (raise it with --max-article-chars)
+
 BINARY_SNIFF_BYTES = 8192
 
 
@@ -70,7 +69,7 @@ def read_source(
     name: str,
     id_field: str = "id",
     text_field: str = "text",
-    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
     stdin: BinaryIO | None = None,
 ) -> Iterator[Article | Problem]:
     if kind == "stdin":
@@ -92,7 +91,7 @@ def read_inputs(
     inputs: Iterable[str],
     id_field: str = "id",
     text_field: str = "text",
-    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
     stdin: BinaryIO | None = None,
 ) -> Iterator[Article | Problem]:
     for source in expand_inputs(inputs):

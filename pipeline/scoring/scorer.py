@@ -34,7 +34,7 @@ from pipeline.features.embeddings import limit_threads
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import DEFAULT_MAX_ARTICLE_CHARS, Article, Problem, read_inputs
+from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Article, Problem, read_inputs
 from pipeline.scoring.outputs import PROBABILITY_FIELDS
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
@@ -204,7 +204,7 @@ def score_paths(
     workers: int = 1,
     id_field: str = "id",
     text_field: str = "text",
-    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
 ) -> Iterator[Problem | ArticleResult]:
     """What `stance score` does, as events: .txt files, folders, .jsonl files ("-" for stdin)."""
     yield from score_events(read_inputs(inputs, id_field, text_field, max_chars), model_path, workers)
@@ -226,7 +226,7 @@ def run_score(
     id_field: str = "id",
     text_field: str = "text",
     fail_fast: bool = False,
-    max_chars: int = DEFAULT_MAX_ARTICLE_CHARS,
+    max_chars: int = MAX_ARTICLE_CHARS,
     progress: bool | None = None,
 ) -> int:
     """`stance score`: write pair rows and summary rows; return the exit code.
