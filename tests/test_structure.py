@@ -1,6 +1,10 @@
-"""dvc.yaml cannot lie: every stage declares every project file its code imports and every param it reads.
+"""The package's structure: layers that import one way, and a dvc.yaml that cannot lie.
 
-Each stage's command is `stance <stage>`: the CLI module (its module-level imports; the
+Layers: nothing imports the CLI or a stage (but the CLI its stages); scoring uses only
+data, features and modeling; each lower layer uses only the layers below it.
+
+dvc.yaml: every stage declares every project file its code imports and every param it
+reads. Each stage's command is `stance <stage>`: the CLI module (its module-level imports; the
 other commands import their code lazily) plus the stage's module, followed import by
 import through the package. Params are read as `params.<section>.<key>` (or a whole
 `params.<section>`); the data files those params name must be deps too.
@@ -126,3 +130,41 @@ def test_declared_deps_exist():
         for dep in deps_of(stage):
             if not dep.startswith(("data/prepared", "models/")):  # outputs of earlier stages
                 assert (ROOT / dep).exists(), f"{stage}: {dep}"
+
+
+# What each layer may import, besides the shared modules (errors, files, params, paths).
+LAYERS = {
+    "data": {"data"},
+    "features": {"features"},
+    "modeling": {"modeling", "features", "data"},
+    "evaluation": {"evaluation", "modeling", "features", "data"},
+    "scoring": {"scoring", "modeling", "features", "data"},
+    "stages": {"data", "features", "modeling", "evaluation"},
+}
+SHARED = {"errors", "files", "params", "paths"}
+
+
+def layer_of(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else ""
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_each_layer_imports_only_the_layers_below_it(layer):
+    for path in sorted((ROOT / "pipeline" / layer).glob("*.py")):
+        module = f"pipeline.{layer}.{path.stem}"
+        for imported in imported_modules(path):
+            target = layer_of(imported)
+            if not target or target in SHARED or imported == module:
+                continue
+            assert target in LAYERS[layer], f"{module} imports {imported}"
+            if layer == "stages" and target == "stages":
+                raise AssertionError(f"{module} imports another stage, {imported}")
+
+
+def test_nothing_imports_the_cli_and_only_the_cli_imports_the_stages():
+    for path in sorted((ROOT / "pipeline").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for imported in imported_modules(path):
+            assert imported != "pipeline.cli", f"{module} imports the CLI"
+            if layer_of(imported) == "stages" and imported != "pipeline.stages":
+                assert module == "pipeline.cli", f"{module} imports {imported}"
