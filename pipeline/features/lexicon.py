@@ -121,9 +121,7 @@ def _section(data, path, name: str, needs: tuple[str, ...], what: str):
             raise DataError(path, section.key_lines[key], f"{name}: unknown {what} {key!r}; use {', '.join(needs)}")
     for key in needs:
         if key not in section:
-            raise DataError(
-                path, section.line or data.key_lines[name], f"{name}: missing {what} {key!r}; add {key}: to it"
-            )
+            raise DataError(path, data.key_lines[name], f"{name}: missing {what} {key!r}; add {key}: to it")
     return section
 
 
