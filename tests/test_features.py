@@ -127,6 +127,132 @@ def test_a_lexicon_phrase_that_can_never_match_is_refused(tmp_path, lexicon):
         load_cue_lexicon(path)
 
 
+CUES_TEXT = (ROOT / "data/cues.yaml").read_text(encoding="utf-8")
+
+
+def edited_cues(tmp_path, old: str, new: str) -> tuple[Path, int]:
+    """data/cues.yaml with `old` (found once) replaced by `new`, and the first line that differs."""
+    assert CUES_TEXT.count(old) == 1, old
+    text = CUES_TEXT.replace(old, new)
+    path = tmp_path / "cues.yaml"
+    path.write_text(text, encoding="utf-8")
+    pairs = zip(CUES_TEXT.splitlines(), text.splitlines())
+    return path, next((n for n, (a, b) in enumerate(pairs, start=1) if a != b), None)
+
+
+def line_of_key(key: str) -> int:
+    """The line of a top-level key of data/cues.yaml."""
+    return CUES_TEXT.splitlines().index(key) + 1
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        # a word list removed, or one the code does not know
+        ('  quotes: [\'"\', "“", "”"]\n', "  quote_marks: ['\"']\n", "syntax: unknown word list 'quote_marks'"),
+        ('  coordinators: [",", and, or, like]\n', "", "syntax: missing word list 'coordinators'"),
+        # YAML reads a bare `on` as true/false, which no token ever equals
+        (
+            'into, against, for, "on",',
+            "into, against, for, on,",
+            "syntax: object_markers: every entry must be a string",
+        ),
+        (
+            "  subject_pronouns: [he, she,",
+            "  subject_pronouns: [He, she,",
+            "syntax: subject_pronouns: write 'He' in lower case",
+        ),
+        (
+            "  agent_markers: [by]",
+            "  agent_markers: [by, on behalf of]",
+            "syntax: agent_markers: 'on behalf of' is not one token",
+        ),
+        ("  place_words: [in, to", "  place_words: in to", "syntax: place_words must be a list of strings"),
+        # distances are positive whole numbers of tokens
+        ("  negation_reach: 5\n", "  negation_reach: 0\n", "distances: negation_reach must be a positive whole number"),
+        (
+            "  possessor_reach: 3\n",
+            "  possessor_reach: three\n",
+            "distances: possessor_reach must be a positive whole number",
+        ),
+        (
+            "  power_content_reach: 2\n",
+            "  power_content_reach: 2.5\n",
+            "distances: power_content_reach must be a positive",
+        ),
+        ("  gerund_min_length: 6\n", "  gerund_min_length: true\n", "distances: gerund_min_length must be a positive"),
+        (
+            "  negation_reach: 5\n",
+            "  negation_reach: 5\n  quote_reach: 4\n",
+            "distances: unknown distance 'quote_reach'",
+        ),
+        ("  possessor_reach: 3\n", "", "distances: missing distance 'possessor_reach'"),
+    ],
+)
+def test_a_bad_word_list_or_distance_is_refused_with_file_and_line(tmp_path, old, new, message):
+    path, line = edited_cues(tmp_path, old, new)
+    with pytest.raises(DataError) as refused:
+        load_cue_lexicon(path)
+    where, _, what = str(refused.value).partition(": ")
+    assert message in what, what
+    # the problem is pointed at the edited line, or at the section that lacks the key
+    section = "syntax:" if message.startswith("syntax") else "distances:"
+    expected = line_of_key(section) if "missing" in message else line
+    assert where == f"{path}:{expected}"
+
+
+def test_a_missing_section_is_refused(tmp_path):
+    text = CUES_TEXT[: CUES_TEXT.index("\n# Reaches, in tokens")] + "\n"
+    path = tmp_path / "cues.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{path}:{line_of_key('support:')}: missing section 'distances'"):
+        load_cue_lexicon(path)
+
+
+def test_the_lexicon_with_its_word_lists_and_distances_is_plain_data(lexicon):
+    # skops saves it inside the model, byte for byte the same on every run: no sets, no classes
+    assert [type(w) for words in lexicon["syntax"].values() for w in words] == [str] * sum(
+        len(words) for words in lexicon["syntax"].values()
+    )
+    assert all(type(words) is list for words in lexicon["syntax"].values())
+    assert all(type(n) is int for n in lexicon["distances"].values())
+    assert lexicon["distances"]["negation_reach"] == 5
+
+
+def test_a_lexicon_without_word_lists_is_refused_by_pair_view(registry, lexicon):
+    old = {name: phrases for name, phrases in lexicon.items() if name not in ("syntax", "distances")}
+    with pytest.raises(ValueError, match="no syntax or distances section"):
+        views("Germany welcomed the office.", registry, old)
+
+
+@pytest.mark.parametrize("reach, stance", [(5, "oppose"), (3, "oppose"), (2, "support")])
+def test_the_negation_reach_in_cues_yaml_decides_whether_a_far_negator_flips_the_cue(tmp_path, registry, reach, stance):
+    # "not" is three tokens before "welcome": inside a reach of 3 or more, outside one of 2
+    path, _ = edited_cues(tmp_path, "  negation_reach: 5\n", f"  negation_reach: {reach}\n")
+    cues = views("Germany did not at all welcome the office.", registry, load_cue_lexicon(path))["germany"]["cues"]
+    assert f"self:{stance}" in cues and f"self_last:{stance}" in cues, cues
+    assert ("self:oppose:negated" in cues) == (stance == "oppose"), cues
+
+
+def test_the_coordinators_in_cues_yaml_decide_which_listed_actors_share_a_cue(tmp_path, registry):
+    sentence = "China, like France, opposes the idea."
+    assert "self:oppose" in views(sentence, registry, load_cue_lexicon(ROOT / "data/cues.yaml"))["china"]["cues"]
+    path, _ = edited_cues(tmp_path, '  coordinators: [",", and, or, like]', '  coordinators: [",", and, or]')
+    cues = views(sentence, registry, load_cue_lexicon(path))["china"]["cues"]
+    assert "self:oppose" not in cues and "other:oppose" in cues, cues
+
+
+def test_the_holder_rules_are_tried_in_the_order_the_docstring_lists():
+    from pipeline.features import holders
+
+    listed = [
+        line.split(".", 1)[1].split(":")[0].strip()
+        for line in holders.__doc__.splitlines()
+        if line[:2] in {f"{i}." for i in range(1, 10)}
+    ]
+    assert listed == [rule.__name__ for rule in holders.HOLDER_RULES]
+
+
 def test_the_model_clones_and_cross_validates_as_one_estimator(registry, lexicon):
     params = load_params(ROOT / "params.yaml")
     model = build_model(params.train, lexicon)

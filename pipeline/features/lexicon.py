@@ -1,17 +1,23 @@
-"""The cue lexicon (data/cues.yaml): phrases by class, validated on load, matched on tokens.
+"""The cue lexicon (data/cues.yaml): phrases by class, word lists and distances, validated on load.
 
-The lexicon is plain data ({class: [phrase, ...]}), so it is saved inside the model
-and scoring matches exactly the phrases training matched.
+The lexicon is plain data, saved inside the model so that scoring matches exactly
+the phrases, and applies exactly the word lists and distances, training did:
+
+    {class: [phrase, ...], ..., "syntax": {list name: [token, ...]}, "distances": {name: int}}
+
+`Syntax` is the sets and numbers the cue features and holder rules read, built
+from that dict when PairView transforms (sets are never saved in the model).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from dataclasses import dataclass
 
 from pipeline.errors import DataError
 from pipeline.features.tokens import tokenize
-from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.files import expect_list_of_strings, expect_mapping, kind, line_of, load_yaml
 
 CUE_CLASSES = (
     "support",
@@ -29,10 +35,42 @@ CUE_CLASSES = (
     "boundaries",
 )
 STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment", "power")
+# Named lists of single tokens in the `syntax` section, and named token counts in `distances`.
+SYNTAX_LISTS = (
+    "place_words",
+    "object_markers",
+    "subject_pronouns",
+    "skipped_articles",
+    "addressee_modals",
+    "quotes",
+    "passive_auxiliaries",
+    "agent_markers",
+    "possessive_markers",
+    "determiners",
+    "auxiliaries",
+    "coordinators",
+    "not_gerunds",
+    "reporting_before_speaker",
+)
+DISTANCES = (
+    "negation_reach",
+    "speaker_before_reporting",
+    "speaker_after_reporting",
+    "addressee_modal_reach",
+    "power_content_reach",
+    "possessor_reach",
+    "passive_auxiliary_lookback",
+    "gerund_min_length",
+)
+SECTIONS = ("syntax", "distances")
 
 
-def load_cue_lexicon(path) -> dict[str, list[str]]:
-    """The lexicon as plain {class: [phrase, ...]}: plain data, so it is saved inside the model."""
+def load_cue_lexicon(path) -> dict:
+    """The lexicon as plain data (lists, strings, ints), so it is saved inside the model.
+
+    {class: [phrase, ...]} for every cue class, then "syntax": {list name: [token, ...]}
+    and "distances": {name: int}, each in the order of CUE_CLASSES, SYNTAX_LISTS and DISTANCES.
+    """
     data = expect_mapping(load_yaml(path), path, "the cue lexicon")
     lexicon = {}
     for name in CUE_CLASSES:
@@ -58,11 +96,105 @@ def load_cue_lexicon(path) -> dict[str, list[str]]:
                     f"{name}: phrase {phrase!r} can never match; write it as {split!r}",
                 )
         lexicon[name] = [str(p) for p in phrases]
-    unknown = set(data) - set(CUE_CLASSES)
+    unknown = set(data) - set(CUE_CLASSES) - set(SECTIONS)
     if unknown:
-        key = sorted(unknown)[0]
-        raise DataError(path, data.key_lines[key], f"unknown cue class {key!r}; use {', '.join(CUE_CLASSES)}")
+        key = sorted(unknown, key=str)[0]
+        raise DataError(
+            path,
+            data.key_lines[key],
+            f"unknown cue class {key!r}; use {', '.join(CUE_CLASSES)}, then the sections {', '.join(SECTIONS)}",
+        )
+    lexicon["syntax"] = _load_syntax(data, path)
+    lexicon["distances"] = _load_distances(data, path)
     return lexicon
+
+
+def _section(data, path, name: str, needs: tuple[str, ...], what: str):
+    """The mapping under `name`, refused when it is missing, has an unknown key or lacks one of `needs`."""
+    if name not in data:
+        raise DataError(
+            path, data.line or 1, f"missing section {name!r}; the file needs {name}: with {', '.join(needs)}"
+        )
+    section = expect_mapping(data[name], path, name, data.key_lines[name])
+    for key in section:
+        if key not in needs:
+            raise DataError(path, section.key_lines[key], f"{name}: unknown {what} {key!r}; use {', '.join(needs)}")
+    for key in needs:
+        if key not in section:
+            raise DataError(path, data.key_lines[name], f"{name}: missing {what} {key!r}; add {key}: to it")
+    return section
+
+
+def _load_syntax(data, path) -> dict[str, list[str]]:
+    section = _section(data, path, "syntax", SYNTAX_LISTS, "word list")
+    syntax = {}
+    for name in SYNTAX_LISTS:
+        what = f"syntax: {name}"
+        words = expect_list_of_strings(section[name], path, what, section.key_lines[name])
+        for word in words:
+            line = line_of(word, section.key_lines[name])
+            if word != word.lower():
+                raise DataError(path, line, f"{what}: write {word!r} in lower case")
+            if tokenize(word) != [word]:
+                # Sentences are cut into tokens first; a word list is compared token by token.
+                raise DataError(path, line, f"{what}: {word!r} is not one token, so it can never match; split it")
+        syntax[name] = [str(w) for w in words]
+    return syntax
+
+
+def _load_distances(data, path) -> dict[str, int]:
+    section = _section(data, path, "distances", DISTANCES, "distance")
+    distances = {}
+    for name in DISTANCES:
+        value = section[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(
+                path,
+                section.key_lines[name],
+                f"distances: {name} must be a positive whole number, got {kind(value)} {value!r}; write e.g. {name}: 3",
+            )
+        distances[name] = int(value)
+    return distances
+
+
+@dataclass(frozen=True)
+class Syntax:
+    """The `syntax` word lists as sets and the `distances`, as the cue features and holder rules read them."""
+
+    place_words: frozenset[str]
+    object_markers: frozenset[str]
+    subject_pronouns: frozenset[str]
+    skipped_articles: frozenset[str]
+    addressee_modals: frozenset[str]
+    quotes: frozenset[str]
+    passive_auxiliaries: frozenset[str]
+    agent_markers: frozenset[str]
+    possessive_markers: frozenset[str]
+    determiners: frozenset[str]
+    auxiliaries: frozenset[str]
+    coordinators: frozenset[str]
+    not_gerunds: frozenset[str]
+    reporting_before_speaker: frozenset[str]
+    negation_reach: int
+    speaker_before_reporting: int
+    speaker_after_reporting: int
+    addressee_modal_reach: int
+    power_content_reach: int
+    possessor_reach: int
+    passive_auxiliary_lookback: int
+    gerund_min_length: int
+
+    @classmethod
+    def from_lexicon(cls, lexicon: dict) -> Syntax:
+        """Sets and numbers from a lexicon dict as `load_cue_lexicon` gives it (and the model keeps it)."""
+        missing = [name for name in SECTIONS if name not in lexicon]
+        if missing:
+            raise ValueError(
+                f"the cue lexicon has no {' or '.join(missing)} section; load it with load_cue_lexicon "
+                "(a model saved without them must be rebuilt with `dvc repro`)"
+            )
+        words = {name: frozenset(lexicon["syntax"][name]) for name in SYNTAX_LISTS}
+        return cls(**words, **{name: int(lexicon["distances"][name]) for name in DISTANCES})
 
 
 def phrase_regex(phrases: list[str]) -> re.Pattern:
@@ -76,10 +208,10 @@ def phrase_regex(phrases: list[str]) -> re.Pattern:
 
 
 class Lexicon:
-    """Compiled regexes of a lexicon, one per class."""
+    """Compiled regexes of a lexicon, one per cue class."""
 
     def __init__(self, lexicon: dict[str, list[str]]):
-        self.regexes = {name: phrase_regex(phrases) for name, phrases in lexicon.items() if phrases}
+        self.regexes = {name: phrase_regex(lexicon[name]) for name in CUE_CLASSES if lexicon.get(name)}
 
     def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
         """Token spans [first, last] of the class's phrases in the space-joined tokens."""

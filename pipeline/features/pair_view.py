@@ -7,7 +7,7 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
   prefixed NOT_, so "not against" and "against" are different n-grams;
 - `window`: the marked tokens nearest this actor's mentions;
 - `context`: the marked neighbouring sentences (optional);
-- `cues`: a dict of lexicon features scoped to this actor (see `cues`);
+- `cues`: a dict of lexicon features scoped to this actor (see `cues` and `holders`);
 - `sentence`: the raw sentence, for the optional sentence embeddings.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from pipeline.features.cues import boundary_flags, cue_features
-from pipeline.features.lexicon import CUE_CLASSES, Lexicon
+from pipeline.features.lexicon import CUE_CLASSES, Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
     OTHER_TOKEN,
@@ -46,6 +46,8 @@ class PairView(BaseEstimator, TransformerMixin):
 
     def transform(self, X) -> pd.DataFrame:
         lexicon = Lexicon(self.lexicon or {})
+        # Sets are built here, never kept in the params: the saved lexicon stays plain data.
+        syntax = Syntax.from_lexicon(self.lexicon or {})
         records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
         rows, key, analysis = [], None, None
         for record in records:
@@ -54,11 +56,11 @@ class PairView(BaseEstimator, TransformerMixin):
             spans = [tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]]
             if (record["sentence"], spans) != key:
                 key = (record["sentence"], spans)
-                analysis = self._analyse(record["sentence"], spans, lexicon)
-            rows.append(self._view(record, analysis))
+                analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
+            rows.append(self._view(record, analysis, syntax))
         return pd.DataFrame(rows, columns=["sentence", "text", "window", "context", "cues"])
 
-    def _analyse(self, sentence: str, spans, lexicon: Lexicon) -> dict:
+    def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
         if self.mark_actors:
             tokens, slots = tokens_with_slots(sentence, spans)
         else:
@@ -70,10 +72,10 @@ class PairView(BaseEstimator, TransformerMixin):
             "tokens": tokens,
             "slots": slots,
             "found": found,
-            "boundaries": boundary_flags(tokens, found["boundaries"], found["reporting"]),
+            "boundaries": boundary_flags(tokens, found["boundaries"], found["reporting"], syntax),
         }
 
-    def _view(self, pair: dict, analysis: dict) -> dict:
+    def _view(self, pair: dict, analysis: dict, syntax: Syntax) -> dict:
         tokens = list(analysis["tokens"])
         for start, _ in pair["mentions"]:
             if start in analysis["slots"]:
@@ -86,7 +88,7 @@ class PairView(BaseEstimator, TransformerMixin):
             context = " ".join(
                 " ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence")
             )
-        cues = cue_features(tokens, boundaries, found) if self.cue_features and self.mark_actors else {}
+        cues = cue_features(tokens, boundaries, found, syntax) if self.cue_features and self.mark_actors else {}
         return {
             "sentence": pair["sentence"],
             "text": " ".join(shown),
