@@ -73,6 +73,7 @@ def agree(passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> 
     names = sorted(passes)
     if len(names) == 1:
         print(f"one pass ({names[0]}, {len(passes[names[0]])} pairs); a second annotator's pass gives the agreement")
+        return []
     for a, b in itertools.combinations(names, 2):
         value, shared = kappa(passes[a], passes[b])
         shown = "n/a" if math.isnan(value) else f"{value:.3f}"
