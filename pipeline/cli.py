@@ -36,7 +36,8 @@ def run_stage(main: Callable, *args, **kwargs):
     try:
         return main(*args, **kwargs)
     except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+        for line in getattr(err, "problems", None) or [str(err)]:  # several problems of one file: a line each
+            print(f"error: {line}", file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -119,6 +120,61 @@ def score(
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
+
+
+label_app = typer.Typer(
+    no_args_is_help=True,
+    help="The annotation loop: export the pairs most worth labelling, import passes, agree, merge into the gold.",
+)
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("export")
+def label_export(
+    inputs: list[str] = typer.Argument(..., help="Articles, as for `stance score`: .txt files, folders, .jsonl."),
+    n: int = typer.Option(..., "--n", min=1, help="How many pairs to export."),
+    output: str = typer.Option(..., help=".csv (a spreadsheet) or .json (Label Studio tasks + .label_config.xml)."),
+    model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
+    per_actor: int = typer.Option(2, min=1, help="At most this many pairs per (article, actor)."),
+    id_field: str = typer.Option("id", help="JSONL field holding the article id."),
+    text_field: str = typer.Option("text", help="JSONL field holding the article text."),
+    params: Path = PARAMS_OPTION,
+):
+    """The N unlabelled pairs the model is least sure of, spread across articles; stores their articles."""
+    from pipeline.annotation.export import export
+
+    run_stage(lambda: export(load_params(params), inputs, n, output, model, per_actor, id_field, text_field))
+
+
+@label_app.command("import")
+def label_import(
+    file: str = typer.Argument(..., help="A filled export .csv, or Label Studio's JSON export (.json)."),
+    annotator: str = typer.Option(..., help="Who labelled it; the pass is data/annotation/passes/<annotator>.csv."),
+    replace: bool = typer.Option(False, help="Replace this annotator's stored pass instead of adding to it."),
+    params: Path = PARAMS_OPTION,
+):
+    """Validate every row (exit 1 and store nothing on any problem), store the pass, then show the agreement."""
+    from pipeline.annotation.adjudication import agree
+    from pipeline.annotation.passes import import_pass
+
+    run_stage(lambda: import_pass(load_params(params), file, annotator, replace))
+    run_stage(agree)
+
+
+@label_app.command("agree")
+def label_agree():
+    """Cohen's kappa between the passes; writes data/annotation/disagreements.csv with a blank `final` column."""
+    from pipeline.annotation.adjudication import agree
+
+    run_stage(agree)
+
+
+@label_app.command("merge")
+def label_merge(params: Path = PARAMS_OPTION):
+    """Append agreed and adjudicated labels to the gold file; refused while a disagreement is unsettled."""
+    from pipeline.annotation.adjudication import merge
+
+    run_stage(lambda: merge(load_params(params)))
 
 
 if __name__ == "__main__":

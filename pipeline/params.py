@@ -21,7 +21,8 @@ class Section(BaseModel):
 
 
 class DataParams(Section):
-    articles: str  # folder of .txt articles
+    articles: str  # folder of .txt articles, each fully labelled
+    annotation_articles: str  # folder of .txt articles from the annotation loop, which may be partly labelled
     actors: str  # actor registry (YAML)
     labels: str  # gold labels (CSV)
     cues: str  # stance-cue lexicon (YAML)

@@ -21,3 +21,5 @@ PLOTS = Path("plots")
 REPORTS = Path("reports")
 
 ANNOTATION = Path("data/annotation")
+PASSES = ANNOTATION / "passes"  # one <annotator>.csv per annotator, written by `stance label import`
+DISAGREEMENTS = ANNOTATION / "disagreements.csv"  # written by `stance label agree`, its `final` column by people

@@ -140,6 +140,7 @@ LAYERS = {
     "evaluation": {"evaluation", "modeling", "features", "data"},
     "scoring": {"scoring", "modeling", "features", "data"},
     "stages": {"data", "features", "modeling", "evaluation"},
+    "annotation": {"annotation", "scoring", "modeling", "data", "evaluation"},
 }
 SHARED = {"errors", "files", "params", "paths"}
 

@@ -22,17 +22,41 @@ MAX_LABEL_FILE_BYTES = 50_000_000
 GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
 
 
-def load_articles(folder: str | Path) -> dict[str, str]:
-    """Every `*.txt` in `folder` as {article id: text}, sorted by id so disk order never matters."""
+def load_articles(folder: str | Path, required: bool = True) -> dict[str, str]:
+    """Every `*.txt` in `folder` as {article id: text}, sorted by id so disk order never matters.
+
+    `required=False` (the annotation loop's folder of partly labelled articles) lets the
+    folder be missing or hold no article.
+    """
     folder = Path(folder)
     if not folder.is_dir():
+        if not required:
+            return {}
         raise DataError(folder, None, "articles folder not found")
     articles = {}
     for path in sorted(folder.glob("*.txt")):
         articles[path.stem] = read_text_file(path, MAX_ARTICLE_CHARS)
-    if not articles:
+    if not articles and required:
         raise DataError(folder, None, "no .txt articles in the folder")
     return articles
+
+
+def load_all_articles(folder: str | Path, partial_folder: str | Path) -> tuple[dict[str, str], set[str]]:
+    """The fully labelled articles (`folder`) and the partly labelled ones (`partial_folder`), as one mapping.
+
+    Returns ({article id: text}, ids of the partly labelled articles). An id may live in
+    only one of the two folders.
+    """
+    articles = load_articles(folder)
+    partial = load_articles(partial_folder, required=False)
+    for article_id in partial:
+        if article_id in articles:
+            raise DataError(
+                Path(partial_folder) / f"{article_id}.txt",
+                None,
+                f"article id {article_id!r} is also in {folder}; an article lives in one folder only, remove one",
+            )
+    return {**articles, **partial}, set(partial)
 
 
 def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, int]]:
@@ -73,13 +97,25 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
 
 
 def attach_gold(
-    candidates: list[dict], gold: dict[GoldKey, tuple[str, int]], labels_path, articles: dict[str, str], articles_dir
+    candidates: list[dict],
+    gold: dict[GoldKey, tuple[str, int]],
+    labels_path,
+    articles: dict[str, str],
+    articles_dir,
+    partly_labelled: set[str] = frozenset(),
+    partial_dir=None,
 ) -> list[dict]:
-    """Give every candidate its gold label; every gold row must match a candidate, and vice versa."""
+    """Give every candidate its gold label; every gold row must match a candidate, and vice versa.
+
+    The one exception: a candidate of a partly labelled article (`partly_labelled`, the
+    annotation loop's articles) without a gold row is left out instead of refused.
+    """
     labelled = []
     used: set[GoldKey] = set()
     for candidate in candidates:
         key = (candidate["article_id"], candidate["sentence"], candidate["actor"])
+        if key not in gold and candidate["article_id"] in partly_labelled:
+            continue
         if key not in gold:
             text = articles[candidate["article_id"]]
             line = text[: text.find(candidate["sentence"])].count("\n") + 1
@@ -97,7 +133,11 @@ def attach_gold(
         article_id, sentence, actor = key
         if article_id not in articles:
             raise DataError(
-                labels_path, line, f"article {article_id!r} is not in {articles_dir}; fix the id or remove the row"
+                labels_path,
+                line,
+                f"article {article_id!r} is not in {articles_dir}"
+                + (f" or {partial_dir}" if partial_dir else "")
+                + "; fix the id or remove the row",
             )
         if sentence not in articles[article_id]:
             raise DataError(

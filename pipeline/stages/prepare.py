@@ -1,6 +1,11 @@
 """Stage 1, prepare: articles + actor registry + gold labels -> labelled (sentence, actor) pairs.
 
 Writes data/prepared/{train,test}.parquet (split by article cluster) and a summary.
+
+Two kinds of articles: those in `data.articles` (seeds/) must be fully labelled, every
+candidate pair with a gold row; those in `data.annotation_articles` (written by
+`stance label export`) may be partly labelled and give only their labelled pairs.
+Clusters are computed over every candidate sentence of both kinds, labelled or not.
 """
 
 from __future__ import annotations
@@ -8,7 +13,7 @@ from __future__ import annotations
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS, attach_gold, load_articles, read_gold
+from pipeline.data.labels import LABELS, attach_gold, load_all_articles, read_gold
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
 from pipeline.files import write_json
 from pipeline.params import Params
@@ -16,12 +21,20 @@ from pipeline.params import Params
 
 def prepare(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
-    articles = load_articles(params.data.articles)
+    articles, partly_labelled = load_all_articles(params.data.articles, params.data.annotation_articles)
     gold = read_gold(params.data.labels, set(registry.actors))
     candidates = [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
-    examples = attach_gold(candidates, gold, params.data.labels, articles, params.data.articles)
+    examples = attach_gold(
+        candidates,
+        gold,
+        params.data.labels,
+        articles,
+        params.data.articles,
+        partly_labelled,
+        params.data.annotation_articles,
+    )
     clusters = article_clusters(
-        examples, params.prepare.near_duplicate_threshold, params.prepare.near_duplicate_min_words
+        candidates, params.prepare.near_duplicate_threshold, params.prepare.near_duplicate_min_words
     )
     for example in examples:
         example["cluster"] = clusters[example["article_id"]]
@@ -29,8 +42,9 @@ def prepare(params: Params) -> dict:
     write_split(train, paths.TRAIN_SPLIT)
     write_split(test, paths.TEST_SPLIT)
     summary = {
-        "articles": len(articles),
-        "clusters": len(set(clusters.values())),
+        # seeds all count; a partly labelled article counts once it has a labelled pair
+        "articles": len(set(articles) - partly_labelled) + len({e["article_id"] for e in examples} & partly_labelled),
+        "clusters": len({e["cluster"] for e in examples}),
         "examples": {"train": len(train), "test": len(test)},
         "labels": {
             split: {label: sum(e["label"] == label for e in rows) for label in LABELS}

@@ -1,0 +1,162 @@
+"""Agreement between the stored passes, adjudication of their disagreements, and the merge into the gold file.
+
+- `agree`: Cohen's kappa for each pair of annotators over the pairs both labelled, and
+  data/annotation/disagreements.csv: one row per pair that two passes label differently,
+  a column per annotator and a blank `final` column. Finals already filled in are kept
+  when the file is written again.
+- `merge`: appends to the gold file (data/labels.csv, its format) every pair that at
+  least two passes label and that is settled: all passes agree, or the `final` column
+  says. A pair with a single pass waits for a second one. Refused while a disagreement
+  has no final label, or if a pair is already gold with another label. Running it again
+  appends nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+import warnings
+from pathlib import Path
+
+from sklearn.metrics import cohen_kappa_score
+
+from pipeline.annotation.store import stored_passes
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
+from pipeline.errors import DataError
+from pipeline.files import atomic_output, read_text_file, write_csv
+from pipeline.params import Params
+from pipeline.paths import DISAGREEMENTS, PASSES
+
+
+def kappa(first: dict[GoldKey, str], second: dict[GoldKey, str]) -> tuple[float, int]:
+    """(Cohen's kappa, number of pairs) over the pairs both passes label; nan when undefined."""
+    shared = [key for key in first if key in second]
+    if not shared:
+        return math.nan, 0
+    with warnings.catch_warnings():  # one label throughout makes kappa 0/0: reported as n/a
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = cohen_kappa_score([first[k] for k in shared], [second[k] for k in shared], labels=list(LABELS))
+    return float(value), len(shared)
+
+
+def pair_labels(passes: dict[str, dict[GoldKey, str]]) -> dict[GoldKey, dict[str, str]]:
+    """{key: {annotator: label}}, keys in the order the passes (by annotator name) first list them."""
+    labels: dict[GoldKey, dict[str, str]] = {}
+    for annotator, rows in passes.items():
+        for key, label in rows.items():
+            labels.setdefault(key, {})[annotator] = label
+    return labels
+
+
+def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
+    """{key: (final, line)} from the disagreements file; a filled final must be a label."""
+    if not path.exists():
+        return {}
+    reader = csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline=""))
+    finals = {}
+    for row in reader:
+        final = (row.get("final") or "").strip().lower()
+        if final and final not in LABELS:
+            raise DataError(path, reader.line_num, f"final {row['final']!r} is not one of {', '.join(LABELS)}")
+        finals[(row["article_id"], row["sentence"], row["actor"])] = (final, reader.line_num)
+    return finals
+
+
+def agree(passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[dict]:
+    """`stance label agree`: print kappas, write the disagreements file; return its rows."""
+    passes = stored_passes(passes_folder)
+    if not passes:
+        raise DataError(passes_folder, None, "no passes yet; store one with `stance label import`")
+    names = sorted(passes)
+    if len(names) == 1:
+        print(f"one pass ({names[0]}, {len(passes[names[0]])} pairs); a second annotator's pass gives the agreement")
+        return []
+    for a, b in itertools.combinations(names, 2):
+        value, shared = kappa(passes[a], passes[b])
+        shown = "n/a" if math.isnan(value) else f"{value:.3f}"
+        print(f"Cohen's kappa {a}-{b}: {shown} over {shared} pairs both labelled")
+    previous = read_finals(disagreements)
+    rows = []
+    for key, by_annotator in pair_labels(passes).items():
+        if len(set(by_annotator.values())) > 1:
+            row = dict(zip(("article_id", "sentence", "actor"), key))
+            row.update({f"label_{name}": by_annotator.get(name, "") for name in names})
+            row["final"] = previous.get(key, ("", 0))[0]
+            rows.append(row)
+    fields = ["article_id", "sentence", "actor", *(f"label_{name}" for name in names), "final"]
+    write_csv(disagreements, fields, rows)
+    settled = sum(bool(row["final"]) for row in rows)
+    print(
+        f"{len(rows)} disagreements in {disagreements} ({settled} adjudicated); "
+        + ("fill the blank `final` cells, then `stance label merge`" if settled < len(rows) else "ready to merge")
+    )
+    return rows
+
+
+def merge(params: Params, passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[tuple]:
+    """`stance label merge`: append the settled pairs to the gold file; return the rows appended."""
+    passes = stored_passes(passes_folder)
+    finals = read_finals(disagreements)
+    registry = ActorRegistry.load(params.data.actors)
+    gold = read_gold(params.data.labels, set(registry.actors))
+    settled: list[tuple[GoldKey, str, bool]] = []
+    waiting = unsettled = 0
+    first_unsettled = None
+    for key, by_annotator in pair_labels(passes).items():
+        if len(by_annotator) < 2:
+            waiting += 1
+            continue
+        labels = set(by_annotator.values())
+        final = next(iter(labels)) if len(labels) == 1 else finals.get(key, ("", 0))[0]
+        if not final:
+            unsettled += 1
+            first_unsettled = first_unsettled or finals.get(key, ("", None))[1]
+            continue
+        settled.append((key, final, len(labels) > 1))
+    if unsettled:
+        raise DataError(
+            disagreements,
+            first_unsettled,
+            f"{unsettled} disagreements have no final label; run `stance label agree`, "
+            "fill the `final` column, then merge again (nothing was merged)",
+        )
+    new, adjudicated = [], 0
+    for key, label, disagreed in settled:
+        if key in gold:
+            if gold[key][0] != label:
+                raise DataError(
+                    params.data.labels,
+                    gold[key][1],
+                    f"gold says {gold[key][0]!r} but the passes settle on {label!r} for actor {key[2]!r} "
+                    f"in article {key[0]!r}; fix one of them (nothing was merged)",
+                )
+            continue
+        new.append((*key, label))
+        adjudicated += disagreed
+    if new:
+        append_gold(Path(params.data.labels), new)
+    print(
+        f"merged {len(new)} labels into {params.data.labels} "
+        f"({len(new) - adjudicated} agreed, {adjudicated} adjudicated; "
+        f"{len(settled) - len(new)} were already gold); "
+        f"{waiting} pairs with one pass wait for a second"
+    )
+    if new:
+        print("run `dvc repro` to retrain with them")
+    return new
+
+
+def append_gold(path: Path, rows: list[tuple]) -> None:
+    """Add rows to the gold CSV in its own format (minimal quoting, Unix line ends), atomically."""
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    if not text:
+        text = ",".join(LABEL_COLUMNS) + "\n"
+    with atomic_output(path) as temporary:
+        temporary.write_bytes((text + buffer.getvalue()).encode("utf-8"))

@@ -1,0 +1,215 @@
+"""`stance label export`: the pairs most worth labelling next, as a CSV or as Label Studio tasks.
+
+Selection rule:
+
+1. Score every candidate pair of the inputs with the trained model; drop every pair that
+   already has a label (data/labels.csv, a stored pass, an old pass_*.csv).
+2. Uncertainty is the margin between the two highest class probabilities: the smaller,
+   the more the model hesitates, the more a label teaches it.
+3. Spread: articles take turns (round-robin, the article holding the most uncertain pair
+   first), each giving its most uncertain pair left, and no (article, actor) gives more
+   than `per_actor` pairs, so one long article cannot fill the batch.
+4. The chosen pairs are written most uncertain first.
+
+Each exported article that is not in seeds/ is stored in the annotation articles folder,
+so its labels can join training (`stance prepare` reads that folder as partly labelled).
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import sys
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from pipeline.annotation.store import known_articles, labelled_keys, store_article
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.files import atomic_output
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.params import Params
+from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Problem, read_inputs
+from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
+
+CSV_FIELDS = ["article_id", "sentence", "actor", "label", "model_guess", "model_confidence", "margin"]
+STANCE_CONTROL = "stance"  # the Choices name in the labelling config; `label import` reads it
+MENTION_CONTROL = "mention"
+TEXT_OBJECT = "text"
+
+
+def config_path(output: Path) -> Path:
+    """Where the Label Studio labelling config goes: beside the tasks, e.g. batch.label_config.xml."""
+    return output.with_suffix(".label_config.xml")
+
+
+def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, text_field: str, max_chars: int):
+    """(unlabelled scored pairs, {article id: (text, origin)}); input problems go to stderr."""
+    pairs, texts = [], {}
+    for event in read_inputs(inputs, id_field, text_field, max_chars):
+        if isinstance(event, Problem):
+            print(event, file=sys.stderr)
+            continue
+        if event.id in texts:
+            if texts[event.id][0] != event.text:
+                raise DataError(event.origin, None, f"article id {event.id!r} comes twice with different texts")
+            continue
+        texts[event.id] = (event.text, event.origin)
+        seen, candidates = set(), []
+        for candidate in article_candidates(event.id, event.text, scorer.registry):
+            key = (candidate["article_id"], candidate["sentence"], candidate["actor"])
+            if key not in skip and key not in seen:  # a repeated sentence has one label
+                seen.add(key)
+                candidates.append(candidate)
+        for start in range(0, len(candidates), MAX_PAIRS_PER_PREDICT):
+            chunk = candidates[start : start + MAX_PAIRS_PER_PREDICT]
+            scores = class_scores(scorer.model, pairs_frame(chunk))
+            for pair, probabilities, guess in zip(chunk, scores, best_labels(scores)):
+                top, second = sorted(probabilities)[-1:-3:-1]
+                pairs.append(
+                    {
+                        **pair,
+                        "model_guess": guess,
+                        "model_confidence": round(float(top), 4),
+                        "margin": round(float(top - second), 4),
+                    }
+                )
+    return pairs, texts
+
+
+def select(pairs: list[dict], n: int, per_actor: int) -> list[dict]:
+    """The n pairs to label: round-robin over articles, most uncertain first, at most per_actor per (article, actor)."""
+
+    def uncertainty(pair):
+        return (pair["margin"], pair["article_id"], pair["sentence_index"], pair["actor"])
+
+    queues: dict[str, collections.deque] = {}
+    for pair in sorted(pairs, key=uncertainty):
+        queues.setdefault(pair["article_id"], collections.deque()).append(pair)
+    taken: collections.Counter = collections.Counter()
+    chosen: list[dict] = []
+    while len(chosen) < n and queues:
+        for article_id in list(queues):  # articles in the order of their most uncertain pair
+            queue = queues[article_id]
+            while queue and taken[(article_id, queue[0]["actor"])] >= per_actor:
+                queue.popleft()
+            if queue:
+                pair = queue.popleft()
+                taken[(article_id, pair["actor"])] += 1
+                chosen.append(pair)
+                if len(chosen) == n:
+                    break
+            if not queue:
+                del queues[article_id]
+    return sorted(chosen, key=uncertainty)
+
+
+def utf16_offset(text: str, index: int) -> int:
+    """Label Studio counts offsets in the browser's UTF-16 code units, not in code points."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+def label_studio_task(pair: dict) -> dict:
+    sentence = pair["sentence"]
+    spans = [
+        {
+            "id": f"mention-{i}",
+            "from_name": MENTION_CONTROL,
+            "to_name": TEXT_OBJECT,
+            "type": "labels",
+            "value": {
+                "start": utf16_offset(sentence, start),
+                "end": utf16_offset(sentence, end),
+                "text": sentence[start:end],
+                "labels": [pair["actor"]],
+            },
+        }
+        for i, (start, end) in enumerate(pair["mentions"])
+    ]
+    return {
+        "data": {
+            TEXT_OBJECT: sentence,
+            "article_id": pair["article_id"],
+            "sentence_index": pair["sentence_index"],
+            "actor": pair["actor"],
+            "previous_sentence": pair["previous_sentence"],
+            "next_sentence": pair["next_sentence"],
+            "model_guess": pair["model_guess"],
+            "model_confidence": pair["model_confidence"],
+            "margin": pair["margin"],
+        },
+        "predictions": [{"model_version": "stance", "score": pair["model_confidence"], "result": spans}],
+    }
+
+
+def label_config(actors: list[str]) -> str:
+    """The labelling interface: the sentence with the actor's mentions highlighted, and one stance choice."""
+    labels = "\n".join(f"    <Label value={quoteattr(actor)}/>" for actor in actors)
+    choices = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in LABELS)
+    return f"""<View>
+  <Header value="Stance of $actor toward the NATO liaison office in Tokyo (article $article_id)"/>
+  <Text name="previous" value="$previous_sentence"/>
+  <Labels name="{MENTION_CONTROL}" toName="{TEXT_OBJECT}">
+{labels}
+  </Labels>
+  <Text name="{TEXT_OBJECT}" value="${TEXT_OBJECT}"/>
+  <Text name="next" value="$next_sentence"/>
+  <Choices name="{STANCE_CONTROL}" toName="{TEXT_OBJECT}" choice="single" showInline="true" required="true">
+{choices}
+  </Choices>
+</View>
+"""
+
+
+def write_batch(output: Path, chosen: list[dict], actors: list[str]) -> None:
+    if output.suffix.lower() == ".csv":
+        with atomic_output(output) as temporary:
+            with open(temporary, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+                writer.writeheader()
+                writer.writerows({**pair, "label": ""} for pair in chosen)
+    else:
+        tasks = [label_studio_task(pair) for pair in chosen]
+        with atomic_output(config_path(output)) as temporary:
+            temporary.write_text(label_config(actors), encoding="utf-8")
+        with atomic_output(output) as temporary:
+            temporary.write_text(json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def export(
+    params: Params,
+    inputs: list[str],
+    n: int,
+    output: str,
+    model_path: str | Path,
+    per_actor: int = 2,
+    id_field: str = "id",
+    text_field: str = "text",
+    max_chars: int = MAX_ARTICLE_CHARS,
+) -> list[dict]:
+    """`stance label export`: write the batch, store the articles it needs; return the chosen pairs."""
+    output = Path(output)
+    if output.suffix.lower() not in (".csv", ".json"):
+        raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
+    scorer = Scorer.load(model_path)
+    actors = sorted(scorer.registry.actors)
+    skip = labelled_keys(params, set(actors))
+    pairs, texts = scored_pairs(inputs, scorer, skip, id_field, text_field, max_chars)
+    chosen = select(pairs, n, per_actor)
+    known, _ = known_articles(params)
+    stored = 0
+    for article_id in dict.fromkeys(pair["article_id"] for pair in chosen):
+        text, origin = texts[article_id]
+        stored += store_article(params, article_id, text, origin, known)
+    write_batch(output, chosen, actors)
+    articles = len({pair["article_id"] for pair in chosen})
+    where = f"{output} and {config_path(output)}" if output.suffix.lower() == ".json" else str(output)
+    print(
+        f"exported {len(chosen)} of {len(pairs)} unlabelled pairs from {articles} articles to {where}; "
+        f"stored {stored} new articles in {params.data.annotation_articles}"
+    )
+    if chosen:
+        print(f"margins {chosen[0]['margin']:.3f} (most uncertain) to {chosen[-1]['margin']:.3f}")
+    return chosen

@@ -1,0 +1,197 @@
+"""`stance label import`: a filled batch (CSV, or Label Studio's JSON export) becomes one annotator's pass.
+
+Every row is checked before anything is stored; each problem is one line naming the file
+and its line (CSV) or task id (Label Studio), and any problem stores nothing:
+an empty label, a label other than support/oppose/neutral, an unknown actor, an article
+that is neither in seeds/ nor in the annotation articles folder, a sentence not in its
+article, a sentence that gives no candidate pair for the actor, the same pair twice, and
+a pair that is already gold.
+
+The pass is stored as data/annotation/passes/<annotator>.csv. A second import by the same
+annotator adds its pairs to the pass; one that relabels pairs of the pass is refused
+unless `replace` is set, which replaces the whole pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from pipeline.annotation.export import STANCE_CONTROL
+from pipeline.annotation.store import check_name, known_articles, read_pass, write_pass
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
+from pipeline.errors import DataError
+from pipeline.files import read_text_file
+from pipeline.params import Params
+from pipeline.paths import PASSES
+
+
+class RowProblems(DataError):
+    """Several one-line problems of one input file; the CLI prints each on its own line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        Exception.__init__(self, "\n".join(problems))
+
+
+def _ref(where: str) -> str:
+    """`task 7` for `file: task 7`, `line 3` for `file:3`."""
+    return where.rsplit(": ", 1)[1] if ": task " in where else f"line {where.rsplit(':', 1)[1]}"
+
+
+def _short(sentence: str, limit: int = 60) -> str:
+    return repr(sentence if len(sentence) <= limit else sentence[: limit - 1] + "…")
+
+
+def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
+    """([(where, key, label)], problems) from a filled CSV; `where` is `file:line`."""
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [f"{path}:1: header lacks column(s) {', '.join(missing)}; keep the header the export wrote"]
+    rows, problems = [], []
+    try:
+        for row in reader:
+            where = f"{path}:{reader.line_num}"
+            if any(row.get(c) is None for c in LABEL_COLUMNS):
+                problems.append(f"{where}: wrong number of fields; quote any field that contains a comma")
+                continue
+            rows.append((where, (row["article_id"].strip(), row["sentence"], row["actor"].strip()), row["label"]))
+    except csv.Error as err:
+        problems.append(f"{path}:{reader.line_num}: not valid CSV: {err}")
+    return rows, problems
+
+
+def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
+    """([(where, key, label)], problems) from Label Studio's JSON export; `where` is `file: task <id>`.
+
+    The stance is the `choices` result of the submitted annotation (cancelled, i.e.
+    skipped, annotations do not count); the mention spans in the result are ignored.
+    """
+    try:
+        tasks = json.loads(read_text_file(path, MAX_LABEL_FILE_BYTES))
+    except json.JSONDecodeError as err:
+        return [], [f"{path}:{err.lineno}: not valid JSON: {err.msg}"]
+    if not isinstance(tasks, list):
+        return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
+    rows, problems = [], []
+    for number, task in enumerate(tasks, start=1):
+        task_id = task.get("id", f"#{number}") if isinstance(task, dict) else f"#{number}"
+        where = f"{path}: task {task_id}"
+        data = task.get("data") if isinstance(task, dict) else None
+        if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in ("text", "article_id", "actor")):
+            problems.append(f"{where}: no data.text, data.article_id and data.actor; export tasks from `label export`")
+            continue
+        key = (data["article_id"].strip(), data["text"], data["actor"].strip())
+        submitted = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        if len(submitted) > 1:
+            problems.append(
+                f"{where}: {len(submitted)} annotations; a pass is one annotator's, "
+                "so export each annotator's annotations separately"
+            )
+            continue
+        choices = [
+            choice
+            for annotation in submitted
+            for result in annotation.get("result") or []
+            if result.get("type") == "choices" and result.get("from_name") == STANCE_CONTROL
+            for choice in (result.get("value") or {}).get("choices") or []
+        ]
+        if len(choices) > 1:
+            problems.append(f"{where}: {len(choices)} stances chosen ({', '.join(map(str, choices))}); choose one")
+            continue
+        rows.append((where, key, str(choices[0]) if choices else ""))
+    return rows, problems
+
+
+def validate(
+    rows: list[tuple[str, GoldKey, str]], params: Params, registry: ActorRegistry, gold: dict
+) -> tuple[dict[GoldKey, str], list[str]]:
+    """({key: label} of the good rows, one line per problem)."""
+    articles, _ = known_articles(params)
+    candidate_keys: dict[str, set[GoldKey]] = {}
+    actors = set(registry.actors)
+    labels: dict[GoldKey, str] = {}
+    first: dict[GoldKey, str] = {}
+    problems = []
+    for where, key, raw_label in rows:
+        article_id, sentence, actor = key
+        label = raw_label.strip().lower()
+        if not label:
+            problem = "empty label; write support, oppose or neutral"
+        elif label not in LABELS:
+            problem = f"label {raw_label!r} is not one of {', '.join(LABELS)}"
+        elif actor not in actors:
+            problem = f"unknown actor {actor!r}; use an id from the registry ({', '.join(sorted(actors))})"
+        elif article_id not in articles:
+            problem = (
+                f"article {article_id!r} is neither in {params.data.articles} nor in "
+                f"{params.data.annotation_articles}; export it with `stance label export` first"
+            )
+        elif sentence not in articles[article_id]:
+            problem = f"sentence not found in article {article_id!r}: {_short(sentence)}; copy it exactly"
+        elif key in first:
+            problem = f"duplicate of {first[key]} (actor {actor!r}, same sentence); keep one"
+        elif key in gold:
+            problem = f"already gold in {params.data.labels}:{gold[key][1]}; remove the row"
+        else:
+            if article_id not in candidate_keys:
+                candidate_keys[article_id] = {
+                    (c["article_id"], c["sentence"], c["actor"])
+                    for c in article_candidates(article_id, articles[article_id], registry)
+                }
+            if key not in candidate_keys[article_id]:
+                problem = f"no candidate pair: the sentence is not split this way or does not mention {actor!r}"
+            else:
+                problem = None
+        first.setdefault(key, _ref(where))
+        if problem:
+            problems.append(f"{where}: {problem}")
+        else:
+            labels[key] = label
+    return labels, problems
+
+
+def import_pass(params: Params, file: str, annotator: str, replace: bool = False, folder: Path = PASSES) -> Path:
+    """`stance label import`: validate the whole file, then store it as the annotator's pass."""
+    path = Path(file)
+    check_name(annotator, "--annotator")
+    if path.suffix.lower() == ".json":
+        rows, problems = read_label_studio(path)
+        kind = "Label Studio JSON"
+    elif path.suffix.lower() == ".csv":
+        rows, problems = read_csv_batch(path)
+        kind = "CSV"
+    else:
+        raise DataError(path, None, "unknown format; import a filled .csv or Label Studio's JSON export (.json)")
+    registry = ActorRegistry.load(params.data.actors)
+    gold = read_gold(params.data.labels, set(registry.actors))
+    labels, more = validate(rows, params, registry, gold)
+    problems += more
+    if problems:
+        raise RowProblems(problems + [f"{path}: {len(problems)} problem(s); nothing was stored"])
+    if not labels:
+        raise DataError(path, None, "no labelled pairs in the file")
+    target = folder / f"{annotator}.csv"
+    stored: dict[GoldKey, str] = {}
+    if target.exists() and not replace:
+        existing = read_pass(target)
+        overlap = [key for key in labels if key in existing]
+        if overlap:
+            raise DataError(
+                target,
+                existing[overlap[0]][1],
+                f"annotator {annotator!r} already labelled {len(overlap)} of these pairs; "
+                "import under another --annotator, or pass --replace to replace this pass",
+            )
+        stored = {key: label for key, (label, _) in existing.items()}
+    added = len(labels)
+    stored.update(labels)
+    write_pass(target, stored)
+    print(f"{path}: {added} labels by {annotator} ({kind}) stored in {target} ({len(stored)} in the pass)")
+    return target

@@ -1,0 +1,96 @@
+"""What the annotation loop keeps on disk, under data/annotation/.
+
+- `passes/<annotator>.csv`: one labelling pass per annotator (article_id, sentence, actor,
+  label), written by `stance label import`, keyed like the gold file.
+- `disagreements.csv`: pairs on which the passes differ, with a `final` column people fill.
+- the articles folder of params.yaml's `data.annotation_articles` (data/annotation/articles):
+  the text of every exported article that is not in seeds/, so its labels can be trained on.
+
+The gold file (data/labels.csv) stays the one source of training labels; `stance label
+merge` appends to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from pipeline.data.labels import LABEL_COLUMNS, MAX_LABEL_FILE_BYTES, GoldKey, load_all_articles, read_gold
+from pipeline.errors import DataError
+from pipeline.files import atomic_output, read_text_file
+from pipeline.params import Params
+from pipeline.paths import ANNOTATION, PASSES
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_name(name: str, what: str) -> str:
+    """An annotator name or article id that becomes a file name: letters, digits, '.', '_', '-'."""
+    if not SAFE_NAME.fullmatch(name) or name.endswith("."):
+        raise DataError(
+            what, None, f"{name!r} cannot be a file name; use letters, digits, '.', '_' and '-' (at most 100)"
+        )
+    return name
+
+
+def read_pass(path: Path) -> dict[GoldKey, tuple[str, int]]:
+    """{(article_id, sentence, actor): (label, line)} of a stored pass (or an old pass_*.csv)."""
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows: dict[GoldKey, tuple[str, int]] = {}
+    for row in reader:
+        rows[(row["article_id"], row["sentence"], row["actor"])] = (row["label"], reader.line_num)
+    return rows
+
+
+def stored_passes(folder: Path = PASSES) -> dict[str, dict[GoldKey, str]]:
+    """{annotator: {key: label}} for every pass under `folder`, annotators sorted by name."""
+    return {
+        path.stem: {key: label for key, (label, _) in read_pass(path).items()} for path in sorted(folder.glob("*.csv"))
+    }
+
+
+def write_pass(path: Path, rows: dict[GoldKey, str]) -> None:
+    with atomic_output(path) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(LABEL_COLUMNS)
+            writer.writerows([*key, label] for key, label in rows.items())
+
+
+def labelled_keys(params: Params, actors: set[str], annotation: Path = ANNOTATION) -> set[GoldKey]:
+    """Every pair that already has a label: in the gold file, in a stored pass, or in an old pass_*.csv."""
+    keys = set(read_gold(params.data.labels, actors))
+    for path in sorted((annotation / "passes").glob("*.csv")) + sorted(annotation.glob("pass_*.csv")):
+        keys.update(read_pass(path))
+    return keys
+
+
+def known_articles(params: Params) -> tuple[dict[str, str], set[str]]:
+    """({article id: text} of seeds/ and the annotation articles folder, ids of the latter)."""
+    return load_all_articles(params.data.articles, params.data.annotation_articles)
+
+
+def store_article(params: Params, article_id: str, text: str, origin: str, known: dict[str, str]) -> bool:
+    """Keep an exported article's text where `prepare` reads it; True if a new file was written.
+
+    An article already in seeds/ or in the annotation folder is left alone, but only if
+    its text is the same: two texts under one id would make the labels ambiguous.
+    """
+    if article_id in known:
+        if known[article_id] != text:
+            raise DataError(
+                origin,
+                None,
+                f"article id {article_id!r} is already stored with another text (in {params.data.articles} or "
+                f"{params.data.annotation_articles}); give this article another id",
+            )
+        return False
+    check_name(article_id, origin)
+    path = Path(params.data.annotation_articles) / f"{article_id}.txt"
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(text.encode("utf-8"))
+    known[article_id] = text
+    return True

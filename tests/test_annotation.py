@@ -1,0 +1,302 @@
+"""The annotation loop: export, import (CSV and Label Studio), agreement, adjudication, merge, retraining.
+
+The fixtures in tests/fixtures/annotation are three short articles written for these tests
+(in no seed) and a Label Studio "Export > JSON" file of one annotator's labels for a batch
+exported from them, in Label Studio's export format (tasks with data, predictions and
+annotations[].result[]).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import ROOT, run
+
+from pipeline.annotation.adjudication import agree, merge
+from pipeline.annotation.export import select
+from pipeline.annotation.passes import RowProblems, import_pass
+from pipeline.annotation.store import write_pass
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.params import load_params
+from pipeline.stages.prepare import prepare
+
+FIXTURES = ROOT / "tests/fixtures/annotation"
+LABEL_STUDIO = FIXTURES / "label_studio_export.json"
+ARTICLE = "x01_summit-office-debate"
+SENTENCE = "Japan has said it would welcome the office as a way to deepen dialogue with the alliance."
+HEADER = "article_id,sentence,actor,label,model_guess"
+GOOD = f'{ARTICLE},"{SENTENCE}",japan,support,support'
+
+
+def ls_labels() -> dict[tuple, str]:
+    """{(article_id, sentence, actor): label} of the Label Studio fixture, read independently of the importer."""
+    labels = {}
+    for task in json.loads(LABEL_STUDIO.read_text(encoding="utf-8")):
+        data = task["data"]
+        (choice,) = [r for r in task["annotations"][0]["result"] if r["type"] == "choices"]
+        labels[(data["article_id"], data["text"], data["actor"])] = choice["value"]["choices"][0]
+    return labels
+
+
+@pytest.fixture
+def params(tmp_path):
+    params = load_params(ROOT / "params.yaml")
+    params.data.articles = str(ROOT / "seeds")
+    params.data.annotation_articles = str(FIXTURES / "articles")
+    params.data.actors = str(ROOT / "data/actors.yaml")
+    params.data.labels = str(tmp_path / "labels.csv")
+    shutil.copy(ROOT / "data/labels.csv", tmp_path / "labels.csv")
+    return params
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# --- import: every bad row is one line naming the file and line, and nothing is stored ---
+
+
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        (f'{ARTICLE},"{SENTENCE}",japan,,support', "empty label"),
+        (f'{ARTICLE},"{SENTENCE}",japan,maybe,support', "label 'maybe' is not one of support, oppose, neutral"),
+        (f'{ARTICLE},"{SENTENCE}",atlantis,support,support', "unknown actor 'atlantis'"),
+        (f'{ARTICLE},"Japan said no.",japan,oppose,neutral', f"sentence not found in article '{ARTICLE}'"),
+        (f'x99_nowhere,"{SENTENCE}",japan,support,support', "article 'x99_nowhere' is neither in"),
+        (GOOD, "duplicate of line 2"),
+        (f'{ARTICLE},"{SENTENCE}",france,oppose,neutral', "no candidate pair"),
+        (
+            "000_5ea5e603efdd03d0,\"French officials have restated the country's lack of support for the idea of the "
+            'NATO military alliance opening a liaison office in Japan, which would be its first outpost in Asia.",'
+            "france,oppose,oppose",
+            "already gold in",
+        ),
+    ],
+)
+def test_each_bad_csv_row_is_one_line_with_file_and_line(params, tmp_path, row, words):
+    batch = write(tmp_path / "batch.csv", [HEADER, GOOD, row])
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(batch), "alice", folder=tmp_path / "passes")
+    first, summary = caught.value.problems
+    assert first.startswith(f"{batch}:3: ") and "\n" not in first
+    assert words in first
+    assert summary == f"{batch}: 1 problem(s); nothing was stored"
+    assert not (tmp_path / "passes").exists()
+
+
+def test_a_label_studio_export_imports_as_a_pass(params, tmp_path):
+    stored = import_pass(params, str(LABEL_STUDIO), "bob", folder=tmp_path / "passes")
+    with open(stored, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["article_id", "sentence", "actor", "label"]
+    assert {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in rows} == ls_labels()
+
+
+def _label_studio_variant(tmp_path: Path, change) -> Path:
+    tasks = json.loads(LABEL_STUDIO.read_text(encoding="utf-8"))
+    change(tasks[1])
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    return path
+
+
+def _choices(task) -> dict:
+    return next(r for r in task["annotations"][0]["result"] if r["type"] == "choices")
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda task: task["annotations"][0].update(was_cancelled=True), "empty label"),
+        (lambda task: _choices(task)["value"].update(choices=["against"]), "label 'against' is not one of"),
+        (lambda task: task["data"].update(actor="atlantis"), "unknown actor 'atlantis'"),
+        (lambda task: task["data"].update(text="France said nothing."), "sentence not found in article"),
+        (lambda task: task["annotations"].append(task["annotations"][0]), "2 annotations"),
+    ],
+)
+def test_each_bad_label_studio_task_is_one_line_with_file_and_task_id(params, tmp_path, change, words):
+    export = _label_studio_variant(tmp_path, change)
+    task_id = json.loads(export.read_text(encoding="utf-8"))[1]["id"]
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(export), "bob", folder=tmp_path / "passes")
+    first = caught.value.problems[0]
+    assert first.startswith(f"{export}: task {task_id}: ") and "\n" not in first
+    assert words in first
+    assert not (tmp_path / "passes").exists()
+
+
+def test_a_pass_is_never_overwritten_silently(params, tmp_path):
+    passes = tmp_path / "passes"
+    import_pass(params, str(LABEL_STUDIO), "bob", folder=passes)
+    before = (passes / "bob.csv").read_bytes()
+    with pytest.raises(DataError, match="already labelled 12 of these pairs"):
+        import_pass(params, str(LABEL_STUDIO), "bob", folder=passes)
+    assert (passes / "bob.csv").read_bytes() == before
+    import_pass(params, str(LABEL_STUDIO), "bob", replace=True, folder=passes)  # asked for: allowed
+    batch = write(tmp_path / "more.csv", [HEADER, 'x02_seoul-canberra-reactions,"Germany",germany,neutral,x'])
+    with pytest.raises(RowProblems):  # a bad file leaves the pass as it was
+        import_pass(params, str(batch), "bob", folder=passes)
+    assert (passes / "bob.csv").read_bytes() == before
+
+
+# --- agreement, adjudication, merge ---
+
+
+def test_disagreements_must_be_adjudicated_before_the_merge(params, tmp_path):
+    bob = ls_labels()
+    keys = list(bob)
+    alice = dict(bob)
+    alice[keys[0]] = next(label for label in LABELS if label != bob[keys[0]])
+    del alice[keys[-1]]  # labelled by bob only: waits for a second pass
+    passes, disagreements = tmp_path / "passes", tmp_path / "disagreements.csv"
+    write_pass(passes / "alice.csv", alice)
+    write_pass(passes / "bob.csv", bob)
+    rows = agree(passes, disagreements)
+    assert [(r["article_id"], r["sentence"], r["actor"]) for r in rows] == [keys[0]]
+    assert rows[0]["final"] == "" and rows[0]["label_alice"] == alice[keys[0]]
+    gold_before = Path(params.data.labels).read_bytes()
+    with pytest.raises(DataError, match="1 disagreements have no final label"):
+        merge(params, passes, disagreements)
+    assert Path(params.data.labels).read_bytes() == gold_before
+    text = disagreements.read_text(encoding="utf-8")
+    disagreements.write_text(text.rstrip("\n") + bob[keys[0]] + "\n", encoding="utf-8")
+    assert agree(passes, disagreements)[0]["final"] == bob[keys[0]]  # a second agree keeps the final
+    added = merge(params, passes, disagreements)
+    assert [tuple(row[:3]) for row in added] == keys[:-1]
+    assert Path(params.data.labels).read_bytes().startswith(gold_before)
+    assert merge(params, passes, disagreements) == []  # idempotent
+
+
+# --- export: uncertainty order and spread ---
+
+
+def _pair(article: str, index: int, actor: str, margin: float) -> dict:
+    return {"article_id": article, "sentence_index": index, "actor": actor, "margin": margin}
+
+
+def test_export_takes_the_most_uncertain_pairs_spread_across_articles_and_actors():
+    long = [_pair("long", i, "nato" if i < 6 else "japan", 0.01 * (i + 1)) for i in range(12)]
+    short = [_pair("short", 0, "france", 0.5), _pair("short", 1, "china", 0.4)]
+    other = [_pair("other", 0, "usa", 0.9)]
+    chosen = select(long + short + other, n=6, per_actor=2)
+    assert [p["margin"] for p in chosen] == sorted(p["margin"] for p in chosen)  # most uncertain first
+    assert {p["article_id"] for p in chosen} == {"long", "short", "other"}  # one article cannot fill it
+    per_key = {}
+    for p in chosen:
+        per_key[(p["article_id"], p["actor"])] = per_key.get((p["article_id"], p["actor"]), 0) + 1
+    assert max(per_key.values()) <= 2
+    # Within an article, the most uncertain pairs go first.
+    assert [p["margin"] for p in chosen if p["article_id"] == "long"] == [0.01, 0.02, 0.07]
+    assert select(long, n=100, per_actor=2) == [long[0], long[1], long[6], long[7]]
+
+
+# --- prepare: partly labelled articles ---
+
+
+def test_a_partly_labelled_annotation_article_gives_only_its_labelled_pairs(tmp_path):
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds/a1.txt").write_text("France blocked the office.\n", encoding="utf-8")
+    (tmp_path / "seeds/b2.txt").write_text("Berlin stayed silent.\n", encoding="utf-8")
+    (tmp_path / "annotation").mkdir()
+    (tmp_path / "annotation/c3.txt").write_text("Japan welcomed the plan.\nChina objected.\n", encoding="utf-8")
+    write(
+        tmp_path / "labels.csv",
+        [
+            "article_id,sentence,actor,label",
+            "a1,France blocked the office.,france,oppose",
+            "b2,Berlin stayed silent.,germany,neutral",
+            "c3,Japan welcomed the plan.,japan,support",
+        ],
+    )
+    params = load_params(ROOT / "params.yaml")
+    params.data.articles, params.data.annotation_articles = str(tmp_path / "seeds"), str(tmp_path / "annotation")
+    params.data.labels, params.data.actors = str(tmp_path / "labels.csv"), str(ROOT / "data/actors.yaml")
+    params.prepare.test_fraction = 0.5
+    with contextlib.chdir(tmp_path):
+        summary = prepare(params)
+        rows = [r for split in ("train", "test") for r in pq.read_table(f"data/prepared/{split}.parquet").to_pylist()]
+    assert summary["articles"] == 3
+    assert sorted((r["article_id"], r["actor"]) for r in rows) == [("a1", "france"), ("b2", "germany"), ("c3", "japan")]
+    # The same id in both folders is refused: an article lives in one place.
+    (tmp_path / "annotation/a1.txt").write_text("France blocked the office.\n", encoding="utf-8")
+    with pytest.raises(DataError, match="a1.txt: article id 'a1' is also in"):
+        prepare(params)
+
+
+# --- the whole loop on the model the real pipeline built ---
+
+
+@pytest.mark.e2e
+def test_the_annotation_loop_end_to_end(built, tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(built, clone, symlinks=True)
+    inputs = ["seeds", str(FIXTURES / "articles")]
+    exported = run(["stance", "label", "export", *inputs, "--n", "12", "--output", "batch.csv"], clone).stdout
+    assert "exported 12 of" in exported and "stored 3 new articles" in exported
+    run(["stance", "label", "export", *inputs, "--n", "12", "--output", "batch.json"], clone)
+    with open(clone / "batch.csv", newline="", encoding="utf-8") as handle:
+        batch = list(csv.DictReader(handle))
+    keys = [(r["article_id"], r["sentence"], r["actor"]) for r in batch]
+    assert all(key[0].startswith("x0") for key in keys)  # every pair of seeds/ is labelled already
+    margins = [float(r["margin"]) for r in batch]
+    assert margins == sorted(margins) and all(r["label"] == "" for r in batch)
+    for name in ("x01_summit-office-debate", "x02_seoul-canberra-reactions", "x03_office-on-hold"):
+        stored = clone / "data/annotation/articles" / f"{name}.txt"
+        assert stored.read_bytes() == (FIXTURES / "articles" / f"{name}.txt").read_bytes()
+    tasks = json.loads((clone / "batch.json").read_text(encoding="utf-8"))
+    assert [(t["data"]["article_id"], t["data"]["text"], t["data"]["actor"]) for t in tasks] == keys
+    for task in tasks:  # the actor's mentions are pre-annotated spans of the sentence
+        for span in task["predictions"][0]["result"]:
+            value = span["value"]
+            assert task["data"]["text"][value["start"] : value["end"]] == value["text"]
+            assert value["labels"] == [task["data"]["actor"]]
+    assert '<Choices name="stance"' in (clone / "batch.label_config.xml").read_text(encoding="utf-8")
+
+    # Bob labels in Label Studio (the fixture is his export); Alice fills the CSV and differs on two pairs.
+    bob = ls_labels()
+    assert set(bob) <= set(keys)
+    flipped = [k for k in keys if k in bob][:2]
+    for row, key in zip(batch, keys):
+        label = bob.get(key, row["model_guess"])
+        row["label"] = next(other for other in LABELS if other != label) if key in flipped else label
+    with open(clone / "alice.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(batch[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(batch)
+    run(["stance", "label", "import", "alice.csv", "--annotator", "alice"], clone)
+    second = run(["stance", "label", "import", str(LABEL_STUDIO), "--annotator", "bob"], clone).stdout
+    assert "Cohen's kappa alice-bob:" in second and "2 disagreements" in second
+
+    refused = run(["stance", "label", "merge"], clone, check=False)
+    assert refused.returncode == 1 and "2 disagreements have no final label" in refused.stderr
+    path = clone / "data/annotation/disagreements.csv"
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["article_id"], r["sentence"], r["actor"]) for r in rows] == flipped
+    for row in rows:
+        row["final"] = row["label_bob"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    merged = run(["stance", "label", "merge"], clone).stdout
+    assert f"merged {len(bob)} labels" in merged and "2 adjudicated" in merged
+
+    result = run(["dvc", "repro"], clone)
+    assert "Running stage 'prepare'" in result.stdout and "Running stage 'train'" in result.stdout
+    prepared = {}
+    for split in ("train", "test"):
+        table = pq.read_table(clone / f"data/prepared/{split}.parquet")
+        for r in table.to_pylist():
+            prepared[(r["article_id"], r["sentence"], r["actor"])] = LABELS[r["label"]]  # ClassLabel: LABELS order
+    assert {key: prepared.get(key) for key in bob} == bob  # every merged label is training data now
+    assert not {key for key in keys if key not in bob} & set(prepared)  # unlabelled pairs stay out
