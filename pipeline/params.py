@@ -27,6 +27,8 @@ class DataParams(Section):
     labels: str  # gold labels (CSV)
     cues: str  # stance-cue lexicon (YAML)
     behaviour: str  # behavioural templates (YAML)
+    synthetic: str  # synthetic training text: articles/*.txt and labels.csv, fully labelled
+    locked: str  # the locked test: articles/*.txt and labels.csv, never trained or tuned on
 
 
 class PrepareParams(Section):
@@ -34,6 +36,7 @@ class PrepareParams(Section):
     split_seed: int = Field(ge=0)
     near_duplicate_threshold: float = Field(gt=0, le=1)
     near_duplicate_min_words: int = Field(ge=1)
+    synthetic: bool  # add the synthetic articles' pairs to the training split (never to a test)
 
 
 class TrainParams(Section):
@@ -66,6 +69,8 @@ class EvaluateParams(Section):
     cv_folds: int = Field(ge=2)
     cv_seed: int = Field(ge=0)
     max_misclassified: int = Field(ge=0)
+    bootstrap_resamples: int = Field(ge=100)
+    bootstrap_seed: int = Field(ge=0)
 
 
 class Params(Section):

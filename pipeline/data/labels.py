@@ -11,11 +11,24 @@ import csv
 import io
 from pathlib import Path
 
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
 from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, read_text_file
 
 LABELS = ("support", "oppose", "neutral")
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
+ARTICLE_STANCES = ("support", "oppose", "mixed", "neutral")
+
+
+def article_stance(pair_labels) -> str:
+    """How an article presents an actor, from its pairs' labels: the more frequent of support and
+    oppose, `mixed` on a tie, `neutral` when there are neither."""
+    support = sum(label == "support" for label in pair_labels)
+    oppose = sum(label == "oppose" for label in pair_labels)
+    return "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
+
+
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
 MAX_LABEL_FILE_BYTES = 50_000_000
 
@@ -156,3 +169,13 @@ def attach_gold(
 
 def _short(sentence: str, limit: int = 70) -> str:
     return repr(sentence if len(sentence) <= limit else sentence[: limit - 1] + "…")
+
+
+def load_labelled_set(folder: str | Path, registry: ActorRegistry) -> list[dict]:
+    """Every candidate pair of a fully labelled article set (`articles/*.txt` and `labels.csv`
+    in `folder`, as the synthetic text and the locked test are kept), with its gold label."""
+    folder = Path(folder)
+    articles = load_articles(folder / "articles")
+    gold = read_gold(folder / "labels.csv", set(registry.actors))
+    candidates = [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
+    return attach_gold(candidates, gold, folder / "labels.csv", articles, folder / "articles")

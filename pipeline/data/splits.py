@@ -30,6 +30,9 @@ FEATURES = Features(
         "previous_sentence": Value("string"),
         "next_sentence": Value("string"),
         "cluster": Value("string"),  # articles linked by near-duplicate sentences; the unit of splitting
+        "origin": Value(
+            "string"
+        ),  # "real" (a report) or "synthetic" (written to vary wording; trained on, never scored)
         "label": ClassLabel(names=list(LABELS)),
     }
 )

@@ -17,7 +17,7 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, article_stance
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
 from pipeline.modeling.build import build_model, fit_deterministic
@@ -67,17 +67,69 @@ def majority(train_labels: list[str], n: int) -> list[str]:
     return [max(LABELS, key=lambda label: (counts[label], -LABELS.index(label)))] * n
 
 
-def grouped_cv(params: Params, rows: list[dict], labels: list[str], lexicon: dict) -> dict[str, list[str]]:
-    """Out-of-fold predictions of the model and both baselines, folds grouped by article cluster."""
+def grouped_cv(
+    params: Params, rows: list[dict], labels: list[str], lexicon: dict, extra: list[dict] = (), extra_labels=()
+) -> dict[str, list[str]]:
+    """Out-of-fold predictions of the model and both baselines for `rows`, folds grouped by article cluster.
+
+    `extra` pairs (synthetic text) join the training side of every fold and are never predicted,
+    so the figures speak of real articles only.
+    """
     folds = StratifiedGroupKFold(n_splits=params.evaluate.cv_folds, shuffle=True, random_state=params.evaluate.cv_seed)
     template = build_model(params.train, lexicon)
-    frame = pairs_frame(rows)
-    y = np.array(labels)
+    frame = pairs_frame(list(rows) + list(extra))
+    y = np.array(list(labels) + list(extra_labels))
+    always = np.arange(len(rows), len(rows) + len(extra))
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
-    for train_index, test_index in folds.split(frame, y, groups=[r["cluster"] for r in rows]):
-        model = fit_deterministic(clone(template), frame.iloc[train_index], y[train_index])
+    for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
+        model = fit_deterministic(
+            clone(template), frame.iloc[np.r_[train_index, always]], y[np.r_[train_index, always]]
+        )
         predictions["model"][test_index] = best_labels(class_scores(model, frame.iloc[test_index]))
-        predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))
+        predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))  # real pairs only
     result = {name: list(values) for name, values in predictions.items()}
     result["keyword_rule"] = keyword_rule(rows, lexicon)
     return result
+
+
+def locked_scores(pairs: list[dict], gold: list[str], predicted: list[str], resamples: int, seed: int) -> dict:
+    """Scores on the locked test, with 95% intervals from resampling whole articles.
+
+    Pair-level figures as `scores` gives them, and article-level accuracy: for each
+    (article, actor), is the article's stance toward the office (`article_stance` of its
+    pairs) the gold one? Articles, not pairs, are resampled, since pairs of one article
+    are not independent.
+    """
+    result = scores(gold, predicted)
+    articles = sorted({p["article_id"] for p in pairs})
+    by_article = {a: [i for i, p in enumerate(pairs) if p["article_id"] == a] for a in articles}
+    rng = np.random.default_rng(seed)
+    f1s, accuracies = [], []
+    for _ in range(resamples):
+        sample = [i for a in rng.choice(articles, size=len(articles)) for i in by_article[a]]
+        f1s.append(_macro_f1([gold[i] for i in sample], [predicted[i] for i in sample]))
+        accuracies.append(_article_accuracy(pairs, gold, predicted, sample))
+    result["macro_f1_interval"] = [round(float(q), 4) for q in np.percentile(f1s, [2.5, 97.5])]
+    result["article_accuracy"] = round(_article_accuracy(pairs, gold, predicted, range(len(pairs))), 4)
+    result["article_accuracy_interval"] = [round(float(q), 4) for q in np.percentile(accuracies, [2.5, 97.5])]
+    result["articles"] = len(articles)
+    result["pairs"] = len(pairs)
+    return result
+
+
+def _macro_f1(gold: list[str], predicted: list[str]) -> float:
+    return f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0)
+
+
+def _article_accuracy(pairs: list[dict], gold: list[str], predicted: list[str], indices) -> float:
+    """Share of (article, actor) whose article-level stance is right; a resampled article counts each time."""
+    groups: dict[tuple, tuple[list, list]] = {}
+    copies = Counter()
+    for i in indices:
+        copies[i] += 1
+        key = (pairs[i]["article_id"], pairs[i]["actor"], copies[i])
+        groups.setdefault(key, ([], []))
+        groups[key][0].append(gold[i])
+        groups[key][1].append(predicted[i])
+    right = sum(article_stance(g) == article_stance(p) for g, p in groups.values())
+    return right / len(groups) if groups else 0.0

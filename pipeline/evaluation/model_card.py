@@ -18,9 +18,10 @@ def write_model_card(path: Path, params: Params, model_metadata: dict, metrics: 
         for line in sources.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             dates[record["id"]] = record.get("date")
-    articles = sorted(set(train_set["article_id"]))
+    articles = sorted({r["article_id"] for r in train_set if r["origin"] == "real"})
+    synthetic = [r for r in train_set if r["origin"] == "synthetic"]
     known = sorted(d for d in (dates.get(a) for a in articles) if d)
-    cv, test = metrics["cv"]["model"], metrics["test"]["model"]
+    cv, test, locked = metrics["cv"]["model"], metrics["test"]["model"], metrics["locked"]["model"]
     counts = Counter(LABELS[i] for i in train_set["label"])
     lines = [
         "# Model card: stance classifier",
@@ -31,12 +32,17 @@ def write_model_card(path: Path, params: Params, model_metadata: dict, metrics: 
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
-        f"- Training data: {len(train_set)} pairs from {len(articles)} articles, "
+        f"- Training data: {len(train_set)} pairs: {len(train_set) - len(synthetic)} from {len(articles)} real articles, "
+        f"{len(synthetic)} from {len({r['article_id'] for r in synthetic})} synthetic ones (docs/SYNTHETIC.md); "
         f"sha256 {model_metadata['training_data_sha256'][:16]}…",
         "- Training labels: " + ", ".join(f"{label} {counts[label]}" for label in LABELS),
         f"- Dates of the training articles: {known[0]} to {known[-1]} ({len(articles) - len(known)} articles undated)"
         if known
         else "- Dates of the training articles: unknown",
+        f"- Locked test ({locked['articles']} unseen articles, {locked['pairs']} pairs, never tuned on): "
+        f"macro-F1 {locked['macro_f1']:.3f} (95% article-bootstrap interval {locked['macro_f1_interval'][0]:.3f} "
+        f"to {locked['macro_f1_interval'][1]:.3f}); article-level stance right for "
+        f"{locked['article_accuracy']:.1%} of (article, actor)",
         f"- Grouped-CV macro-F1 {cv['macro_f1']:.3f} (accuracy {cv['accuracy']:.3f}); "
         f"held-out test macro-F1 {test['macro_f1']:.3f}",
         "- Per class (grouped CV): "

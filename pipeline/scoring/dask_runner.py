@@ -31,9 +31,10 @@ from pathlib import Path
 
 from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
+from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Problem, expand_inputs, read_source
+from pipeline.scoring.inputs import Problem, expand_inputs, read_source
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"

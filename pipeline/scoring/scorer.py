@@ -29,13 +29,13 @@ from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance
 from pipeline.features.embeddings import limit_threads
+from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Article, Problem, read_inputs
-from pipeline.scoring.outputs import PROBABILITY_FIELDS
+from pipeline.scoring.inputs import Article, Problem, read_inputs
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
@@ -105,8 +105,7 @@ def summarise(result: ArticleResult) -> list[dict]:
     summary = []
     for actor, rows in by_actor.items():
         counts = collections.Counter(row["stance"] for row in rows)
-        support, oppose = counts["support"], counts["oppose"]
-        stance = "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
+        stance = article_stance([row["stance"] for row in rows])
         summary.append(
             {
                 "article_id": result.article_id,

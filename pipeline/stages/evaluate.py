@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, load_labelled_set
 from pipeline.data.splits import load_split
 from pipeline.evaluation.behaviour import load_suite, run_suite
-from pipeline.evaluation.metrics import grouped_cv, keyword_rule, majority, scores
+from pipeline.evaluation.metrics import grouped_cv, keyword_rule, locked_scores, majority, scores
 from pipeline.evaluation.model_card import write_model_card
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
@@ -32,7 +32,13 @@ def evaluate(params: Params) -> dict:
     model, model_metadata = load_model(paths.MODEL)
     lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
-    train_set, train_labels = load_split(paths.TRAIN_SPLIT)
+    train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
+    # Synthetic pairs are trained on, never scored: every figure below is of real articles.
+    train_rows, train_labels, synthetic_rows, synthetic_labels = [], [], [], []
+    for row, label in zip(train_set.to_list(), train_set_labels):
+        rows, labels = (train_rows, train_labels) if row["origin"] == "real" else (synthetic_rows, synthetic_labels)
+        rows.append(row)
+        labels.append(label)
     test_set, test_labels = load_split(paths.TEST_SPLIT)
     test_rows = test_set.to_list()
 
@@ -40,12 +46,15 @@ def evaluate(params: Params) -> dict:
     test_predicted = best_labels(test_scores)
     test_actors = [r["actor"] for r in test_rows]
 
-    all_rows = train_set.to_list() + test_rows
+    all_rows = train_rows + test_rows
     all_labels = train_labels + test_labels
     all_actors = [r["actor"] for r in all_rows]
-    cv = grouped_cv(params, all_rows, all_labels, lexicon)
+    cv = grouped_cv(params, all_rows, all_labels, lexicon, synthetic_rows, synthetic_labels)
 
     behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry), registry)
+    locked_pairs = load_labelled_set(params.data.locked, registry)
+    locked_labels = [pair["label"] for pair in locked_pairs]
+    locked_predicted = best_labels(class_scores(model, pairs_frame(locked_pairs)))
 
     metrics = {
         "test": {
@@ -57,9 +66,22 @@ def evaluate(params: Params) -> dict:
             name: scores(all_labels, predicted, all_actors if name == "model" else None)
             for name, predicted in cv.items()
         },
+        # Scores only: no per-pair prediction or error of the locked test is ever written.
+        "locked": {
+            "model": locked_scores(
+                locked_pairs,
+                locked_labels,
+                locked_predicted,
+                params.evaluate.bootstrap_resamples,
+                params.evaluate.bootstrap_seed,
+            ),
+            "majority": scores(locked_labels, majority(train_labels, len(locked_labels))),
+            "keyword_rule": scores(locked_labels, keyword_rule(locked_pairs, lexicon)),
+        },
         "behaviour": behaviour,
         "examples": {
             "train": len(train_labels),
+            "synthetic": len(synthetic_labels),
             "test": len(test_labels),
             "per_class": {label: all_labels.count(label) for label in LABELS},
         },
@@ -113,7 +135,10 @@ def evaluate(params: Params) -> dict:
         paths.REPORTS / "behaviour_failures.csv", ["capability", "actor", "expected", "predicted", "sentence"], failures
     )
     cv_model, test_model = metrics["cv"]["model"], metrics["test"]["model"]
+    locked = metrics["locked"]["model"]
     print(
+        f"locked test macro-F1 {locked['macro_f1']:.3f} (95% {locked['macro_f1_interval'][0]:.3f} to "
+        f"{locked['macro_f1_interval'][1]:.3f}, {locked['articles']} unseen articles); "
         f"grouped CV macro-F1 {cv_model['macro_f1']:.3f} (majority {metrics['cv']['majority']['macro_f1']:.3f}, "
         f"keyword rule {metrics['cv']['keyword_rule']['macro_f1']:.3f}); test macro-F1 {test_model['macro_f1']:.3f}; "
         f"behavioural pass rate {behaviour['all']:.3f}"

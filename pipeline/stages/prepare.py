@@ -10,11 +10,14 @@ Clusters are computed over every candidate sentence of both kinds, labelled or n
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS, attach_gold, load_all_articles, read_gold
+from pipeline.data.labels import LABELS, attach_gold, load_all_articles, load_labelled_set, read_gold
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
+from pipeline.errors import DataError
 from pipeline.files import write_json
 from pipeline.params import Params
 
@@ -38,14 +41,17 @@ def prepare(params: Params) -> dict:
     )
     for example in examples:
         example["cluster"] = clusters[example["article_id"]]
+        example["origin"] = "real"
     train, test = split_by_cluster(examples, params.prepare.test_fraction, params.prepare.split_seed)
+    synthetic = synthetic_examples(params, registry, set(articles)) if params.prepare.synthetic else []
+    train += synthetic
     write_split(train, paths.TRAIN_SPLIT)
     write_split(test, paths.TEST_SPLIT)
     summary = {
         # seeds all count; a partly labelled article counts once it has a labelled pair
         "articles": len(set(articles) - partly_labelled) + len({e["article_id"] for e in examples} & partly_labelled),
         "clusters": len({e["cluster"] for e in examples}),
-        "examples": {"train": len(train), "test": len(test)},
+        "examples": {"train": len(train), "test": len(test), "synthetic": len(synthetic)},
         "labels": {
             split: {label: sum(e["label"] == label for e in rows) for label in LABELS}
             for split, rows in (("train", train), ("test", test))
@@ -53,7 +59,22 @@ def prepare(params: Params) -> dict:
     }
     write_json(paths.PREPARE_SUMMARY, summary)
     print(
-        f"prepared {len(train)} train and {len(test)} test examples "
+        f"prepared {len(train)} train ({len(synthetic)} synthetic) and {len(test)} test examples "
         f"from {summary['articles']} articles in {summary['clusters']} clusters"
     )
     return summary
+
+
+def synthetic_examples(params: Params, registry: ActorRegistry, real_ids: set[str]) -> list[dict]:
+    """The synthetic articles' pairs: training material only, each article its own cluster."""
+    examples = load_labelled_set(params.data.synthetic, registry)
+    for example in examples:
+        if example["article_id"] in real_ids:
+            raise DataError(
+                Path(params.data.synthetic) / "articles" / f"{example['article_id']}.txt",
+                None,
+                "a real article has the same id; give synthetic articles a prefix of their own",
+            )
+        example["cluster"] = f"synthetic/{example['article_id']}"
+        example["origin"] = "synthetic"
+    return examples

@@ -1,0 +1,41 @@
+"""The locked test's figures: article-level stance, and intervals from resampling whole articles."""
+
+from __future__ import annotations
+
+from pipeline.data.labels import article_stance
+from pipeline.evaluation.metrics import locked_scores
+
+
+def pairs_of(spec: list[tuple[str, str]]) -> list[dict]:
+    return [{"article_id": article, "actor": actor} for article, actor in spec]
+
+
+def test_article_stance_is_the_more_frequent_stance_mixed_on_a_tie_else_neutral():
+    assert article_stance(["support", "neutral", "support", "oppose"]) == "support"
+    assert article_stance(["oppose", "neutral"]) == "oppose"
+    assert article_stance(["support", "oppose"]) == "mixed"
+    assert article_stance(["neutral", "neutral"]) == "neutral"
+
+
+def test_locked_scores_judge_articles_by_their_stance_and_resample_whole_articles():
+    pairs = pairs_of([("a", "france"), ("a", "france"), ("a", "nato"), ("b", "china"), ("c", "japan")])
+    gold = ["oppose", "neutral", "support", "oppose", "support"]
+    # a/france: one oppose pair missed but the article still opposes; b/china wrong; c/japan wrong
+    predicted = ["oppose", "oppose", "support", "neutral", "neutral"]
+    result = locked_scores(pairs, gold, predicted, resamples=200, seed=0)
+    assert result["article_accuracy"] == round(2 / 4, 4)  # a/france and a/nato right, b and c wrong
+    assert result["articles"] == 3 and result["pairs"] == 5
+    low, high = result["macro_f1_interval"]
+    assert 0 <= low <= result["macro_f1"] <= high <= 1 and low < high
+    low, high = result["article_accuracy_interval"]
+    assert low < result["article_accuracy"] < high
+    assert locked_scores(pairs, gold, predicted, resamples=200, seed=0) == result  # deterministic
+    assert locked_scores(pairs, gold, predicted, resamples=200, seed=1) != result
+
+
+def test_perfect_predictions_have_a_degenerate_interval_at_one():
+    pairs = pairs_of([("a", "france"), ("b", "nato"), ("c", "china")])
+    gold = ["oppose", "support", "neutral"]
+    result = locked_scores(pairs, gold, list(gold), resamples=100, seed=0)
+    assert result["macro_f1"] == 1.0 and result["article_accuracy"] == 1.0
+    assert result["article_accuracy_interval"] == [1.0, 1.0]
