@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ROOT, clone_project, run
+
+pytestmark = pytest.mark.e2e  # DVC pushes, pulls and experiments: real pipeline runs
 
 
 def test_push_then_pull_into_a_fresh_clone_gives_a_clean_status_and_the_same_scores(built, tmp_path):

@@ -77,20 +77,25 @@ def test_any_bytes_as_an_input_file_give_articles_or_problems_never_an_exception
             assert str(path) in str(event) and "\n" not in str(event)
 
 
-def test_a_one_megabyte_sentence_and_thousands_of_mentions_in_one_sentence(model_path):
+def test_a_one_megabyte_sentence_and_thousands_of_mentions_in_one_sentence(trained_model):
     huge = "word " * 200_000
     assert "".join(s.text for s in split_sentences(huge)).replace(" ", "") == huge.replace(" ", "")
     crowded = "France and Japan and NATO " * 3000
     assert len(REGISTRY.find(crowded)) == 9000
-    [result] = Scorer.load(model_path).score_batch([Article("crowded", crowded, "crowded")])
+    [result] = Scorer.load(trained_model).score_batch([Article("crowded", crowded, "crowded")])
     assert {row["actor"] for row in result.rows} == {"france", "japan", "nato"}
+
+
+@pytest.fixture(scope="module")
+def scorer(trained_model) -> Scorer:
+    return Scorer.load(trained_model)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(messy_text, min_size=1, max_size=6))
-def test_the_scorer_summarises_each_input_article_exactly_once(model_path, texts):
+def test_the_scorer_summarises_each_input_article_exactly_once(scorer, texts):
     articles = [Article(f"a{i}", text, f"a{i}") for i, text in enumerate(texts)]
-    results = [e for e in score_events(articles, model_path) if isinstance(e, ArticleResult)]
+    results = [e for e in score_events(articles, scorer=scorer) if isinstance(e, ArticleResult)]
     assert [r.article_id for r in results] == [a.id for a in articles]
 
 
