@@ -24,7 +24,7 @@ from pipeline.errors import DataError
 from pipeline.params import load_params
 from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.scorer import ArticleResult, Scorer, score_events
+from pipeline.scoring.scorer import BATCH_ARTICLES, ArticleResult, Scorer, score_events
 from pipeline.stages.prepare import prepare
 
 REGISTRY = ActorRegistry.load(ROOT / "data/actors.yaml")
@@ -140,37 +140,36 @@ def test_touching_files_without_changing_them_reruns_nothing(built):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_succeeds(model_path, tmp_path, sig):
-    corpus = tmp_path / "corpus.jsonl"
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
-    with open(corpus, "w", encoding="utf-8") as handle:
-        for i in range(600):
-            handle.write(json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n")
-    output = tmp_path / "out.parquet"
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "score",
-        str(corpus),
-        "--model",
-        str(model_path),
-        "--output",
-        str(output),
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while not list(tmp_path.glob(".out.parquet.*.tmp")) and time.time() < deadline:
+    lines = [json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(BATCH_ARTICLES + 1)]
+    output = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "pipeline.cli", "score", "-", "--model", str(model_path), "--output", str(output)]
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    # One full batch and one more article, then standard input stays open: the run cannot
+    # finish before the signal, however fast or slow the machine.
+    process.stdin.write("".join(lines).encode("utf-8"))
+    process.stdin.flush()
+    # Rows of the first batch in the temporary file: the signal handlers were installed
+    # before it was opened (run_stage), and the run is under way.
+    deadline = time.monotonic() + 120
+    while not [t for t in tmp_path.glob(".out.jsonl.*.tmp") if t.stat().st_size] and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
-    time.sleep(1)  # well into the run: rows are being written to the temporary file
+    assert [t for t in tmp_path.glob(".out.jsonl.*.tmp") if t.stat().st_size], "no rows written within 120 s"
     process.send_signal(sig)
     process.wait(timeout=60)
-    assert process.returncode != 0
+    process.stdin.close()
+    stderr = process.stderr.read().decode()
     assert not output.exists()
-    if sig != signal.SIGKILL:  # a catchable signal also removes the temporary file
-        assert not list(tmp_path.glob(".out.parquet.*.tmp"))
-        assert "Traceback" not in process.stderr.read().decode()
-    again = subprocess.run(command, cwd=ROOT, capture_output=True)
-    assert again.returncode == 0 and output.exists()
+    if sig == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:  # a catchable signal ends the run cleanly and also removes the temporary file
+        assert process.returncode == 130 and stderr.strip().endswith("interrupted"), (process.returncode, stderr)
+        assert not list(tmp_path.glob(".out.jsonl.*.tmp"))
+        assert "Traceback" not in stderr
+    again = subprocess.run(command, cwd=ROOT, input="".join(lines[:2]).encode("utf-8"), capture_output=True)
+    assert again.returncode == 0, again.stderr.decode()
+    assert {json.loads(row)["article_id"] for row in output.read_text(encoding="utf-8").splitlines()} == {"a0", "a1"}
 
 
 def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
