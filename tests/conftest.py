@@ -74,7 +74,7 @@ def model_path(built) -> Path:
 
 
 # Using any of these fixtures makes a test e2e: each runs the real pipeline or a cluster.
-E2E_FIXTURES = {"built", "model_path", "embedded", "client", "single_process_rows"}
+E2E_FIXTURES = {"built", "model_path", "embedded", "embedded_twice", "client", "single_process_rows"}
 
 
 def pytest_collection_modifyitems(config, items):
