@@ -172,16 +172,31 @@ def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_su
     assert {json.loads(row)["article_id"] for row in output.read_text(encoding="utf-8").splitlines()} == {"a0", "a1"}
 
 
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether process `pid` has a handler installed for `sig` (Linux: SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(caught >> (sig - 1) & 1)
+
+
 def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
     before = {name: (built / name).read_bytes() for name in ("metrics.json", "plots/confusion_cv.csv")}
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "stance"), "evaluate"], cwd=built, stderr=subprocess.PIPE
     )
-    time.sleep(4)  # the stage is cross-validating; nothing has been renamed into place yet
+    # Wait until the stage catches SIGTERM (run_stage installs the handler just before the
+    # stage starts): then it is loading data or cross-validating for seconds, and has renamed
+    # nothing into place yet.
+    deadline = time.monotonic() + 60
+    while not catches(process.pid, signal.SIGTERM) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.02)
+    assert catches(process.pid, signal.SIGTERM), "the stage never installed its SIGTERM handler"
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
-    assert process.returncode != 0
-    assert "Traceback" not in process.stderr.read().decode()
+    stderr = process.stderr.read().decode()
+    assert process.returncode == 130 and stderr.strip().endswith("interrupted"), (process.returncode, stderr)
+    assert "Traceback" not in stderr
     for name, data in before.items():
         assert (built / name).read_bytes() == data
     assert not [p for p in built.rglob("*.tmp") if ".dvc" not in p.parts]
