@@ -1,7 +1,19 @@
-"""Shared fixtures. The pipeline fixture runs the real `dvc repro` in a temporary clone."""
+"""Shared fixtures, and the two tiers of tests.
+
+`built` runs the real `dvc repro` once per session in a temporary clone; `trained_model`
+fits the same model in-process (prepare and train stages as plain functions, on the
+shipped articles and labels) in about two seconds, for tests that need a real model
+but not the pipeline around it.
+
+Tiers: a test that runs `dvc repro`/`dvc exp`, uses `built` or `model_path` (or
+another fixture below that needs them), a process pool, a Dask cluster or the
+embeddings model is marked `e2e`, automatically where a fixture says so. The quick
+tier is `pytest -m "not e2e"`; CI runs both with plain `pytest`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -59,3 +71,30 @@ def built(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def model_path(built) -> Path:
     return built / "models" / "model.skops"
+
+
+# Using any of these fixtures makes a test e2e: each runs the real pipeline or a cluster.
+E2E_FIXTURES = {"built", "model_path", "embedded", "embedded_twice", "client", "single_process_rows"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> Path:
+    """The model `stance train` fits, trained in-process on the shipped data (no DVC, no subprocess)."""
+    from pipeline.params import load_params
+    from pipeline.stages.prepare import prepare
+    from pipeline.stages.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    for name in ("articles", "actors", "labels", "cues", "behaviour"):
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    workdir = tmp_path_factory.mktemp("trained")
+    with contextlib.chdir(workdir):  # the stages write below the working directory
+        prepare(params)
+        train(params)
+    return workdir / "models" / "model.skops"

@@ -8,11 +8,14 @@ unnoticed.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, clone_project, run
+from conftest import BIN, ROOT, clone_project, run
 
 from pipeline.errors import DataError
 from pipeline.features import embeddings
@@ -20,16 +23,36 @@ from pipeline.modeling.persist import load_model
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
-    """A clone whose params turn window embeddings on, after a full `dvc repro`."""
-    clone = clone_project(tmp_path_factory.mktemp("embedded"))
-    params = yaml.safe_load((clone / "params.yaml").read_text(encoding="utf-8"))
-    params["train"]["embeddings"] = "window"
-    (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
-    for committed in clone.glob("metrics.json"):
-        committed.unlink()
-    run(["dvc", "repro"], clone)
-    return clone
+def embedded_twice(tmp_path_factory) -> tuple[Path, Path]:
+    """Two clones whose params turn window embeddings on, each after its own full `dvc repro`.
+
+    The two runs from scratch go side by side (each spends much of its time on one core),
+    and the second is there to check that the first's bytes are reproducible.
+    """
+    clones = []
+    for _ in range(2):
+        clone = clone_project(tmp_path_factory.mktemp("embedded"))
+        params = yaml.safe_load((clone / "params.yaml").read_text(encoding="utf-8"))
+        params["train"]["embeddings"] = "window"
+        (clone / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+        for committed in clone.glob("metrics.json"):
+            committed.unlink()
+        clones.append(clone)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    runs = [
+        subprocess.Popen(["dvc", "repro"], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for clone in clones
+    ]
+    for process in runs:
+        output = process.communicate()[0].decode(errors="replace")
+        assert process.returncode == 0, output
+        assert "Running stage 'evaluate'" in output
+    return clones[0], clones[1]
+
+
+@pytest.fixture(scope="module")
+def embedded(embedded_twice) -> Path:
+    return embedded_twice[0]
 
 
 def test_window_embeddings_train_evaluate_and_save_safely(embedded):
@@ -37,15 +60,20 @@ def test_window_embeddings_train_evaluate_and_save_safely(embedded):
     assert metadata["params"]["embeddings"] == "window"
     assert "embeddings" in [name for name, _, _ in model.named_steps["features"].transformers]
     metrics = json.loads((embedded / "metrics.json").read_text(encoding="utf-8"))
-    assert 0.0 < metrics["cv"]["model"]["macro_f1"] <= 1.0
-    assert 0.0 < metrics["behaviour"]["all"] <= 1.0
+    without = json.loads((ROOT / "metrics.json").read_text(encoding="utf-8"))  # the committed model, no embeddings
+    cv = metrics["cv"]
+    # The embedding columns are used and do not swamp the n-grams: far above the keyword rule,
+    # and within 0.03 macro-F1 of the model without them (README: 0.821 against 0.821).
+    assert cv["model"]["macro_f1"] > cv["keyword_rule"]["macro_f1"] + 0.2
+    assert abs(cv["model"]["macro_f1"] - without["cv"]["model"]["macro_f1"]) <= 0.03
+    assert metrics["behaviour"]["all"] >= 0.95
 
 
-def test_an_embedding_model_rebuilds_byte_for_byte(embedded):
-    before = (embedded / "models/model.skops").read_bytes(), (embedded / "metrics.json").read_bytes()
-    run(["dvc", "repro", "--force"], embedded)
-    after = (embedded / "models/model.skops").read_bytes(), (embedded / "metrics.json").read_bytes()
-    assert before == after
+def test_an_embedding_model_rebuilds_byte_for_byte(embedded_twice):
+    first, second = embedded_twice
+    for output in ("models/model.skops", "models/model.json", "metrics.json", "reports/test_predictions.csv"):
+        assert (first / output).read_bytes() == (second / output).read_bytes(), output
+    assert (first / "dvc.lock").read_bytes() == (second / "dvc.lock").read_bytes()
 
 
 def test_an_embedding_model_scores_the_same_with_two_workers(embedded, tmp_path):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ROOT, clone_project, run
+
+pytestmark = pytest.mark.e2e  # DVC pushes, pulls and experiments: real pipeline runs
 
 
 def test_push_then_pull_into_a_fresh_clone_gives_a_clean_status_and_the_same_scores(built, tmp_path):
@@ -44,9 +47,9 @@ def find_experiment(shown, name: str) -> dict:
 def test_two_experiments_keep_their_own_params_and_metrics(tmp_path):
     clone = clone_project(tmp_path / "clone")
     params_before = (clone / "params.yaml").read_bytes()
-    run(["dvc", "exp", "run", "--queue", "-n", "strong-reg", "-S", "train.C=0.3"], clone)
-    run(["dvc", "exp", "run", "--queue", "-n", "no-cues", "-S", "train.cue_features=false"], clone)
-    run(["dvc", "exp", "run", "--run-all"], clone)  # each from HEAD, in a temporary directory
+    # Each from HEAD in a temporary directory, as a queued run would be, without the queue's worker.
+    run(["dvc", "exp", "run", "--temp", "-n", "strong-reg", "-S", "train.C=0.3"], clone)
+    run(["dvc", "exp", "run", "--temp", "-n", "no-cues", "-S", "train.cue_features=false"], clone)
     assert (clone / "params.yaml").read_bytes() == params_before  # the workspace is as it was
     assert run(["git", "status", "--porcelain", "--untracked-files=no"], clone).stdout == ""
     shown = json.loads(run(["dvc", "exp", "show", "--json"], clone).stdout)

@@ -24,7 +24,7 @@ from pipeline.errors import DataError
 from pipeline.params import load_params
 from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.scorer import ArticleResult, Scorer, score_events
+from pipeline.scoring.scorer import BATCH_ARTICLES, ArticleResult, Scorer, score_events
 from pipeline.stages.prepare import prepare
 
 REGISTRY = ActorRegistry.load(ROOT / "data/actors.yaml")
@@ -77,20 +77,25 @@ def test_any_bytes_as_an_input_file_give_articles_or_problems_never_an_exception
             assert str(path) in str(event) and "\n" not in str(event)
 
 
-def test_a_one_megabyte_sentence_and_thousands_of_mentions_in_one_sentence(model_path):
+def test_a_one_megabyte_sentence_and_thousands_of_mentions_in_one_sentence(trained_model):
     huge = "word " * 200_000
     assert "".join(s.text for s in split_sentences(huge)).replace(" ", "") == huge.replace(" ", "")
     crowded = "France and Japan and NATO " * 3000
     assert len(REGISTRY.find(crowded)) == 9000
-    [result] = Scorer.load(model_path).score_batch([Article("crowded", crowded, "crowded")])
+    [result] = Scorer.load(trained_model).score_batch([Article("crowded", crowded, "crowded")])
     assert {row["actor"] for row in result.rows} == {"france", "japan", "nato"}
+
+
+@pytest.fixture(scope="module")
+def scorer(trained_model) -> Scorer:
+    return Scorer.load(trained_model)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(messy_text, min_size=1, max_size=6))
-def test_the_scorer_summarises_each_input_article_exactly_once(model_path, texts):
+def test_the_scorer_summarises_each_input_article_exactly_once(scorer, texts):
     articles = [Article(f"a{i}", text, f"a{i}") for i, text in enumerate(texts)]
-    results = [e for e in score_events(articles, model_path) if isinstance(e, ArticleResult)]
+    results = [e for e in score_events(articles, scorer=scorer) if isinstance(e, ArticleResult)]
     assert [r.article_id for r in results] == [a.id for a in articles]
 
 
@@ -135,37 +140,43 @@ def test_touching_files_without_changing_them_reruns_nothing(built):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_killing_the_scorer_mid_run_leaves_no_partial_output_and_the_next_run_succeeds(model_path, tmp_path, sig):
-    corpus = tmp_path / "corpus.jsonl"
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))]
-    with open(corpus, "w", encoding="utf-8") as handle:
-        for i in range(600):
-            handle.write(json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n")
-    output = tmp_path / "out.parquet"
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "score",
-        str(corpus),
-        "--model",
-        str(model_path),
-        "--output",
-        str(output),
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while not list(tmp_path.glob(".out.parquet.*.tmp")) and time.time() < deadline:
+    lines = [json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) + "\n" for i in range(BATCH_ARTICLES + 1)]
+    output = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "pipeline.cli", "score", "-", "--model", str(model_path), "--output", str(output)]
+    process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    # One full batch and one more article, then standard input stays open: the run cannot
+    # finish before the signal, however fast or slow the machine.
+    process.stdin.write("".join(lines).encode("utf-8"))
+    process.stdin.flush()
+    # Rows of the first batch in the temporary file: the signal handlers were installed
+    # before it was opened (run_stage), and the run is under way.
+    deadline = time.monotonic() + 120
+    while not [t for t in tmp_path.glob(".out.jsonl.*.tmp") if t.stat().st_size] and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
         time.sleep(0.05)
-    time.sleep(1)  # well into the run: rows are being written to the temporary file
+    assert [t for t in tmp_path.glob(".out.jsonl.*.tmp") if t.stat().st_size], "no rows written within 120 s"
     process.send_signal(sig)
     process.wait(timeout=60)
-    assert process.returncode != 0
+    process.stdin.close()
+    stderr = process.stderr.read().decode()
     assert not output.exists()
-    if sig != signal.SIGKILL:  # a catchable signal also removes the temporary file
-        assert not list(tmp_path.glob(".out.parquet.*.tmp"))
-        assert "Traceback" not in process.stderr.read().decode()
-    again = subprocess.run(command, cwd=ROOT, capture_output=True)
-    assert again.returncode == 0 and output.exists()
+    if sig == signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:  # a catchable signal ends the run cleanly and also removes the temporary file
+        assert process.returncode == 130 and stderr.strip().endswith("interrupted"), (process.returncode, stderr)
+        assert not list(tmp_path.glob(".out.jsonl.*.tmp"))
+        assert "Traceback" not in stderr
+    again = subprocess.run(command, cwd=ROOT, input="".join(lines[:2]).encode("utf-8"), capture_output=True)
+    assert again.returncode == 0, again.stderr.decode()
+    assert {json.loads(row)["article_id"] for row in output.read_text(encoding="utf-8").splitlines()} == {"a0", "a1"}
+
+
+def catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether process `pid` has a handler installed for `sig` (Linux: SigCgt in /proc/PID/status)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    caught = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(caught >> (sig - 1) & 1)
 
 
 def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
@@ -173,11 +184,19 @@ def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "stance"), "evaluate"], cwd=built, stderr=subprocess.PIPE
     )
-    time.sleep(4)  # the stage is cross-validating; nothing has been renamed into place yet
+    # Wait until the stage catches SIGTERM (run_stage installs the handler just before the
+    # stage starts): then it is loading data or cross-validating for seconds, and has renamed
+    # nothing into place yet.
+    deadline = time.monotonic() + 60
+    while not catches(process.pid, signal.SIGTERM) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.02)
+    assert catches(process.pid, signal.SIGTERM), "the stage never installed its SIGTERM handler"
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
-    assert process.returncode != 0
-    assert "Traceback" not in process.stderr.read().decode()
+    stderr = process.stderr.read().decode()
+    assert process.returncode == 130 and stderr.strip().endswith("interrupted"), (process.returncode, stderr)
+    assert "Traceback" not in stderr
     for name, data in before.items():
         assert (built / name).read_bytes() == data
     assert not [p for p in built.rglob("*.tmp") if ".dvc" not in p.parts]

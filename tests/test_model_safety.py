@@ -1,4 +1,7 @@
-"""Loading a model never runs code from the file, and a model from another setup is refused."""
+"""Loading a model never runs code from the file, and a model from another setup is refused.
+
+The tampering tests use `trained_model` (the real model, fitted in-process), so they run in the quick tier.
+"""
 
 from __future__ import annotations
 
@@ -40,16 +43,18 @@ def with_metadata(model_path: Path, target: Path, **changes) -> Path:
     return target
 
 
-def test_the_built_model_loads(model_path):
+def test_the_built_model_loads_and_is_the_model_trained_in_process(model_path, trained_model):
     model, metadata = load_model(model_path)
     assert list(model.named_steps) == ["pairs", "features", "classifier"]
     assert metadata["labels"] == ["support", "oppose", "neutral"]
+    # The quick tier's `trained_model` stands for the pipeline's model: they are the same bytes.
+    assert trained_model.read_bytes() == model_path.read_bytes()
 
 
-def test_a_skops_file_with_a_foreign_object_is_refused_without_running_it(model_path, tmp_path):
-    model, _ = load_model(model_path)
+def test_a_skops_file_with_a_foreign_object_is_refused_without_running_it(trained_model, tmp_path):
+    model, _ = load_model(trained_model)
     model.named_steps["classifier"].payload = Payload()  # rides inside an otherwise valid model
-    crafted = with_metadata(model_path, tmp_path / "model.skops")
+    crafted = with_metadata(trained_model, tmp_path / "model.skops")
     sio.dump(model, crafted)
     with pytest.raises(DataError) as caught:
         load_model(crafted)
@@ -57,8 +62,8 @@ def test_a_skops_file_with_a_foreign_object_is_refused_without_running_it(model_
     assert not MARKER.exists()
 
 
-def test_a_pickle_renamed_to_skops_is_refused_without_running_it(model_path, tmp_path):
-    crafted = with_metadata(model_path, tmp_path / "model.skops")
+def test_a_pickle_renamed_to_skops_is_refused_without_running_it(trained_model, tmp_path):
+    crafted = with_metadata(trained_model, tmp_path / "model.skops")
     crafted.write_bytes(pickle.dumps(Payload()))
     with pytest.raises(DataError, match="corrupt or not a skops model"):
         load_model(crafted)
@@ -73,8 +78,8 @@ def test_a_pickle_renamed_to_skops_is_refused_without_running_it(model_path, tmp
         ({"sklearn_version": "0.24.2"}, "scikit-learn 0.24.2"),
     ],
 )
-def test_a_model_from_another_setup_is_refused(model_path, tmp_path, changes, words):
+def test_a_model_from_another_setup_is_refused(trained_model, tmp_path, changes, words):
     target = tmp_path / "model.skops"
-    shutil.copy(model_path, target)
+    shutil.copy(trained_model, target)
     with pytest.raises(DataError, match=words):
-        load_model(with_metadata(model_path, target, **changes))
+        load_model(with_metadata(trained_model, target, **changes))

@@ -1,4 +1,9 @@
-"""`stance score` on the model the real pipeline built: parity, formats, order, bad input."""
+"""`stance score`: parity with the evaluate stage, formats, order, bad input.
+
+Tests that need the pipeline's outputs or a process pool use `built`/`model_path` (e2e);
+the rest use `trained_model`, the same model (same bytes) fitted in-process, so the
+quick tier covers the command's input and error handling.
+"""
 
 from __future__ import annotations
 
@@ -113,10 +118,10 @@ def test_two_workers_write_the_same_output_as_one(model_path, tmp_path):
     assert (tmp_path / "s1.jsonl").read_bytes() == (tmp_path / "s2.jsonl").read_bytes()
 
 
-def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(model_path):
+def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(trained_model):
     text = "France blocked the liaison office. Japan welcomed it."
     result = stance(
-        model_path,
+        trained_model,
         "-",
         "--id-field",
         "key",
@@ -126,7 +131,7 @@ def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(model
     )
     assert result.returncode == 0, result.stderr
     cli_rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert cli_rows == list(score_texts({"k1": text}, model_path=model_path))
+    assert cli_rows == list(score_texts({"k1": text}, model_path=trained_model))
     assert [(r["actor"], r["stance"]) for r in cli_rows][0] == ("france", "oppose")
 
 
@@ -163,10 +168,12 @@ def make_bad_inputs(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(model_path, tmp_path):
+def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(trained_model, tmp_path):
     paths = make_bad_inputs(tmp_path / "in")
     inputs = [str(p) for p in paths.values()] + [str(tmp_path / "missing.txt")]
-    result = stance(model_path, *inputs, "--output", str(tmp_path / "o.jsonl"), "--summary", str(tmp_path / "s.jsonl"))
+    result = stance(
+        trained_model, *inputs, "--output", str(tmp_path / "o.jsonl"), "--summary", str(tmp_path / "s.jsonl")
+    )
     assert result.returncode == 2  # something was skipped
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -190,11 +197,11 @@ def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(model_
     ).items()
 
 
-def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(model_path, tmp_path):
+def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(trained_model, tmp_path):
     paths = make_bad_inputs(tmp_path / "in")
     output = tmp_path / "o.jsonl"
     output.write_text("previous good output\n", encoding="utf-8")
-    result = stance(model_path, str(paths["good"]), str(paths["empty"]), "--fail-fast", "--output", str(output))
+    result = stance(trained_model, str(paths["good"]), str(paths["empty"]), "--fail-fast", "--output", str(output))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "--fail-fast" in result.stderr
     assert output.read_text(encoding="utf-8") == "previous good output\n"
@@ -202,17 +209,17 @@ def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(model_p
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_a_missing_or_corrupt_model_stops_the_run_and_says_how_to_build_one(model_path, tmp_path, damage):
+def test_a_missing_or_corrupt_model_stops_the_run_and_says_how_to_build_one(trained_model, tmp_path, damage):
     bad = tmp_path / "model.skops"
-    shutil.copy(model_path.with_suffix(".json"), bad.with_suffix(".json"))
+    shutil.copy(trained_model.with_suffix(".json"), bad.with_suffix(".json"))
     if damage == "corrupt":
-        bad.write_bytes(model_path.read_bytes()[:5000])
+        bad.write_bytes(trained_model.read_bytes()[:5000])
     result = stance(bad, str(ROOT / "seeds/000_5ea5e603efdd03d0.txt"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "dvc repro" in result.stderr and str(bad) in result.stderr
 
 
-def test_an_unknown_output_format_is_refused_before_any_work(model_path, tmp_path):
-    result = stance(model_path, str(ROOT / "seeds"), "--output", str(tmp_path / "o.xlsx"))
+def test_an_unknown_output_format_is_refused_before_any_work(trained_model, tmp_path):
+    result = stance(trained_model, str(ROOT / "seeds"), "--output", str(tmp_path / "o.xlsx"))
     assert result.returncode == 1 and "unknown output format '.xlsx'" in result.stderr
