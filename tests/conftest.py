@@ -91,7 +91,7 @@ def trained_model(tmp_path_factory) -> Path:
     from pipeline.stages.train import train
 
     params = load_params(ROOT / "params.yaml")
-    for name in ("articles", "actors", "labels", "cues", "behaviour"):
+    for name in type(params.data).model_fields:  # every data path, relative to the project
         setattr(params.data, name, str(ROOT / getattr(params.data, name)))
     workdir = tmp_path_factory.mktemp("trained")
     with contextlib.chdir(workdir):  # the stages write below the working directory

@@ -221,6 +221,7 @@ def test_a_partly_labelled_annotation_article_gives_only_its_labelled_pairs(tmp_
     params.data.articles, params.data.annotation_articles = str(tmp_path / "seeds"), str(tmp_path / "annotation")
     params.data.labels, params.data.actors = str(tmp_path / "labels.csv"), str(ROOT / "data/actors.yaml")
     params.prepare.test_fraction = 0.5
+    params.prepare.synthetic = False  # these few articles on their own
     with contextlib.chdir(tmp_path):
         summary = prepare(params)
         rows = [r for split in ("train", "test") for r in pq.read_table(f"data/prepared/{split}.parquet").to_pylist()]

@@ -104,6 +104,7 @@ def prepared_bytes(tmp_path: Path, labels: Path | None = None, articles: Path | 
     params.data.actors = str(ROOT / "data/actors.yaml")
     params.data.labels = str(labels or ROOT / "data/labels.csv")
     params.data.articles = str(articles or ROOT / "seeds")
+    params.data.synthetic = str(ROOT / params.data.synthetic)
     if seed is not None:
         params.prepare.split_seed = seed
     workdir = tmp_path / f"run-{random.random()}"

@@ -35,6 +35,7 @@ def run_prepare(tmp_path: Path, rows: list[str], only_first: bool = False):
     params.data.articles, params.data.labels = str(tmp_path / "articles"), str(tmp_path / "labels.csv")
     params.data.actors = str(ROOT / "data/actors.yaml")
     params.prepare.test_fraction = 0.5
+    params.prepare.synthetic = False  # these few articles on their own
     with contextlib.chdir(tmp_path):  # the stage writes data/prepared/ below the working directory
         return prepare(params)
 

@@ -1,4 +1,4 @@
-"""`stance score`: parity with the evaluate stage, formats, order, bad input.
+"""`stance score`: parity with the pipeline, formats, order, bad input.
 
 Tests that need the pipeline's outputs or a process pool use `built`/`model_path` (e2e);
 the rest use `trained_model`, the same model (same bytes) fitted in-process, so the
@@ -16,6 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, run
 
+from pipeline.data.labels import LABELS
+from pipeline.data.splits import load_split
+from pipeline.modeling.persist import load_model
+from pipeline.modeling.predict import class_scores, pairs_frame
+from pipeline.paths import TEST_SPLIT
 from pipeline.scoring.scorer import score_texts
 
 PAIR_FIELDS = [
@@ -39,22 +44,28 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_scoring_the_test_articles_reproduces_the_evaluate_stage(built, model_path, tmp_path):
-    with open(built / "reports/test_predictions.csv", newline="", encoding="utf-8") as handle:
-        expected = list(csv.DictReader(handle))
-    articles = sorted({row["article_id"] for row in expected})
+def test_scoring_the_test_articles_reproduces_the_pipelines_pairs_and_predictions(built, model_path, tmp_path):
+    """The scorer finds exactly the pairs prepare found, and gives the saved model's predictions for them."""
+    dataset, _ = load_split(built / TEST_SPLIT)
+    rows = dataset.to_list()
+    model, _ = load_model(model_path)
+    expected = dict(
+        zip([(r["article_id"], r["sentence_index"], r["actor"]) for r in rows], class_scores(model, pairs_frame(rows)))
+    )
+    articles = sorted({r["article_id"] for r in rows})
     result = stance(
         model_path, *[str(built / "seeds" / f"{a}.txt") for a in articles], "--output", str(tmp_path / "o.jsonl")
     )
     assert result.returncode == 0, result.stderr
     scored = {(r["article_id"], r["sentence_index"], r["actor"]): r for r in read_jsonl(tmp_path / "o.jsonl")}
-    assert len(scored) == len(expected)
-    for row in expected:
-        got = scored[(row["article_id"], int(row["sentence_index"]), row["actor"])]
-        assert got["stance"] == row["predicted"]
-        assert [f"{got[f'p_{label}']:.6f}" for label in ("support", "oppose", "neutral")] == [
-            row[f"p_{label}"] for label in ("support", "oppose", "neutral")
-        ]
+    assert scored.keys() == expected.keys()
+    for key, probabilities in expected.items():
+        assert [scored[key][f"p_{label}"] for label in LABELS] == [float(p) for p in probabilities]
+        assert scored[key]["stance"] == LABELS[int(probabilities.argmax())]
+    # The evaluate stage's report covers the same pairs (predicted there by the train-split model).
+    with open(built / "reports/test_predictions.csv", newline="", encoding="utf-8") as handle:
+        reported = {(r["article_id"], int(r["sentence_index"]), r["actor"]) for r in csv.DictReader(handle)}
+    assert reported == expected.keys()
 
 
 def test_rows_have_exactly_the_documented_fields_in_every_format(model_path, tmp_path):

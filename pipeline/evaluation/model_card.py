@@ -11,18 +11,20 @@ from pipeline.files import atomic_output
 from pipeline.params import Params
 
 
-def write_model_card(path: Path, params: Params, model_metadata: dict, metrics: dict, train_set, sources: Path) -> None:
+def write_model_card(
+    path: Path, params: Params, model_metadata: dict, metrics: dict, training_rows: list[dict], sources: Path
+) -> None:
     """A short, human-readable card beside the model: what it is, what it was trained on, how good it is."""
     dates = {}
     if sources.exists():
         for line in sources.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             dates[record["id"]] = record.get("date")
-    articles = sorted({r["article_id"] for r in train_set if r["origin"] == "real"})
-    synthetic = [r for r in train_set if r["origin"] == "synthetic"]
+    articles = sorted({r["article_id"] for r in training_rows if r["origin"] == "real"})
+    synthetic = [r for r in training_rows if r["origin"] == "synthetic"]
     known = sorted(d for d in (dates.get(a) for a in articles) if d)
     cv, test, locked = metrics["cv"]["model"], metrics["test"]["model"], metrics["locked"]["model"]
-    counts = Counter(LABELS[i] for i in train_set["label"])
+    counts = Counter(LABELS[r["label"]] for r in training_rows)
     lines = [
         "# Model card: stance classifier",
         "",
@@ -32,7 +34,9 @@ def write_model_card(path: Path, params: Params, model_metadata: dict, metrics: 
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
-        f"- Training data: {len(train_set)} pairs: {len(train_set) - len(synthetic)} from {len(articles)} real articles, "
+        "- Fit on every labelled pair (the train and test splits), once the figures below were computed: the "
+        "test-split figures come from the same pipeline fit on the train split only",
+        f"- Training data: {len(training_rows)} pairs: {len(training_rows) - len(synthetic)} from {len(articles)} real articles, "
         f"{len(synthetic)} from {len({r['article_id'] for r in synthetic})} synthetic ones (docs/SYNTHETIC.md); "
         f"sha256 {model_metadata['training_data_sha256'][:16]}…",
         "- Training labels: " + ", ".join(f"{label} {counts[label]}" for label in LABELS),

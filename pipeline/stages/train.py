@@ -1,4 +1,9 @@
-"""Stage 2, train: fit the model on the training split; save it with skops, and its metadata beside it."""
+"""Stage 2, train: fit the model users score with on every labelled pair; save it with skops.
+
+The evaluate stage measures it on the locked test (which it never sees) and takes its
+held-out test figures from the same pipeline refit on the train split only, so the
+shipped model can learn from the test articles too.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,21 @@ from pipeline.params import Params
 
 
 def train(params: Params, model_path: Path = paths.MODEL) -> dict:
-    dataset, labels = load_split(paths.TRAIN_SPLIT)
+    rows, labels = [], []
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        dataset, split_labels = load_split(split)
+        rows += dataset.to_list()
+        labels += split_labels
     model = build_model(params.train, load_cue_lexicon(params.data.cues))
-    fit_deterministic(model, pairs_frame(dataset.to_list()), labels)
+    fit_deterministic(model, pairs_frame(rows), labels)
     metadata = {
         "params": params.train.model_dump(),
         "registry": ActorRegistry.load(params.data.actors).to_dict(),
-        "training_data_sha256": data_hash([paths.TRAIN_SPLIT]),
+        "fit_on": "every labelled pair: the train and test splits",
+        "training_data_sha256": data_hash([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
         "training_examples": len(labels),
-        "training_articles": sorted(set(dataset["article_id"])),
+        "training_articles": sorted({row["article_id"] for row in rows}),
     }
     save_model(model, model_path, metadata)
-    print(f"trained on {len(labels)} examples; model saved to {model_path}")
+    print(f"trained on {len(labels)} examples (every labelled pair); model saved to {model_path}")
     return metadata
