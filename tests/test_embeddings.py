@@ -66,7 +66,7 @@ def test_window_embeddings_train_evaluate_and_save_safely(embedded):
     # and within 0.03 macro-F1 of the model without them (README: 0.821 against 0.821).
     assert cv["model"]["macro_f1"] > cv["keyword_rule"]["macro_f1"] + 0.2
     assert abs(cv["model"]["macro_f1"] - without["cv"]["model"]["macro_f1"]) <= 0.03
-    assert metrics["behaviour"]["all"] >= 0.95
+    assert metrics["behaviour"]["all"] >= without["behaviour"]["all"] - 0.03
 
 
 def test_an_embedding_model_rebuilds_byte_for_byte(embedded_twice):
