@@ -27,6 +27,7 @@ class DataParams(Section):
     labels: str  # gold labels (CSV)
     cues: str  # stance-cue lexicon (YAML)
     behaviour: str  # behavioural templates (YAML)
+    paraphrases: str  # the blind paraphrase suite (CSV: group, sentence, actor, expected)
     synthetic: str  # synthetic training text: articles/*.txt and labels.csv, fully labelled
     locked: str  # the locked test: articles/*.txt and labels.csv, never trained or tuned on
 

@@ -55,6 +55,9 @@ def write_model_card(
             for label in LABELS
         ),
         f"- Behavioural suite pass rate: {metrics['behaviour']['all']:.3f}",
+        f"- Blind paraphrase suite ({metrics['paraphrase']['rows']} pairs in {metrics['paraphrase']['groups']} acts): "
+        f"accuracy {metrics['paraphrase']['accuracy']:.3f}, every wording of an act alike for "
+        f"{metrics['paraphrase']['consistency']:.1%} of (act, actor)",
         "",
         "## Params",
         "",

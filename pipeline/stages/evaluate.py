@@ -20,6 +20,7 @@ from pipeline.data.splits import load_split
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import grouped_cv, keyword_rule, locked_scores, majority, scores
 from pipeline.evaluation.model_card import write_model_card
+from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
 from pipeline.modeling.build import build_model, fit_deterministic
@@ -86,6 +87,7 @@ def evaluate(params: Params) -> dict:
             "keyword_rule": scores(locked_labels, keyword_rule(locked_pairs, lexicon)),
         },
         "behaviour": behaviour,
+        "paraphrase": run_paraphrases(model, load_paraphrases(params.data.paraphrases, registry), registry),
         "examples": {
             "train": len(train_labels),
             "synthetic": len(synthetic_labels),

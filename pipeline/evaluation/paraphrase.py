@@ -1,0 +1,77 @@
+"""The blind paraphrase suite: one act said in many wordings, written from the guide alone.
+
+`data/paraphrases.csv` (group, sentence, actor, expected) was written by someone who had
+seen neither the lexicon nor the features: each group is one act (France blocks the
+office, Seoul declines to comment...) in several wordings with the same expected label.
+It measures what the features' authors did not think of, so only aggregate figures are
+reported: accuracy against the expected labels, and consistency, the share of (group,
+actor) whose variants all get the same prediction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.files import read_text_file
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+
+COLUMNS = ("group", "sentence", "actor", "expected")
+
+
+def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(COLUMNS)}")
+    rows, seen = [], set()
+    for row in reader:
+        line = reader.line_num
+        if any(row.get(c) in (None, "") for c in COLUMNS):
+            raise DataError(path, line, f"every row needs {', '.join(COLUMNS)}")
+        if row["actor"] not in registry.actors:
+            raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from data/actors.yaml")
+        if row["expected"] not in LABELS:
+            raise DataError(path, line, f"expected {row['expected']!r} is not one of {', '.join(LABELS)}")
+        key = (row["sentence"], row["actor"])
+        if key in seen:
+            raise DataError(path, line, f"the same sentence and actor twice ({row['actor']!r}); keep one")
+        seen.add(key)
+        rows.append({c: row[c] for c in COLUMNS})
+    return rows
+
+
+def run_paraphrases(model, rows: list[dict], registry: ActorRegistry) -> dict:
+    """Accuracy, macro-F1 and recall per expected label, and consistency within each act."""
+    sentences = sorted({r["sentence"] for r in rows})
+    pairs = [(s, c) for s in sentences for c in article_candidates("paraphrase", s, registry)]
+    predicted: dict[tuple[str, str], str] = {}
+    if pairs:
+        labels = best_labels(class_scores(model, pairs_frame([c for _, c in pairs])))
+        for (sentence, pair), label in zip(pairs, labels):
+            predicted.setdefault((sentence, pair["actor"]), label)  # the first sentence that names it
+    got = [predicted.get((r["sentence"], r["actor"]), "no pair") for r in rows]
+    variants = defaultdict(set)
+    for row, label in zip(rows, got):
+        variants[(row["group"], row["actor"])].add(label)
+    recall = {
+        label: round(
+            sum(g == label for r, g in zip(rows, got) if r["expected"] == label)
+            / max(1, sum(r["expected"] == label for r in rows)),
+            4,
+        )
+        for label in LABELS
+    }
+    return {
+        "accuracy": round(sum(r["expected"] == g for r, g in zip(rows, got)) / len(rows), 4),
+        "recall": recall,
+        "consistency": round(sum(len(v) == 1 for v in variants.values()) / len(variants), 4),
+        "groups": len({r["group"] for r in rows}),
+        "rows": len(rows),
+        "missed_mentions": sum(g == "no pair" for g in got),
+    }
