@@ -107,7 +107,7 @@ def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES
         raise DataError(path, None, f"file is {size} bytes, more than the {max_bytes} a data file may have")
     raw = path.read_bytes()
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
         raise DataError(path, line, "not valid UTF-8; save the file as UTF-8") from None

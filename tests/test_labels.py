@@ -102,3 +102,10 @@ def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
     )
     with pytest.raises(DataError, match="the passes/adjudication say"):
         check_gold(read_passes(ROOT / "data/annotation"), ROOT / "data/annotation", tmp_path / "labels.csv")
+
+
+def test_a_labels_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path):
+    rows = list(GOOD)
+    rows[0] = "\ufeff" + rows[0]  # Excel's "CSV UTF-8"
+    summary = run_prepare(tmp_path, rows)
+    assert summary["examples"]["train"] + summary["examples"]["test"] == 3

@@ -234,3 +234,33 @@ def test_a_missing_or_corrupt_model_stops_the_run_and_says_how_to_build_one(trai
 def test_an_unknown_output_format_is_refused_before_any_work(trained_model, tmp_path):
     result = stance(trained_model, str(ROOT / "seeds"), "--output", str(tmp_path / "o.xlsx"))
     assert result.returncode == 1 and "unknown output format '.xlsx'" in result.stderr
+
+
+def test_an_output_that_would_overwrite_an_input_or_the_other_output_is_refused_before_anything(
+    trained_model, tmp_path
+):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "a1", "text": "France blocked the office."}) + "\n", encoding="utf-8")
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a2.txt").write_text("Japan welcomed the office.\n", encoding="utf-8")
+    (tmp_path / "link.jsonl").symlink_to(feed)
+    before = feed.read_bytes()
+    cases = [
+        ([str(feed), "--output", str(feed)], "--output is the input"),
+        ([str(feed), "--output", str(tmp_path / "link.jsonl")], "--output is the input"),
+        ([str(folder), "--output", str(folder / "scored.csv")], "--output is inside the input"),
+        ([str(feed), "--summary", str(feed)], "--summary is the input"),
+        (
+            [str(feed), "--output", str(tmp_path / "s.parquet"), "--summary", str(tmp_path / "s.parquet")],
+            "--output and --summary are the same file",
+        ),
+    ]
+    for args, words in cases:
+        result = stance(trained_model, *args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+    assert feed.read_bytes() == before  # the input is whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "feed.jsonl", "link.jsonl"]
+    assert [p.name for p in folder.iterdir()] == ["a2.txt"]

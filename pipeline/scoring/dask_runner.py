@@ -35,6 +35,7 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, expand_inputs, read_source
+from pipeline.scoring.outputs import check_outputs
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
@@ -167,6 +168,7 @@ def run_dask(
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
+    check_outputs(list(inputs), {"--output": output})
     load_model(model_path)  # a bad model stops the run here, not on every worker
     model_bytes = Path(model_path).read_bytes()
     import hashlib

@@ -57,6 +57,33 @@ def output_format(path: str | None) -> str:
     return suffix
 
 
+def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
+    """Refuse, before anything is read or written, outputs that would overwrite an input or each other.
+
+    `outputs` maps an option name (--output, --summary) to its path. Paths are compared
+    after resolving symlinks, and an output inside an input folder counts as overwriting it.
+    """
+    given = {option: Path(path).resolve() for option, path in outputs.items() if path not in (None, "-")}
+    seen: dict[Path, str] = {}
+    for option, path in given.items():
+        if path in seen:
+            raise DataError(
+                outputs[option], None, f"{seen[path]} and {option} are the same file; give each its own path"
+            )
+        seen[path] = option
+        for name in inputs:
+            if name == "-":
+                continue
+            source = Path(name).resolve()
+            if path == source or (source.is_dir() and source in path.parents):
+                where = "is" if path == source else "is inside"
+                raise DataError(
+                    outputs[option],
+                    None,
+                    f"{option} {where} the input {name}; write it elsewhere (nothing was written)",
+                )
+
+
 @contextlib.contextmanager
 def row_writer(path: str | None, schema: pa.Schema) -> Iterator:
     """Yield `write(rows)`; the file appears under `path` only if the block completes."""

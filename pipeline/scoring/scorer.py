@@ -239,11 +239,12 @@ def run_score(
 
     from tqdm import tqdm
 
-    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
+    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, check_outputs, output_format, row_writer
 
     output_format(output)
     if summary is not None:
         output_format(summary)
+    check_outputs(list(inputs), {"--output": output, "--summary": summary})
     scorer = Scorer.load(model_path)  # fails early, with a clear message, on a missing or bad model
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
