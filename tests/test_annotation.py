@@ -306,3 +306,27 @@ def test_the_annotation_loop_end_to_end(built, tmp_path):
             prepared[(r["article_id"], r["sentence"], r["actor"])] = LABELS[r["label"]]  # ClassLabel: LABELS order
     assert {key: prepared.get(key) for key in bob} == bob  # every merged label is training data now
     assert not {key for key in keys if key not in bob} & set(prepared)  # unlabelled pairs stay out
+
+
+def test_an_export_that_would_overwrite_an_input_is_refused(trained_model, tmp_path):
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "n1.txt").write_text("France blocked the office.\n", encoding="utf-8")
+    result = run(
+        [
+            "stance",
+            "label",
+            "export",
+            str(folder),
+            "--n",
+            "1",
+            "--model",
+            str(trained_model),
+            "--output",
+            str(folder / "batch.csv"),
+        ],
+        ROOT,
+        check=False,
+    )
+    assert result.returncode == 1 and "--output is inside the input" in result.stderr, result.stderr
+    assert [p.name for p in folder.iterdir()] == ["n1.txt"]

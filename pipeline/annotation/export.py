@@ -28,10 +28,11 @@ from pipeline.annotation.store import known_articles, labelled_keys, store_artic
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
-from pipeline.files import atomic_output
+from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
-from pipeline.scoring.inputs import MAX_ARTICLE_CHARS, Problem, read_inputs
+from pipeline.scoring.inputs import Problem, read_inputs
+from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
 
 CSV_FIELDS = ["article_id", "sentence", "actor", "label", "model_guess", "model_confidence", "margin"]
@@ -193,6 +194,9 @@ def export(
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".json"):
         raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
+    check_outputs(
+        list(inputs), {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))}
+    )
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
     skip = labelled_keys(params, set(actors))
