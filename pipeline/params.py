@@ -54,6 +54,7 @@ class TrainParams(Section):
     cue_weight: float = Field(ge=0)
     embeddings: Literal["none", "sentence", "window"]
     embedding_weight: float = Field(ge=0)
+    synthetic_weight: float = Field(gt=0)  # weight of a synthetic pair in the fit; a real one weighs 1
     seed: int = Field(ge=0)
 
     @field_validator("word_ngrams", "char_ngrams")

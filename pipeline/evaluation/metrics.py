@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from pipeline.data.labels import LABELS, article_stance
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
-from pipeline.modeling.build import build_model, fit_deterministic
+from pipeline.modeling.build import build_model, fit_deterministic, pair_weights
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
 
@@ -80,10 +80,15 @@ def grouped_cv(
     frame = pairs_frame(list(rows) + list(extra))
     y = np.array(list(labels) + list(extra_labels))
     always = np.arange(len(rows), len(rows) + len(extra))
+    weights = pair_weights(list(rows) + list(extra), params.train)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
     for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
+        fit_index = np.r_[train_index, always]
         model = fit_deterministic(
-            clone(template), frame.iloc[np.r_[train_index, always]], y[np.r_[train_index, always]]
+            clone(template),
+            frame.iloc[fit_index],
+            y[fit_index],
+            None if weights is None else np.asarray(weights)[fit_index],
         )
         predictions["model"][test_index] = best_labels(class_scores(model, frame.iloc[test_index]))
         predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))  # real pairs only

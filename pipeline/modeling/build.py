@@ -9,6 +9,7 @@ estimator, and scoring runs exactly the features training ran.
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -94,8 +95,18 @@ def _classifier(p: TrainParams):
     )
 
 
-def fit_deterministic(model: Pipeline, pairs, labels) -> Pipeline:
+def fit_deterministic(model: Pipeline, pairs, labels, weights=None) -> Pipeline:
     """Fit with one thread: parallel OpenMP/BLAS sums can combine in a different order from run
     to run, which changes the coefficients in their last bits and so the model file's bytes."""
     with threadpool_limits(limits=1):
-        return model.fit(pairs, labels)
+        if weights is None:
+            return model.fit(pairs, labels)
+        return model.fit(pairs, labels, classifier__sample_weight=np.asarray(weights, dtype=float))
+
+
+def pair_weights(rows, p: TrainParams):
+    """Each pair's weight in the fit: `synthetic_weight` for synthetic text, 1 for real reports;
+    None (no weights at all) when they are all 1."""
+    if p.synthetic_weight == 1.0:
+        return None
+    return [p.synthetic_weight if row["origin"] == "synthetic" else 1.0 for row in rows]

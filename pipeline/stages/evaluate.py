@@ -23,7 +23,7 @@ from pipeline.evaluation.model_card import write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import build_model, fit_deterministic
+from pipeline.modeling.build import build_model, fit_deterministic, pair_weights
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
@@ -48,7 +48,10 @@ def evaluate(params: Params) -> dict:
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
     holdout = fit_deterministic(
-        build_model(params.train, lexicon), pairs_frame(train_rows + synthetic_rows), train_labels + synthetic_labels
+        build_model(params.train, lexicon),
+        pairs_frame(train_rows + synthetic_rows),
+        train_labels + synthetic_labels,
+        pair_weights(train_rows + synthetic_rows, params.train),
     )
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
