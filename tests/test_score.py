@@ -18,9 +18,11 @@ from conftest import ROOT, run
 
 from pipeline.data.labels import LABELS
 from pipeline.data.splits import load_split
+from pipeline.errors import DataError
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.paths import TEST_SPLIT
+from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.scorer import score_texts
 
 PAIR_FIELDS = [
@@ -245,22 +247,24 @@ def test_an_output_that_would_overwrite_an_input_or_the_other_output_is_refused_
     folder.mkdir()
     (folder / "a2.txt").write_text("Japan welcomed the office.\n", encoding="utf-8")
     (tmp_path / "link.jsonl").symlink_to(feed)
-    before = feed.read_bytes()
     cases = [
-        ([str(feed), "--output", str(feed)], "--output is the input"),
-        ([str(feed), "--output", str(tmp_path / "link.jsonl")], "--output is the input"),
-        ([str(folder), "--output", str(folder / "scored.csv")], "--output is inside the input"),
-        ([str(feed), "--summary", str(feed)], "--summary is the input"),
+        ([str(feed)], {"--output": str(feed)}, "--output is the input"),
+        ([str(feed)], {"--output": str(tmp_path / "link.jsonl")}, "--output is the input"),
+        ([str(folder)], {"--output": str(folder / "scored.csv")}, "--output is inside the input"),
+        ([str(feed)], {"--output": None, "--summary": str(feed)}, "--summary is the input"),
         (
-            [str(feed), "--output", str(tmp_path / "s.parquet"), "--summary", str(tmp_path / "s.parquet")],
+            [str(feed)],
+            {"--output": str(tmp_path / "s.parquet"), "--summary": str(tmp_path / "s.parquet")},
             "--output and --summary are the same file",
         ),
     ]
-    for args, words in cases:
-        result = stance(trained_model, *args)
-        assert result.returncode == 1, (args, result.stderr)
-        assert words in result.stderr and result.stderr.count("\n") == 1, result.stderr
-        assert "Traceback" not in result.stderr
-    assert feed.read_bytes() == before  # the input is whole
+    for inputs, outputs, words in cases:
+        with pytest.raises(DataError, match=words):
+            check_outputs(inputs, outputs)
+    check_outputs([str(feed), str(folder)], {"--output": str(tmp_path / "pairs.csv"), "--summary": None})
+    # Through the command: one line, exit 1, and the input is whole.
+    before = feed.read_bytes()
+    result = stance(trained_model, str(feed), "--output", str(feed))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1 and "--output is the input" in result.stderr
+    assert feed.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "feed.jsonl", "link.jsonl"]
-    assert [p.name for p in folder.iterdir()] == ["a2.txt"]
