@@ -13,6 +13,11 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.text import split_sentences
 
 
+def candidates_of(articles: dict[str, str], registry: ActorRegistry) -> list[dict]:
+    """Every candidate pair of every article, articles in the mapping's order."""
+    return [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
+
+
 def article_candidates(article_id: str, text: str, registry: ActorRegistry) -> Iterator[dict]:
     """Yield one candidate per (sentence, actor) that the sentence mentions, in text order.
 

@@ -12,13 +12,14 @@ import io
 from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.candidates import article_candidates
+from pipeline.data.candidates import candidates_of
 from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, read_text_file
 
 LABELS = ("support", "oppose", "neutral")
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
-ARTICLE_STANCES = ("support", "oppose", "mixed", "neutral")
+LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
+MAX_LABEL_FILE_BYTES = 50_000_000
 
 
 def article_stance(pair_labels) -> str:
@@ -28,9 +29,6 @@ def article_stance(pair_labels) -> str:
     oppose = sum(label == "oppose" for label in pair_labels)
     return "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
 
-
-LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
-MAX_LABEL_FILE_BYTES = 50_000_000
 
 GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
 
@@ -177,5 +175,5 @@ def load_labelled_set(folder: str | Path, registry: ActorRegistry) -> list[dict]
     folder = Path(folder)
     articles = load_articles(folder / "articles")
     gold = read_gold(folder / "labels.csv", set(registry.actors))
-    candidates = [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
+    candidates = candidates_of(articles, registry)
     return attach_gold(candidates, gold, folder / "labels.csv", articles, folder / "articles")

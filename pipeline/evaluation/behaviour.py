@@ -80,17 +80,25 @@ def _check_template(path, capability, template, line):
     return text, expect
 
 
-def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, list[dict]]:
-    """Pass rate per capability, and one row per failed check for error analysis."""
-    # Each variant is scored as a one-line article: the splitter may cut it ("A backs it; B objects"),
-    # and the actor's label is that of the sentence that mentions it.
-    texts = sorted({text for case in cases for text, _ in case.variants})
-    pairs = [(text, c) for text in texts for c in article_candidates("behaviour", text, registry)]
-    predicted = {}
+def label_texts(model, texts, registry: ActorRegistry) -> dict[tuple[str, str], str]:
+    """{(text, actor): predicted label} for short texts, each scored as a one-line article.
+
+    The splitter may cut a text ("A backs it; B objects"); an actor's label is that of the
+    first sentence that mentions it. Actors the matcher does not find get no entry.
+    """
+    texts = sorted(set(texts))
+    pairs = [(text, c) for text in texts for c in article_candidates("suite", text, registry)]
+    predicted: dict[tuple[str, str], str] = {}
     if pairs:
         labels = best_labels(class_scores(model, pairs_frame([c for _, c in pairs])))
         for (text, pair), label in zip(pairs, labels):
             predicted.setdefault((text, pair["actor"]), label)
+    return predicted
+
+
+def run_suite(model, cases: list[Case], registry: ActorRegistry) -> tuple[dict, list[dict]]:
+    """Pass rate per capability, and one row per failed check for error analysis."""
+    predicted = label_texts(model, (text for case in cases for text, _ in case.variants), registry)
     passed: dict[str, list[bool]] = {}
     failures = []
     for case in cases:

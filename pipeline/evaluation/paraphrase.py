@@ -15,11 +15,10 @@ import io
 from collections import defaultdict
 
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
+from pipeline.evaluation.behaviour import label_texts
 from pipeline.files import read_text_file
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 
 COLUMNS = ("group", "sentence", "actor", "expected")
 
@@ -48,13 +47,7 @@ def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
 
 def run_paraphrases(model, rows: list[dict], registry: ActorRegistry) -> dict:
     """Accuracy, macro-F1 and recall per expected label, and consistency within each act."""
-    sentences = sorted({r["sentence"] for r in rows})
-    pairs = [(s, c) for s in sentences for c in article_candidates("paraphrase", s, registry)]
-    predicted: dict[tuple[str, str], str] = {}
-    if pairs:
-        labels = best_labels(class_scores(model, pairs_frame([c for _, c in pairs])))
-        for (sentence, pair), label in zip(pairs, labels):
-            predicted.setdefault((sentence, pair["actor"]), label)  # the first sentence that names it
+    predicted = label_texts(model, (r["sentence"] for r in rows), registry)
     got = [predicted.get((r["sentence"], r["actor"]), "no pair") for r in rows]
     variants = defaultdict(set)
     for row, label in zip(rows, got):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.candidates import article_candidates
+from pipeline.data.candidates import candidates_of
 from pipeline.data.labels import LABELS, attach_gold, load_all_articles, load_labelled_set, read_gold
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
 from pipeline.errors import DataError
@@ -26,7 +26,7 @@ def prepare(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
     articles, partly_labelled = load_all_articles(params.data.articles, params.data.annotation_articles)
     gold = read_gold(params.data.labels, set(registry.actors))
-    candidates = [c for article_id, text in articles.items() for c in article_candidates(article_id, text, registry)]
+    candidates = candidates_of(articles, registry)
     examples = attach_gold(
         candidates,
         gold,
