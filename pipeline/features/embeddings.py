@@ -28,6 +28,10 @@ DIMENSIONS = 384
 DECIMALS = 5  # round away float noise from threaded matrix products, so metrics stay byte-identical
 _MARKER_PREFIX = re.compile(r"\b(?:L_|not_)")
 _encoder = None  # one per process
+# Cross-validation and grid searches refit on the same texts many times; the encoder is the
+# costly part, so each process keeps the vectors of texts it has already encoded.
+CACHE_LIMIT = 100_000
+_cache: dict[str, np.ndarray] = {}
 
 
 def _load_encoder():
@@ -79,10 +83,22 @@ class SentenceEmbedder(BaseEstimator, TransformerMixin):
             texts = [plain_window(t) for t in texts]
         if not texts:
             return np.zeros((0, DIMENSIONS))
-        vectors = _load_encoder().encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
-        )
-        return np.round(vectors.astype(np.float64), DECIMALS)
+        new = list(dict.fromkeys(t for t in texts if t not in _cache))
+        fresh = {}
+        if new:
+            vectors = _load_encoder().encode(
+                new,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+            fresh = dict(zip(new, np.round(vectors.astype(np.float64), DECIMALS)))
+            if len(_cache) + len(fresh) > CACHE_LIMIT:
+                _cache.clear()
+            if len(fresh) <= CACHE_LIMIT:
+                _cache.update(fresh)
+        return np.stack([fresh[t] if t in fresh else _cache[t] for t in texts])
 
     def get_feature_names_out(self, input_features=None):
         return np.array([f"embedding_{i}" for i in range(DIMENSIONS)], dtype=object)

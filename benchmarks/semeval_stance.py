@@ -1,0 +1,138 @@
+"""SemEval-2016 Task 6 stance (as TweetEval packages it), scored with this project's own model.
+
+    python benchmarks/semeval_stance.py PATH [--embeddings none|sentence]
+
+PATH is a local copy of TweetEval's `datasets/stance` folder (github.com/cardiffnlp/tweeteval):
+five targets (abortion, atheism, climate, feminist, hillary), each with train, val and test
+files of one tweet a line and labels 0 none, 1 against, 2 favor. The tweets are not part of
+this project; nothing is downloaded.
+
+The unit here is the author's stance: a tweet has no actor, so each tweet is one pair with no
+mentions, and the model is `build_model` from the `train` params with the features that need an
+actor (actor marking, its window, the actor-scoped cues) off; everything else, the negation scope,
+word and character n-grams, the optional MiniLM sentence embeddings and the classifier, is the
+project's. One model per target. The settings below are chosen on the validation split only
+(pooled over targets); the chosen model is refit on train + validation and scored once on test.
+
+The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
+five targets' test predictions pooled. The last line printed ends in `F_avg=NN.N`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.errors import DataError  # noqa: E402
+from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.modeling.build import build_model, fit_deterministic  # noqa: E402
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
+from pipeline.params import load_params  # noqa: E402
+
+TARGETS = ["abortion", "atheism", "climate", "feminist", "hillary"]
+LABEL_OF = {"0": "neutral", "1": "oppose", "2": "support"}  # none / against / favor in this project's names
+LEADERBOARD = [  # TweetEval's published test figures (F_avg of against and favor, pooled)
+    ("SVM", 67.3),
+    ("FastText", 65.4),
+    ("LSTM", 59.4),
+    ("RoBERTa-base", 68.0),
+    ("RoBERTa retrained on tweets", 69.3),
+    ("BERTweet", 71.2),
+    ("TimeLMs-2021", 72.9),
+]
+# Every tweet of the task carries the hashtag the organisers searched for; it says nothing.
+DATASET_TAG = re.compile(r"\s*#SemST\b", re.IGNORECASE)
+GRID = {"C": [0.3, 1.0, 3.0, 10.0], "char_ngrams": [[0, 0], [2, 5]], "class_weight": ["balanced", "none"]}
+
+
+def read_split(folder: Path, split: str) -> tuple[list[str], list[str]]:
+    texts_path, labels_path = folder / f"{split}_text.txt", folder / f"{split}_labels.txt"
+    for path in (texts_path, labels_path):
+        if not path.is_file():
+            raise DataError(path, None, "missing; PATH must be TweetEval's datasets/stance folder")
+    texts = texts_path.read_text(encoding="utf-8").splitlines()
+    labels = labels_path.read_text(encoding="utf-8").splitlines()
+    if len(texts) != len(labels):
+        raise DataError(labels_path, None, f"{len(labels)} labels for {len(texts)} tweets in {texts_path.name}")
+    for line, label in enumerate(labels, start=1):
+        if label.strip() not in LABEL_OF:
+            raise DataError(labels_path, line, f"label {label!r} is not 0, 1 or 2")
+    return [DATASET_TAG.sub("", t).strip() for t in texts], [LABEL_OF[label.strip()] for label in labels]
+
+
+def document_pairs(texts: list[str]):
+    """One pair per tweet, its holder the author: no mentions, no neighbouring sentences."""
+    return pairs_frame([(t, [], [], "", "") for t in texts])
+
+
+def author_params(base, **overrides):
+    """The project's train params with the actor features off (a tweet names no actor)."""
+    values = base.model_dump() | {"mark_actors": False, "window": 0, "cue_features": False} | overrides
+    values["synthetic_weight"] = 1.0
+    return type(base).model_validate(values)
+
+
+def fit_predict(params, lexicon, train_texts, train_labels, texts) -> list[str]:
+    model = fit_deterministic(build_model(params, lexicon), document_pairs(train_texts), train_labels)
+    return best_labels(class_scores(model, document_pairs(texts)))
+
+
+def f_avg(gold: list[str], predicted: list[str]) -> float:
+    """TweetEval's stance metric: mean F1 of against (oppose) and favor (support), in percent."""
+    return 100 * float(np.mean(f1_score(gold, predicted, labels=["oppose", "support"], average=None)))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("path", type=Path, help="TweetEval's datasets/stance folder")
+    parser.add_argument("--embeddings", choices=["none", "sentence"], default="none")
+    args = parser.parse_args()
+    try:
+        data = {t: {s: read_split(args.path / t, s) for s in ("train", "val", "test")} for t in TARGETS}
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    project = load_params(ROOT / "params.yaml")
+    base, lexicon = project.train, load_cue_lexicon(ROOT / project.data.cues)
+
+    # Choose the settings on validation, pooled over the five targets.
+    best = None
+    for values in itertools.product(*GRID.values()):
+        params = author_params(base, embeddings=args.embeddings, **dict(zip(GRID, values)))
+        gold, predicted = [], []
+        for target in TARGETS:
+            (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
+            gold += val_y
+            predicted += fit_predict(params, lexicon, train_x, train_y, val_x)
+        score = f_avg(gold, predicted)
+        print(f"validation {dict(zip(GRID, values))}: F_avg={score:.1f}")
+        if best is None or score > best[0]:
+            best = (score, params, dict(zip(GRID, values)))
+
+    _, params, chosen = best
+    gold, predicted = [], []
+    for target in TARGETS:
+        (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
+        test_x, test_y = data[target]["test"]
+        target_predicted = fit_predict(params, lexicon, train_x + val_x, train_y + val_y, test_x)
+        print(f"test {target}: F_avg={f_avg(test_y, target_predicted):.1f} ({len(test_y)} tweets)")
+        gold += test_y
+        predicted += target_predicted
+    print("\nTweetEval leaderboard (test, F_avg):")
+    for name, score in LEADERBOARD:
+        print(f"  {name:<28} {score:.1f}")
+    print(f"this project, embeddings={args.embeddings}, {chosen}: F_avg={f_avg(gold, predicted):.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
