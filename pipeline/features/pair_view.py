@@ -13,6 +13,8 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
 
 from __future__ import annotations
 
+import weakref
+
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -26,6 +28,10 @@ from pipeline.features.tokens import (
     tokenize,
     tokens_with_slots,
 )
+
+COLUMNS = ["sentence", "text", "window", "context", "cues"]
+# Compiled lexicons beside each PairView, never in it: the saved params stay plain data.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class PairView(BaseEstimator, TransformerMixin):
@@ -45,20 +51,30 @@ class PairView(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X) -> pd.DataFrame:
-        lexicon = Lexicon(self.lexicon or {})
-        # Sets are built here, never kept in the params: the saved lexicon stays plain data.
-        syntax = Syntax.from_lexicon(self.lexicon or {})
         records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
+        return pd.DataFrame(self.view_rows(records), columns=COLUMNS)
+
+    def view_rows(self, records: list[dict]) -> list[dict]:
+        """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict)."""
+        lexicon, syntax = self._compiled()
         rows, key, analysis = [], None, None
         for record in records:
             # Tokens and lexicon matches depend on the sentence and where its mentions are, not on
             # which actor is marked: pairs of one sentence (adjacent) share one analysis.
-            spans = [tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]]
+            spans = sorted([tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]])
             if (record["sentence"], spans) != key:
                 key = (record["sentence"], spans)
                 analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
             rows.append(self._view(record, analysis, syntax))
-        return pd.DataFrame(rows, columns=["sentence", "text", "window", "context", "cues"])
+        return rows
+
+    def _compiled(self) -> tuple[Lexicon, Syntax]:
+        """The lexicon's regexes and word sets, built once per lexicon (sets never go into the params)."""
+        cached = _COMPILED.get(self)
+        if cached is None or cached[0] is not self.lexicon:
+            cached = (self.lexicon, Lexicon(self.lexicon or {}), Syntax.from_lexicon(self.lexicon or {}))
+            _COMPILED[self] = cached
+        return cached[1], cached[2]
 
     def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
         if self.mark_actors:
