@@ -208,17 +208,39 @@ def phrase_regex(phrases: list[str]) -> re.Pattern:
 
 
 class Lexicon:
-    """Compiled regexes of a lexicon, one per cue class."""
+    """Compiled regexes of a lexicon, one per cue class, and the first tokens its phrases can start with."""
 
     def __init__(self, lexicon: dict[str, list[str]]):
         self.regexes = {name: phrase_regex(lexicon[name]) for name in CUE_CLASSES if lexicon.get(name)}
+        self.first_tokens = {}  # class -> (exact first tokens, prefixes of first tokens ending in *)
+        for name in self.regexes:
+            firsts = [p.split()[0] for p in lexicon[name]]
+            prefixes = tuple(sorted({t[:-1] for t in firsts if t.endswith("*") and len(t) > 1}))
+            exact = frozenset(t for t in firsts if not (t.endswith("*") and len(t) > 1))
+            self.first_tokens[name] = (exact, prefixes)
 
-    def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
-        """Token spans [first, last] of the class's phrases in the space-joined tokens."""
+    def find(self, name: str, joined: str, starts: list[int], tokens: list[str] | None = None) -> list[tuple[int, int]]:
+        """Token spans [first, last] of the class's phrases in the space-joined tokens.
+
+        With the tokens, the regex is tried only where a phrase can start (a token that is a
+        phrase's first token): the matches `finditer` gives, without scanning every position.
+        """
         regex = self.regexes.get(name)
         if regex is None:
             return []
-        return [
-            (bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
-            for m in regex.finditer(joined)
-        ]
+        if tokens is None:
+            return [
+                (bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
+                for m in regex.finditer(joined)
+            ]
+        exact, prefixes = self.first_tokens[name]
+        spans, resume = [], 0
+        for first, token in enumerate(tokens):
+            start = starts[first]
+            if start < resume or not (token in exact or (prefixes and token.startswith(prefixes))):
+                continue
+            match = regex.match(joined, start)
+            if match is not None:
+                spans.append((first, bisect.bisect_right(starts, match.end() - 1) - 1))
+                resume = match.end()
+        return spans

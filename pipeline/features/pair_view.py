@@ -18,7 +18,7 @@ import weakref
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.features.cues import boundary_flags, cue_features
+from pipeline.features.cues import boundary_flags, pair_cue_features, sentence_cues
 from pipeline.features.lexicon import CUE_CLASSES, Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
@@ -77,34 +77,44 @@ class PairView(BaseEstimator, TransformerMixin):
         return cached[1], cached[2]
 
     def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
+        """Everything about a sentence that does not depend on which of its actors is marked."""
         if self.mark_actors:
             tokens, slots = tokens_with_slots(sentence, spans)
         else:
             tokens, slots = tokenize(sentence), {}
         joined = " ".join(tokens)
         starts = token_starts(tokens)
-        found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
+        found = {name: lexicon.find(name, joined, starts, tokens) for name in CUE_CLASSES}
+        boundaries = boundary_flags(tokens, found["boundaries"], found["reporting"], syntax)
         return {
             "tokens": tokens,
             "slots": slots,
             "found": found,
-            "boundaries": boundary_flags(tokens, found["boundaries"], found["reporting"], syntax),
+            "boundaries": boundaries,
+            # Mentions are never in a negation's scope, so one actor's marking does not change the rest.
+            "shown": self._negation_marked(tokens, boundaries, found["negators"]),
+            "cues": sentence_cues(tokens, boundaries, found, syntax)
+            if self.cue_features and self.mark_actors
+            else None,
         }
 
     def _view(self, pair: dict, analysis: dict, syntax: Syntax) -> dict:
-        tokens = list(analysis["tokens"])
-        for start, _ in pair["mentions"]:
-            if start in analysis["slots"]:
-                tokens[analysis["slots"][start]] = TARGET_TOKEN
-        boundaries, found = analysis["boundaries"], analysis["found"]
-        shown = self._negation_marked(tokens, boundaries, found["negators"])
+        tokens, shown, slots = analysis["tokens"], analysis["shown"], analysis["slots"]
+        marked = [slots[start] for start, _ in pair["mentions"] if start in slots]
+        if marked:
+            tokens, shown = list(tokens), list(shown)
+            for position in marked:
+                tokens[position] = shown[position] = TARGET_TOKEN
+        boundaries = analysis["boundaries"]
         window = _actor_window(shown, boundaries, self.window) if self.window and self.mark_actors else []
         context = ""
         if self.context_sentences:
             context = " ".join(
                 " ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence")
             )
-        cues = cue_features(tokens, boundaries, found, syntax) if self.cue_features and self.mark_actors else {}
+        cues = {}
+        if analysis["cues"] is not None:
+            cues = pair_cue_features(analysis["cues"], {i for i, t in enumerate(tokens) if t == TARGET_TOKEN})
         return {
             "sentence": pair["sentence"],
             "text": " ".join(shown),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from itertools import chain
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,10 +30,9 @@ def tfidf_transform(vectorizer, documents: list[str]):
     if not _handled(vectorizer):
         return vectorizer.transform(documents)
     if vectorizer.analyzer == "char_wb":
-        rows = _char_wb_ids(vectorizer, documents)
+        counts = _char_wb_counts(vectorizer, documents)
     else:
-        rows = _word_ids(vectorizer, documents)
-    counts = _count_matrix(rows, len(vectorizer.vocabulary_), vectorizer.dtype)
+        counts = _count_matrix(_word_ids(vectorizer, documents), len(vectorizer.vocabulary_), vectorizer.dtype)
     return vectorizer._tfidf.transform(counts, copy=False)
 
 
@@ -55,21 +53,47 @@ def _handled(vectorizer) -> bool:
     )
 
 
-def _char_wb_ids(vectorizer, documents):
-    """Per document, the vocabulary ids of its char_wb n-grams (with repeats, in no particular order)."""
+def _char_wb_counts(vectorizer, documents):
+    """The char_wb count matrix as (documents x words) @ (words x n-grams): a document's n-grams are
+    its words' n-grams, so each distinct word is cut into n-grams once. Counts are small integers,
+    exact in float64, so the product is the matrix CountVectorizer builds."""
     cache = _WORD_IDS.setdefault(vectorizer, {})
     if len(cache) > WORD_CACHE_SIZE:
         cache.clear()
     vocabulary = vectorizer.vocabulary_
     ngrams = vectorizer._char_wb_ngrams  # of one word: exactly that word's share of a document's n-grams
-    rows = []
+    columns: dict[str, int] = {}  # word -> its column in this batch
+    word_of_doc, doc_indptr = [], [0]
     for document in documents:
-        words = document.split()
-        for word in words:
-            if word not in cache:
-                cache[word] = tuple(vocabulary[g] for g in ngrams(word) if g in vocabulary)
-        rows.append(list(chain.from_iterable(cache[word] for word in words)))
-    return rows
+        for word in document.split():
+            column = columns.get(word)
+            if column is None:
+                column = columns[word] = len(columns)
+            word_of_doc.append(column)
+        doc_indptr.append(len(word_of_doc))
+    ngram_ids, word_indptr = [], [0]
+    for word in columns:
+        ids = cache.get(word)
+        if ids is None:
+            ids = cache[word] = tuple(vocabulary[g] for g in ngrams(word) if g in vocabulary)
+        ngram_ids.extend(ids)
+        word_indptr.append(len(ngram_ids))
+    dtype = vectorizer.dtype
+    words = sp.csr_array(
+        (np.ones(len(word_of_doc), dtype=dtype), np.asarray(word_of_doc, dtype=np.int32), doc_indptr),
+        shape=(len(documents), len(columns)),
+    )
+    grams = sp.csr_array(
+        (np.ones(len(ngram_ids), dtype=dtype), np.asarray(ngram_ids, dtype=np.int32), word_indptr),
+        shape=(len(columns), len(vocabulary)),
+    )
+    words.sum_duplicates()
+    grams.sum_duplicates()
+    counts = (words @ grams).tocsr()
+    counts.sum_duplicates()  # sorted indices, as CountVectorizer leaves them
+    counts.indices = counts.indices.astype(np.int32, copy=False)
+    counts.indptr = counts.indptr.astype(np.int32, copy=False)
+    return _align_api_if_sparse(counts)
 
 
 def _word_ids(vectorizer, documents):

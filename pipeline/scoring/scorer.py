@@ -33,7 +33,7 @@ from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.predict import best_labels, class_scores
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 
@@ -70,7 +70,7 @@ class Scorer:
         results = [ArticleResult(article.id, []) for article in articles]
         for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
             chunk = pairs[start : start + MAX_PAIRS_PER_PREDICT]
-            scores = class_scores(self.model, pairs_frame(chunk))
+            scores = class_scores(self.model, chunk)
             for offset, (probabilities, stance) in enumerate(zip(scores, best_labels(scores))):
                 pair = chunk[offset]
                 row = {
