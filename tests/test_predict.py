@@ -31,3 +31,21 @@ def test_class_scores_are_predict_proba_to_the_last_bit(trained_model):
         assert np.array_equal(class_scores(model, batch), expected)
     # Again with every word already seen: the cached word n-grams give the same matrix.
     assert np.array_equal(class_scores(model, pairs[::-1]), expected[::-1])
+
+
+def test_lexicon_find_all_gives_every_class_what_finditer_gives():
+    from pipeline.data.text import split_sentences
+    from pipeline.features.lexicon import CUE_CLASSES, Lexicon, load_cue_lexicon
+    from pipeline.features.tokens import token_starts, tokenize
+
+    lexicon = Lexicon(load_cue_lexicon(ROOT / "data/cues.yaml"))
+    checked = 0
+    for folder in ("seeds", "data/synthetic/articles"):
+        for path in sorted((ROOT / folder).glob("*.txt")):
+            for sentence in split_sentences(path.read_text(encoding="utf-8")):
+                tokens = tokenize(sentence.text)
+                joined, starts = " ".join(tokens), token_starts(tokens)
+                found = lexicon.find_all(tokens, joined, starts)
+                assert found == {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
+                checked += sum(map(len, found.values()))
+    assert checked > 1000

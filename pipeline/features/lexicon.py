@@ -212,35 +212,57 @@ class Lexicon:
 
     def __init__(self, lexicon: dict[str, list[str]]):
         self.regexes = {name: phrase_regex(lexicon[name]) for name in CUE_CLASSES if lexicon.get(name)}
-        self.first_tokens = {}  # class -> (exact first tokens, prefixes of first tokens ending in *)
+        # A phrase starts with its first token, or with any token that begins like a first token "x*".
+        self.by_first_token: dict[str, list[str]] = {}  # first token -> classes, in CUE_CLASSES order
+        self.by_prefix: dict[str, list[str]] = {}
         for name in self.regexes:
-            firsts = [p.split()[0] for p in lexicon[name]]
-            prefixes = tuple(sorted({t[:-1] for t in firsts if t.endswith("*") and len(t) > 1}))
-            exact = frozenset(t for t in firsts if not (t.endswith("*") and len(t) > 1))
-            self.first_tokens[name] = (exact, prefixes)
+            for phrase in lexicon[name]:
+                first = phrase.split()[0]
+                if first.endswith("*") and len(first) > 1:
+                    classes = self.by_prefix.setdefault(first[:-1], [])
+                else:
+                    classes = self.by_first_token.setdefault(first, [])
+                if name not in classes:
+                    classes.append(name)
+        self.prefixes = tuple(sorted(self.by_prefix))
 
-    def find(self, name: str, joined: str, starts: list[int], tokens: list[str] | None = None) -> list[tuple[int, int]]:
-        """Token spans [first, last] of the class's phrases in the space-joined tokens.
-
-        With the tokens, the regex is tried only where a phrase can start (a token that is a
-        phrase's first token): the matches `finditer` gives, without scanning every position.
-        """
+    def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
+        """Token spans [first, last] of the class's phrases in the space-joined tokens."""
         regex = self.regexes.get(name)
         if regex is None:
             return []
-        if tokens is None:
-            return [
-                (bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
-                for m in regex.finditer(joined)
-            ]
-        exact, prefixes = self.first_tokens[name]
-        spans, resume = [], 0
-        for first, token in enumerate(tokens):
-            start = starts[first]
-            if start < resume or not (token in exact or (prefixes and token.startswith(prefixes))):
-                continue
-            match = regex.match(joined, start)
-            if match is not None:
-                spans.append((first, bisect.bisect_right(starts, match.end() - 1) - 1))
-                resume = match.end()
-        return spans
+        return [
+            (bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
+            for m in regex.finditer(joined)
+        ]
+
+    def find_all(self, tokens: list[str], joined: str, starts: list[int]) -> dict[str, list[tuple[int, int]]]:
+        """`find` for every class of CUE_CLASSES, in one pass over the tokens.
+
+        A match can start only at a token that is some phrase's first token, so each class's regex
+        is tried only there, in order, from where its last match ended: the matches `finditer` gives.
+        """
+        by_first_token, by_prefix, prefixes = self.by_first_token, self.by_prefix, self.prefixes
+        candidates: dict[str, list[int]] = {}
+        for position, token in enumerate(tokens):
+            if token in by_first_token or (prefixes and token.startswith(prefixes)):
+                names = list(by_first_token.get(token, ()))
+                for prefix in prefixes:
+                    if token.startswith(prefix):
+                        names.extend(n for n in by_prefix[prefix] if n not in names)
+                for name in names:
+                    candidates.setdefault(name, []).append(position)
+        found = {}
+        for name in CUE_CLASSES:
+            spans, resume = [], 0
+            regex = self.regexes.get(name)
+            for first in candidates.get(name, ()):
+                start = starts[first]
+                if start < resume:
+                    continue
+                match = regex.match(joined, start)
+                if match is not None:
+                    spans.append((first, bisect.bisect_right(starts, match.end() - 1) - 1))
+                    resume = match.end()
+            found[name] = spans
+        return found

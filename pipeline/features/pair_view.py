@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from pipeline.features.cues import boundary_flags, pair_cue_features, sentence_cues
-from pipeline.features.lexicon import CUE_CLASSES, Lexicon, Syntax
+from pipeline.features.lexicon import Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
     OTHER_TOKEN,
@@ -84,7 +84,7 @@ class PairView(BaseEstimator, TransformerMixin):
             tokens, slots = tokenize(sentence), {}
         joined = " ".join(tokens)
         starts = token_starts(tokens)
-        found = {name: lexicon.find(name, joined, starts, tokens) for name in CUE_CLASSES}
+        found = lexicon.find_all(tokens, joined, starts)
         boundaries = boundary_flags(tokens, found["boundaries"], found["reporting"], syntax)
         return {
             "tokens": tokens,
