@@ -207,6 +207,9 @@ def phrase_regex(phrases: list[str]) -> re.Pattern:
     return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
 
 
+STARTING_CACHE_SIZE = 100_000  # distinct tokens whose starting classes are remembered
+
+
 class Lexicon:
     """Compiled regexes of a lexicon, one per cue class, and the first tokens its phrases can start with."""
 
@@ -224,7 +227,8 @@ class Lexicon:
                     classes = self.by_first_token.setdefault(first, [])
                 if name not in classes:
                     classes.append(name)
-        self.prefixes = tuple(sorted(self.by_prefix))
+        self.prefix_lengths = sorted({len(prefix) for prefix in self.by_prefix})
+        self._starting: dict[str, tuple[str, ...]] = {}  # token -> classes a phrase of may start with it
 
     def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
         """Token spans [first, last] of the class's phrases in the space-joined tokens."""
@@ -236,22 +240,27 @@ class Lexicon:
             for m in regex.finditer(joined)
         ]
 
+    def _classes_starting_with(self, token: str) -> tuple[str, ...]:
+        names = list(self.by_first_token.get(token, ()))
+        for length in self.prefix_lengths:
+            names.extend(n for n in self.by_prefix.get(token[:length], ()) if n not in names)
+        return tuple(names)
+
     def find_all(self, tokens: list[str], joined: str, starts: list[int]) -> dict[str, list[tuple[int, int]]]:
         """`find` for every class of CUE_CLASSES, in one pass over the tokens.
 
         A match can start only at a token that is some phrase's first token, so each class's regex
         is tried only there, in order, from where its last match ended: the matches `finditer` gives.
         """
-        by_first_token, by_prefix, prefixes = self.by_first_token, self.by_prefix, self.prefixes
-        candidates: dict[str, list[int]] = {}
+        starting, candidates = self._starting, {}
         for position, token in enumerate(tokens):
-            if token in by_first_token or (prefixes and token.startswith(prefixes)):
-                names = list(by_first_token.get(token, ()))
-                for prefix in prefixes:
-                    if token.startswith(prefix):
-                        names.extend(n for n in by_prefix[prefix] if n not in names)
-                for name in names:
-                    candidates.setdefault(name, []).append(position)
+            names = starting.get(token)
+            if names is None:
+                if len(starting) > STARTING_CACHE_SIZE:
+                    starting.clear()
+                names = starting[token] = self._classes_starting_with(token)
+            for name in names:
+                candidates.setdefault(name, []).append(position)
         found = {}
         for name in CUE_CLASSES:
             spans, resume = [], 0

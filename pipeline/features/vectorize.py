@@ -105,9 +105,9 @@ def _word_ids(vectorizer, documents):
     rows = []
     for document in documents:
         tokens = tokenize(document)
-        ids = [get(t) for t in tokens]
+        ids = list(map(get, tokens))
         if bigrams and len(tokens) > 1:
-            ids.extend(get(a + " " + b) for a, b in zip(tokens, tokens[1:]))
+            ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:]))))  # " ".join, as _word_ngrams does
         rows.append([i for i in ids if i is not None])
     return rows
 
