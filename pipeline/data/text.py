@@ -43,6 +43,11 @@ _SLOW = regex.compile(
 )
 _CHUNK_WITH_STOP = regex.compile(r"(?<![^\s\u200b])[^\s\u200b]*\.[^\s\u200b]*")
 _TOKENIZER = Tokenizer(replace_not_contraction=False)  # as segmenter.analyze tokenizes
+# Chunks whose syntok tokens are plain to see, so the tokenizer is not run on them: a lower-case
+# word, a full stop and at most one closing quote ("office." -> office . ), and a capitalised word
+# with at most a comma or colon after it ("However," -> However , ).
+_LOWER_WORD_STOP = re.compile(r"([a-z]{2,})\.[\"”’']?")
+_CAPITALISED_WORD = re.compile(r"([A-Z][a-z]+)[,:]?")
 _INNER_PUNCTUATION = State.inner_sentence_punctuation
 
 
@@ -92,8 +97,8 @@ def _fast_spans(block: str) -> list[tuple[int, int]] | None:
             return None
         if decision is False:
             continue
-        tokens, end, next_start = decision
-        split = _split_here(block, tokens, next_start)
+        before, before_is_first, end, next_start = decision
+        split = _split_here(block, before, before_is_first, next_start)
         if split is None:
             return None
         if split:
@@ -122,8 +127,13 @@ def _last_chunk_end(block: str) -> int:
 
 def _stop_in_chunk(block: str, match) -> tuple[list, int, int | None] | bool | None:
     """A chunk holding a full stop: False if syntok sees no terminal there or surely goes on past it;
-    (its tokens, the sentence end, the next chunk's start or None) if its one terminal is a stop at
-    its end (with at most one closing quote after it); None (use syntok) otherwise."""
+    (the token before the stop, whether that token is the chunk's first, the sentence end, the next
+    chunk's start or None) if its one terminal is a stop at its end (with at most one closing quote
+    after it); None (use syntok) otherwise."""
+    simple = _LOWER_WORD_STOP.fullmatch(match.group(0))
+    if simple is not None:
+        following = _CHUNK.search(block, match.end())
+        return simple.group(1), True, match.end(), following.start() if following else None
     tokens = list(_TOKENIZER.tokenize(match.group(0)))
     terminals = [i for i, t in enumerate(tokens) if t.value in State.terminals]
     if not terminals:
@@ -137,26 +147,25 @@ def _stop_in_chunk(block: str, match) -> tuple[list, int, int | None] | bool | N
     if after and not (len(after) == 1 and after[0].value in State.closing_quotes and not after[0].spacing):
         return None
     following = _CHUNK.search(block, match.end())
-    return tokens, match.end(), following.start() if following else None
+    return tokens[stop - 1].value, stop == 1, match.end(), following.start() if following else None
 
 
-def _split_here(block: str, tokens: list, next_start: int | None) -> bool | None:
+def _split_here(block: str, before: str, before_is_first: bool, next_start: int | None) -> bool | None:
     """Does syntok end a sentence at this chunk's final stop? None when the case is not one handled here.
 
     The order of the tests is syntok's (`State._move_and_maybe_extract_terminal`), restricted to a
     stop right after a word or after one symbol that follows a word, with no bracket in the block.
     """
-    stop = next(i for i, t in enumerate(tokens) if t.value == ".")
-    before = tokens[stop - 1].value
-    if not before[:1].isalnum() and (len(before) != 1 or stop == 1):
+    if not before[:1].isalnum() and (len(before) != 1 or before_is_first):
         return None
     if before[:1].isalnum() and (len(before) == 1 or before in State.roman_numerals):
         return None  # syntok's rules for single letters and numerals depend on its state
     if next_start is None:
         # The end of the block: syntok looks at its empty last token (trailing white space) or at nothing.
         return not (before in State.abbreviations or "." in before)
-    following = next(_TOKENIZER.tokenize(_CHUNK.match(block, next_start).group(0)))
-    after = following.value
+    chunk = _CHUNK.match(block, next_start).group(0)
+    capitalised = _CAPITALISED_WORD.fullmatch(chunk)
+    after = capitalised.group(1) if capitalised else next(_TOKENIZER.tokenize(chunk)).value
     initial = after[:1]
     if initial.islower() or after in _INNER_PUNCTUATION:
         return False
