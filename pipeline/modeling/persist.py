@@ -61,6 +61,9 @@ def _skops_io():
     return sys.modules["skops.io"]
 
 
+_skops_io()  # at import, as before: a worker forked from a process that imported this module has it
+
+
 def data_hash(paths) -> str:
     digest = hashlib.sha256()
     for path in paths:
