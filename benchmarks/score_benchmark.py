@@ -1,18 +1,29 @@
-"""Scoring throughput and peak memory, end to end, against the floor of bare predict_proba.
+"""Scoring throughput and peak memory, end to end, beside its floors, in one run.
 
-    python benchmarks/score_benchmark.py --sentences 10000 1000000 --workers 1 2
+    python benchmarks/score_benchmark.py --sentences 40000 --workers 1 2 4
+    python benchmarks/score_benchmark.py --sentences 40000 --dask-sentences 1000000 --dask 2
 
 Builds a JSONL corpus of the requested size from the shipped articles (each copy a
-new article id), then for each size:
+new article id), then for each size prints one table:
 
-- floor: the same model's predict_proba on pairs already split and matched
-  (the cost of the features and the classifier alone);
-- end to end: `stance score corpus.jsonl --output out.parquet --workers N` as a
-  subprocess, timed, with peak memory summed over its process tree (sampled
-  every 50 ms with psutil).
+- keyword floor: `benchmarks/keyword_floor.py`, the same reading, splitting, alias
+  matching and writing as `stance score`, with the keyword rule for a model;
+- predict_proba: the model's own `predict_proba` on pairs already split and
+  matched (features and classifier only), and `class_scores`, the scorer's walk
+  through the same fitted pipeline (identical numbers);
+- stance score: `stance score corpus.jsonl --output out.parquet --workers N` as a
+  subprocess, for each N;
+- Dask: `stance score shards/ --dask local:N` on the corpus in 32 shards, at its own
+  size (`--dask-sentences`);
+- one article: `stance score one.txt` (the first seed article), best of three.
 
-Prints sentences per second and peak memory. Figures are machine-dependent;
-the README records one run.
+Each subprocess row gives wall seconds, sentences per second, CPU seconds (user +
+system, of the whole process tree, from the kernel's accounting of finished
+children), sentences per CPU second (per core, and much less sensitive to other
+load on the machine than the wall-clock rate) and peak memory summed over the
+process tree (sampled every 50 ms with psutil). Ratios: each rate against the
+keyword floor, and N workers against 1 worker (wall clock: on a busy machine the
+ratio is only as good as the cores it got).
 
     python benchmarks/score_benchmark.py --pathological 1 2.5 5 10
 
@@ -30,10 +41,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -64,8 +77,8 @@ def build_corpus(path: Path, sentences: int) -> int:
     return written
 
 
-def floor(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[float, int]:
-    """Sentences per second of bare predict_proba over pre-split, pre-matched pairs (on a sample)."""
+def prepared_pairs(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[list[dict], int]:
+    """Candidate pairs of the corpus's first articles (up to about `limit_pairs`), and their sentence count."""
     pairs, sentences = [], 0
     with open(corpus, encoding="utf-8") as handle:
         for line in handle:
@@ -74,11 +87,23 @@ def floor(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[float, int]:
             pairs.extend(article_candidates(record["id"], record["text"], scorer.registry))
             if len(pairs) >= limit_pairs:
                 break
-    start = time.perf_counter()
-    for offset in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
-        class_scores(scorer.model, pairs_frame(pairs[offset : offset + MAX_PAIRS_PER_PREDICT]))
-    elapsed = time.perf_counter() - start
-    return sentences / elapsed, len(pairs)
+    return pairs, sentences
+
+
+def predict_rates(corpus: Path, scorer: Scorer, limit_pairs: int) -> dict[str, float]:
+    """Sentences per (CPU) second of the model alone on pairs already split and matched: the
+    pipeline's own predict_proba, and the scorer's class_scores (the same numbers)."""
+    pairs, sentences = prepared_pairs(corpus, scorer, limit_pairs)
+    rates = {}
+    for name, predict in (
+        ("predict_proba", lambda chunk: scorer.model.predict_proba(pairs_frame(chunk))),
+        ("class_scores", lambda chunk: class_scores(scorer.model, chunk)),
+    ):
+        start = time.process_time()
+        for offset in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
+            predict(pairs[offset : offset + MAX_PAIRS_PER_PREDICT])
+        rates[name] = sentences / (time.process_time() - start)
+    return rates
 
 
 def shard(corpus: Path, folder: Path, shards: int) -> Path:
@@ -93,34 +118,55 @@ def shard(corpus: Path, folder: Path, shards: int) -> Path:
     return folder
 
 
-def end_to_end(corpus: Path, workers: int, output: Path, model: Path, dask: str | None = None) -> tuple[float, float]:
-    """(seconds, peak MiB over the process tree) of one `stance score` run."""
-    command = [
-        sys.executable,
-        "-m",
-        "pipeline.cli",
-        "score",
-        str(corpus),
-        "--output",
-        str(output),
-        "--model",
-        str(model),
-    ]
-    command += ["--dask", dask] if dask else ["--workers", str(workers)]
+@dataclass
+class Run:
+    seconds: float  # wall clock
+    cpu: float  # user + system seconds of the whole process tree
+    peak_mib: float  # peak resident memory summed over the process tree
+
+
+def timed(command: list[str]) -> Run:
+    """Run a command; its wall time, CPU time and peak memory, over its whole process tree.
+
+    Every 50 ms each process of the tree is sampled: its resident memory (summed for the peak)
+    and its own CPU time, user + system (the last value seen per process is kept, so a process
+    that ends between two samples loses at most 50 ms of it).
+    """
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE)
-    root, peak = psutil.Process(process.pid), 0
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root, peak, cpu_of = psutil.Process(process.pid), 0, {}
     while process.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
+        memory = 0
+        for member in [root, *_descendants(root)]:
+            try:
+                memory += member.memory_info().rss
+                times = member.cpu_times()
+                cpu_of[member.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+        peak = max(peak, memory)
         time.sleep(0.05)
     elapsed = time.perf_counter() - start
     if process.returncode != 0:
-        raise SystemExit(f"stance score failed: {process.stderr.read().decode()}")
-    return elapsed, peak / 2**20
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    return Run(elapsed, sum(cpu_of.values()), peak / 2**20)
+
+
+def _descendants(root: psutil.Process) -> list[psutil.Process]:
+    try:
+        return root.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def score_command(inputs: Path, output: Path, model: Path, workers: int = 1, dask: str | None = None) -> list[str]:
+    command = [sys.executable, "-m", "pipeline.cli", "score", str(inputs), "--output", str(output)]
+    command += ["--model", str(model)]
+    return command + (["--dask", dask] if dask else ["--workers", str(workers)])
+
+
+def keyword_floor_command(inputs: Path, output: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "benchmarks" / "keyword_floor.py"), str(inputs), "--output", str(output)]
 
 
 def pathological(scorer: Scorer, sizes_mb: list[float]) -> None:
@@ -142,9 +188,11 @@ def pathological(scorer: Scorer, sizes_mb: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sentences", type=int, nargs="+", default=[10_000, 1_000_000])
-    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--floor-pairs", type=int, default=50_000, help="pairs timed for the floor")
+    parser.add_argument("--sentences", type=int, nargs="+", default=[40_000])
+    parser.add_argument(
+        "--workers", type=int, nargs="*", default=sorted({1, 2, os.cpu_count() or 1}), help="default: 1, 2, cores"
+    )
+    parser.add_argument("--floor-pairs", type=int, default=20_000, help="pairs timed for predict_proba")
     parser.add_argument(
         "--dask",
         type=int,
@@ -152,6 +200,9 @@ def main() -> None:
         default=[],
         metavar="N",
         help="also score on a local Dask cluster of N worker processes (corpus in 32 shards)",
+    )
+    parser.add_argument(
+        "--dask-sentences", type=int, help="corpus size for the Dask rows (default: each --sentences size)"
     )
     parser.add_argument(
         "--pathological",
@@ -192,40 +243,72 @@ def train_with_embeddings(source: str, path: Path) -> Path:
     return path
 
 
+HEADER = (
+    "| sentences | runner | seconds | sentences/s | CPU s | sentences/CPU s | peak MiB "
+    "| vs keyword floor (wall) | vs keyword floor (CPU) | vs 1 worker (wall) |"
+)
+
+
+def row(sentences: int, runner: str, result: Run | None, per_cpu: float, floor: tuple | None = None, base=None) -> str:
+    """One table row; `floor` is the keyword floor's (wall rate, CPU rate), `base` the 1-worker wall rate."""
+    rate = sentences / result.seconds if result else None
+    cells = [
+        f"{sentences:,}",
+        runner,
+        f"{result.seconds:.1f}" if result else "",
+        f"{rate:,.0f}" if rate else "",
+        f"{result.cpu:.1f}" if result else "",
+        f"{per_cpu:,.0f}",
+        f"{result.peak_mib:,.0f}" if result else "",
+        f"{rate / floor[0]:.2f}" if floor and rate else "",
+        f"{per_cpu / floor[1]:.2f}" if floor else "",
+        f"{rate / base:.2f}" if base and rate else "",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
 def run(args, model: Path) -> None:
     scorer = Scorer.load(model)
     if args.pathological:
         pathological(scorer, args.pathological)
         return
-    print(f"{'sentences':>10} {'runner':>12} {'seconds':>8} {'sent/s':>8} {'peak MiB':>9} {'vs floor':>8}")
+    print(HEADER)
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        one_article = sorted((ROOT / "seeds").glob("*.txt"))[0]
+        one = min(
+            (timed(score_command(one_article, folder / "one.jsonl", model)) for _ in range(3)), key=lambda r: r.seconds
+        )
+        one_sentences = len(split_sentences(one_article.read_text(encoding="utf-8")))
+        print(row(one_sentences, "one article (`stance score one.txt`)", one, one_sentences / one.cpu), flush=True)
         for size in args.sentences:
-            corpus = Path(folder) / f"corpus-{size}.jsonl"
+            corpus = folder / f"corpus-{size}.jsonl"
             sentences = build_corpus(corpus, size)
-            floor_rate, _ = floor(corpus, scorer, args.floor_pairs)
-            print(f"{sentences:>10} {'floor':>12} {'':>8} {floor_rate:>8.0f} {'':>9} {'1.00':>8}", flush=True)
+            result = timed(keyword_floor_command(corpus, folder / "floor.parquet"))
+            floor = (sentences / result.seconds, sentences / result.cpu)
+            print(row(sentences, "keyword floor (same reading, splitting, matching, writing)", result, floor[1], floor))
+            for name, per_cpu in predict_rates(corpus, scorer, args.floor_pairs).items():
+                print(row(sentences, f"`{name}` on prepared pairs (in process)", None, per_cpu, floor), flush=True)
             base = None
             for workers in args.workers:
-                seconds, peak = end_to_end(corpus, workers, Path(folder) / "out.parquet", model)
-                rate = sentences / seconds
-                base = base or rate
-                print(
-                    f"{sentences:>10} {f'{workers} worker(s)':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
-                    f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker",
-                    flush=True,
-                )
-            for workers in args.dask:
-                shards = shard(corpus, Path(folder) / f"shards-{size}", 32)
-                seconds, peak = end_to_end(
-                    shards, 0, Path(folder) / f"dask-{size}-{workers}", model, dask=f"local:{workers}"
-                )
-                rate = sentences / seconds
-                base = base or rate
-                print(
-                    f"{sentences:>10} {f'dask {workers}':>12} {seconds:>8.1f} {rate:>8.0f} {peak:>9.0f} "
-                    f"{rate / floor_rate:>8.2f}   x{rate / base:.2f} vs 1 worker",
-                    flush=True,
-                )
+                result = timed(score_command(corpus, folder / "out.parquet", model, workers))
+                base = base or sentences / result.seconds
+                label = f"`stance score`, {workers} worker{'s' if workers > 1 else ''}"
+                print(row(sentences, label, result, sentences / result.cpu, floor, base), flush=True)
+            if args.dask:
+                dask_size = args.dask_sentences or size
+                dask_corpus = corpus
+                dask_sentences = sentences
+                if dask_size != size:
+                    dask_corpus = folder / f"corpus-{dask_size}.jsonl"
+                    dask_sentences = build_corpus(dask_corpus, dask_size)
+                shards = shard(dask_corpus, folder / f"shards-{dask_size}", 32)
+                for workers in args.dask:
+                    output = folder / f"dask-{dask_size}-{workers}"
+                    result = timed(score_command(shards, output, model, dask=f"local:{workers}"))
+                    label = f"Dask, local cluster of {workers}"
+                    print(row(dask_sentences, label, result, dask_sentences / result.cpu), flush=True)
 
 
 if __name__ == "__main__":

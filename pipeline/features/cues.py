@@ -24,7 +24,15 @@ The word lists and distances (how far a negator reaches, ...) are the `syntax` a
 
 from __future__ import annotations
 
-from pipeline.features.holders import addressees, find_speaker, holder, target_name_modifiers
+from dataclasses import dataclass
+
+from pipeline.features.holders import (
+    addressees,
+    find_speaker,
+    holder_of,
+    listed_together,
+    target_name_modifiers,
+)
 from pipeline.features.lexicon import STANCE_CLASSES, Syntax
 from pipeline.features.tokens import OTHER_TOKEN, TARGET_TOKEN, is_word
 
@@ -59,22 +67,41 @@ def _clause_ids(boundaries: list[bool]) -> list[int]:
 
 def cue_features(tokens, boundaries, found: dict, syntax: Syntax) -> dict[str, float]:
     """The cue features of the actor marked TARGET_TOKEN in `tokens`; {} when it is not marked."""
+    targets = {i for i, t in enumerate(tokens) if t == TARGET_TOKEN}
+    return pair_cue_features(sentence_cues(tokens, boundaries, found, syntax), targets)
+
+
+@dataclass(frozen=True)
+class SentenceCues:
+    """What the cue features need that does not depend on which actor is marked (one per sentence)."""
+
+    mentions: list[int]  # token positions of every actor mention
+    place: list[bool]  # per mention: right after a place word ("an office in Tokyo")
+    modifiers: frozenset[int]  # mentions that are part of the target's name
+    speaker: int | None  # the speaker's mention, or None
+    cues: list[tuple[str, bool, bool, int | None, frozenset[int]]]
+    # per stance cue, in order: (stance, negated, hedged, holder mention or None for the speaker,
+    # the holder's list of mentions held together)
+    off_target: str | None  # "off_target_only" / "off_target_and_related" when only another target is named
+    about: str
+
+
+def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCues:
+    """The actor-independent part of the cue features; tokens may mark any actor (or none) as TARGET_TOKEN."""
     clause = _clause_ids(boundaries)
-    actors = [(i, t == TARGET_TOKEN) for i, t in enumerate(tokens) if t in (TARGET_TOKEN, OTHER_TOKEN)]
-    if not any(is_target for _, is_target in actors):
-        return {}
+    actors = [(i, False) for i, t in enumerate(tokens) if t in (TARGET_TOKEN, OTHER_TOKEN)]
+    positions = [p for p, _ in actors]
     negator_ends = [last for _, last in found["negators"]]
     condition_starts = [first for first, _ in found["conditions"]]
     hedge_starts = [first for first, _ in found["hedges"]]
     reporting = [first for first, _ in found["reporting"]]
 
-    speaker = find_speaker(tokens, actors, reporting, syntax)
+    # find_speaker answers with the speaker's flag; flag every mention by its own position to learn which.
+    speaker = find_speaker(tokens, [(p, p) for p in positions], reporting, syntax)
     # Mentions that never hold a cue: part of the target's name, or told what to do.
     modifiers = target_name_modifiers(actors, {first for first, _ in found["target"]})
     not_holders = modifiers | addressees(tokens, actors, syntax)
 
-    features: dict[str, float] = {}
-    held: list[tuple[int, str]] = []  # (token position, stance) of cues this actor holds
     stance_spans = _without_overlaps(
         [
             (first, last, name)
@@ -97,8 +124,13 @@ def cue_features(tokens, boundaries, found: dict, syntax: Syntax) -> dict[str, f
         if not any(clause[end] == clause[first] and 0 < first - end <= syntax.power_content_reach for end in power_ends)
     ]
     stance_ends = {last for _, last, _ in stance_spans}
+    cues = []
     for first, last, name in stance_spans:
-        held_by = holder(tokens, clause, actors, first, last, stance_ends, speaker, not_holders, syntax)
+        position = holder_of(tokens, clause, actors, first, last, stance_ends, not_holders, syntax)
+        group = frozenset()
+        if position is not None:
+            index = positions.index(position)
+            group = frozenset(positions[i] for i in listed_together(tokens, actors, index, syntax))
         negated = any(
             clause[n] == clause[first]
             and 0 < first - n <= syntax.negation_reach
@@ -108,7 +140,33 @@ def cue_features(tokens, boundaries, found: dict, syntax: Syntax) -> dict[str, f
         )
         conditional = any(clause[c] == clause[first] and c < first for c in condition_starts)
         hedged = any(clause[h] == clause[first] and h < first for h in hedge_starts)
-        stance = _effective_stance(name, negated, conditional)
+        cues.append((_effective_stance(name, negated, conditional), negated, hedged, position, group))
+
+    has_target = bool(found["target"])
+    has_related = bool(found["related"])
+    off_target = None
+    if found["off_target"] and not has_target:
+        off_target = "off_target_only" if not has_related else "off_target_and_related"
+    return SentenceCues(
+        mentions=positions,
+        place=[p > 0 and tokens[p - 1] in syntax.place_words for p in positions],
+        modifiers=frozenset(modifiers),
+        speaker=speaker,
+        cues=cues,
+        off_target=off_target,
+        about="about:office" if has_target else "about:related" if has_related else "about:unclear",
+    )
+
+
+def pair_cue_features(sentence: SentenceCues, targets: set[int]) -> dict[str, float]:
+    """The cue features of the actor whose mentions are at token positions `targets`; {} when there are none."""
+    if not targets.intersection(sentence.mentions):
+        return {}
+    speaker_is_target = None if sentence.speaker is None else sentence.speaker in targets
+    features: dict[str, float] = {}
+    held: list[str] = []  # stances of the cues this actor holds
+    for stance, negated, hedged, position, group in sentence.cues:
+        held_by = speaker_is_target if position is None else not targets.isdisjoint(group)
         who = "self" if held_by is True else "other" if held_by is False else "nobody"
         features[f"{who}:{stance}"] = 1.0
         if negated:
@@ -116,24 +174,22 @@ def cue_features(tokens, boundaries, found: dict, syntax: Syntax) -> dict[str, f
         if hedged:
             features[f"{who}:{stance}:hedged"] = 1.0
         if held_by is True:
-            held.append((first, stance))
+            held.append(stance)
 
     if held:
-        features[f"self_last:{held[-1][1]}"] = 1.0
-    has_target = bool(found["target"])
-    has_related = bool(found["related"])
-    if found["off_target"] and not has_target:
-        features["off_target_only" if not has_related else "off_target_and_related"] = 1.0
+        features[f"self_last:{held[-1]}"] = 1.0
+    if sentence.off_target:
+        features[sentence.off_target] = 1.0
         # Prior knowledge (guide, Target): a stance on another target says nothing about the office.
         for key in [k for k in features if k.startswith("self:")]:
             features["off:" + key] = features.pop(key)
-    features["about:office" if has_target else "about:related" if has_related else "about:unclear"] = 1.0
-    target_positions = [p for p, is_target in actors if is_target]
-    if all(p > 0 and tokens[p - 1] in syntax.place_words for p in target_positions):
+    features[sentence.about] = 1.0
+    mine = [i for i, p in enumerate(sentence.mentions) if p in targets]
+    if all(sentence.place[i] for i in mine):
         features["mention:place"] = 1.0
-    if all(p in modifiers for p in target_positions):
+    if all(sentence.mentions[i] in sentence.modifiers for i in mine):
         features["mention:names_office"] = 1.0
-    if speaker is True:
+    if speaker_is_target is True:
         features["self:speaker"] = 1.0
     return features
 

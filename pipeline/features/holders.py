@@ -219,6 +219,17 @@ def listed_together(tokens, actors, index: int, syntax: Syntax) -> set[int]:
     return group
 
 
+def holder_of(tokens, clause, actors, first, last, stance_ends, not_holders, syntax: Syntax) -> int | None:
+    """The token position of the mention that holds the cue at tokens[first..last], or None for the speaker.
+
+    `actors` are all mentions as (position, flag); `not_holders` the positions set aside
+    (target-name modifiers, addressees). The answer does not depend on the flags.
+    """
+    candidates = [(p, t) for p, t in actors if p not in not_holders]
+    position = holder_position(Cue(tokens, clause, candidates, first, last, stance_ends, syntax))
+    return None if position == SPEAKER else position
+
+
 def holder(tokens, clause, actors, first, last, stance_ends, speaker, not_holders, syntax: Syntax):
     """Who holds the cue at tokens[first..last]: True (this actor), False (another), None (nobody).
 
@@ -226,9 +237,8 @@ def holder(tokens, clause, actors, first, last, stance_ends, speaker, not_holder
     aside (target-name modifiers, addressees). Actors listed together hold a cue together,
     so the answer is True when this actor is in the holder's list.
     """
-    candidates = [(p, t) for p, t in actors if p not in not_holders]
-    position = holder_position(Cue(tokens, clause, candidates, first, last, stance_ends, syntax))
-    if position == SPEAKER:
+    position = holder_of(tokens, clause, actors, first, last, stance_ends, not_holders, syntax)
+    if position is None:
         return speaker
     index = [p for p, _ in actors].index(position)
     return any(actors[i][1] for i in listed_together(tokens, actors, index, syntax))

@@ -207,11 +207,28 @@ def phrase_regex(phrases: list[str]) -> re.Pattern:
     return re.compile(r"(?<!\S)(?:" + "|".join(alternatives) + r")(?!\S)")
 
 
+STARTING_CACHE_SIZE = 100_000  # distinct tokens whose starting classes are remembered
+
+
 class Lexicon:
-    """Compiled regexes of a lexicon, one per cue class."""
+    """Compiled regexes of a lexicon, one per cue class, and the first tokens its phrases can start with."""
 
     def __init__(self, lexicon: dict[str, list[str]]):
         self.regexes = {name: phrase_regex(lexicon[name]) for name in CUE_CLASSES if lexicon.get(name)}
+        # A phrase starts with its first token, or with any token that begins like a first token "x*".
+        self.by_first_token: dict[str, list[str]] = {}  # first token -> classes, in CUE_CLASSES order
+        self.by_prefix: dict[str, list[str]] = {}
+        for name in self.regexes:
+            for phrase in lexicon[name]:
+                first = phrase.split()[0]
+                if first.endswith("*") and len(first) > 1:
+                    classes = self.by_prefix.setdefault(first[:-1], [])
+                else:
+                    classes = self.by_first_token.setdefault(first, [])
+                if name not in classes:
+                    classes.append(name)
+        self.prefix_lengths = sorted({len(prefix) for prefix in self.by_prefix})
+        self._starting: dict[str, tuple[str, ...]] = {}  # token -> classes a phrase of may start with it
 
     def find(self, name: str, joined: str, starts: list[int]) -> list[tuple[int, int]]:
         """Token spans [first, last] of the class's phrases in the space-joined tokens."""
@@ -222,3 +239,39 @@ class Lexicon:
             (bisect.bisect_right(starts, m.start()) - 1, bisect.bisect_right(starts, m.end() - 1) - 1)
             for m in regex.finditer(joined)
         ]
+
+    def _classes_starting_with(self, token: str) -> tuple[str, ...]:
+        names = list(self.by_first_token.get(token, ()))
+        for length in self.prefix_lengths:
+            names.extend(n for n in self.by_prefix.get(token[:length], ()) if n not in names)
+        return tuple(names)
+
+    def find_all(self, tokens: list[str], joined: str, starts: list[int]) -> dict[str, list[tuple[int, int]]]:
+        """`find` for every class of CUE_CLASSES, in one pass over the tokens.
+
+        A match can start only at a token that is some phrase's first token, so each class's regex
+        is tried only there, in order, from where its last match ended: the matches `finditer` gives.
+        """
+        starting, candidates = self._starting, {}
+        for position, token in enumerate(tokens):
+            names = starting.get(token)
+            if names is None:
+                if len(starting) > STARTING_CACHE_SIZE:
+                    starting.clear()
+                names = starting[token] = self._classes_starting_with(token)
+            for name in names:
+                candidates.setdefault(name, []).append(position)
+        found = {}
+        for name in CUE_CLASSES:
+            spans, resume = [], 0
+            regex = self.regexes.get(name)
+            for first in candidates.get(name, ()):
+                start = starts[first]
+                if start < resume:
+                    continue
+                match = regex.match(joined, start)
+                if match is not None:
+                    spans.append((first, bisect.bisect_right(starts, match.end() - 1) - 1))
+                    resume = match.end()
+            found[name] = spans
+        return found

@@ -13,11 +13,13 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
 
 from __future__ import annotations
 
+import weakref
+
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.features.cues import boundary_flags, cue_features
-from pipeline.features.lexicon import CUE_CLASSES, Lexicon, Syntax
+from pipeline.features.cues import boundary_flags, pair_cue_features, sentence_cues
+from pipeline.features.lexicon import Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
     OTHER_TOKEN,
@@ -26,6 +28,10 @@ from pipeline.features.tokens import (
     tokenize,
     tokens_with_slots,
 )
+
+COLUMNS = ["sentence", "text", "window", "context", "cues"]
+# Compiled lexicons beside each PairView, never in it: the saved params stay plain data.
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class PairView(BaseEstimator, TransformerMixin):
@@ -45,50 +51,70 @@ class PairView(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X) -> pd.DataFrame:
-        lexicon = Lexicon(self.lexicon or {})
-        # Sets are built here, never kept in the params: the saved lexicon stays plain data.
-        syntax = Syntax.from_lexicon(self.lexicon or {})
         records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
+        return pd.DataFrame(self.view_rows(records), columns=COLUMNS)
+
+    def view_rows(self, records: list[dict]) -> list[dict]:
+        """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict)."""
+        lexicon, syntax = self._compiled()
         rows, key, analysis = [], None, None
         for record in records:
             # Tokens and lexicon matches depend on the sentence and where its mentions are, not on
             # which actor is marked: pairs of one sentence (adjacent) share one analysis.
-            spans = [tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]]
+            spans = sorted([tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]])
             if (record["sentence"], spans) != key:
                 key = (record["sentence"], spans)
                 analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
             rows.append(self._view(record, analysis, syntax))
-        return pd.DataFrame(rows, columns=["sentence", "text", "window", "context", "cues"])
+        return rows
+
+    def _compiled(self) -> tuple[Lexicon, Syntax]:
+        """The lexicon's regexes and word sets, built once per lexicon (sets never go into the params)."""
+        cached = _COMPILED.get(self)
+        if cached is None or cached[0] is not self.lexicon:
+            cached = (self.lexicon, Lexicon(self.lexicon or {}), Syntax.from_lexicon(self.lexicon or {}))
+            _COMPILED[self] = cached
+        return cached[1], cached[2]
 
     def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
+        """Everything about a sentence that does not depend on which of its actors is marked."""
         if self.mark_actors:
             tokens, slots = tokens_with_slots(sentence, spans)
         else:
             tokens, slots = tokenize(sentence), {}
         joined = " ".join(tokens)
         starts = token_starts(tokens)
-        found = {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
+        found = lexicon.find_all(tokens, joined, starts)
+        boundaries = boundary_flags(tokens, found["boundaries"], found["reporting"], syntax)
         return {
             "tokens": tokens,
             "slots": slots,
             "found": found,
-            "boundaries": boundary_flags(tokens, found["boundaries"], found["reporting"], syntax),
+            "boundaries": boundaries,
+            # Mentions are never in a negation's scope, so one actor's marking does not change the rest.
+            "shown": self._negation_marked(tokens, boundaries, found["negators"]),
+            "cues": sentence_cues(tokens, boundaries, found, syntax)
+            if self.cue_features and self.mark_actors
+            else None,
         }
 
     def _view(self, pair: dict, analysis: dict, syntax: Syntax) -> dict:
-        tokens = list(analysis["tokens"])
-        for start, _ in pair["mentions"]:
-            if start in analysis["slots"]:
-                tokens[analysis["slots"][start]] = TARGET_TOKEN
-        boundaries, found = analysis["boundaries"], analysis["found"]
-        shown = self._negation_marked(tokens, boundaries, found["negators"])
+        tokens, shown, slots = analysis["tokens"], analysis["shown"], analysis["slots"]
+        marked = [slots[start] for start, _ in pair["mentions"] if start in slots]
+        if marked:
+            tokens, shown = list(tokens), list(shown)
+            for position in marked:
+                tokens[position] = shown[position] = TARGET_TOKEN
+        boundaries = analysis["boundaries"]
         window = _actor_window(shown, boundaries, self.window) if self.window and self.mark_actors else []
         context = ""
         if self.context_sentences:
             context = " ".join(
                 " ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence")
             )
-        cues = cue_features(tokens, boundaries, found, syntax) if self.cue_features and self.mark_actors else {}
+        cues = {}
+        if analysis["cues"] is not None:
+            cues = pair_cue_features(analysis["cues"], {i for i, t in enumerate(tokens) if t == TARGET_TOKEN})
         return {
             "sentence": pair["sentence"],
             "text": " ".join(shown),

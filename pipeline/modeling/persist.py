@@ -8,15 +8,16 @@ the same bytes, and dvc.lock holds from machine to machine.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.abc
 import json
 import re
+import sys
 import zipfile
 from pathlib import Path
 
 import sklearn
-import skops
-import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
@@ -30,6 +31,39 @@ FEATURE_VERSION = 3
 TRUSTED_TYPES = ["pipeline.features.pair_view.PairView", "pipeline.features.embeddings.SentenceEmbedder"]
 
 
+# skops lists scikit-learn's estimators when it is first imported, by importing every package below
+# sklearn: with torch installed that includes sklearn's torch adapter, and so torch itself, seconds of
+# start-up that no stance model needs (the embeddings transformer imports torch itself when used).
+# pkgutil.walk_packages, which the listing uses, skips a package that fails to import, and the adapters
+# hold no estimators, so refusing them during that one import changes nothing skops trusts.
+SKIPPED_WHILE_LISTING = tuple(
+    f"sklearn.externals.array_api_compat.{name}" for name in ("torch", "dask", "cupy", "jax")
+) + ("sklearn.externals.array_api_extra",)
+
+
+class _RefuseArrayAdapters(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.startswith(SKIPPED_WHILE_LISTING):
+            raise ImportError(f"{fullname} is not needed to load a stance model")
+        return None
+
+
+def _skops_io():
+    """skops.io, imported without sklearn's array-library adapters (see SKIPPED_WHILE_LISTING)."""
+    if "skops.io" not in sys.modules:
+        finder = _RefuseArrayAdapters()
+        sys.meta_path.insert(0, finder)
+        try:
+            import skops.io  # noqa: F401
+        finally:
+            with contextlib.suppress(ValueError):
+                sys.meta_path.remove(finder)
+    return sys.modules["skops.io"]
+
+
+_skops_io()  # at import, as before: a worker forked from a process that imported this module has it
+
+
 def data_hash(paths) -> str:
     digest = hashlib.sha256()
     for path in paths:
@@ -38,6 +72,9 @@ def data_hash(paths) -> str:
 
 
 def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
+    import skops
+
+    sio = _skops_io()
     metadata = {
         **metadata,
         "labels": list(LABELS),
@@ -94,10 +131,14 @@ def metadata_path(path: Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
-    """Load a model without unpickling: refuse unknown types, other label sets and feature versions."""
+BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
+
+
+def read_metadata(path: str | Path = MODEL) -> dict:
+    """The model's metadata, after the checks that need no loading: the file is there, and was saved for
+    these labels, this feature version and this scikit-learn major version."""
     path = Path(path)
-    build = "build one with `dvc repro` (or `stance train`)"
+    build = BUILD_HINT
     if not path.exists():
         raise DataError(path, None, f"model file not found; {build}")
     try:
@@ -122,19 +163,29 @@ def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
             f"model was saved with scikit-learn {metadata.get('sklearn_version')}, this is "
             f"{sklearn.__version__}; {build}",
         )
+    return metadata
+
+
+def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
+    """Load a model without unpickling: refuse unknown types, other label sets and feature versions."""
+    path = Path(path)
+    build = BUILD_HINT
+    metadata = read_metadata(path)
+    sio = _skops_io()
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-        unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
-        if unexpected:
-            raise DataError(
-                path,
-                None,
-                f"model file contains types that are not allowed: {', '.join(unexpected[:5])}; "
-                f"refusing to load it. {build[0].upper() + build[1:]}",
-            )
+        # skops audits every type in the file before it builds anything, and refuses the file
+        # if one is not trusted: one read of the file, not one to list the types and one to load.
         model = sio.load(path, trusted=TRUSTED_TYPES)
-    except DataError:
-        raise
+    except UntrustedTypesFoundException:
+        unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        raise DataError(
+            path,
+            None,
+            f"model file contains types that are not allowed: {', '.join(unexpected[:5])}; "
+            f"refusing to load it. {build[0].upper() + build[1:]}",
+        ) from None
     except Exception as err:  # skops raises many kinds on a corrupt zip or schema
         raise DataError(
             path, None, f"model file is corrupt or not a skops model ({type(err).__name__}); {build}"

@@ -1,12 +1,25 @@
-"""Predictions of a fitted stance pipeline, in the label order every output uses."""
+"""Predictions of a fitted stance pipeline, in the label order every output uses.
+
+`class_scores` gives exactly what `model.predict_proba` gives (a test compares them
+bit for bit), but walks the fitted pipeline itself: candidate pairs go to PairView
+as plain dicts (no data frames), TF-IDF columns use `features.vectorize`, and the
+ColumnTransformer's weighting and stacking are done as it does them. Anything it
+does not recognise goes through the pipeline's own methods.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
+from pipeline.features.pair_view import COLUMNS, PairView
+from pipeline.features.vectorize import tfidf_transform
 
 PAIR_COLUMNS = ["sentence", "mentions", "other_mentions", "previous_sentence", "next_sentence"]
 
@@ -17,16 +30,51 @@ def pairs_frame(rows) -> pd.DataFrame:
 
 
 def class_scores(model: Pipeline, pairs) -> np.ndarray:
-    """Per-class scores in LABELS order: probabilities, or for a linear SVM its softmaxed margins."""
+    """Per-class scores in LABELS order: probabilities, or for a linear SVM its softmaxed margins.
+
+    `pairs` is a frame from `pairs_frame` or a list of candidate dicts.
+    """
     classifier = model.named_steps["classifier"]
+    features = _features(model, pairs)
     if hasattr(classifier, "predict_proba"):
-        scores = model.predict_proba(pairs)
+        scores = classifier.predict_proba(features)
     else:
-        margins = model.decision_function(pairs)
+        margins = classifier.decision_function(features)
         margins = np.exp(margins - margins.max(axis=1, keepdims=True))
         scores = margins / margins.sum(axis=1, keepdims=True)
     order = [list(classifier.classes_).index(label) for label in LABELS]
     return scores[:, order]
+
+
+def _features(model: Pipeline, pairs):
+    """The classifier's input matrix, as `model[:-1].transform(pairs)` gives it."""
+    view, columns = model.named_steps["pairs"], model.named_steps["features"]
+    known = (
+        type(view) is PairView
+        and type(columns) is ColumnTransformer
+        and columns.sparse_output_
+        and all(t == "drop" for _, t, _ in columns.transformers_ if isinstance(t, str))
+    )
+    if not known:
+        return model[:-1].transform(pairs if isinstance(pairs, pd.DataFrame) else pairs_frame(pairs))
+    records = pairs.to_dict("records") if isinstance(pairs, pd.DataFrame) else list(pairs)
+    rows = view.view_rows(records)
+    frame = None  # built only for a transformer this module does not know
+    weights = columns.transformer_weights or {}
+    blocks = []
+    for name, transformer, column in columns.transformers_:
+        if isinstance(transformer, str):  # "drop"
+            continue
+        if type(transformer) is TfidfVectorizer and isinstance(column, str):
+            block = tfidf_transform(transformer, [row[column] for row in rows])
+        elif type(transformer) is DictVectorizer and isinstance(column, str):
+            block = transformer.transform([row[column] for row in rows])
+        else:
+            frame = frame if frame is not None else pd.DataFrame(rows, columns=COLUMNS)
+            block = transformer.transform(frame[column])
+        weight = weights.get(name)
+        blocks.append(block if weight is None else block * weight)
+    return sp.hstack(blocks).tocsr()
 
 
 def best_labels(scores: np.ndarray) -> list[str]:

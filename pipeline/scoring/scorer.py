@@ -30,10 +30,11 @@ from pathlib import Path
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance
+from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
-from pipeline.modeling.persist import load_model
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.persist import load_model, read_metadata
+from pipeline.modeling.predict import best_labels, class_scores
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 
@@ -70,7 +71,7 @@ class Scorer:
         results = [ArticleResult(article.id, []) for article in articles]
         for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
             chunk = pairs[start : start + MAX_PAIRS_PER_PREDICT]
-            scores = class_scores(self.model, pairs_frame(chunk))
+            scores = class_scores(self.model, chunk)
             for offset, (probabilities, stance) in enumerate(zip(scores, best_labels(scores))):
                 pair = chunk[offset]
                 row = {
@@ -139,16 +140,32 @@ def batches(
 
 # --- many processes: the model is loaded once per worker process, not once per batch ---
 _worker_scorer: Scorer | None = None
+_worker_error: DataError | None = None
 
 
 def _init_worker(model_path: str, threads: int) -> None:
-    global _worker_scorer
-    _worker_scorer = Scorer.load(model_path)
+    global _worker_scorer, _worker_error
+    try:
+        _worker_scorer = Scorer.load(model_path)
+    except DataError as err:  # reported with the first batch: a failing initializer would restart forever
+        _worker_error = err
     limit_threads(threads)  # N workers share the cores (the embeddings extra's torch)
 
 
 def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
+    if _worker_error is not None:
+        raise _worker_error
     return _worker_scorer.score_batch(batch)
+
+
+def _pool_context():
+    """Workers fork from a server process that has imported the scorer once (where the platform has one),
+    so each worker only loads the model; elsewhere each worker starts afresh."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def score_events(
@@ -167,7 +184,7 @@ def score_events(
         for item in batches(events):
             yield from [item] if isinstance(item, Problem) else scorer.score_batch(item)
         return
-    context = multiprocessing.get_context("spawn")
+    context = _pool_context()
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads)) as pool:
         pending: collections.deque = collections.deque()
@@ -245,7 +262,11 @@ def run_score(
     if summary is not None:
         output_format(summary)
     check_outputs(list(inputs), {"--output": output, "--summary": summary})
-    scorer = Scorer.load(model_path)  # fails early, with a clear message, on a missing or bad model
+    # A missing or bad model fails early, with a clear message: loaded here for one worker; with
+    # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
+    scorer = Scorer.load(model_path) if workers <= 1 else None
+    if scorer is None:
+        read_metadata(model_path)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
     with contextlib.ExitStack() as stack:
@@ -254,7 +275,7 @@ def run_score(
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
         pairs = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
-        for event in score_events(events, model_path, workers, scorer=scorer if workers <= 1 else None):
+        for event in score_events(events, model_path, workers, scorer=scorer):
             if isinstance(event, Problem):
                 print(event, file=sys.stderr)
                 skipped += event.skipped
