@@ -17,8 +17,9 @@ from pipeline.features.lexicon import Lexicon
 from pipeline.features.tokens import TOKEN, token_starts
 
 CUE_CLASSES = ("support", "oppose", "reversal", "negators")
-# An explanation's feature names end in the words they count ("words__objects to"); keep that part.
-FEATURE_WORDS = re.compile(r"^(?:.*__)?([^\W\d_][\w' ]*)$")
+# An explanation's feature names end in the words they count ("words__objects to", "word: objects");
+# keep that part. Character n-grams and cue features match no whole words of the sentence.
+FEATURE_WORDS = re.compile(r"^(?:.*(?:__|:|=))?\s*[\"']?([^\W\d_][\w' ]*?)[\"']?$")
 
 
 @dataclass(frozen=True)

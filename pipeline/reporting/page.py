@@ -149,7 +149,7 @@ def _time_chart(actors, stances, dates) -> str:
     if not dated:
         return head + (
             '<p class="note" id="no-dates">No dates in these rows, so no chart over time. Score JSONL '
-            "articles with a <code>date</code> field (YYYY-MM-DD) to get one.</p>\n</section>"
+            "articles with a <code>date</code> field (YYYY-MM-DD or YYYY-MM) to get one.</p>\n</section>"
         )
     days = sorted({dates[article] for article, _ in dated})
     # Per month when some date gives only the month, or when days would be too many bars.
@@ -161,28 +161,35 @@ def _time_chart(actors, stances, dates) -> str:
     counts = collections.Counter((actor, period[dates[article]], stance) for (article, actor), stance in dated.items())
     periods = sorted(set(period.values()))
     shown = [actor for actor in actors if any(a == actor for (_, a) in dated)]
+    columns = min(2, len(shown))  # small multiples, two abreast
+    rows = -(-len(shown) // columns)
     figure = make_subplots(
-        rows=len(shown), cols=1, shared_xaxes=True, subplot_titles=shown, vertical_spacing=min(0.08, 0.5 / len(shown))
+        rows=rows,
+        cols=columns,
+        shared_xaxes=True,
+        subplot_titles=shown,
+        horizontal_spacing=0.06,
+        vertical_spacing=min(0.12, 0.6 / rows),
     )
-    for row, actor in enumerate(shown, start=1):
+    for index, actor in enumerate(shown):
         for stance in ARTICLE_STANCES:
             figure.add_bar(
                 name=stance,
                 legendgroup=stance,
-                showlegend=row == 1,
+                showlegend=index == 0,
                 x=periods,
                 y=[counts[(actor, p, stance)] for p in periods],
                 marker_color=COLOURS[stance],
                 hovertemplate=actor + ", %{x}: %{y} article(s) " + stance + "<extra></extra>",
-                row=row,
-                col=1,
+                row=index // columns + 1,
+                col=index % columns + 1,
             )
     figure.update_layout(
         barmode="stack",
-        height=120 + 110 * len(shown),
-        margin={"l": 50, "r": 20, "t": 30, "b": 30},
+        height=110 + 150 * rows,
+        margin={"l": 40, "r": 20, "t": 40, "b": 30},
         template="plotly_white",
-        legend={"orientation": "h", "traceorder": "normal", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        legend={"orientation": "h", "traceorder": "normal", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
     )
     figure.update_xaxes(type="category")
     chart = figure.to_html(full_html=False, include_plotlyjs=False, div_id="chart-time", config=CHART_CONFIG)
@@ -190,7 +197,8 @@ def _time_chart(actors, stances, dates) -> str:
     missing = f" {undated} article(s) without a date are left out." if undated else ""
     unit = "month" if monthly else "day"
     return (
-        head + f'<p class="note">Articles per {unit}, by how they present each actor.{missing}</p>\n{chart}\n</section>'
+        head
+        + f'<p class="note">Articles per {unit} (those with articles), by how they present each actor.{missing}</p>\n{chart}\n</section>'
     )
 
 
@@ -233,7 +241,7 @@ def _article_list(cited, anchors, dates, stances) -> str:
         return ""
     by_article = collections.defaultdict(list)
     for (article, actor), stance in sorted(stances.items()):
-        by_article[article].append(f'{html.escape(actor)} <span class="{stance}">{stance}</span>')
+        by_article[article].append(f'{html.escape(actor)} <span class="stance-{stance}">{stance}</span>')
     items = "\n".join(
         f'<li id="{anchors[a]}"><strong>{html.escape(a)}</strong> {html.escape(dates.get(a) or "no date")}: '
         f"{', '.join(by_article[a])}</li>"
@@ -261,8 +269,8 @@ mark.cue {{ background: #ffe58a; }}
 .confidence {{ font-family: ui-monospace, monospace; color: #555; font-size: .9em; }}
 ol.evidence li {{ margin-bottom: .5em; }}
 a.source {{ font-size: .85em; color: #06c; }}
-span.support {{ color: #1a9850; }} span.oppose {{ color: #d73027; }} span.mixed {{ color: #8e6bbf; }}
-span.neutral {{ color: #777; }}
+.stance-support {{ color: #1a9850; }} .stance-oppose {{ color: #d73027; }} .stance-mixed {{ color: #8e6bbf; }}
+.stance-neutral {{ color: #777; }}
 </style>
 </head>
 <body>
