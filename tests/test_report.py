@@ -242,6 +242,12 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         assert "Traceback" not in result.stderr
     wrong = stance("report", str(scored / "undated.jsonl"), "--output", str(tmp_path / "report.pdf"))
     assert wrong.returncode == 1 and "give --output a .html path" in wrong.stderr
+    elsewhere = stance("report", str(scored / "undated.jsonl"), "--output", str(report), cwd=tmp_path)
+    assert elsewhere.returncode == 1
+    assert (
+        elsewhere.stderr
+        == "error: data/actors.yaml: file not found; run in the project folder or give its path with --actors\n"
+    )
     assert report.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 

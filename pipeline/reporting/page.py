@@ -41,6 +41,9 @@ def write_report(
     if Path(output).suffix.lower() not in (".html", ".htm"):
         raise DataError(output, None, "the report is an HTML page; give --output a .html path")
     check_outputs(list(inputs), {"--output": output})
+    for path, option in ((actors, "--actors"), (cues, "--cues")):
+        if not Path(path).is_file():
+            raise DataError(path, None, f"file not found; run in the project folder or give its path with {option}")
     highlighter = Highlighter(ActorRegistry.load(actors), load_cue_lexicon(cues))
     scored = read_scored(inputs)
     page, articles, actor_count = build_page(scored, highlighter, evidence)
@@ -104,7 +107,7 @@ def _header(scored, dates, stances, actors) -> str:
     return f"""<header>
 <h1>Stance toward the proposed NATO liaison office in Tokyo</h1>
 <p class="lede">{len(dates)} articles, {len(stances)} (article, actor) pairs of {len(actors)} actors,
-{len(scored.pairs)} scored sentences. From {len(scored.files)} file(s): {files}{more}.</p>
+{len(scored.pairs)} scored (sentence, actor) pairs. From {len(scored.files)} file(s): {files}{more}.</p>
 </header>"""
 
 
