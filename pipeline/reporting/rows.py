@@ -125,7 +125,7 @@ def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     try:
         table = pq.read_table(path)
     except OSError:
-        raise
+        raise  # a file that cannot be read: the caller says so
     except Exception as err:  # pyarrow raises several kinds for a file that is not Parquet
         raise DataError(path, None, f"not a readable Parquet file ({type(err).__name__})") from None
     return table.column_names, list(enumerate(table.to_pylist(), start=1))
