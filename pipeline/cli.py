@@ -1,4 +1,4 @@
-"""The `stance` command: the pipeline's stages and the scorer, thin over plain functions."""
+"""The `stance` command: the pipeline's stages, the scorer and its report, thin over plain functions."""
 
 from __future__ import annotations
 
@@ -120,6 +120,23 @@ def score(
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
+
+
+@app.command()
+def report(
+    inputs: list[str] = typer.Argument(
+        ..., help="Pair and/or summary rows of `stance score` (.jsonl, .csv, .parquet), or a --dask output folder."
+    ),
+    output: str = typer.Option(..., help="The page to write: one self-contained .html file."),
+    evidence: int = typer.Option(5, min=1, help="Evidence sentences shown per actor."),
+    actors: str = typer.Option("data/actors.yaml", help="Actor registry, to find each actor's mentions."),
+    cues: str = typer.Option("data/cues.yaml", help="Cue lexicon, to mark the deciding words."),
+):
+    """An HTML report that opens offline: stances per actor, over time (with dates), strongest evidence."""
+    from pipeline.reporting.page import write_report
+
+    articles, actor_count = run_stage(write_report, inputs, output, actors, cues, evidence)
+    print(f"report of {articles} articles and {actor_count} actors written to {output}", file=sys.stderr)
 
 
 label_app = typer.Typer(

@@ -27,6 +27,7 @@ from pipeline.scoring.scorer import score_texts
 
 PAIR_FIELDS = [
     "article_id",
+    "date",
     "sentence_index",
     "sentence",
     "actor",

@@ -1,7 +1,8 @@
 """The package's structure: layers that import one way, and a dvc.yaml that cannot lie.
 
 Layers: nothing imports the CLI or a stage (but the CLI its stages); scoring uses only
-data, features and modeling; each lower layer uses only the layers below it.
+data, features and modeling; reporting only scoring, features and data; each lower
+layer uses only the layers below it.
 
 dvc.yaml: every stage declares every project file its code imports and every param it
 reads. Each stage's command is `stance <stage>`: the CLI module (its module-level imports; the
@@ -141,6 +142,7 @@ LAYERS = {
     "scoring": {"scoring", "modeling", "features", "data"},
     "stages": {"data", "features", "modeling", "evaluation"},
     "annotation": {"annotation", "scoring", "modeling", "data", "evaluation"},
+    "reporting": {"reporting", "scoring", "features", "data"},
 }
 SHARED = {"errors", "files", "params", "paths"}
 

@@ -7,6 +7,7 @@ going on with the rest of the batch. Nothing here raises for bad input.
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ class Article:
     id: str
     text: str
     origin: str  # "path" or "path:line", for messages
+    date: str | None = None  # YYYY-MM-DD or YYYY-MM, from a JSONL record's `date` field; kept in the rows
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,9 @@ def decode(raw: bytes, origin: str) -> tuple[str, Problem | None]:
         return raw.decode("utf-8-sig", errors="replace"), warning
 
 
-def _checked_article(article_id: str, text: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
+def _checked_article(
+    article_id: str, text: str, origin: str, max_chars: int, date: str | None = None
+) -> Iterator[Article | Problem]:
     if len(text) > max_chars:
         yield Problem(
             origin,
@@ -148,7 +152,7 @@ def _checked_article(article_id: str, text: str, origin: str, max_chars: int) ->
     elif not text.strip():
         yield Problem(origin, "empty article", skipped=True)
     else:
-        yield Article(article_id, text, origin)
+        yield Article(article_id, text, origin, date)
 
 
 def _read_jsonl(
@@ -186,7 +190,26 @@ def _read_jsonl(
                 origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True
             )
             continue
-        yield from _checked_article(str(article_id), text, origin, max_chars)
+        date, problem = _record_date(record.get("date"), origin)
+        if problem:
+            yield problem
+        yield from _checked_article(str(article_id), text, origin, max_chars, date)
+
+
+def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
+    """A record's optional `date`: YYYY-MM-DD (from any ISO date or time), or YYYY-MM when only the month is known.
+
+    A value that is neither is dropped with a warning; the article is still scored.
+    """
+    if value is None:
+        return None, None
+    try:
+        if isinstance(value, str) and len(value) == 7:  # the month alone, as sources often give it
+            return datetime.date.fromisoformat(value + "-01").isoformat()[:7], None
+        return datetime.datetime.fromisoformat(value).date().isoformat(), None
+    except (TypeError, ValueError):
+        message = f"field 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+        return None, Problem(origin, message, skipped=False)
 
 
 def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> Iterator[Article | Problem]:

@@ -26,6 +26,7 @@ from pipeline.files import atomic_output
 PAIR_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
+        ("date", pa.string()),  # YYYY-MM-DD or YYYY-MM from a JSONL input's `date` field; else empty
         ("sentence_index", pa.int32()),
         ("sentence", pa.string()),
         ("actor", pa.string()),
@@ -37,6 +38,7 @@ PAIR_SCHEMA = pa.schema(
 SUMMARY_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
+        ("date", pa.string()),
         ("actor", pa.string()),
         ("pairs", pa.int32()),
         *[(f"n_{label}", pa.int32()) for label in LABELS],

@@ -47,6 +47,7 @@ BATCH_CHARS = 2_000_000
 class ArticleResult:
     article_id: str
     rows: list[dict]
+    date: str | None = None
 
 
 class Scorer:
@@ -68,7 +69,7 @@ class Scorer:
             for pair in article_candidates(article.id, article.text, self.registry):
                 pairs.append(pair)
                 owner.append(index)
-        results = [ArticleResult(article.id, []) for article in articles]
+        results = [ArticleResult(article.id, [], article.date) for article in articles]
         for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
             chunk = pairs[start : start + MAX_PAIRS_PER_PREDICT]
             scores = class_scores(self.model, chunk)
@@ -76,6 +77,7 @@ class Scorer:
                 pair = chunk[offset]
                 row = {
                     "article_id": pair["article_id"],
+                    "date": results[owner[start + offset]].date,
                     "sentence_index": pair["sentence_index"],
                     "sentence": pair["sentence"],
                     "actor": pair["actor"],
@@ -93,6 +95,7 @@ def summarise(result: ArticleResult) -> list[dict]:
         return [
             {
                 "article_id": result.article_id,
+                "date": result.date,
                 "actor": None,
                 "pairs": 0,
                 **{f"n_{label}": 0 for label in LABELS},
@@ -110,6 +113,7 @@ def summarise(result: ArticleResult) -> list[dict]:
         summary.append(
             {
                 "article_id": result.article_id,
+                "date": result.date,
                 "actor": actor,
                 "pairs": len(rows),
                 **{f"n_{label}": counts[label] for label in LABELS},

@@ -1,0 +1,216 @@
+"""Reading what `stance score` wrote: pair rows and summary rows, in any of its formats.
+
+An input is a .jsonl, .csv or .parquet file, or a folder (every such file below it,
+in name order: the `pairs/` and `summary/` parts of a Dask run). Each file is pair
+rows or summary rows, told apart by its columns. Every problem is a `DataError`
+naming the file (and line), raised before the report is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+
+FORMATS = (".jsonl", ".csv", ".parquet")
+PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
+SUMMARY_COLUMNS = ("article_id", "actor", "pairs", "stance")
+SUMMARY_STANCES = (*LABELS, "mixed", "no_actors")
+
+
+@dataclass
+class ScoredRows:
+    """Every pair row and summary row of the inputs, in input order, with the file each came from."""
+
+    pairs: list[dict] = field(default_factory=list)
+    summaries: list[dict] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+
+def read_scored(inputs: list[str]) -> ScoredRows:
+    scored = ScoredRows()
+    for path in _files(inputs):
+        kind, rows = _read_file(path)
+        (scored.pairs if kind == "pairs" else scored.summaries).extend(rows)
+        scored.files.append(str(path))
+    if not scored.pairs and not scored.summaries:
+        raise DataError(
+            inputs[0], None, "no scored rows in the inputs; give the --output or --summary of `stance score`"
+        )
+    return scored
+
+
+def _files(inputs: list[str]) -> Iterator[Path]:
+    for name in inputs:
+        path = Path(name)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
+            if not files:
+                raise DataError(name, None, f"folder holds no {', '.join(FORMATS)} files of scored rows")
+            yield from files
+        elif not path.exists():
+            raise DataError(name, None, "no such file or folder")
+        elif path.suffix.lower() not in FORMATS:
+            raise DataError(name, None, f"unknown format {path.suffix or '(none)'!r}; give {', '.join(FORMATS)} files")
+        else:
+            yield path
+
+
+def _read_file(path: Path) -> tuple[str, list[dict]]:
+    """("pairs" | "summary", rows checked and typed)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            columns, records = _parquet_records(path)
+        else:
+            with open(path, encoding="utf-8", newline="") as handle:
+                columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
+    except OSError as err:
+        raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise DataError(path, None, f"not UTF-8 text (bad byte at offset {err.start})") from None
+    kind = _kind(path, columns)
+    check = _pair_row if kind == "pairs" else _summary_row
+    return kind, [check(path, line, record) for line, record in records]
+
+
+def _kind(path: Path, columns: list[str]) -> str:
+    if all(c in columns for c in PAIR_COLUMNS):
+        return "pairs"
+    if all(c in columns for c in SUMMARY_COLUMNS) and "sentence" not in columns:
+        return "summary"
+    if not columns:
+        raise DataError(path, None, "empty file; give the --output or --summary of `stance score`")
+    wanted = PAIR_COLUMNS if "sentence" in columns else SUMMARY_COLUMNS
+    missing = [c for c in wanted if c not in columns]
+    what = "pair rows" if wanted is PAIR_COLUMNS else "summary rows"
+    raise DataError(
+        path, None, f"no column {missing[0]!r} for {what}; give the --output or --summary of `stance score`"
+    )
+
+
+def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]:
+    records, columns = [], []
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+        if not isinstance(record, dict):
+            raise DataError(path, number, "a JSON object (one scored row) is expected")
+        columns = columns or list(record)
+        records.append((number, record))
+    return columns, records
+
+
+def _csv_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]:
+    reader = csv.DictReader(handle)
+    columns = list(reader.fieldnames or [])
+    # CSV has no null: an empty cell is a missing value (no date, no actor).
+    return columns, [(reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}) for row in reader]
+
+
+def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except OSError:
+        raise  # a file that cannot be read: the caller says so
+    except Exception as err:  # pyarrow raises several kinds for a file that is not Parquet
+        raise DataError(path, None, f"not a readable Parquet file ({type(err).__name__})") from None
+    return table.column_names, list(enumerate(table.to_pylist(), start=1))
+
+
+def _pair_row(path: Path, line: int, record: dict) -> dict:
+    row = {
+        "article_id": _text(path, line, record, "article_id"),
+        "date": _date(path, line, record),
+        "sentence_index": _number(path, line, record, "sentence_index", int),
+        "sentence": _text(path, line, record, "sentence"),
+        "actor": _text(path, line, record, "actor"),
+        "stance": _choice(path, line, record, LABELS),
+        "confidence": _number(path, line, record, "confidence", float),
+        "explanation": _explanation(path, line, record.get("explanation")),
+        "origin": f"{path}:{line}",
+    }
+    if not 0 <= row["confidence"] <= 1:
+        raise DataError(path, line, f"confidence {row['confidence']} is not between 0 and 1")
+    return row
+
+
+def _summary_row(path: Path, line: int, record: dict) -> dict:
+    stance = _choice(path, line, record, SUMMARY_STANCES)
+    return {
+        "article_id": _text(path, line, record, "article_id"),
+        "date": _date(path, line, record),
+        "actor": None if stance == "no_actors" else _text(path, line, record, "actor"),
+        "pairs": _number(path, line, record, "pairs", int),
+        "stance": stance,
+    }
+
+
+def _text(path, line, record, name) -> str:
+    value = record.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or value == "":
+        raise DataError(path, line, f"{name!r} is {value!r}; a non-empty string is expected")
+    return value
+
+
+def _number(path, line, record, name, kind):
+    value = record.get(name)
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or isinstance(value, bool) or (kind is float and not math.isfinite(number)):
+        raise DataError(path, line, f"{name!r} is {value!r}; a number is expected")
+    return number
+
+
+def _choice(path, line, record, allowed) -> str:
+    value = record.get("stance")
+    if value not in allowed:
+        raise DataError(path, line, f"stance {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _date(path, line, record) -> str | None:
+    """YYYY-MM-DD, or YYYY-MM where the source gave only the month (see pipeline/scoring/inputs.py)."""
+    value = record.get("date")
+    if value is None:
+        return None
+    text = str(value)
+    try:
+        if len(text) == 7:
+            return datetime.date.fromisoformat(text + "-01").isoformat()[:7]
+        return datetime.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise DataError(path, line, f"date {value!r} is not an ISO date (YYYY-MM-DD or YYYY-MM)") from None
+
+
+def _explanation(path, line, value) -> list[dict] | None:
+    """The optional `explanation` column of `stance score --explain`: [{feature, contribution}, ...]."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("feature"), str) for item in value
+    ):
+        raise DataError(path, line, "explanation is not a JSON list of {feature, contribution} objects")
+    return value

@@ -1,0 +1,270 @@
+"""`stance report`: scored seeds -> one HTML page, checked in a real browser with the network off.
+
+The seeds are scored through the real command: once as JSONL carrying their dates from
+seeds/SOURCES.jsonl (some give the day, some only the month), once as plain .txt files
+(no dates). The browser test loads the page in headless Chromium (Debian's package,
+installed by .ci/run) over the DevTools protocol and checks that both charts drew one
+bar per non-empty count and that the page asked for nothing but its own file.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import json
+import os
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from chromium import Browser, available
+from conftest import ROOT, run
+
+from pipeline.data.actors import ActorRegistry
+from pipeline.features.lexicon import load_cue_lexicon
+from pipeline.reporting.highlight import Highlighter, marked_html
+
+SOURCES = {r["id"]: r for r in map(json.loads, (ROOT / "seeds/SOURCES.jsonl").read_text(encoding="utf-8").splitlines())}
+
+
+def stance(*args: str, cwd: Path = ROOT):
+    return run(["stance", *args], cwd, check=False)
+
+
+@pytest.fixture(scope="module")
+def scored(trained_model, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scored")
+    with open(folder / "dated.jsonl", "w", encoding="utf-8") as handle:
+        for path in sorted((ROOT / "seeds").glob("*.txt")):
+            record = {"id": path.stem, "text": path.read_text(encoding="utf-8")}
+            if SOURCES.get(path.stem, {}).get("date"):
+                record["date"] = SOURCES[path.stem]["date"]
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    model = ["--model", str(trained_model)]
+    dated = stance(
+        "score",
+        str(folder / "dated.jsonl"),
+        *model,
+        "--output",
+        str(folder / "pairs.parquet"),
+        "--summary",
+        str(folder / "summary.csv"),
+    )
+    assert dated.returncode == 0, dated.stderr
+    undated = stance("score", str(ROOT / "seeds"), *model, "--output", str(folder / "undated.jsonl"))
+    assert undated.returncode == 0, undated.stderr
+    return folder
+
+
+def summary_rows(scored: Path) -> list[dict]:
+    with open(scored / "summary.csv", newline="", encoding="utf-8") as handle:
+        return [row for row in csv.DictReader(handle) if row["actor"]]
+
+
+def test_dates_travel_from_jsonl_into_pair_and_summary_rows(scored):
+    pairs = pq.read_table(scored / "pairs.parquet").to_pylist()
+    for row in [*pairs, *summary_rows(scored)]:
+        assert (row["date"] or None) == SOURCES.get(row["article_id"], {}).get("date"), row["article_id"]
+    dates = {row["date"] for row in pairs}
+    assert any(d and len(d) == 10 for d in dates) and any(d and len(d) == 7 for d in dates)  # days and months
+    undated = [json.loads(line) for line in (scored / "undated.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert undated and all(row["date"] is None for row in undated)
+
+
+def test_a_date_that_is_not_iso_is_dropped_with_a_warning(trained_model, tmp_path):
+    text = (ROOT / "seeds/t01_macron-tells-stoltenberg.txt").read_text(encoding="utf-8")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": text, "date": "9 July 2023"}) + "\n", encoding="utf-8")
+    result = stance("score", str(source), "--model", str(trained_model), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 0
+    assert f"warning: {source}:1: field 'date' is '9 July 2023', not an ISO date" in result.stderr
+    assert all(json.loads(line)["date"] is None for line in (tmp_path / "o.jsonl").read_text().splitlines())
+
+
+# Per chart: the <svg> Plotly drew, and its bars that have an area (a zero count draws an empty path).
+RENDERED = """new Promise(resolve => {
+  const started = Date.now();
+  const look = () => Object.fromEntries(["chart-actors", "chart-time"].map(id => {
+    const chart = document.getElementById(id);
+    if (!chart) return [id, null];
+    const bars = [...chart.querySelectorAll(".trace.bars .point path")].filter(path => {
+      const box = path.getBBox();
+      return box.width > 0 && box.height > 0;
+    });
+    const ticks = [...chart.querySelectorAll(".ytick text")].map(t => t.textContent);
+    return [id, {svg: chart.querySelectorAll("svg.main-svg").length, bars: bars.length, ticks: ticks}];
+  }));
+  (function poll() {
+    const found = look();
+    const drawn = Object.values(found).every(chart => chart && chart.bars > 0);
+    if (drawn || Date.now() - started > 15000) resolve(found); else setTimeout(poll, 100);
+  })();
+})"""
+EVIDENCE = """(() => {
+  const items = [...document.querySelectorAll("ol.evidence li")];
+  return {
+    items: items.length,
+    with_actor: items.filter(li => li.querySelector("mark.actor")).length,
+    with_cue: items.filter(li => li.querySelector("mark.cue")).length,
+    links_resolve: items.every(li => document.getElementById(li.querySelector("a.source").hash.slice(1))),
+  };
+})()"""
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
+    profile = tmp_path / "profile"  # a new, empty profile: no cache, no history
+    profile.mkdir()
+    with Browser(profile) as opened:
+        yield opened
+
+
+def test_the_report_renders_offline_in_chromium_and_requests_nothing(scored, tmp_path, browser):
+    report = tmp_path / "report.html"
+    result = stance("report", str(scored / "pairs.parquet"), str(scored / "summary.csv"), "--output", str(report))
+    assert result.returncode == 0, result.stderr
+    with open(scored / "summary.csv", newline="", encoding="utf-8") as handle:
+        articles = {row["article_id"] for row in csv.DictReader(handle)}  # those naming no actor too
+    assert f"report of {len(articles)} articles and" in result.stderr
+
+    tab = browser.open(report.as_uri())
+    charts = browser.evaluate(tab, RENDERED)
+    summary = summary_rows(scored)
+    per_actor = collections.Counter((row["actor"], row["stance"]) for row in summary)
+    over_time = collections.Counter((row["actor"], row["date"][:7], row["stance"]) for row in summary if row["date"])
+    assert charts["chart-actors"]["svg"] >= 1 and charts["chart-time"]["svg"] >= 1
+    assert charts["chart-actors"]["bars"] == len(per_actor)  # one bar per non-zero (actor, stance) count
+    assert charts["chart-time"]["bars"] == len(over_time)  # per (actor, month, stance); some dates are months
+    assert set(charts["chart-actors"]["ticks"]) == {actor for actor, _ in per_actor}
+    evidence = browser.evaluate(tab, EVIDENCE)
+    assert evidence["items"] > 0 and evidence["links_resolve"]
+    assert evidence["with_actor"] == evidence["items"]  # every evidence sentence marks its actor
+    assert evidence["with_cue"] > evidence["items"] / 2  # most name a stance cue of the lexicon
+    assert browser.requested_urls(tab) == [report.as_uri()]
+
+    # The check sees a page that does reach out (nothing leaves: the network is off).
+    control = tmp_path / "control.html"
+    control.write_text('<img src="http://report-check.invalid/pixel.png">', encoding="utf-8")
+    tab = browser.open(control.as_uri())
+    assert "http://report-check.invalid/pixel.png" in browser.requested_urls(tab)
+
+
+def test_a_report_without_dates_says_so_and_still_shows_the_rest(scored, tmp_path):
+    report = tmp_path / "report.html"
+    result = stance("report", str(scored / "undated.jsonl"), "--output", str(report))
+    assert result.returncode == 0, result.stderr
+    page = report.read_text(encoding="utf-8")
+    assert 'id="no-dates"' in page and 'id="chart-time"' not in page
+    actors = {json.loads(line)["actor"] for line in (scored / "undated.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert 'id="chart-actors"' in page
+    assert page.count('class="evidence"') + page.count("No sentence presents") == len(actors)  # a section each
+    assert "<script src=" not in page and "<link " not in page  # nothing loaded from elsewhere
+
+
+def body(page: str) -> str:
+    """The page without its header, which names the input files."""
+    return re.sub(r"<header>.*?</header>", "", page, flags=re.S)
+
+
+def test_every_format_gives_the_same_page_and_the_same_bytes_twice(scored, tmp_path):
+    pairs = pq.read_table(scored / "pairs.parquet").to_pylist()
+    with open(tmp_path / "pairs.jsonl", "w", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in pairs)
+    with open(tmp_path / "pairs.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(pairs[0]))
+        writer.writeheader()
+        writer.writerows(pairs)
+    pages = []
+    for _ in range(2):
+        result = stance(
+            "report", str(scored / "pairs.parquet"), str(scored / "summary.csv"), "--output", str(tmp_path / "r.html")
+        )
+        assert result.returncode == 0, result.stderr
+        pages.append((tmp_path / "r.html").read_bytes())
+    assert pages[0] == pages[1]
+    for name in ("pairs.jsonl", "pairs.csv"):  # pair rows alone: the article stances come from the pairs
+        result = stance("report", str(tmp_path / name), "--output", str(tmp_path / f"{name}.html"))
+        assert result.returncode == 0, result.stderr
+    assert body((tmp_path / "pairs.jsonl.html").read_text()) == body((tmp_path / "pairs.csv.html").read_text())
+    assert body((tmp_path / "pairs.jsonl.html").read_text()) == body(pages[0].decode())
+
+
+@pytest.mark.e2e  # a Dask cluster
+def test_a_dask_output_folder_gives_the_same_page(scored, trained_model, tmp_path):
+    result = stance(
+        "score",
+        str(scored / "dated.jsonl"),
+        "--model",
+        str(trained_model),
+        "--dask",
+        "local:1",
+        "--output",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert stance("report", str(tmp_path / "out"), "--output", str(tmp_path / "dask.html")).returncode == 0
+    assert (
+        stance(
+            "report", str(scored / "pairs.parquet"), str(scored / "summary.csv"), "--output", str(tmp_path / "one.html")
+        ).returncode
+        == 0
+    )
+    assert body((tmp_path / "dask.html").read_text()) == body((tmp_path / "one.html").read_text())
+    refused = stance("report", str(tmp_path / "out"), "--output", str(tmp_path / "out/report.html"))
+    assert refused.returncode == 1 and "--output is inside the input" in refused.stderr
+
+
+def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(scored, tmp_path):
+    report = tmp_path / "report.html"
+    assert stance("report", str(scored / "undated.jsonl"), "--output", str(report)).returncode == 0
+    before = report.read_bytes()
+    lines = (scored / "undated.jsonl").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "broken.jsonl").write_text("\n".join([*lines[:2], lines[2][:40], *lines[3:]]) + "\n")
+    (tmp_path / "bad_stance.jsonl").write_text(lines[0] + "\n" + lines[1].replace('"stance": "', '"stance": "x') + "\n")
+    (tmp_path / "notes.txt").write_text("hello\n")
+    cases = {
+        str(tmp_path / "missing.jsonl"): f"{tmp_path / 'missing.jsonl'}: no such file or folder",
+        str(tmp_path / "broken.jsonl"): f"{tmp_path / 'broken.jsonl'}:3: not valid JSON",
+        str(tmp_path / "bad_stance.jsonl"): f"{tmp_path / 'bad_stance.jsonl'}:2: stance 'x",
+        str(ROOT / "data/labels.csv"): f"{ROOT / 'data/labels.csv'}: no column 'sentence_index' for pair rows",
+        str(tmp_path / "notes.txt"): f"{tmp_path / 'notes.txt'}: unknown format '.txt'",
+        str(report): f"{report}: --output is the input",
+    }
+    for source, message in cases.items():
+        result = stance("report", source, "--output", str(report))
+        assert result.returncode == 1, source
+        assert result.stderr.startswith(f"error: {message}") and result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+    wrong = stance("report", str(scored / "undated.jsonl"), "--output", str(tmp_path / "report.pdf"))
+    assert wrong.returncode == 1 and "give --output a .html path" in wrong.stderr
+    elsewhere = stance("report", str(scored / "undated.jsonl"), "--output", str(report), cwd=tmp_path)
+    assert elsewhere.returncode == 1
+    assert (
+        elsewhere.stderr
+        == "error: data/actors.yaml: file not found; run in the project folder or give its path with --actors\n"
+    )
+    assert report.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_the_deciding_words_come_from_the_explanation_when_the_rows_carry_one():
+    highlighter = Highlighter(ActorRegistry.load(ROOT / "data/actors.yaml"), load_cue_lexicon(ROOT / "data/cues.yaml"))
+    sentence = "France objected to the plan, but Japan welcomed the office."
+    lexicon = marked_html(sentence, highlighter.spans(sentence, "france"))
+    assert '<mark class="actor" title="mention of france">France</mark>' in lexicon
+    assert re.search(r'<mark class="cue" title="oppose cue[^"]*">objected</mark>', lexicon)
+    assert "Japan</mark>" not in lexicon  # Japan is not this pair's actor
+    explanation = [
+        {"feature": "words__objected to", "contribution": 0.8},
+        {"feature": "words__plan", "contribution": -0.3},  # against the prediction: not marked
+        {"feature": "cues__oppose_holder", "contribution": 1.2},  # not words of the sentence
+    ]
+    explained = marked_html(sentence, highlighter.spans(sentence, "france", explanation))
+    assert re.search(r'<mark class="cue" title="words__objected to: \+0.8[^"]*">objected to</mark>', explained)
+    assert explained.count('class="cue"') == 1
+    assert marked_html("<b> & France", highlighter.spans("<b> & France", "france")).startswith("&lt;b&gt; &amp; ")
