@@ -13,6 +13,7 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -26,6 +27,8 @@ from pipeline.features.tokens import (
     tokenize,
     tokens_with_slots,
 )
+
+OUTPUT_COLUMNS = ("sentence", "text", "window", "context", "cues")
 
 
 class PairView(BaseEstimator, TransformerMixin):
@@ -58,7 +61,11 @@ class PairView(BaseEstimator, TransformerMixin):
                 key = (record["sentence"], spans)
                 analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
             rows.append(self._view(record, analysis, syntax))
-        return pd.DataFrame(rows, columns=["sentence", "text", "window", "context", "cues"])
+        return pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
+
+    def get_feature_names_out(self, input_features=None):
+        """The columns `transform` gives, so `model[:-1].get_feature_names_out()` names every feature."""
+        return np.asarray(OUTPUT_COLUMNS, dtype=object)
 
     def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
         if self.mark_actors:

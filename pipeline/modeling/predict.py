@@ -18,11 +18,15 @@ def pairs_frame(rows) -> pd.DataFrame:
 
 def class_scores(model: Pipeline, pairs) -> np.ndarray:
     """Per-class scores in LABELS order: probabilities, or for a linear SVM its softmaxed margins."""
-    classifier = model.named_steps["classifier"]
+    return classifier_scores(model.named_steps["classifier"], model[:-1].transform(pairs))
+
+
+def classifier_scores(classifier, features) -> np.ndarray:
+    """`class_scores` from the feature matrix the model's first steps made (for explanations)."""
     if hasattr(classifier, "predict_proba"):
-        scores = model.predict_proba(pairs)
+        scores = classifier.predict_proba(features)
     else:
-        margins = model.decision_function(pairs)
+        margins = classifier.decision_function(features)
         margins = np.exp(margins - margins.max(axis=1, keepdims=True))
         scores = margins / margins.sum(axis=1, keepdims=True)
     order = [list(classifier.classes_).index(label) for label in LABELS]
