@@ -7,6 +7,8 @@ or shared quote is on both sides. Rows without a group (synthetic text) join the
 training side of every fold and never calibrate: the probabilities are fitted to real
 articles. Several classes are calibrated as scikit-learn's `CalibratedClassifierCV`
 (`ensemble=False`) does: each class's score one-vs-rest, then normalised to sum to 1.
+`temperature` instead divides all scores by one fitted number before the softmax, which
+keeps every predicted label as it was (sigmoid and isotonic may move a pair to another class).
 
 Its own class rather than `CalibratedClassifierCV` because that one cannot keep
 synthetic rows out of the calibration set, nor take the article groups through a
@@ -16,13 +18,14 @@ synthetic rows out of the calibration set, nor take the article groups through a
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils.validation import check_is_fitted
 
-METHODS = ("sigmoid", "isotonic")
+METHODS = ("sigmoid", "isotonic", "temperature")
 
 
 class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
@@ -60,9 +63,14 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
             rows = np.r_[calibrating[train], always]
             model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])
             out_of_fold[test] = _class_scores(model, X[calibrating[test]], self.classes_)
+        hits = (y[calibrating][:, None] == self.classes_).astype(int)
+        if self.method == "temperature":
+            self.temperature_ = _fit_temperature(out_of_fold, hits)
+            self.calibrators_ = []
+            return self
         self.calibrators_ = [
-            self._calibrator().fit(out_of_fold[:, [k]] if self.method == "sigmoid" else out_of_fold[:, k], hits)
-            for k, hits in enumerate((y[calibrating][:, None] == self.classes_).T.astype(int))
+            self._calibrator().fit(out_of_fold[:, [k]] if self.method == "sigmoid" else out_of_fold[:, k], hits[:, k])
+            for k in range(len(self.classes_))
         ]
         return self
 
@@ -82,6 +90,8 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         check_is_fitted(self)
         scores = _class_scores(self.estimator_, X, self.classes_)
+        if self.method == "temperature":
+            return _softmax(scores / self.temperature_)
         columns = []
         for k, calibrator in enumerate(self.calibrators_):
             if self.method == "sigmoid":
@@ -95,6 +105,21 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
+    """The T > 0 whose softmax(scores / T) has the least log loss; one number, so the ranking
+    of the classes, and with it every predicted label, stays the linear classifier's."""
+
+    def loss(log_t: float) -> float:
+        return float(-(hits * np.log(np.clip(_softmax(scores / np.exp(log_t)), 1e-15, 1))).sum(axis=1).mean())
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
 
 
 def _class_scores(estimator, X, classes) -> np.ndarray:
