@@ -9,16 +9,40 @@ from pathlib import Path
 
 import typer
 
-from pipeline.errors import DataError
+from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError
 from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.params import load_params
 from pipeline.paths import PARAMS
 
 PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
 
+# Blank lines keep each code on its own line in the help's epilog.
+EXIT_TABLE = "Exit codes:\n\n" + "\n\n".join(f"{code}: {meaning}" for code, meaning in EXIT_CODES.items())
+
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Actor stance toward the proposed NATO liaison office in Tokyo."
+    add_completion=False,
+    no_args_is_help=True,
+    help="Actor stance toward the proposed NATO liaison office in Tokyo.",
+    epilog=EXIT_TABLE,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool):
+    if value:
+        from pipeline.scoring.provenance import package_version
+
+        print(f"stance {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+):
+    """Actor stance toward the proposed NATO liaison office in Tokyo."""
 
 
 def _interrupt(signum, frame):
@@ -38,10 +62,10 @@ def run_stage(main: Callable, *args, **kwargs):
     except DataError as err:
         for line in getattr(err, "problems", None) or [str(err)]:  # several problems of one file: a line each
             print(f"error: {line}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+        raise SystemExit(EXIT_INTERRUPTED) from None
 
 
 @app.command()
@@ -94,11 +118,30 @@ def score(
         help="Score on Dask: a scheduler address, or local[:N] for a local "
         "cluster; --output is then a folder of Parquet parts.",
     ),
+    explain: int = typer.Option(
+        0,
+        "--explain",
+        metavar="K",
+        min=0,
+        help="Add to each pair row the K features that pushed most toward its stance, with their "
+        "contributions to the linear score (an `explanation` column).",
+    ),
+    min_confidence: float = typer.Option(
+        0.0,
+        "--min-confidence",
+        metavar="P",
+        min=0.0,
+        max=1.0,
+        help="Label pairs whose confidence (a calibrated probability) is below P `uncertain`; "
+        "the summary counts them in n_uncertain.",
+    ),
 ):
-    """Score new articles. Exit 0: all scored; 2: some input skipped (named on stderr); 1: run stopped."""
+    """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
     from pipeline.scoring import scorer as scoring
 
     try:
+        if dask and (explain or min_confidence):
+            raise typer.BadParameter("--explain and --min-confidence are not available with --dask yet")
         if dask:
             from pipeline.scoring.dask_runner import run_dask
 
@@ -115,6 +158,8 @@ def score(
                 text_field,
                 fail_fast,
                 max_article_chars,
+                explain_top=explain,
+                min_confidence=min_confidence,
             )
     except scoring.FailFast:
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)

@@ -20,3 +20,18 @@ def _restored(text: str) -> DataError:
     error = DataError.__new__(DataError)
     Exception.__init__(error, text)
     return error
+
+
+# Exit codes scripts can rely on; `stance --help` and the README show this table.
+EXIT_OK = 0  # done: every input was used
+EXIT_ERROR = 1  # the run could not go on (bad params, model or input; --fail-fast); nothing half-written
+EXIT_USAGE = 2  # the command line is wrong (click's usage error: unknown option, bad value)
+EXIT_SKIPPED = 3  # done, but some input was skipped; each one is named on stderr
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM; outputs of earlier runs are left intact
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_ERROR: "the run could not go on (bad params, model or input, --fail-fast); nothing half-written",
+    EXIT_USAGE: "usage error: an unknown option or a bad value on the command line",
+    EXIT_SKIPPED: "finished, but some input was skipped (each named on stderr)",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM); earlier outputs left intact",
+}

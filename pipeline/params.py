@@ -55,6 +55,10 @@ class TrainParams(Section):
     embeddings: Literal["none", "sentence", "window"]
     embedding_weight: float = Field(ge=0)
     synthetic_weight: float = Field(gt=0)  # weight of a synthetic pair in the fit; a real one weighs 1
+    calibration: Literal[
+        "none", "sigmoid", "isotonic", "temperature"
+    ]  # probabilities fitted on grouped out-of-fold scores
+    calibration_folds: int = Field(ge=2)
     seed: int = Field(ge=0)
 
     @field_validator("word_ngrams", "char_ngrams")

@@ -39,3 +39,28 @@ def test_perfect_predictions_have_a_degenerate_interval_at_one():
     result = locked_scores(pairs, gold, list(gold), resamples=100, seed=0)
     assert result["macro_f1"] == 1.0 and result["article_accuracy"] == 1.0
     assert result["article_accuracy_interval"] == [1.0, 1.0]
+
+
+def test_calibration_figures_agree_with_scikit_learn_on_the_real_test_split(trained_model):
+    import numpy as np
+    from sklearn.metrics import log_loss
+
+    from pipeline.data.labels import LABELS
+    from pipeline.data.splits import load_split
+    from pipeline.evaluation.metrics import calibration
+    from pipeline.modeling.persist import load_model
+    from pipeline.modeling.predict import class_scores, pairs_frame
+    from pipeline.paths import TEST_SPLIT
+
+    dataset, gold = load_split(trained_model.parents[1] / TEST_SPLIT)
+    model, _ = load_model(trained_model)
+    probabilities = class_scores(model, pairs_frame(dataset.to_list()))
+    figures, bins = calibration(gold, probabilities)
+    truth = np.array([LABELS.index(label) for label in gold])
+    one_hot = np.eye(len(LABELS))[truth]
+    assert figures["brier"] == round(float(((probabilities - one_hot) ** 2).sum(axis=1).mean()), 4)
+    assert figures["log_loss"] == round(float(log_loss(truth, probabilities, labels=[0, 1, 2])), 4)
+    assert sum(b["pairs"] for b in bins) == len(gold)
+    # ECE is the pair-weighted mean gap of the bins (their rounding aside).
+    gap = sum(b["pairs"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / len(gold)
+    assert abs(gap - figures["ece"]) < 1e-3

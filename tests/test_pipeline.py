@@ -22,6 +22,8 @@ def test_repro_builds_every_output_and_is_then_up_to_date(built):
         "metrics.json",
         "plots/confusion_test.csv",
         "plots/confusion_cv.csv",
+        "plots/reliability_cv.csv",
+        "plots/reliability_test.csv",
         "reports/misclassified.csv",
         "reports/test_predictions.csv",
     ):
@@ -40,7 +42,14 @@ def outputs_in_lock(lock: Path) -> dict[str, str]:
 def test_a_run_from_scratch_reproduces_the_committed_outputs_byte_for_byte(built):
     """`built` and the committed outputs come from two runs from scratch (on other machines, at
     other times): every output, the model and the prepared data included, has the same bytes."""
-    for committed in ("metrics.json", "plots/confusion_test.csv", "plots/confusion_cv.csv", "models/MODEL_CARD.md"):
+    for committed in (
+        "metrics.json",
+        "plots/confusion_test.csv",
+        "plots/confusion_cv.csv",
+        "plots/reliability_cv.csv",
+        "plots/reliability_test.csv",
+        "models/MODEL_CARD.md",
+    ):
         assert (built / committed).read_bytes() == (ROOT / committed).read_bytes(), committed
     for report in ("misclassified", "test_predictions", "behaviour_failures"):
         assert (built / f"reports/{report}.csv").read_bytes() == (ROOT / f"reports/{report}.csv").read_bytes()
@@ -113,3 +122,20 @@ def test_a_missing_label_stops_prepare_with_one_line_naming_article_and_line(bui
     assert message.count("\n") == 0
     assert message.startswith("error: seeds/000_5ea5e603efdd03d0.txt:")
     assert "no gold label" in message and "data/labels.csv" in message
+
+
+def test_calibration_figures_are_in_metrics_and_the_reliability_diagram_is_a_dvc_plot(built):
+    metrics = json.loads((built / "metrics.json").read_text(encoding="utf-8"))
+    calibration = metrics["calibration"]
+    assert calibration["method"] == yaml.safe_load((built / "params.yaml").read_text())["train"]["calibration"]
+    for split in ("cv", "test", "locked"):
+        figures = calibration[split]
+        assert 0 <= figures["brier"] <= 2 and 0 <= figures["ece"] <= 1 and figures["log_loss"] > 0
+        assert figures["accuracy"] == metrics[split]["model"]["accuracy"]
+        pairs = sum(c["examples"] for c in metrics[split]["model"]["per_class"].values())
+        assert sum(c["predicted"] for c in figures["per_predicted_class"].values()) == pairs
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], built).stdout)["data"]
+    reliability = next(value for name, value in plots.items() if name.endswith("plots/reliability_cv.csv"))
+    bins = reliability[0]["content"]["data"]["values"]
+    assert sum(int(b["pairs"]) for b in bins) == metrics["examples"]["train"] + metrics["examples"]["test"]
+    assert all(0 <= float(b["accuracy"]) <= 1 and 0 < float(b["confidence"]) <= 1 for b in bins)

@@ -4,6 +4,8 @@
 - `grouped_cv`: out-of-fold predictions, folds grouped by article cluster so no
   article or near-duplicate quote sits on both sides, refitting the same pipeline
   from params.yaml in each fold;
+- `calibration`: Brier score, log loss, expected calibration error and the
+  reliability diagram's bins, for probabilities against gold labels;
 - baselines: the majority class, and a keyword rule that looks at the sentence only
   (any oppose cue -> oppose, else any support cue -> support, else neutral).
 """
@@ -14,15 +16,17 @@ from collections import Counter
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
 from pipeline.data.labels import LABELS, article_stance
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
-from pipeline.modeling.build import build_model, fit_deterministic, pair_weights
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
+
+CALIBRATION_BINS = 10
 
 
 def scores(gold: list[str], predicted: list[str], actors: list[str] | None = None) -> dict:
@@ -69,8 +73,9 @@ def majority(train_labels: list[str], n: int) -> list[str]:
 
 def grouped_cv(
     params: Params, rows: list[dict], labels: list[str], lexicon: dict, extra: list[dict] = (), extra_labels=()
-) -> dict[str, list[str]]:
-    """Out-of-fold predictions of the model and both baselines for `rows`, folds grouped by article cluster.
+) -> tuple[dict[str, list[str]], np.ndarray]:
+    """Out-of-fold predictions of the model and both baselines for `rows`, folds grouped by article cluster,
+    and the model's out-of-fold class probabilities (rows in LABELS order).
 
     `extra` pairs (synthetic text) join the training side of every fold and are never predicted,
     so the figures speak of real articles only.
@@ -81,7 +86,9 @@ def grouped_cv(
     y = np.array(list(labels) + list(extra_labels))
     always = np.arange(len(rows), len(rows) + len(extra))
     weights = pair_weights(list(rows) + list(extra), params.train)
+    groups = np.array(calibration_groups(list(rows) + list(extra)), dtype=object)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
+    probabilities = np.empty((len(rows), len(LABELS)))
     for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
         fit_index = np.r_[train_index, always]
         model = fit_deterministic(
@@ -89,12 +96,14 @@ def grouped_cv(
             frame.iloc[fit_index],
             y[fit_index],
             None if weights is None else np.asarray(weights)[fit_index],
+            groups[fit_index],
         )
-        predictions["model"][test_index] = best_labels(class_scores(model, frame.iloc[test_index]))
+        probabilities[test_index] = class_scores(model, frame.iloc[test_index])
+        predictions["model"][test_index] = best_labels(probabilities[test_index])
         predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))  # real pairs only
     result = {name: list(values) for name, values in predictions.items()}
     result["keyword_rule"] = keyword_rule(rows, lexicon)
-    return result
+    return result, probabilities
 
 
 def locked_scores(pairs: list[dict], gold: list[str], predicted: list[str], resamples: int, seed: int) -> dict:
@@ -138,3 +147,54 @@ def _article_accuracy(pairs: list[dict], gold: list[str], predicted: list[str], 
         groups[key][1].append(predicted[i])
     right = sum(article_stance(g) == article_stance(p) for g, p in groups.values())
     return right / len(groups) if groups else 0.0
+
+
+def calibration(gold: list[str], probabilities: np.ndarray, bins: int = CALIBRATION_BINS) -> tuple[dict, list[dict]]:
+    """How far the probabilities are from what they claim, and the reliability diagram's rows.
+
+    Brier score: the mean over pairs of the squared distance between the probability vector and
+    the one-hot gold label (0 is perfect, 2 the worst). Log loss: the mean negative log probability
+    of the gold label. Expected calibration error (ECE): pairs binned by their confidence (the top
+    probability) into equal-width bins; the mean over bins, weighted by their pairs, of
+    |accuracy - mean confidence|. A bin row: its mean confidence, accuracy and pairs.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    truth = np.array([LABELS.index(label) for label in gold])
+    one_hot = np.eye(len(LABELS))[truth]
+    confidence = probabilities.max(axis=1)
+    right = probabilities.argmax(axis=1) == truth
+    edges = np.minimum((confidence * bins).astype(int), bins - 1)  # confidence 1.0 joins the top bin
+    rows, gap = [], 0.0
+    for b in range(bins):
+        inside = edges == b
+        if not inside.any():
+            continue
+        rows.append(
+            {
+                "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+                "confidence": round(float(confidence[inside].mean()), 4),
+                "accuracy": round(float(right[inside].mean()), 4),
+                "pairs": int(inside.sum()),
+            }
+        )
+        gap += inside.sum() * abs(right[inside].mean() - confidence[inside].mean())
+    figures = {
+        "brier": round(float(((probabilities - one_hot) ** 2).sum(axis=1).mean()), 4),
+        "log_loss": round(float(log_loss(truth, probabilities, labels=range(len(LABELS)))), 4),
+        "ece": round(float(gap / len(truth)), 4),
+        "mean_confidence": round(float(confidence.mean()), 4),
+        "accuracy": round(float(right.mean()), 4),
+        "per_predicted_class": {
+            label: {
+                "predicted": int((probabilities.argmax(axis=1) == k).sum()),
+                "mean_confidence": round(float(confidence[probabilities.argmax(axis=1) == k].mean()), 4)
+                if (probabilities.argmax(axis=1) == k).any()
+                else None,
+                "precision": round(float(right[probabilities.argmax(axis=1) == k].mean()), 4)
+                if (probabilities.argmax(axis=1) == k).any()
+                else None,
+            }
+            for k, label in enumerate(LABELS)
+        },
+    }
+    return figures, rows

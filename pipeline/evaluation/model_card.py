@@ -34,6 +34,7 @@ def write_model_card(
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
+        _calibration_line(params.train.calibration, metrics["calibration"]),
         "- Fit on every labelled pair (the train and test splits), once the figures below were computed: the "
         "test-split figures come from the same pipeline fit on the train split only",
         f"- Training data: {len(training_rows)} pairs: {len(training_rows) - len(synthetic)} from {len(articles)} real articles, "
@@ -70,3 +71,19 @@ def write_model_card(
     ]
     with atomic_output(path) as temporary:
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _calibration_line(method: str, figures: dict) -> str:
+    """How far `confidence` can be read as a probability, on each set the evaluate stage scores."""
+    where = "; ".join(
+        f"{name} Brier {figures[key]['brier']:.3f}, log loss {figures[key]['log_loss']:.3f}, "
+        f"ECE {figures[key]['ece']:.3f}"
+        for key, name in (("cv", "grouped CV"), ("test", "held-out test"), ("locked", "locked test"))
+    )
+    if method == "none":
+        return f"- Probabilities: not calibrated (`train.calibration: none`): {where}"
+    return (
+        f"- Probabilities: {method} calibration of each class's score, fitted on out-of-fold scores of the real "
+        f"articles (folds grouped by article cluster; `train.calibration`); the stance is the most probable "
+        f"class: {where}"
+    )

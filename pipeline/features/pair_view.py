@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
@@ -75,6 +76,10 @@ class PairView(BaseEstimator, TransformerMixin):
             cached = (self.lexicon, Lexicon(self.lexicon or {}), Syntax.from_lexicon(self.lexicon or {}))
             _COMPILED[self] = cached
         return cached[1], cached[2]
+
+    def get_feature_names_out(self, input_features=None):
+        """The columns `transform` gives, so `model[:-1].get_feature_names_out()` names every feature."""
+        return np.asarray(COLUMNS, dtype=object)
 
     def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
         """Everything about a sentence that does not depend on which of its actors is marked."""

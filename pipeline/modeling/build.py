@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
+from pipeline.modeling.calibration import GroupCalibratedClassifier
 from pipeline.params import TrainParams
 
 TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
@@ -84,6 +85,14 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
 
 
 def _classifier(p: TrainParams):
+    if p.calibration != "none":
+        return GroupCalibratedClassifier(
+            _linear_classifier(p), method=p.calibration, n_splits=p.calibration_folds, random_state=p.seed
+        )
+    return _linear_classifier(p)
+
+
+def _linear_classifier(p: TrainParams):
     class_weight = None if p.class_weight == "none" else p.class_weight
     if p.classifier == "logreg":
         return LogisticRegression(C=p.C, class_weight=class_weight, max_iter=5000, random_state=p.seed)
@@ -95,13 +104,24 @@ def _classifier(p: TrainParams):
     )
 
 
-def fit_deterministic(model: Pipeline, pairs, labels, weights=None) -> Pipeline:
+def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None) -> Pipeline:
     """Fit with one thread: parallel OpenMP/BLAS sums can combine in a different order from run
-    to run, which changes the coefficients in their last bits and so the model file's bytes."""
+    to run, which changes the coefficients in their last bits and so the model file's bytes.
+
+    `groups` (see `calibration_groups`) are the folds' units when the classifier is calibrated."""
+    fit_params = {}
+    if weights is not None:
+        fit_params["classifier__sample_weight"] = np.asarray(weights, dtype=float)
+    if isinstance(model.named_steps["classifier"], GroupCalibratedClassifier):
+        fit_params["classifier__groups"] = groups
     with threadpool_limits(limits=1):
-        if weights is None:
-            return model.fit(pairs, labels)
-        return model.fit(pairs, labels, classifier__sample_weight=np.asarray(weights, dtype=float))
+        return model.fit(pairs, labels, **fit_params)
+
+
+def calibration_groups(rows) -> list:
+    """Each pair's calibration group: its article cluster for a real report, None for synthetic
+    text (trained on in every fold, never calibrated on)."""
+    return [row["cluster"] if row["origin"] == "real" else None for row in rows]
 
 
 def pair_weights(rows, p: TrainParams):

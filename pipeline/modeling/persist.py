@@ -27,8 +27,12 @@ from pipeline.paths import MODEL
 
 # Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
 FEATURE_VERSION = 3
-# Types a model file may contain beyond skops' defaults: this package's own transformers, reviewed.
-TRUSTED_TYPES = ["pipeline.features.pair_view.PairView", "pipeline.features.embeddings.SentenceEmbedder"]
+# Types a model file may contain beyond skops' defaults: this package's own estimators, reviewed.
+TRUSTED_TYPES = [
+    "pipeline.features.pair_view.PairView",
+    "pipeline.features.embeddings.SentenceEmbedder",
+    "pipeline.modeling.calibration.GroupCalibratedClassifier",
+]
 
 
 # skops lists scikit-learn's estimators when it is first imported, by importing every package below

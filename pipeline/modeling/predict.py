@@ -34,8 +34,11 @@ def class_scores(model: Pipeline, pairs) -> np.ndarray:
 
     `pairs` is a frame from `pairs_frame` or a list of candidate dicts.
     """
-    classifier = model.named_steps["classifier"]
-    features = _features(model, pairs)
+    return classifier_scores(model.named_steps["classifier"], model_features(model, pairs))
+
+
+def classifier_scores(classifier, features) -> np.ndarray:
+    """`class_scores` from the feature matrix the model's first steps made (for explanations)."""
     if hasattr(classifier, "predict_proba"):
         scores = classifier.predict_proba(features)
     else:
@@ -46,7 +49,7 @@ def class_scores(model: Pipeline, pairs) -> np.ndarray:
     return scores[:, order]
 
 
-def _features(model: Pipeline, pairs):
+def model_features(model: Pipeline, pairs):
     """The classifier's input matrix, as `model[:-1].transform(pairs)` gives it."""
     view, columns = model.named_steps["pairs"], model.named_steps["features"]
     known = (

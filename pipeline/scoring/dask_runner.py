@@ -36,6 +36,7 @@ from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs
+from pipeline.scoring.provenance import provenance
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
@@ -108,7 +109,13 @@ class ShipModel(WorkerPlugin):
 
 
 def score_partition(
-    partition: Partition, output: str, digest: str, id_field: str, text_field: str, max_chars: int
+    partition: Partition,
+    output: str,
+    digest: str,
+    id_field: str,
+    text_field: str,
+    max_chars: int,
+    provenance: dict | None = None,
 ) -> dict:
     """Score one partition on a worker; write its two part files; return its problems and counts."""
     from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, row_writer
@@ -123,8 +130,8 @@ def score_partition(
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
     # The summary is renamed into place first: a partition counts as done only when both exist.
-    with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA) as write_pairs:
-        with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA) as write_summary:
+    with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA, provenance) as write_pairs:
+        with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA, provenance) as write_summary:
             for item in batches(events):
                 if isinstance(item, Problem):
                     problems.append(item)
@@ -197,6 +204,7 @@ def run_dask(
             id_field=id_field,
             text_field=text_field,
             max_chars=max_chars,
+            provenance=provenance(model_path, explain_top=0, min_confidence=0.0),
             pure=False,
         )
         show = sys.stderr.isatty() if progress is None else progress

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
 from pipeline.errors import DataError
 from pipeline.files import atomic_output
+from pipeline.scoring.provenance import METADATA_KEY, sidecar_path
 
 PAIR_SCHEMA = pa.schema(
     [
@@ -42,12 +43,21 @@ SUMMARY_SCHEMA = pa.schema(
         ("actor", pa.string()),
         ("pairs", pa.int32()),
         *[(f"n_{label}", pa.int32()) for label in LABELS],
+        ("n_uncertain", pa.int32()),  # pairs below --min-confidence (0 without it)
         *[(f"mean_{name}", pa.float64()) for name in PROBABILITY_FIELDS],
         ("stance", pa.string()),
     ]
 )
+EXPLANATION_FIELD = pa.field(
+    "explanation", pa.list_(pa.struct([("feature", pa.string()), ("contribution", pa.float64())]))
+)
 FORMATS = (".jsonl", ".csv", ".parquet")
 PARQUET_ROW_GROUP = 50_000
+
+
+def pair_schema(explain: bool = False) -> pa.Schema:
+    """The pair rows' schema; `--explain K` adds the explanation column."""
+    return PAIR_SCHEMA.append(EXPLANATION_FIELD) if explain else PAIR_SCHEMA
 
 
 def output_format(path: str | None) -> str:
@@ -87,23 +97,32 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
 
 
 @contextlib.contextmanager
-def row_writer(path: str | None, schema: pa.Schema) -> Iterator:
-    """Yield `write(rows)`; the file appears under `path` only if the block completes."""
+def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = None) -> Iterator:
+    """Yield `write(rows)`; the file appears under `path` only if the block completes.
+
+    `provenance` goes into a Parquet file's key-value metadata, or for JSONL and CSV into
+    the sidecar `<path>.meta.json`, renamed into place with the file (not for stdout).
+    """
     kind = output_format(path)
     if path in (None, "-"):
         yield _JsonlWriter(sys.stdout).write
         sys.stdout.flush()
         return
-    with atomic_output(path) as temporary:
+    if provenance is not None and kind == ".parquet":
+        schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
+    with contextlib.ExitStack() as stack:
+        if provenance is not None and kind != ".parquet":
+            # Entered first, so renamed last: both appear only when the rows are whole.
+            sidecar = stack.enter_context(atomic_output(sidecar_path(path)))
+            sidecar.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        temporary = stack.enter_context(atomic_output(path))
         if kind == ".parquet":
             writer = _ParquetWriter(temporary, schema)
-            try:
-                yield writer.write
-            finally:
-                writer.close()
+            stack.callback(writer.close)
+            yield writer.write
         else:
-            with open(temporary, "w", encoding="utf-8", newline="") as handle:
-                yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema.names)).write
+            handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
+            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema.names)).write
 
 
 class _JsonlWriter:
@@ -120,7 +139,14 @@ class _CsvWriter:
         self.writer.writeheader()
 
     def write(self, rows: list[dict]) -> None:
-        self.writer.writerows(rows)
+        # A list (the explanation) is one cell of JSON text.
+        self.writer.writerows(
+            {
+                key: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        )
 
 
 class _ParquetWriter:

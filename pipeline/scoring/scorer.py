@@ -30,14 +30,16 @@ from pathlib import Path
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance
-from pipeline.errors import DataError
+from pipeline.errors import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, DataError  # noqa: F401 (the scorer's exit codes)
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
+from pipeline.modeling.explain import Explainer
 from pipeline.modeling.persist import load_model, read_metadata
 from pipeline.modeling.predict import best_labels, class_scores
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 
+UNCERTAIN = "uncertain"  # the stance of a pair below --min-confidence
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
 BATCH_CHARS = 2_000_000
@@ -51,16 +53,22 @@ class ArticleResult:
 
 
 class Scorer:
-    """A loaded model and the actor registry it was trained with."""
+    """A loaded model and the actor registry it was trained with.
 
-    def __init__(self, model, registry: ActorRegistry):
+    With `explain_top` K > 0 each pair row gets an `explanation`: the K features that pushed
+    most toward its predicted class, with their exact contributions (pipeline.modeling.explain).
+    """
+
+    def __init__(self, model, registry: ActorRegistry, explain_top: int = 0):
         self.model = model
         self.registry = registry
+        self.explain_top = explain_top
+        self.explainer = Explainer(model) if explain_top else None
 
     @classmethod
-    def load(cls, model_path: str | Path = MODEL_PATH) -> Scorer:
+    def load(cls, model_path: str | Path = MODEL_PATH, explain_top: int = 0) -> Scorer:
         model, metadata = load_model(model_path)
-        return cls(model, ActorRegistry.from_dict(metadata["registry"]))
+        return cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
 
     def score_batch(self, articles: list[Article]) -> list[ArticleResult]:
         """Score every (sentence, actor) pair of these articles; one result per article, in order."""
@@ -72,7 +80,10 @@ class Scorer:
         results = [ArticleResult(article.id, [], article.date) for article in articles]
         for start in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
             chunk = pairs[start : start + MAX_PAIRS_PER_PREDICT]
-            scores = class_scores(self.model, chunk)
+            if self.explainer:
+                scores, explanations = self.explainer.explain(chunk, self.explain_top)
+            else:
+                scores, explanations = class_scores(self.model, chunk), None
             for offset, (probabilities, stance) in enumerate(zip(scores, best_labels(scores))):
                 pair = chunk[offset]
                 row = {
@@ -85,6 +96,8 @@ class Scorer:
                     "confidence": float(probabilities.max()),
                 }
                 row.update({name: float(p) for name, p in zip(PROBABILITY_FIELDS, probabilities)})
+                if explanations:
+                    row["explanation"] = explanations[offset]["features"]
                 results[owner[start + offset]].rows.append(row)
         return results
 
@@ -99,6 +112,7 @@ def summarise(result: ArticleResult) -> list[dict]:
                 "actor": None,
                 "pairs": 0,
                 **{f"n_{label}": 0 for label in LABELS},
+                f"n_{UNCERTAIN}": 0,
                 **{f"mean_{name}": None for name in PROBABILITY_FIELDS},
                 "stance": "no_actors",
             }
@@ -110,6 +124,8 @@ def summarise(result: ArticleResult) -> list[dict]:
     for actor, rows in by_actor.items():
         counts = collections.Counter(row["stance"] for row in rows)
         stance = article_stance([row["stance"] for row in rows])
+        if counts[UNCERTAIN] == len(rows):  # --min-confidence: no pair was sure enough to say
+            stance = UNCERTAIN
         summary.append(
             {
                 "article_id": result.article_id,
@@ -117,6 +133,7 @@ def summarise(result: ArticleResult) -> list[dict]:
                 "actor": actor,
                 "pairs": len(rows),
                 **{f"n_{label}": counts[label] for label in LABELS},
+                f"n_{UNCERTAIN}": counts[UNCERTAIN],
                 **{f"mean_{name}": sum(r[name] for r in rows) / len(rows) for name in PROBABILITY_FIELDS},
                 "stance": stance,
             }
@@ -147,10 +164,10 @@ _worker_scorer: Scorer | None = None
 _worker_error: DataError | None = None
 
 
-def _init_worker(model_path: str, threads: int) -> None:
+def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
     try:
-        _worker_scorer = Scorer.load(model_path)
+        _worker_scorer = Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
         _worker_error = err
     limit_threads(threads)  # N workers share the cores (the embeddings extra's torch)
@@ -177,6 +194,7 @@ def score_events(
     model_path: str | Path = MODEL_PATH,
     workers: int = 1,
     scorer: Scorer | None = None,
+    explain_top: int = 0,
 ) -> Iterator[Problem | ArticleResult]:
     """Problems and scored articles, in input order, however many workers score them.
 
@@ -184,13 +202,13 @@ def score_events(
     however long the input, and results come back in submission order.
     """
     if workers <= 1:
-        scorer = scorer or Scorer.load(model_path)
+        scorer = scorer or Scorer.load(model_path, explain_top)
         for item in batches(events):
             yield from [item] if isinstance(item, Problem) else scorer.score_batch(item)
         return
     context = _pool_context()
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         pending: collections.deque = collections.deque()
         for item in batches(events):
             if isinstance(item, Problem):
@@ -234,7 +252,13 @@ class FailFast(Exception):
     """--fail-fast: the first bad input ends the run."""
 
 
-EXIT_OK, EXIT_ERROR, EXIT_SKIPPED = 0, 1, 2
+def mark_uncertain(rows: list[dict], min_confidence: float) -> list[dict]:
+    """--min-confidence: a pair whose confidence is below it is labelled `uncertain` (its
+    probabilities stay, so the leaning is still there to read)."""
+    for row in rows:
+        if row["confidence"] < min_confidence:
+            row["stance"] = UNCERTAIN
+    return rows
 
 
 def run_score(
@@ -248,19 +272,23 @@ def run_score(
     fail_fast: bool = False,
     max_chars: int = MAX_ARTICLE_CHARS,
     progress: bool | None = None,
+    explain_top: int = 0,
+    min_confidence: float = 0.0,
 ) -> int:
     """`stance score`: write pair rows and summary rows; return the exit code.
 
-    0: every input was scored; 2: some input was skipped (each named on stderr);
-    1: the run could not go on (bad model, --fail-fast). Outputs are renamed into
-    place only at the end, so on exit 1 or an interrupt an earlier output stays intact.
+    0: every input was scored; 3: some input was skipped (each named on stderr);
+    1: the run could not go on (bad model, --fail-fast); the table is pipeline.errors.EXIT_CODES.
+    Outputs are renamed into place only at the end, so on exit 1 or an interrupt an earlier
+    output stays intact. Each output carries its provenance (pipeline.scoring.provenance).
     """
     import contextlib
     import sys
 
     from tqdm import tqdm
 
-    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, check_outputs, output_format, row_writer
+    from pipeline.scoring.outputs import SUMMARY_SCHEMA, check_outputs, output_format, pair_schema, row_writer
+    from pipeline.scoring.provenance import provenance
 
     output_format(output)
     if summary is not None:
@@ -268,25 +296,26 @@ def run_score(
     check_outputs(list(inputs), {"--output": output, "--summary": summary})
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
-    scorer = Scorer.load(model_path) if workers <= 1 else None
+    scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
+    about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
     with contextlib.ExitStack() as stack:
-        write_pairs = stack.enter_context(row_writer(output, PAIR_SCHEMA))
-        write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA)) if summary else None
+        write_pairs = stack.enter_context(row_writer(output, pair_schema(explain_top > 0), about))
+        write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA, about)) if summary else None
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
         pairs = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
-        for event in score_events(events, model_path, workers, scorer=scorer):
+        for event in score_events(events, model_path, workers, scorer=scorer, explain_top=explain_top):
             if isinstance(event, Problem):
                 print(event, file=sys.stderr)
                 skipped += event.skipped
                 if fail_fast:
                     raise FailFast(str(event))
                 continue
-            write_pairs(event.rows)
+            write_pairs(mark_uncertain(event.rows, min_confidence))
             if write_summary:
                 write_summary(summarise(event))
             pairs += len(event.rows)

@@ -4,7 +4,8 @@ Scores the shipped model on the locked test and the behavioural suite; refits th
 same pipeline on the train split for the held-out test split, and in grouped
 cross-validation over every real article; scores both baselines in the same run.
 
-Writes metrics.json (dvc metrics), plots/confusion_{test,cv}.csv (dvc plots), the
+Writes metrics.json (dvc metrics), plots/confusion_{test,cv}.csv and the reliability
+diagrams plots/reliability_{test,cv}.csv (dvc plots), the
 model card, and three reports: reports/misclassified.csv (cross-validated errors),
 reports/behaviour_failures.csv, and reports/test_predictions.csv (the train-split
 model's predictions on the held-out test articles)."""
@@ -18,12 +19,12 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, load_labelled_set
 from pipeline.data.splits import load_split
 from pipeline.evaluation.behaviour import load_suite, run_suite
-from pipeline.evaluation.metrics import grouped_cv, keyword_rule, locked_scores, majority, scores
+from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
 from pipeline.evaluation.model_card import write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import build_model, fit_deterministic, pair_weights
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
@@ -52,6 +53,7 @@ def evaluate(params: Params) -> dict:
         pairs_frame(train_rows + synthetic_rows),
         train_labels + synthetic_labels,
         pair_weights(train_rows + synthetic_rows, params.train),
+        calibration_groups(train_rows + synthetic_rows),
     )
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
@@ -60,12 +62,15 @@ def evaluate(params: Params) -> dict:
     all_rows = train_rows + test_rows
     all_labels = train_labels + test_labels
     all_actors = [r["actor"] for r in all_rows]
-    cv = grouped_cv(params, all_rows, all_labels, lexicon, synthetic_rows, synthetic_labels)
+    cv, cv_probabilities = grouped_cv(params, all_rows, all_labels, lexicon, synthetic_rows, synthetic_labels)
+    cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
+    test_calibration, test_reliability = calibration(test_labels, test_scores)
 
     behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry), registry)
     locked_pairs = load_labelled_set(params.data.locked, registry)
     locked_labels = [pair["label"] for pair in locked_pairs]
-    locked_predicted = best_labels(class_scores(model, pairs_frame(locked_pairs)))
+    locked_probabilities = class_scores(model, pairs_frame(locked_pairs))
+    locked_predicted = best_labels(locked_probabilities)
 
     metrics = {
         "test": {
@@ -89,6 +94,13 @@ def evaluate(params: Params) -> dict:
             "majority": scores(locked_labels, majority(train_labels, len(locked_labels))),
             "keyword_rule": scores(locked_labels, keyword_rule(locked_pairs, lexicon)),
         },
+        # Are the probabilities what they claim? Aggregates only, the locked test's too.
+        "calibration": {
+            "method": params.train.calibration,
+            "cv": cv_calibration,
+            "test": test_calibration,
+            "locked": calibration(locked_labels, locked_probabilities)[0],
+        },
         "behaviour": behaviour,
         "paraphrase": run_paraphrases(model, load_paraphrases(params.data.paraphrases, registry), registry),
         "examples": {
@@ -109,6 +121,8 @@ def evaluate(params: Params) -> dict:
         ["actual", "predicted"],
         [{"actual": a, "predicted": p} for a, p in zip(all_labels, cv["model"])],
     )
+    for name, rows in (("cv", cv_reliability), ("test", test_reliability)):
+        write_csv(paths.PLOTS / f"reliability_{name}.csv", ["bin", "confidence", "accuracy", "pairs"], rows)
     # Six decimals: the last bits of a probability depend on the CPU's BLAS kernel, and this file is committed.
     write_csv(
         paths.REPORTS / "test_predictions.csv",
@@ -160,6 +174,7 @@ def evaluate(params: Params) -> dict:
         f"{locked['macro_f1_interval'][1]:.3f}, {locked['articles']} unseen articles); "
         f"grouped CV macro-F1 {cv_model['macro_f1']:.3f} (majority {metrics['cv']['majority']['macro_f1']:.3f}, "
         f"keyword rule {metrics['cv']['keyword_rule']['macro_f1']:.3f}); test macro-F1 {test_model['macro_f1']:.3f}; "
-        f"behavioural pass rate {behaviour['all']:.3f}"
+        f"behavioural pass rate {behaviour['all']:.3f}; calibration ({params.train.calibration}) "
+        f"grouped-CV ECE {cv_calibration['ece']:.3f}, Brier {cv_calibration['brier']:.3f}"
     )
     return metrics

@@ -13,7 +13,7 @@ from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.splits import load_split
 from pipeline.features.lexicon import load_cue_lexicon
-from pipeline.modeling.build import build_model, fit_deterministic, pair_weights
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
 from pipeline.modeling.persist import data_hash, save_model
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import Params
@@ -26,7 +26,7 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         rows += dataset.to_list()
         labels += split_labels
     model = build_model(params.train, load_cue_lexicon(params.data.cues))
-    fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, params.train))
+    fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, params.train), calibration_groups(rows))
     metadata = {
         "params": params.train.model_dump(),
         "registry": ActorRegistry.load(params.data.actors).to_dict(),

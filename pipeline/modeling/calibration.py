@@ -1,0 +1,131 @@
+"""Probabilities that mean what they say: one linear classifier plus a calibrator per class.
+
+The linear classifier is fit on every row, as without calibration, so its coefficients
+(and the explanations read from them) are the same. Its calibrators are fit on
+out-of-fold decision scores, with folds grouped by article cluster so that no article
+or shared quote is on both sides. Rows without a group (synthetic text) join the
+training side of every fold and never calibrate: the probabilities are fitted to real
+articles. Several classes are calibrated as scikit-learn's `CalibratedClassifierCV`
+(`ensemble=False`) does: each class's score one-vs-rest, then normalised to sum to 1.
+`temperature` instead divides all scores by one fitted number before the softmax, which
+keeps every predicted label as it was (sigmoid and isotonic may move a pair to another class).
+
+Its own class rather than `CalibratedClassifierCV` because that one cannot keep
+synthetic rows out of the calibration set, nor take the article groups through a
+`Pipeline` without global metadata routing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.utils.validation import check_is_fitted
+
+METHODS = ("sigmoid", "isotonic", "temperature")
+
+
+class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
+    """A linear classifier whose `predict_proba` is calibrated on grouped out-of-fold scores.
+
+    `fit(X, y, sample_weight=None, groups=None)`: `groups` holds each row's article
+    cluster, or None for a row that only trains (never calibrates). Without `groups`
+    every row is its own group.
+    """
+
+    def __init__(self, estimator=None, *, method: str = "sigmoid", n_splits: int = 5, random_state: int = 0):
+        self.estimator = estimator
+        self.method = method
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None, groups=None):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        y = np.asarray(y)
+        groups = np.arange(len(y)).astype(object) if groups is None else np.asarray(groups, dtype=object)
+        calibrating = np.flatnonzero([group is not None for group in groups])
+        always = np.flatnonzero([group is None for group in groups])
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        n_groups = len(set(groups[calibrating]))
+        if n_groups < 2:
+            raise ValueError(f"calibration needs rows of at least 2 groups, got {n_groups}")
+        folds = StratifiedGroupKFold(
+            n_splits=min(self.n_splits, n_groups), shuffle=True, random_state=self.random_state
+        )
+        self.estimator_ = self._fit_estimator(X, y, weights)
+        self.classes_ = self.estimator_.classes_
+        out_of_fold = np.empty((len(calibrating), len(self.classes_)))
+        for train, test in folds.split(calibrating, y[calibrating], groups[calibrating]):
+            rows = np.r_[calibrating[train], always]
+            model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])
+            out_of_fold[test] = _class_scores(model, X[calibrating[test]], self.classes_)
+        hits = (y[calibrating][:, None] == self.classes_).astype(int)
+        if self.method == "temperature":
+            self.temperature_ = _fit_temperature(out_of_fold, hits)
+            self.calibrators_ = []
+            return self
+        self.calibrators_ = [
+            self._calibrator().fit(out_of_fold[:, [k]] if self.method == "sigmoid" else out_of_fold[:, k], hits[:, k])
+            for k in range(len(self.classes_))
+        ]
+        return self
+
+    def _fit_estimator(self, X, y, weights):
+        return clone(self.estimator).fit(X, y, **({} if weights is None else {"sample_weight": weights}))
+
+    def _calibrator(self):
+        if self.method == "isotonic":
+            return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        return LogisticRegression(C=1e6, max_iter=1000)  # Platt scaling: a and b of sigmoid(a * score + b)
+
+    def decision_function(self, X):
+        """The linear classifier's own scores (what the explanations add up to)."""
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        scores = _class_scores(self.estimator_, X, self.classes_)
+        if self.method == "temperature":
+            return _softmax(scores / self.temperature_)
+        columns = []
+        for k, calibrator in enumerate(self.calibrators_):
+            if self.method == "sigmoid":
+                columns.append(calibrator.predict_proba(scores[:, [k]])[:, 1])
+            else:
+                columns.append(calibrator.predict(scores[:, k]))
+        probabilities = np.column_stack(columns)
+        total = probabilities.sum(axis=1, keepdims=True)
+        uniform = np.full_like(probabilities, 1.0 / len(self.classes_))
+        return np.where(total > 0, probabilities / np.where(total > 0, total, 1.0), uniform)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
+    """The T > 0 whose softmax(scores / T) has the least log loss; one number, so the ranking
+    of the classes, and with it every predicted label, stays the linear classifier's."""
+
+    def loss(log_t: float) -> float:
+        return float(-(hits * np.log(np.clip(_softmax(scores / np.exp(log_t)), 1e-15, 1))).sum(axis=1).mean())
+
+    return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
+
+
+def _class_scores(estimator, X, classes) -> np.ndarray:
+    """One decision score per class, columns in `classes` order."""
+    scores = np.asarray(estimator.decision_function(X))
+    if scores.ndim == 1:  # two classes: one margin, for the second class
+        scores = np.column_stack([-scores, scores])
+    order = [list(estimator.classes_).index(label) for label in classes]
+    return scores[:, order]

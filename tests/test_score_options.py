@@ -1,0 +1,98 @@
+"""What an analyst relies on: `uncertain` below --min-confidence, provenance on every output,
+exit codes scripts can trust, `--version` and `-h`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+
+import pyarrow.parquet as pq
+from conftest import ROOT, run
+from test_score import read_jsonl, stance
+
+from pipeline.data.labels import LABELS
+from pipeline.errors import EXIT_CODES
+
+ARTICLES = ROOT / "seeds"
+
+
+def test_min_confidence_labels_only_the_pairs_below_it_uncertain(trained_model, tmp_path):
+    plain, summary = tmp_path / "plain.jsonl", tmp_path / "s.jsonl"
+    assert stance(trained_model, str(ARTICLES), "--output", str(plain)).returncode == 0
+    rows = read_jsonl(plain)
+    threshold = sorted(r["confidence"] for r in rows)[len(rows) // 4]  # a real quarter of the pairs falls below
+    result = stance(
+        trained_model, str(ARTICLES), "--min-confidence", str(threshold), "--output", str(tmp_path / "u.jsonl"),
+        "--summary", str(summary),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    marked = read_jsonl(tmp_path / "u.jsonl")
+    assert len(marked) == len(rows)
+    uncertain = 0
+    for before, after in zip(rows, marked):
+        if before["confidence"] < threshold:
+            uncertain += 1
+            assert after["stance"] == "uncertain"
+        else:
+            assert after["stance"] == before["stance"] in LABELS
+        assert {k: v for k, v in after.items() if k != "stance"} == {k: v for k, v in before.items() if k != "stance"}
+    assert uncertain > 0
+    entries = read_jsonl(summary)
+    assert sum(e["n_uncertain"] for e in entries) == uncertain
+    for entry in entries:  # counted apart: the stance counts and n_uncertain add up to the pairs
+        assert entry["pairs"] == sum(entry[f"n_{label}"] for label in LABELS) + entry["n_uncertain"]
+
+
+def test_every_output_carries_the_models_sha256_version_labels_and_feature_version(trained_model, tmp_path):
+    digest = hashlib.sha256(trained_model.read_bytes()).hexdigest()
+    article = str(ARTICLES / "000_5ea5e603efdd03d0.txt")
+    for suffix in ("jsonl", "csv", "parquet"):
+        result = stance(
+            trained_model, article, "--min-confidence", "0.5", "--output", str(tmp_path / f"o.{suffix}"),
+            "--summary", str(tmp_path / f"s.{suffix}"),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    records = [
+        json.loads((tmp_path / f"{name}.{suffix}.meta.json").read_text())
+        for name in "os"
+        for suffix in ("jsonl", "csv")
+    ]
+    records += [
+        json.loads(pq.read_schema(tmp_path / f"{name}.parquet").metadata[b"stance"]) for name in "os"
+    ]  # fmt: skip
+    assert not (tmp_path / "o.parquet.meta.json").exists()  # Parquet carries it inside
+    metadata = json.loads(trained_model.with_suffix(".json").read_text())
+    for record in records:
+        assert record == records[0]
+        assert record["model_sha256"] == digest
+        assert record["labels"] == list(LABELS)
+        assert record["feature_version"] == metadata["feature_version"]
+        assert record["package_version"] == run(["stance", "--version"], ROOT).stdout.split()[-1]
+        assert record["model_params"]["calibration"] == metadata["params"]["calibration"]
+        assert record["options"] == {"explain_top": 0, "min_confidence": 0.5}
+    with open(tmp_path / "o.csv", newline="", encoding="utf-8") as handle:  # the CSV itself stays plain rows
+        assert next(csv.reader(handle))[0] == "article_id"
+
+
+def test_exit_codes_tell_skipped_input_from_usage_errors_and_are_documented(trained_model, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    article = str(ARTICLES / "000_5ea5e603efdd03d0.txt")
+    skipped = stance(trained_model, article, str(empty), "--output", str(tmp_path / "o.jsonl"))
+    assert skipped.returncode == 3 and "skipped" in skipped.stderr
+    assert read_jsonl(tmp_path / "o.jsonl")  # the good article was still scored
+    usage = stance(trained_model, article, "--min-confidence", "1.5")
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+    helped = run(["stance", "-h"], ROOT)
+    assert "Exit codes" in helped.stdout
+    for code in EXIT_CODES:
+        assert f"{code}: " in helped.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert all(f"| {code} |" in readme for code in EXIT_CODES)
+
+
+def test_version_and_short_help_work_everywhere():
+    version = run(["stance", "--version"], ROOT)
+    assert version.stdout.startswith("stance ") and version.stdout.split()[1][0].isdigit()
+    assert "--explain" in run(["stance", "score", "-h"], ROOT).stdout
