@@ -49,13 +49,17 @@ def config_path(output: Path) -> Path:
 def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, text_field: str, max_chars: int):
     """(unlabelled scored pairs, {article id: (text, origin)}); input problems go to stderr."""
     pairs, texts = [], {}
-    for event in read_inputs(inputs, id_field, text_field, max_chars):
+    for event in read_inputs(inputs, id_field, text_field, max_chars, distinct=False):  # ids name stored files
         if isinstance(event, Problem):
             print(event, file=sys.stderr)
             continue
         if event.id in texts:
             if texts[event.id][0] != event.text:
-                raise DataError(event.origin, None, f"article id {event.id!r} comes twice with different texts")
+                raise DataError(
+                    event.origin,
+                    None,
+                    f"article id {event.id!r} is also {texts[event.id][1]}, with another text; give one another id",
+                )
             continue
         texts[event.id] = (event.text, event.origin)
         seen, candidates = set(), []

@@ -168,7 +168,9 @@ def run_dask(
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
-    check_outputs(list(inputs), {"--output": output})
+    check_outputs(
+        list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
+    )
     load_model(model_path)  # a bad model stops the run here, not on every worker
     model_bytes = Path(model_path).read_bytes()
     import hashlib

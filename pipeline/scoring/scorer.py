@@ -244,7 +244,7 @@ def run_score(
     output_format(output)
     if summary is not None:
         output_format(summary)
-    check_outputs(list(inputs), {"--output": output, "--summary": summary})
+    check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
     scorer = Scorer.load(model_path)  # fails early, with a clear message, on a missing or bad model
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
