@@ -535,3 +535,24 @@ def test_an_output_inside_a_symlinked_input_folder_is_refused_through_the_comman
         "error: folder/sub/summary.csv: --summary is inside the input linkdir; write it elsewhere (nothing was written)"
     )
     assert snapshot(tmp_path) == before
+
+
+def test_a_dask_output_folder_may_neither_sit_inside_an_input_nor_hold_one(trained_model, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "s1.jsonl").write_text(json.dumps({"id": "a", "text": "France blocked it."}) + "\n", encoding="utf-8")
+    (tmp_path / "scored/pairs").mkdir(parents=True)  # a previous run's parts, given back as input by mistake
+    pq.write_table(
+        pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), tmp_path / "scored/pairs/part-00000.parquet"
+    )
+    cases = [
+        (shards, shards / "scored", "--output's pairs/ folder is inside the input"),
+        (tmp_path / "scored/pairs", tmp_path / "scored", "--output's pairs/ folder is the input"),
+        (tmp_path / "scored/pairs/part-00000.parquet", tmp_path / "scored", "--output's pairs/ folder holds the input"),
+    ]
+    before = snapshot(tmp_path)
+    for source, output, words in cases:
+        args = ["score", "--model", str(trained_model), "--dask", "local:1", str(source), "--output", str(output)]
+        error = one_error_line(stance(*args))
+        assert words in error and error.endswith("(nothing was written)"), error
+        assert snapshot(tmp_path) == before

@@ -34,7 +34,7 @@ from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import Problem, expand_inputs, read_source
+from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs
 
 TXT_FILES_PER_PARTITION = 256
@@ -119,7 +119,7 @@ def score_partition(
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
     scorer = _SCORERS[digest]
     problems, articles, pairs = [], 0, 0
-    events = (
+    events = distinct_ids(  # within the partition; an id repeated across partitions is not seen here
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
     # The summary is renamed into place first: a partition counts as done only when both exist.
