@@ -556,3 +556,16 @@ def test_a_dask_output_folder_may_neither_sit_inside_an_input_nor_hold_one(train
         error = one_error_line(stance(*args))
         assert words in error and error.endswith("(nothing was written)"), error
         assert snapshot(tmp_path) == before
+
+
+def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(trained_model, label_project):
+    gold = label_project / "data/labels.csv"
+    before = snapshot(label_project)
+    for output, words in (
+        ("data/labels.csv", f"--output is the input {gold}"),
+        ("data/annotation/passes/batch.csv", "--output is inside the input data/annotation"),
+    ):
+        args = ["label", "export", str(ANNOTATION_ARTICLES), "--n", "2", "--model", str(trained_model)]
+        error = one_error_line(stance(*args, "--output", output, cwd=label_project))
+        assert error == f"error: {output}: {words}; write it elsewhere (nothing was written)"
+    assert snapshot(label_project) == before

@@ -31,6 +31,7 @@ from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
+from pipeline.paths import ANNOTATION
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
@@ -198,8 +199,11 @@ def export(
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".json"):
         raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
+    # What the export reads besides its inputs: the gold file and the store (passes, articles).
+    read = [params.data.labels, params.data.articles, params.data.annotation_articles, str(ANNOTATION)]
     check_outputs(
-        list(inputs), {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))}
+        [*inputs, *read],
+        {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)

@@ -84,7 +84,7 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
             source = Path(input_name).resolve()
             if path == source or _same_file(path, source):
                 where = "is"
-            elif source.is_dir() and path.is_relative_to(source):
+            elif not source.is_file() and path.is_relative_to(source):  # a folder, or one not made yet
                 where = "is inside"
             elif source.is_relative_to(path):
                 where = "holds"
