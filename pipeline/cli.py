@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import typer
 
 from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError
-from pipeline.files import MAX_ARTICLE_CHARS
+from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
 from pipeline.params import load_params
 from pipeline.paths import PARAMS
 
@@ -66,6 +67,12 @@ def run_stage(main: Callable, *args, **kwargs):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:  # `stance score ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush into it at exit
+        raise SystemExit(EXIT_ERROR) from None
+    except OSError as err:  # the environment (a vanished folder, a full disk): one line, not a traceback
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
 
 
 @app.command()

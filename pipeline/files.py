@@ -7,8 +7,10 @@ temporary file and renamed into place, in a byte-identical form for equal data.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
+import errno
 import json
 import os
 import tempfile
@@ -97,6 +99,54 @@ _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mappi
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence_with_lines)
 
 
+class NotText(ValueError):
+    """Bytes that cannot be read as text for certain: `line` (1-based) and what to do, for a message."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+# Byte-order marks, longest first (UTF-32's little-endian mark begins with UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def text_encoding(raw: bytes) -> str:
+    """The encoding a file's byte-order mark names, else UTF-8: only what is certain, never a guess."""
+    return next((encoding for bom, encoding in _BOMS if raw.startswith(bom)), "utf-8")
+
+
+def decode_text(raw: bytes) -> str:
+    """Text from a file's bytes: UTF-8 (a byte-order mark is dropped), or UTF-16/32 with their mark.
+
+    Windows editors save "Unicode" text as UTF-16 with a mark, and spreadsheets "CSV UTF-8"
+    with one; both are read. Bytes that are none of these (a legacy 8-bit encoding such as
+    Windows-1252) are refused with `NotText`, naming the line and the first bad byte: which
+    legacy encoding it is cannot be known for certain, and a guess would change the text.
+    """
+    encoding = text_encoding(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        if encoding != "utf-8" and encoding != "utf-8-sig":
+            label = encoding.upper()
+            raise NotText(1, f"not valid {label} (a byte-order mark says {label}); save the file as UTF-8") from None
+        line_start = raw.rfind(b"\n", 0, err.start) + 1
+        line = raw.count(b"\n", 0, err.start) + 1
+        column = len(raw[line_start : err.start].decode("utf-8-sig", errors="replace")) + 1
+        raise NotText(
+            line,
+            f"not UTF-8 (byte 0x{raw[err.start]:02x} at column {column}); save the file as UTF-8",
+        ) from None
+
+
 def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES) -> str:
     path = Path(path)
     try:
@@ -105,12 +155,14 @@ def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES
         raise DataError(path, None, "file not found") from None
     if size > max_bytes:
         raise DataError(path, None, f"file is {size} bytes, more than the {max_bytes} a data file may have")
-    raw = path.read_bytes()
     try:
-        return raw.decode("utf-8-sig")  # a spreadsheet's "CSV UTF-8" starts with a byte-order mark
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataError(path, line, "not valid UTF-8; save the file as UTF-8") from None
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
+    try:
+        return decode_text(raw)
+    except NotText as err:
+        raise DataError(path, err.line, err.message) from None
 
 
 def load_yaml(path: str | os.PathLike):
@@ -171,18 +223,51 @@ def atomic_output(path: str | os.PathLike):
 
     An interrupted or failed run therefore never leaves a half-written file under
     the real name, and a good file already there survives until its replacement is whole.
+    Two runs writing one output at once each write their own temporary file, so the
+    output is always one run's whole file: the last to finish wins. A folder that cannot
+    be written to, or a full disk, is a `DataError` naming the output, not a traceback.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise DataError(
+            path, None, f"cannot write here ({_reason(err)}); choose another place (nothing was written)"
+        ) from None
     os.close(fd)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
     try:
         yield Path(temporary)
         os.replace(temporary, path)
+    except OSError as err:
+        if err.filename not in (None, temporary, str(path)):
+            raise  # about some other file (an input): not this output's to explain
+        kept = "the previous file is unchanged" if path.exists() else "nothing was written"
+        raise DataError(path, None, f"could not be written ({_reason(err)}); {kept}") from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def describe_os_error(err: OSError) -> str:
+    """`path: disk full` for an error of the environment, in the form of every other message."""
+    return f"{err.filename}: {_reason(err)}" if err.filename else _reason(err)
+
+
+def _reason(err: OSError) -> str:
+    """`disk full` rather than `[Errno 28] No space left on device` where the cause is a common one."""
+    number = err.errno or next((n for n in _PLAIN_REASONS if f"errno {n}]" in str(err).lower()), None)
+    return _PLAIN_REASONS.get(number) or err.strerror or str(err)
+
+
+_PLAIN_REASONS = {
+    errno.ENOSPC: "disk full",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
 
 
 def _umask() -> int:

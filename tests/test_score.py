@@ -193,7 +193,7 @@ def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(traine
     lines = result.stderr.strip().splitlines()
     expected = {
         f"skipped: {paths['empty']}: empty article",
-        f"warning: {paths['latin1']}: not valid UTF-8",
+        f"skipped: {paths['latin1']}:1: not UTF-8 (byte 0xe9 at column 23); save the file as UTF-8",
         f"skipped: {paths['binary']}: binary file",
         f"skipped: {paths['jsonl']}:2: not valid JSON",
         f"skipped: {paths['jsonl']}:3: no string field 'text'",
@@ -204,7 +204,7 @@ def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(traine
         assert any(line.startswith(start) for line in lines), (start, lines)
     assert len(lines) == len(expected)
     scored = {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")}
-    assert scored == {"good", "latin1", "j1", "j4"}
+    assert scored == {"good", "j1", "j4"}  # a legacy encoding is refused, never scored as mangled text
     summary = read_jsonl(tmp_path / "s.jsonl")
     assert {"article_id": "no_actor", "actor": None, "pairs": 0, "stance": "no_actors"}.items() <= next(
         e for e in summary if e["article_id"] == "no_actor"

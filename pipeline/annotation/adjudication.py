@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.annotation.store import stored_passes
+from pipeline.annotation.store import store_lock, stored_passes
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
 from pipeline.errors import DataError
@@ -67,6 +67,11 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
 
 def agree(passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[dict]:
     """`stance label agree`: print kappas, write the disagreements file; return its rows."""
+    with store_lock(passes_folder.parent):  # finals are read from the file this rewrites
+        return _agree(passes_folder, disagreements)
+
+
+def _agree(passes_folder: Path, disagreements: Path) -> list[dict]:
     passes = stored_passes(passes_folder)
     if not passes:
         raise DataError(passes_folder, None, "no passes yet; store one with `stance label import`")
@@ -98,6 +103,11 @@ def agree(passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> 
 
 def merge(params: Params, passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[tuple]:
     """`stance label merge`: append the settled pairs to the gold file; return the rows appended."""
+    with store_lock(passes_folder.parent):  # from reading the gold file to writing it back
+        return _merge(params, passes_folder, disagreements)
+
+
+def _merge(params: Params, passes_folder: Path, disagreements: Path) -> list[tuple]:
     passes = stored_passes(passes_folder)
     finals = read_finals(disagreements)
     registry = ActorRegistry.load(params.data.actors)

@@ -31,6 +31,7 @@ from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
+from pipeline.paths import ANNOTATION
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
@@ -49,13 +50,17 @@ def config_path(output: Path) -> Path:
 def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, text_field: str, max_chars: int):
     """(unlabelled scored pairs, {article id: (text, origin)}); input problems go to stderr."""
     pairs, texts = [], {}
-    for event in read_inputs(inputs, id_field, text_field, max_chars):
+    for event in read_inputs(inputs, id_field, text_field, max_chars, distinct=False):  # ids name stored files
         if isinstance(event, Problem):
             print(event, file=sys.stderr)
             continue
         if event.id in texts:
             if texts[event.id][0] != event.text:
-                raise DataError(event.origin, None, f"article id {event.id!r} comes twice with different texts")
+                raise DataError(
+                    event.origin,
+                    None,
+                    f"article id {event.id!r} is also {texts[event.id][1]}, with another text; give one another id",
+                )
             continue
         texts[event.id] = (event.text, event.origin)
         seen, candidates = set(), []
@@ -194,8 +199,11 @@ def export(
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".json"):
         raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
+    # What the export reads besides its inputs: the gold file and the store (passes, articles).
+    read = [params.data.labels, params.data.articles, params.data.annotation_articles, str(ANNOTATION)]
     check_outputs(
-        list(inputs), {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))}
+        [*inputs, *read],
+        {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)

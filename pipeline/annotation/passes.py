@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 from pipeline.annotation.export import STANCE_CONTROL
-from pipeline.annotation.store import check_name, known_articles, read_pass, write_pass
+from pipeline.annotation.store import check_name, known_articles, read_pass, store_lock, write_pass
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
@@ -177,7 +177,11 @@ def import_pass(params: Params, file: str, annotator: str, replace: bool = False
         raise RowProblems(problems + [f"{path}: {len(problems)} problem(s); nothing was stored"])
     if not labels:
         raise DataError(path, None, "no labelled pairs in the file")
-    target = folder / f"{annotator}.csv"
+    with store_lock(folder.parent):  # from reading the pass to writing it back
+        return _store(labels, path, kind, folder / f"{annotator}.csv", annotator, replace)
+
+
+def _store(labels: dict[GoldKey, str], path: Path, kind: str, target: Path, annotator: str, replace: bool) -> Path:
     stored: dict[GoldKey, str] = {}
     if target.exists() and not replace:
         existing = read_pass(target)

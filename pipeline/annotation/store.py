@@ -12,10 +12,15 @@ merge` appends to it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from pipeline.data.labels import LABEL_COLUMNS, MAX_LABEL_FILE_BYTES, GoldKey, load_all_articles, read_gold
 from pipeline.errors import DataError
@@ -58,6 +63,39 @@ def write_pass(path: Path, rows: dict[GoldKey, str]) -> None:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(LABEL_COLUMNS)
             writer.writerows([*key, label] for key, label in rows.items())
+
+
+STORE_LOCK_SECONDS = 120  # an import or merge takes seconds; longer means a stuck process
+
+
+@contextlib.contextmanager
+def store_lock(annotation: Path) -> Iterator[None]:
+    """Hold `annotation/.lock` while a pass, the disagreements or the gold file is read and rewritten.
+
+    Two label commands at once (two imports into one pass, an import during a merge) would
+    otherwise each read the file, add their rows and write it back, and the one renamed
+    into place last would drop the other's labels. The second command waits for the first.
+    The lock is the kernel's (flock), so a killed command never leaves it held.
+    """
+    annotation.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(annotation / ".lock", timeout=STORE_LOCK_SECONDS)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for another `stance label` command to finish with {annotation}", file=sys.stderr)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise DataError(
+                annotation / ".lock",
+                None,
+                f"another `stance label` command has held the store for {STORE_LOCK_SECONDS} s; "
+                "let it finish, then run this again (nothing was stored)",
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def labelled_keys(params: Params, actors: set[str], annotation: Path = ANNOTATION) -> set[GoldKey]:

@@ -9,18 +9,20 @@ fails if data/labels.csv is not exactly: the unanimous label, or the adjudicated
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
+from pipeline.data.labels import MAX_LABEL_FILE_BYTES
 from pipeline.errors import DataError
+from pipeline.files import read_text_file
 from pipeline.paths import ANNOTATION
 
 
 def _read(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    return list(csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline="")))
 
 
 def read_passes(folder: Path = ANNOTATION) -> dict[str, list[dict]]:

@@ -34,7 +34,7 @@ from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.persist import load_model, metadata_path
 from pipeline.paths import MODEL as MODEL_PATH
-from pipeline.scoring.inputs import Problem, expand_inputs, read_source
+from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.provenance import provenance
 
@@ -126,7 +126,7 @@ def score_partition(
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
     scorer = _SCORERS[digest]
     problems, articles, pairs = [], 0, 0
-    events = (
+    events = distinct_ids(  # within the partition; an id repeated across partitions is not seen here
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
     # The summary is renamed into place first: a partition counts as done only when both exist.
@@ -175,7 +175,9 @@ def run_dask(
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
-    check_outputs(list(inputs), {"--output": output})
+    check_outputs(
+        list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
+    )
     load_model(model_path)  # a bad model stops the run here, not on every worker
     model_bytes = Path(model_path).read_bytes()
     import hashlib

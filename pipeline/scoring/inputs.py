@@ -8,6 +8,7 @@ going on with the rest of the batch. Nothing here raises for bad input.
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from pipeline.files import MAX_ARTICLE_CHARS  # longer ones are skipped (raise it with --max-article-chars)
+from pipeline.files import (
+    MAX_ARTICLE_CHARS,  # longer ones are skipped (raise it with --max-article-chars)
+    NotText,
+    decode_text,
+    text_encoding,
+)
 
 BINARY_SNIFF_BYTES = 8192
 
@@ -95,12 +101,43 @@ def read_inputs(
     text_field: str = "text",
     max_chars: int = MAX_ARTICLE_CHARS,
     stdin: BinaryIO | None = None,
+    distinct: bool = True,
 ) -> Iterator[Article | Problem]:
-    for source in expand_inputs(inputs):
-        if isinstance(source, Problem):
-            yield source
-        else:
-            yield from read_source(*source, id_field=id_field, text_field=text_field, max_chars=max_chars, stdin=stdin)
+    """Articles and problems of every input, in order; with `distinct`, no two articles share an id."""
+    events = (
+        event
+        for source in expand_inputs(inputs)
+        for event in (
+            [source]
+            if isinstance(source, Problem)
+            else read_source(*source, id_field=id_field, text_field=text_field, max_chars=max_chars, stdin=stdin)
+        )
+    )
+    yield from distinct_ids(events) if distinct else events
+
+
+def distinct_ids(events: Iterable[Article | Problem]) -> Iterator[Article | Problem]:
+    """A repeated article id (two a.txt in different folders, an id twice in a JSONL file) gets `#2`, `#3`...
+
+    Pair and summary rows of the two articles then stay apart instead of reading as one
+    article; a warning names both places. The first article keeps its id.
+    """
+    first: dict[str, str] = {}  # article id -> origin of the article that holds it
+    for event in events:
+        if isinstance(event, Article):
+            if event.id in first:
+                occurrence = 2
+                while f"{event.id}#{occurrence}" in first:
+                    occurrence += 1
+                renamed = f"{event.id}#{occurrence}"
+                yield Problem(
+                    event.origin,
+                    f"article id {event.id!r} is also {first[event.id]}; its rows are kept apart as {renamed!r}",
+                    skipped=False,
+                )
+                event = Article(renamed, event.text, event.origin)
+            first[event.id] = event.origin
+        yield event
 
 
 def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
@@ -118,26 +155,28 @@ def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
 
 
 def _article_from_bytes(raw: bytes, article_id: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
-    if b"\x00" in raw[:BINARY_SNIFF_BYTES]:
+    # UTF-16 text (a Windows editor's "Unicode") is full of NUL bytes: its mark says it is text.
+    if text_encoding(raw) in ("utf-8", "utf-8-sig") and b"\x00" in raw[:BINARY_SNIFF_BYTES]:
         yield Problem(origin, "binary file (NUL bytes), not text", skipped=True)
         return
-    text, problem = decode(raw, origin)
+    text, problem = decode(raw, origin, whole_file=True)
     if problem:
         yield problem
+        return
     yield from _checked_article(article_id, text, origin, max_chars)
 
 
-def decode(raw: bytes, origin: str) -> tuple[str, Problem | None]:
-    """UTF-8 (a BOM is dropped); invalid bytes become U+FFFD with a warning, so the article is still scored."""
+def decode(raw: bytes, origin: str, whole_file: bool = False) -> tuple[str | None, Problem | None]:
+    """(text, None), or (None, the problem) for bytes that are not UTF-8 (nor UTF-16/32 with a mark).
+
+    Such an article is skipped rather than scored with replacement characters: its words
+    (Windows-1252 quotes and accents) would be scored wrong, and which legacy encoding it
+    is cannot be known for certain.
+    """
     try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as err:
-        warning = Problem(
-            origin,
-            f"not valid UTF-8 (first bad byte at offset {err.start}); decoded with replacement characters",
-            skipped=False,
-        )
-        return raw.decode("utf-8-sig", errors="replace"), warning
+        return decode_text(raw), None
+    except NotText as err:
+        return None, Problem(f"{origin}:{err.line}" if whole_file else origin, err.message, skipped=True)
 
 
 def _checked_article(
@@ -158,7 +197,8 @@ def _checked_article(
 def _read_jsonl(
     handle: BinaryIO, name: str, id_field: str, text_field: str, max_chars: int
 ) -> Iterator[Article | Problem]:
-    for number, raw in enumerate(handle, start=1):
+    problems: list[Problem] = []  # a broken UTF-16 stream, found while reading it
+    for number, raw in enumerate(_utf8_lines(handle, name, problems), start=1):
         origin = f"{name}:{number}"
         if not raw.strip():
             continue
@@ -173,6 +213,7 @@ def _read_jsonl(
         line, problem = decode(raw, origin)
         if problem:
             yield problem
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
@@ -194,6 +235,7 @@ def _read_jsonl(
         if problem:
             yield problem
         yield from _checked_article(str(article_id), text, origin, max_chars, date)
+    yield from problems
 
 
 def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
@@ -210,6 +252,26 @@ def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
     except (TypeError, ValueError):
         message = f"field 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
         return None, Problem(origin, message, skipped=False)
+
+
+def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem]) -> Iterator[bytes]:
+    """The stream's lines as UTF-8 bytes; UTF-16/32 with a mark (PowerShell's `>` writes UTF-16) transcoded."""
+    encoding = text_encoding(handle.peek(4)[:4]) if hasattr(handle, "peek") else "utf-8"
+    if encoding in ("utf-8", "utf-8-sig"):
+        yield from handle
+        return
+    text = io.TextIOWrapper(handle, encoding=encoding, newline=None)
+    read = 0
+    try:
+        for line in text:
+            read += 1
+            yield line.encode("utf-8")
+    except UnicodeDecodeError:
+        label = encoding.upper()
+        message = f"not valid {label} (its byte-order mark says {label}); save the file as UTF-8"
+        problems.append(Problem(f"{name}:{read + 1}", message, skipped=True))
+    finally:
+        text.detach()  # the caller closes its own handle
 
 
 def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> Iterator[Article | Problem]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,28 +73,46 @@ def output_format(path: str | None) -> str:
 def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
     """Refuse, before anything is read or written, outputs that would overwrite an input or each other.
 
-    `outputs` maps an option name (--output, --summary) to its path. Paths are compared
-    after resolving symlinks, and an output inside an input folder counts as overwriting it.
+    `outputs` maps an option name (--output, --summary) to its path: None for no output,
+    "-" for standard output, which only one output may use. Paths are compared after resolving
+    symlinks (and as files, so a hard link counts); an output inside an input folder counts
+    as overwriting it, and so does an output folder holding an input (the Dask runner's).
     """
-    given = {option: Path(path).resolve() for option, path in outputs.items() if path not in (None, "-")}
+    to_stdout = [option for option, path in outputs.items() if path == "-"]
+    if len(to_stdout) > 1:
+        raise DataError(to_stdout[1], None, f"{' and '.join(to_stdout)} would both go to standard output; give a path")
     seen: dict[Path, str] = {}
-    for option, path in given.items():
-        if path in seen:
-            raise DataError(
-                outputs[option], None, f"{seen[path]} and {option} are the same file; give each its own path"
-            )
+    for option, name in outputs.items():
+        if name in (None, "-"):
+            continue
+        path = Path(name).resolve()
+        twin = next((seen[other] for other in seen if other == path or _same_file(other, path)), None)
+        if twin:
+            raise DataError(name, None, f"{twin} and {option} are the same file; give each its own path")
         seen[path] = option
-        for name in inputs:
-            if name == "-":
+        for input_name in inputs:
+            if input_name == "-":
                 continue
-            source = Path(name).resolve()
-            if path == source or (source.is_dir() and source in path.parents):
-                where = "is" if path == source else "is inside"
-                raise DataError(
-                    outputs[option],
-                    None,
-                    f"{option} {where} the input {name}; write it elsewhere (nothing was written)",
-                )
+            source = Path(input_name).resolve()
+            if path == source or _same_file(path, source):
+                where = "is"
+            elif not source.is_file() and path.is_relative_to(source):  # a folder, or one not made yet
+                where = "is inside"
+            elif source.is_relative_to(path):
+                where = "holds"
+            else:
+                continue
+            raise DataError(
+                name, None, f"{option} {where} the input {input_name}; write it elsewhere (nothing was written)"
+            )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Two names of one existing file: a hard link, or a case-insensitive file system."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist yet
+        return False
 
 
 @contextlib.contextmanager

@@ -293,7 +293,7 @@ def run_score(
     output_format(output)
     if summary is not None:
         output_format(summary)
-    check_outputs(list(inputs), {"--output": output, "--summary": summary})
+    check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None

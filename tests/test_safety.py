@@ -1,0 +1,571 @@
+"""No run destroys or silently drops a user's data, and the files everyday tools write are read.
+
+Each test drives the real command line (`stance ...` in a subprocess) with the mistakes
+people make: text saved by spreadsheets and Windows editors, the same article id twice,
+an output that is an input, a read-only folder, a full disk, two runs at once. The last
+test checks the property behind the overwrite rules for any combination of paths.
+
+The read-only folder and the full disk are real where the tests run as root (a read-only
+bind mount and a 64 KB tmpfs, as on CI); elsewhere the read-only folder is a chmod and the
+full disk is simulated in-process, which the test's name then says.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import errno
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from conftest import BIN, ROOT, run
+from filelock import FileLock
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
+
+# One article, with a curly apostrophe so that the encoding matters, in two lines.
+TEXT = "France blocked the liaison office.\nJapan welcomed it, said Tokyo’s envoy to NATO.\n"
+ANNOTATION_ARTICLES = ROOT / "tests/fixtures/annotation/articles"
+
+
+def stance(*args: str, cwd: Path = ROOT, **kwargs) -> subprocess.CompletedProcess:
+    return run(["stance", *args], cwd, check=False, **kwargs)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+# --- files as everyday tools write them ---
+
+
+def test_text_saved_by_windows_editors_and_spreadsheets_is_scored_exactly_as_utf8(trained_model, tmp_path):
+    crlf = TEXT.replace("\n", "\r\n")
+    files = {
+        "plain.txt": TEXT.encode("utf-8"),
+        "notepad_utf16.txt": crlf.encode("utf-16"),  # Notepad's "Unicode": UTF-16 LE with a mark
+        "utf16_be.txt": codecs.BOM_UTF16_BE + crlf.encode("utf-16-be"),
+        "excel_bom.txt": b"\xef\xbb\xbf" + crlf.encode("utf-8"),
+        "legacy.txt": crlf.encode("cp1252"),  # "’" is byte 0x92
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    record = {"id": "from_jsonl", "text": TEXT}
+    # PowerShell's `>` writes UTF-16 with CRLF; an editor may add a mark and blank lines at the end.
+    (tmp_path / "powershell.jsonl").write_bytes((json.dumps({**record, "id": "ps"}) + "\r\n").encode("utf-16"))
+    (tmp_path / "bom.jsonl").write_bytes(
+        b"\xef\xbb\xbf" + (json.dumps({**record, "id": "bom"}, ensure_ascii=False) + "\r\n\r\n\n").encode("utf-8")
+    )
+    legacy_line = '{"id": "legacy_line", "text": "' + TEXT.replace("\n", " ") + '"}\n'
+    (tmp_path / "mixed.jsonl").write_bytes(
+        (json.dumps({**record, "id": "good_line"}) + "\n").encode("utf-8") + legacy_line.encode("cp1252")
+    )
+    # Parquet with more columns than id and text, in another order.
+    table = pa.table({"source": ["wire"], "text": [TEXT], "date": ["2023-05-04"], "id": ["parquet"]})
+    pq.write_table(table, tmp_path / "wide.parquet")
+
+    inputs = sorted(str(p) for p in tmp_path.iterdir())
+    result = stance("score", "--model", str(trained_model), *inputs, "--output", str(tmp_path / "o.jsonl"))
+
+    assert result.returncode == 2, result.stderr  # the two legacy inputs were skipped
+    in_text, in_line = TEXT.splitlines()[1].index("’") + 1, legacy_line.index("’") + 1
+    assert sorted(result.stderr.strip().splitlines()) == [
+        f"skipped: {tmp_path / 'legacy.txt'}:2: not UTF-8 (byte 0x92 at column {in_text}); save the file as UTF-8",
+        f"skipped: {tmp_path / 'mixed.jsonl'}:2: not UTF-8 (byte 0x92 at column {in_line}); save the file as UTF-8",
+    ]
+    rows = read_jsonl(tmp_path / "o.jsonl")
+    by_article: dict[str, list] = {}
+    for row in rows:
+        by_article.setdefault(row.pop("article_id"), []).append(row)
+    assert set(by_article) == {
+        "plain",
+        "notepad_utf16",
+        "utf16_be",
+        "excel_bom",
+        "ps",
+        "bom",
+        "good_line",
+        "parquet",
+    }
+    assert len(by_article["plain"]) == 3  # france, japan and nato
+    for article_id, article_rows in by_article.items():
+        assert article_rows == by_article["plain"], article_id  # same sentences, same probabilities
+    assert not any("\r" in row["sentence"] or "\ufeff" in row["sentence"] for row in rows)
+
+
+@pytest.fixture
+def prepare_project(tmp_path):
+    """A folder to run `stance prepare` in, with its own copies of the registry and the gold file."""
+
+    def make(name: str, convert=lambda name, data: data) -> Path:
+        folder = tmp_path / name
+        (folder / "data").mkdir(parents=True)
+        params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+        params["prepare"]["synthetic"] = False  # the real articles are enough here, and faster
+        for key, value in params["data"].items():
+            params["data"][key] = str(ROOT / value)
+        for key, file in (("actors", "actors.yaml"), ("labels", "labels.csv")):
+            (folder / "data" / file).write_bytes(convert(file, (ROOT / "data" / file).read_bytes()))
+            params["data"][key] = str(folder / "data" / file)
+        (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+        return folder
+
+    return make
+
+
+def test_gold_labels_and_registry_saved_by_excel_or_notepad_prepare_the_same_bytes(prepare_project):
+    def windows(name: str, data: bytes) -> bytes:
+        text = data.decode("utf-8").replace("\n", "\r\n")
+        # Excel's "CSV UTF-8" (a mark, CRLF); Notepad's "Unicode" for the YAML registry.
+        return b"\xef\xbb\xbf" + text.encode("utf-8") if name.endswith(".csv") else text.encode("utf-16")
+
+    original, converted = prepare_project("original"), prepare_project("windows", windows)
+    for folder in (original, converted):
+        result = stance("prepare", "--params", "params.yaml", cwd=folder)
+        assert result.returncode == 0, result.stderr
+    for table in ("train.parquet", "test.parquet", "summary.json"):
+        prepared = Path("data/prepared") / table
+        assert (converted / prepared).read_bytes() == (original / prepared).read_bytes(), table
+
+
+def test_gold_labels_in_a_legacy_encoding_stop_prepare_at_their_line_and_write_nothing(prepare_project):
+    def legacy(name: str, data: bytes) -> bytes:
+        return data.decode("utf-8").encode("cp1252", errors="replace") if name.endswith(".csv") else data
+
+    folder = prepare_project("legacy", legacy)
+    data = (folder / "data/labels.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError) as caught:  # where Python's own decoder first fails
+        data.decode("utf-8")
+    start = caught.value.start
+    line = data.count(b"\n", 0, start) + 1
+    column = start - (data.rfind(b"\n", 0, start) + 1) + 1  # the bytes before it on its line are ASCII
+    byte = data[start]
+    error = one_error_line(stance("prepare", "--params", "params.yaml", cwd=folder))
+    assert error == (
+        f"error: {folder / 'data/labels.csv'}:{line}: not UTF-8 (byte 0x{byte:02x} at column {column}); "
+        "save the file as UTF-8"
+    )
+    assert not (folder / "data/prepared").exists()
+
+
+@pytest.fixture
+def label_project(tmp_path):
+    """A folder to run `stance label import` in: the shipped articles, a copy of the gold file,
+    and the annotation fixtures' articles as the exported ones."""
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    shutil.copy(ROOT / "data/labels.csv", folder / "data/labels.csv")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for key, value in params["data"].items():
+        params["data"][key] = str(ROOT / value)
+    params["data"]["labels"] = str(folder / "data/labels.csv")
+    params["data"]["annotation_articles"] = str(ANNOTATION_ARTICLES)
+    (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    return folder
+
+
+def batch_rows(count: int, skip: int = 0) -> list[list[str]]:
+    """Rows of a filled export: real candidate pairs of the fixture articles, with a note column."""
+    registry = ActorRegistry.load(ROOT / "data/actors.yaml")
+    pairs = [
+        candidate
+        for path in sorted(ANNOTATION_ARTICLES.glob("*.txt"))
+        for candidate in article_candidates(path.stem, path.read_text(encoding="utf-8"), registry)
+    ]
+    unique = list({(p["article_id"], p["sentence"], p["actor"]): None for p in pairs})
+    return [[*key, "neutral", "Tokyo’s view, unclear"] for key in unique[skip : skip + count]]
+
+
+def write_batch(path: Path, rows: list[list[str]], encoding: str = "utf-8", newline: str = "\n") -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=newline)
+    writer.writerow(["article_id", "sentence", "actor", "label", "note"])
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def test_label_import_reads_a_spreadsheets_csv_and_refuses_a_legacy_one_storing_nothing(label_project):
+    rows = batch_rows(3)
+    legacy = write_batch(label_project / "legacy.csv", rows, encoding="cp1252", newline="\r\n")
+    error = one_error_line(stance("label", "import", str(legacy), "--annotator", "alice", cwd=label_project))
+    column = legacy.read_bytes().splitlines()[1].index(b"\x92") + 1  # the rest of the line is ASCII
+    assert error == f"error: {legacy}:2: not UTF-8 (byte 0x92 at column {column}); save the file as UTF-8"
+    assert not (label_project / "data/annotation/passes").exists()
+
+    excel = write_batch(label_project / "excel.csv", rows, encoding="utf-8-sig", newline="\r\n")
+    result = stance("label", "import", str(excel), "--annotator", "alice", cwd=label_project)
+    assert result.returncode == 0, result.stderr
+    stored = list(csv.reader(io.StringIO((label_project / "data/annotation/passes/alice.csv").read_text("utf-8"))))
+    assert stored == [["article_id", "sentence", "actor", "label"], *[row[:4] for row in rows]]
+
+
+# --- the same article id twice ---
+
+
+def test_a_repeated_article_id_is_named_and_its_rows_kept_apart_in_the_summary(trained_model, tmp_path):
+    for folder, text in (("monday", "France blocked the liaison office."), ("tuesday", "France backed the office.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.txt").write_text(text + "\n", encoding="utf-8")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        "".join(
+            json.dumps({"id": "a7", "text": text}) + "\n"
+            for text in ("Japan welcomed the office.", "Russia condemned the office.")
+        ),
+        encoding="utf-8",
+    )
+    monday, tuesday = tmp_path / "monday/report.txt", tmp_path / "tuesday/report.txt"
+    result = stance(
+        "score",
+        "--model",
+        str(trained_model),
+        str(tmp_path / "monday"),
+        str(tmp_path / "tuesday"),
+        str(feed),
+        "--output",
+        str(tmp_path / "pairs.jsonl"),
+        "--summary",
+        str(tmp_path / "summary.csv"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"warning: {tuesday}: article id 'report' is also {monday}; its rows are kept apart as 'report#2'",
+        f"warning: {feed}:2: article id 'a7' is also {feed}:1; its rows are kept apart as 'a7#2'",
+    ]
+    with open(tmp_path / "summary.csv", newline="", encoding="utf-8") as handle:
+        summary = {(row["article_id"], row["actor"]): row["stance"] for row in csv.DictReader(handle)}
+    assert summary == {
+        ("report", "france"): "oppose",
+        ("report#2", "france"): "support",
+        ("a7", "japan"): "support",
+        ("a7#2", "russia"): "oppose",
+    }
+    pairs = read_jsonl(tmp_path / "pairs.jsonl")
+    assert [(row["article_id"], row["sentence"]) for row in pairs] == [
+        ("report", "France blocked the liaison office."),
+        ("report#2", "France backed the office."),
+        ("a7", "Japan welcomed the office."),
+        ("a7#2", "Russia condemned the office."),
+    ]
+
+
+# --- the environment ---
+
+
+def _mount(*args: str) -> bool:
+    return os.geteuid() == 0 and subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path):
+    """A folder no process may write to: a read-only bind mount as root, else chmod 555."""
+    folder.mkdir()
+    if _mount("--bind", "-o", "ro", str(folder), str(folder)):
+        try:
+            yield folder
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    elif os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+    else:
+        pytest.skip("running as root where mount is not allowed: no folder is read-only to root")
+
+
+def test_an_output_in_a_read_only_folder_is_one_line_and_nothing_is_written(trained_model, tmp_path):
+    with read_only_folder(tmp_path / "readonly") as folder:
+        output = folder / "pairs.jsonl"
+        error = one_error_line(
+            stance("score", "--model", str(trained_model), str(ROOT / "seeds"), "--output", str(output))
+        )
+        assert error.startswith(f"error: {output}: cannot write here (")
+        assert error.endswith("); choose another place (nothing was written)")
+        assert list(folder.iterdir()) == []
+
+
+def test_a_full_disk_keeps_the_previous_output_whole(trained_model, tmp_path):
+    folder = tmp_path / "small_disk"
+    folder.mkdir()
+    if not _mount("-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)):
+        pytest.skip("no tmpfs can be mounted here; test_a_full_disk_simulated_in_process covers the same path")
+    try:
+        output = folder / "pairs.jsonl"
+        output.write_text("the previous run's rows\n", encoding="utf-8")
+        # The pair rows of the shipped articles are several hundred KB: they cannot fit.
+        error = one_error_line(
+            stance("score", "--model", str(trained_model), str(ROOT / "seeds"), "--output", str(output))
+        )
+        assert error == f"error: {output}: could not be written (disk full); the previous file is unchanged"
+        assert output.read_text(encoding="utf-8") == "the previous run's rows\n"
+        assert [p.name for p in folder.iterdir()] == ["pairs.jsonl"]  # no temporary file left
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_full_disk_simulated_in_process(trained_model, tmp_path, monkeypatch):
+    """The same path where no tmpfs can be mounted: the writer fails with ENOSPC part-way."""
+    from pipeline.scoring import outputs
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(outputs._CsvWriter, "write", full)
+    output = tmp_path / "pairs.csv"
+    output.write_text("the previous run's rows\n", encoding="utf-8")
+    with own_signal_handlers():
+        result = CliRunner().invoke(
+            app, ["score", "--model", str(trained_model), str(ROOT / "seeds"), "--output", str(output)]
+        )
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {output}: could not be written (disk full); the previous file is unchanged\n"
+    assert output.read_text(encoding="utf-8") == "the previous run's rows\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["pairs.csv"]
+
+
+def test_two_runs_writing_one_output_at_once_leave_one_whole_output(trained_model, tmp_path):
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    halves = {"first": seeds[: len(seeds) // 2], "second": seeds[len(seeds) // 2 :]}
+    output = tmp_path / "pairs.jsonl"
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    processes = {
+        name: subprocess.Popen(
+            ["stance", "score", "--model", str(trained_model), *map(str, files), "--output", str(output)],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+        )
+        for name, files in halves.items()
+    }
+    for process in processes.values():
+        assert process.wait(timeout=300) == 0, process.stderr.read().decode()
+    written = {row["article_id"] for row in read_jsonl(output)}
+    (winner,) = [name for name, files in halves.items() if written == {f.stem for f in files}]
+    alone = tmp_path / "alone.jsonl"
+    result = stance("score", "--model", str(trained_model), *map(str, halves[winner]), "--output", str(alone))
+    assert result.returncode == 0
+    assert output.read_bytes() == alone.read_bytes()  # one run's whole output, not a mix
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.jsonl", "pairs.jsonl"]
+
+
+def test_a_label_import_waits_for_another_and_an_interrupted_one_leaves_the_pass_whole(label_project):
+    first = write_batch(label_project / "first.csv", batch_rows(2))
+    assert stance("label", "import", str(first), "--annotator", "alice", cwd=label_project).returncode == 0
+    stored = label_project / "data/annotation/passes/alice.csv"
+    before = stored.read_bytes()
+    second = write_batch(label_project / "second.csv", batch_rows(2, skip=2))
+    command = [str(BIN / "stance"), "label", "import", str(second), "--annotator", "alice"]
+    lock = FileLock(label_project / "data/annotation/.lock")
+    for ending in ("interrupt", "release"):
+        errors = label_project / f"stderr-{ending}.txt"
+        with lock, open(errors, "w", encoding="utf-8") as stderr:  # another label command holds the store
+            process = subprocess.Popen(command, cwd=label_project, stderr=stderr)
+            deadline = time.monotonic() + 60
+            while "waiting for another" not in errors.read_text(encoding="utf-8") and time.monotonic() < deadline:
+                assert process.poll() is None, errors.read_text(encoding="utf-8")
+                time.sleep(0.05)
+            assert process.poll() is None and stored.read_bytes() == before  # validated, waiting, nothing stored
+            if ending == "interrupt":
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=60) == 130
+        if ending == "release":
+            assert process.wait(timeout=60) == 0
+        text = errors.read_text(encoding="utf-8")
+        assert "Traceback" not in text, text
+        if ending == "interrupt":
+            assert text.strip().endswith("interrupted") and stored.read_bytes() == before
+    with open(stored, newline="", encoding="utf-8") as handle:
+        assert [row[:3] for row in list(csv.reader(handle))[1:]] == [row[:3] for row in batch_rows(4)]
+
+
+def test_scoring_into_a_closed_pipe_ends_quietly(trained_model):
+    result = subprocess.run(
+        f"'{BIN / 'stance'}' score --model '{trained_model}' '{ROOT / 'seeds'}' | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert len(result.stdout) == 10 and "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+# --- outputs that would overwrite an input, or each other: the property ---
+
+INPUT_CHOICES = ["feed.jsonl", "folder", "folder/a.txt", "folder/sub", "link.jsonl", "linkdir", "hard.jsonl"]
+OUTPUT_CHOICES = [
+    *INPUT_CHOICES,
+    "folder/new.jsonl",
+    "folder/sub/new.csv",
+    "linkdir/new.parquet",
+    "linkdir/a.txt",
+    "out.jsonl",
+    "out.csv",
+    "out.parquet",
+    "-",
+]
+
+
+def make_tree(root: Path) -> None:
+    (root / "folder/sub").mkdir(parents=True)
+    (root / "feed.jsonl").write_text(
+        json.dumps({"id": "f1", "text": "France blocked the office."}) + "\n", encoding="utf-8"
+    )
+    (root / "folder/a.txt").write_text("Japan welcomed the office.\n", encoding="utf-8")
+    (root / "folder/sub/b.txt").write_text("China opposes the office.\n", encoding="utf-8")
+    (root / "link.jsonl").symlink_to("feed.jsonl")
+    (root / "linkdir").symlink_to("folder", target_is_directory=True)
+    os.link(root / "feed.jsonl", root / "hard.jsonl")
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every entry under root: a file's SHA-256, a symlink's target."""
+    entries = {}
+    for folder, names, files in os.walk(root):
+        for name in names + files:
+            path = Path(folder) / name
+            key = str(path.relative_to(root))
+            if path.is_symlink():
+                entries[key] = "-> " + os.readlink(path)
+            elif path.is_file():
+                entries[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return entries
+
+
+def must_refuse(inputs: list[str], outputs: list[str]) -> bool:
+    """The overwrite rules, written independently of the code: real paths and files compared."""
+    files = [o for o in outputs if o != "-"]
+    if len(files) < len(outputs) - 1 or any(Path(o).suffix not in (".jsonl", ".csv", ".parquet") for o in files):
+        return True
+
+    def same(a: str, b: str) -> bool:
+        both_exist = os.path.exists(a) and os.path.exists(b)
+        return os.path.realpath(a) == os.path.realpath(b) or (both_exist and os.path.samefile(a, b))
+
+    if any(same(a, b) for i, a in enumerate(files) for b in files[i + 1 :]):
+        return True
+    return any(
+        same(target, source)
+        or (os.path.isdir(source) and os.path.realpath(target).startswith(os.path.realpath(source) + os.sep))
+        for source in inputs
+        for target in files
+    )
+
+
+@contextlib.contextmanager
+def own_signal_handlers():
+    """`stance` installs SIGINT/SIGTERM handlers; run in-process, give pytest its own back."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    inputs=st.lists(st.sampled_from(INPUT_CHOICES), min_size=1, max_size=3, unique=True),
+    output=st.sampled_from(OUTPUT_CHOICES),
+    summary=st.one_of(st.none(), st.sampled_from(OUTPUT_CHOICES)),
+)
+def test_any_input_and_output_paths_are_refused_before_the_run_or_leave_every_input_unchanged(
+    trained_model, tmp_path, inputs, output, summary
+):
+    with tempfile.TemporaryDirectory(dir=tmp_path) as scratch, contextlib.chdir(scratch):
+        root = Path(scratch)
+        make_tree(root)
+        before = snapshot(root)
+        args = ["score", "--model", str(trained_model), *inputs, "--output", output]
+        args += ["--summary", summary] if summary else []
+        refuse = must_refuse(inputs, [output, *([summary] if summary else [])])
+        with own_signal_handlers():
+            result = CliRunner().invoke(app, args)
+        assert "Traceback" not in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        after = snapshot(root)
+        if refuse:
+            assert result.exit_code == 1, (args, result.stderr)
+            assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+            assert after == before  # refused before anything was written
+        else:
+            assert result.exit_code == 0, (args, result.stderr)
+            written = {os.path.realpath(p) for p in (output, summary) if p and p != "-"}
+            changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+            assert {os.path.realpath(k) for k in changed} <= written  # the outputs, and no other file
+            inputs_real = [os.path.realpath(i) for i in inputs]
+            assert not [k for k in changed if any(Path(os.path.realpath(k)).is_relative_to(i) for i in inputs_real)]
+
+
+def test_an_output_inside_a_symlinked_input_folder_is_refused_through_the_command(trained_model, tmp_path):
+    make_tree(tmp_path)
+    before = snapshot(tmp_path)
+    result = stance(
+        "score", "--model", str(trained_model), "linkdir", "--summary", "folder/sub/summary.csv", cwd=tmp_path
+    )
+    assert one_error_line(result) == (
+        "error: folder/sub/summary.csv: --summary is inside the input linkdir; write it elsewhere (nothing was written)"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_a_dask_output_folder_may_neither_sit_inside_an_input_nor_hold_one(trained_model, tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "s1.jsonl").write_text(json.dumps({"id": "a", "text": "France blocked it."}) + "\n", encoding="utf-8")
+    (tmp_path / "scored/pairs").mkdir(parents=True)  # a previous run's parts, given back as input by mistake
+    pq.write_table(
+        pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), tmp_path / "scored/pairs/part-00000.parquet"
+    )
+    cases = [
+        (shards, shards / "scored", "--output's pairs/ folder is inside the input"),
+        (tmp_path / "scored/pairs", tmp_path / "scored", "--output's pairs/ folder is the input"),
+        (tmp_path / "scored/pairs/part-00000.parquet", tmp_path / "scored", "--output's pairs/ folder holds the input"),
+    ]
+    before = snapshot(tmp_path)
+    for source, output, words in cases:
+        args = ["score", "--model", str(trained_model), "--dask", "local:1", str(source), "--output", str(output)]
+        error = one_error_line(stance(*args))
+        assert words in error and error.endswith("(nothing was written)"), error
+        assert snapshot(tmp_path) == before
+
+
+def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(trained_model, label_project):
+    gold = label_project / "data/labels.csv"
+    before = snapshot(label_project)
+    for output, words in (
+        ("data/labels.csv", f"--output is the input {gold}"),
+        ("data/annotation/passes/batch.csv", "--output is inside the input data/annotation"),
+    ):
+        args = ["label", "export", str(ANNOTATION_ARTICLES), "--n", "2", "--model", str(trained_model)]
+        error = one_error_line(stance(*args, "--output", output, cwd=label_project))
+        assert error == f"error: {output}: {words}; write it elsewhere (nothing was written)"
+    assert snapshot(label_project) == before
