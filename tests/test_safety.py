@@ -93,7 +93,7 @@ def test_text_saved_by_windows_editors_and_spreadsheets_is_scored_exactly_as_utf
     inputs = sorted(str(p) for p in tmp_path.iterdir())
     result = stance("score", "--model", str(trained_model), *inputs, "--output", str(tmp_path / "o.jsonl"))
 
-    assert result.returncode == 2, result.stderr  # the two legacy inputs were skipped
+    assert result.returncode == 3, result.stderr  # the two legacy inputs were skipped
     in_text, in_line = TEXT.splitlines()[1].index("’") + 1, legacy_line.index("’") + 1
     assert sorted(result.stderr.strip().splitlines()) == [
         f"skipped: {tmp_path / 'legacy.txt'}:2: not UTF-8 (byte 0x92 at column {in_text}); save the file as UTF-8",
