@@ -1,7 +1,7 @@
 """Saving and loading models with skops: no pickle, only types on an allow-list.
 
 Loading rebuilds only scikit-learn's own types, numpy/scipy containers, and the
-two transformers of this package named in TRUSTED_TYPES, so a swapped-in model
+three transformers of this package named in TRUSTED_TYPES, so a swapped-in model
 file cannot run code. The file is written so that the same model always gives
 the same bytes, and dvc.lock holds from machine to machine.
 """
@@ -27,7 +27,11 @@ from pipeline.paths import MODEL
 # Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
 FEATURE_VERSION = 3
 # Types a model file may contain beyond skops' defaults: this package's own transformers, reviewed.
-TRUSTED_TYPES = ["pipeline.features.pair_view.PairView", "pipeline.features.embeddings.SentenceEmbedder"]
+TRUSTED_TYPES = [
+    "pipeline.features.pair_view.PairView",
+    "pipeline.features.embeddings.SentenceEmbedder",
+    "pipeline.features.static_vectors.StaticEmbedder",
+]
 
 
 def data_hash(paths) -> str:

@@ -1,0 +1,165 @@
+"""Quality against speed for candidate models: grouped-CV and locked-test macro-F1, and sentences per second.
+
+    python benchmarks/candidates.py                       # every candidate below (needs `dvc repro` first)
+    python benchmarks/candidates.py --only "static both" --cv-only
+
+Each candidate is the current params.yaml with a few `train` keys changed. For each one:
+
+- grouped CV macro-F1, exactly as the evaluate stage computes it (real pairs scored,
+  synthetic pairs on every fold's training side): what a choice between candidates
+  may be tuned on;
+- unless --cv-only: the model fit on every labelled pair (as the train stage fits it),
+  scored on the locked test, aggregate figures only (macro-F1 with its article-bootstrap
+  interval, support and oppose recall), never a per-pair prediction;
+- unless --cv-only: sentences per second of bare featurise + predict_proba over every
+  candidate pair of the locked test's articles, already split and matched (the floor of
+  benchmarks/score_benchmark.py), best of --repeats runs. Sentences are all the sentences
+  of those articles, as the scorer counts them.
+
+Writes one row per candidate into plots/quality_speed.csv (rows of other candidates
+already there are kept), which `dvc plots show plots/quality_speed.csv` draws. Figures
+depend on the machine and its load; the README records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline import paths  # noqa: E402
+from pipeline.data.actors import ActorRegistry  # noqa: E402
+from pipeline.data.candidates import article_candidates  # noqa: E402
+from pipeline.data.labels import load_labelled_set  # noqa: E402
+from pipeline.data.splits import load_split  # noqa: E402
+from pipeline.data.text import split_sentences  # noqa: E402
+from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
+from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.files import atomic_output  # noqa: E402
+from pipeline.modeling.build import build_model, fit_deterministic, pair_weights  # noqa: E402
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
+from pipeline.params import load_params  # noqa: E402
+
+CANDIDATES: dict[str, dict] = {
+    "default": {"embeddings": "none"},
+    "static sentence": {"embeddings": "static", "static_text": "sentence"},
+    "static sentence, weight 0.5": {"embeddings": "static", "static_text": "sentence", "embedding_weight": 0.5},
+    "static sentence, weight 2": {"embeddings": "static", "static_text": "sentence", "embedding_weight": 2.0},
+    "static window": {"embeddings": "static", "static_text": "window"},
+    "static both": {"embeddings": "static", "static_text": "both"},
+    "static both, weight 0.5": {"embeddings": "static", "static_text": "both", "embedding_weight": 0.5},
+    "static both, weight 2": {"embeddings": "static", "static_text": "both", "embedding_weight": 2.0},
+    "MiniLM sentence": {"embeddings": "sentence"},  # needs .[embeddings]
+}
+OUTPUT = Path("plots/quality_speed.csv")
+FIELDS = [
+    "candidate",
+    "cv_macro_f1",
+    "locked_macro_f1",
+    "locked_low",
+    "locked_high",
+    "support_recall",
+    "oppose_recall",
+    "sentences_per_second",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(CANDIDATES), help="these candidates (default: all)")
+    parser.add_argument("--cv-only", action="store_true", help="grouped CV only: never touch the locked test")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs over the locked articles; the best counts")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+    os.chdir(ROOT)  # params.yaml names its files relative to the project
+    params = load_params()
+    lexicon = load_cue_lexicon(params.data.cues)
+    registry = ActorRegistry.load(params.data.actors)
+    real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        dataset, labels = load_split(split)
+        for row, label in zip(dataset.to_list(), labels):
+            real = row["origin"] == "real"
+            (real_rows if real else synthetic_rows).append(row)
+            (real_labels if real else synthetic_labels).append(label)
+
+    rows = {}
+    for name in args.only or list(CANDIDATES):
+        candidate = params.model_copy(deep=True)
+        for key, value in CANDIDATES[name].items():
+            setattr(candidate.train, key, value)
+        start = time.perf_counter()
+        cv = grouped_cv(candidate, real_rows, real_labels, lexicon, synthetic_rows, synthetic_labels)
+        row = {"candidate": name, "cv_macro_f1": scores(real_labels, cv["model"])["macro_f1"]}
+        print(f"{name}: grouped CV macro-F1 {row['cv_macro_f1']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+        if not args.cv_only:
+            row |= locked_and_speed(
+                candidate, lexicon, registry, real_rows + synthetic_rows, real_labels + synthetic_labels, args.repeats
+            )
+            row["cv_macro_f1"] = round(row["cv_macro_f1"], 4)
+            print(
+                f"{name}: locked macro-F1 {row['locked_macro_f1']:.3f} ({row['locked_low']:.3f} to "
+                f"{row['locked_high']:.3f}), support recall {row['support_recall']:.2f}, oppose recall "
+                f"{row['oppose_recall']:.2f}, {row['sentences_per_second']:,} sentences/s",
+                flush=True,
+            )
+            rows[name] = row
+    if rows:
+        write_rows(args.output, rows)
+
+
+def locked_and_speed(params, lexicon, registry, rows, labels, repeats: int) -> dict:
+    model = fit_deterministic(
+        build_model(params.train, lexicon), pairs_frame(rows), labels, pair_weights(rows, params.train)
+    )
+    locked = load_labelled_set(params.data.locked, registry)
+    figures = locked_scores(
+        locked,
+        [pair["label"] for pair in locked],
+        best_labels(class_scores(model, pairs_frame(locked))),
+        params.evaluate.bootstrap_resamples,
+        params.evaluate.bootstrap_seed,
+    )
+    pairs, sentences = [], 0
+    for article in sorted(Path(params.data.locked, "articles").glob("*.txt")):
+        text = article.read_text(encoding="utf-8")
+        sentences += len(split_sentences(text))
+        pairs += article_candidates(article.stem, text, registry)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        class_scores(model, pairs_frame(pairs))
+        best = min(best, time.perf_counter() - start)
+    return {
+        "locked_macro_f1": figures["macro_f1"],
+        "locked_low": figures["macro_f1_interval"][0],
+        "locked_high": figures["macro_f1_interval"][1],
+        "support_recall": figures["per_class"]["support"]["recall"],
+        "oppose_recall": figures["per_class"]["oppose"]["recall"],
+        "sentences_per_second": round(sentences / best),
+    }
+
+
+def write_rows(path: Path, rows: dict[str, dict]) -> None:
+    """Merge into the CSV by candidate name, in CANDIDATES order."""
+    kept = {}
+    if path.exists():
+        with open(path, encoding="utf-8", newline="") as handle:
+            kept = {row["candidate"]: row for row in csv.DictReader(handle)}
+    kept |= rows
+    order = [name for name in CANDIDATES if name in kept] + sorted(set(kept) - set(CANDIDATES))
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(kept[name] for name in order)
+    print(f"wrote {len(rows)} candidate(s) into {path}")
+
+
+if __name__ == "__main__":
+    main()
