@@ -60,6 +60,7 @@ class TrainParams(Section):
     cue_weight: float = Field(ge=0)
     embeddings: Literal["none", "sentence", "window", "static"]
     static_text: Literal["sentence", "window", "both"]  # what the static vectors embed (embeddings: static)
+    sentiment: Literal["none", "vader"]  # VADER's valences in the actor's window (needs window > 0)
     embedding_weight: float = Field(ge=0)
     synthetic_weight: float = Field(gt=0)  # weight of a synthetic pair in the fit; a real one weighs 1
     seed: int = Field(ge=0)

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
+from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.params import TrainParams
 
@@ -54,6 +55,8 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
                 "window",
             )
         )
+    if p.sentiment == "vader" and p.window > 0 and p.mark_actors:
+        columns.append(("sentiment", WindowSentiment(), "window"))
     if p.context_sentences:
         columns.append(
             ("context", TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True), "context")
