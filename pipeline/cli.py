@@ -76,6 +76,14 @@ def run_stage(main: Callable, *args, **kwargs):
 
 
 @app.command()
+def distill(params: Path = PARAMS_OPTION):
+    """Stage 0: static word vectors from the bundled MiniLM (model2vec) -> models/static_vectors/ (needs .[distill])."""
+    from pipeline.stages.distill import distill as stage
+
+    run_stage(lambda: stage(load_params(params)))
+
+
+@app.command()
 def prepare(params: Path = PARAMS_OPTION):
     """Stage 1: articles + registry + gold labels -> data/prepared/{train,test}.parquet."""
     from pipeline.stages.prepare import prepare as stage

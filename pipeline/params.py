@@ -40,6 +40,12 @@ class PrepareParams(Section):
     synthetic: bool  # add the synthetic articles' pairs to the training split (never to a test)
 
 
+class DistillParams(Section):
+    pca_dims: int = Field(ge=2, le=384)  # MiniLM has 384 dimensions
+    sif_coefficient: float = Field(gt=0, lt=1)  # model2vec's frequency weighting of each token's vector
+    vocabulary: str | None  # a word list (one per line) to add as whole-word tokens; null: MiniLM's own vocabulary
+
+
 class TrainParams(Section):
     classifier: Literal["logreg", "linear_svm", "sgd"]
     C: float = Field(gt=0)
@@ -52,7 +58,9 @@ class TrainParams(Section):
     context_sentences: bool
     cue_features: bool
     cue_weight: float = Field(ge=0)
-    embeddings: Literal["none", "sentence", "window"]
+    embeddings: Literal["none", "sentence", "window", "static"]
+    static_text: Literal["sentence", "window", "both"]  # what the static vectors embed (embeddings: static)
+    sentiment: Literal["none", "vader"]  # VADER's valences in the actor's window (needs window > 0)
     embedding_weight: float = Field(ge=0)
     synthetic_weight: float = Field(gt=0)  # weight of a synthetic pair in the fit; a real one weighs 1
     calibration: Literal[
@@ -81,6 +89,7 @@ class EvaluateParams(Section):
 
 class Params(Section):
     data: DataParams
+    distill: DistillParams
     prepare: PrepareParams
     train: TrainParams
     evaluate: EvaluateParams

@@ -8,6 +8,10 @@ from pathlib import Path
 
 PARAMS = Path("params.yaml")
 
+STATIC_VECTORS = Path("models/static_vectors")  # the distill stage's output, committed to git
+STATIC_VECTORS_FILE = "vectors.safetensors"  # one float16 row per token
+STATIC_TOKENIZER_FILE = "tokenizer.json"  # the tokenizer whose ids index those rows
+
 PREPARED = Path("data/prepared")
 TRAIN_SPLIT = PREPARED / "train.parquet"
 TEST_SPLIT = PREPARED / "test.parquet"

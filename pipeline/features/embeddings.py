@@ -26,7 +26,7 @@ from pipeline.errors import DataError
 INSTALL_HINT = "install the embeddings extra: pip install -e '.[embeddings]'"
 DIMENSIONS = 384
 DECIMALS = 5  # round away float noise from threaded matrix products, so metrics stay byte-identical
-_MARKER_PREFIX = re.compile(r"\b(?:L_|not_)")
+_MARKER_PREFIX = re.compile(r"\bL_(?:not_)?|\bnot_")  # also both at once: "L_not_back"
 _encoder = None  # one per process
 # Cross-validation and grid searches refit on the same texts many times; the encoder is the
 # costly part, so each process keeps the vectors of texts it has already encoded.

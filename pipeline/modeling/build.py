@@ -1,6 +1,6 @@
 """The model: one scikit-learn Pipeline built from the `train` params, and fitted deterministically.
 
-    pairs ──PairView──> text / window / context / cues (/ embeddings) ──ColumnTransformer──> classifier
+    pairs ──PairView──> text / window / context / cues (/ embeddings or static vectors) ──ColumnTransformer──> classifier
 
 Every hyperparameter comes from the `train` section of params.yaml through
 `build_model`, so the whole pipeline can be cloned and cross-validated as one
@@ -20,6 +20,8 @@ from threadpoolctl import threadpool_limits
 
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
+from pipeline.features.sentiment import WindowSentiment
+from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.modeling.calibration import GroupCalibratedClassifier
 from pipeline.params import TrainParams
 
@@ -54,6 +56,8 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
                 "window",
             )
         )
+    if p.sentiment == "vader" and p.window > 0 and p.mark_actors:
+        columns.append(("sentiment", WindowSentiment(), "window"))
     if p.context_sentences:
         columns.append(
             ("context", TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True), "context")
@@ -62,7 +66,11 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
     if p.cue_features and p.mark_actors:
         columns.append(("cues", DictVectorizer(), "cues"))
         weights["cues"] = float(p.cue_weight)
-    if p.embeddings != "none":
+    if p.embeddings == "static":
+        for source in ("sentence", "window") if p.static_text == "both" else (p.static_text,):
+            columns.append((f"static_{source}", StaticEmbedder(source=source), source))
+            weights[f"static_{source}"] = float(p.embedding_weight)
+    elif p.embeddings != "none":
         columns.append(("embeddings", SentenceEmbedder(source=p.embeddings), p.embeddings))
         weights["embeddings"] = float(p.embedding_weight)
     return Pipeline(

@@ -1,7 +1,7 @@
 """Saving and loading models with skops: no pickle, only types on an allow-list.
 
 Loading rebuilds only scikit-learn's own types, numpy/scipy containers, and the
-two transformers of this package named in TRUSTED_TYPES, so a swapped-in model
+transformers of this package named in TRUSTED_TYPES, so a swapped-in model
 file cannot run code. The file is written so that the same model always gives
 the same bytes, and dvc.lock holds from machine to machine.
 """
@@ -31,6 +31,8 @@ FEATURE_VERSION = 3
 TRUSTED_TYPES = [
     "pipeline.features.pair_view.PairView",
     "pipeline.features.embeddings.SentenceEmbedder",
+    "pipeline.features.static_vectors.StaticEmbedder",
+    "pipeline.features.sentiment.WindowSentiment",
     "pipeline.modeling.calibration.GroupCalibratedClassifier",
 ]
 

@@ -1,0 +1,217 @@
+"""Quality against speed for candidate models: grouped-CV and locked-test macro-F1, and sentences per second.
+
+    python benchmarks/candidates.py                       # every candidate below (needs `dvc repro` first)
+    python benchmarks/candidates.py --only "static both" --cv-only
+
+Each candidate is the current params.yaml with a few `train` keys changed. For each one:
+
+- grouped CV macro-F1, exactly as the evaluate stage computes it (real pairs scored,
+  synthetic pairs on every fold's training side): what a choice between candidates
+  may be tuned on;
+- unless --cv-only: the model fit on every labelled pair (as the train stage fits it),
+  scored on the locked test, aggregate figures only (macro-F1 with its article-bootstrap
+  interval, support and oppose recall), never a per-pair prediction; and the 95% interval
+  of its macro-F1 minus the default's, resampling the same articles for both (paired), so
+  a gain is read against the noise of the difference, not of each figure alone;
+- unless --cv-only: sentences per second of bare featurise + predict_proba over every
+  candidate pair of the locked test's articles, already split and matched (the floor of
+  benchmarks/score_benchmark.py). The candidates take turns, --repeats rounds, and each
+  keeps its best round, so a burst of load on a shared machine hits them alike. Sentences
+  are all the sentences of those articles (each names an actor), as the scorer counts them.
+
+Writes one row per candidate into plots/quality_speed.csv (rows of other candidates
+already there are kept), which `dvc plots show plots/quality_speed.csv` draws. Figures
+depend on the machine and its load; the README records one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+from pipeline import paths  # noqa: E402
+from pipeline.data.actors import ActorRegistry  # noqa: E402
+from pipeline.data.candidates import article_candidates  # noqa: E402
+from pipeline.data.labels import LABELS, load_labelled_set  # noqa: E402
+from pipeline.data.splits import load_split  # noqa: E402
+from pipeline.data.text import split_sentences  # noqa: E402
+from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
+from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.files import atomic_output  # noqa: E402
+from pipeline.modeling.build import build_model, fit_deterministic, pair_weights  # noqa: E402
+from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
+from pipeline.params import load_params  # noqa: E402
+
+CANDIDATES: dict[str, dict] = {
+    "default": {"embeddings": "none"},
+    "static sentence": {"embeddings": "static", "static_text": "sentence"},
+    "static sentence, weight 0.5": {"embeddings": "static", "static_text": "sentence", "embedding_weight": 0.5},
+    "static sentence, weight 2": {"embeddings": "static", "static_text": "sentence", "embedding_weight": 2.0},
+    "static window": {"embeddings": "static", "static_text": "window"},
+    "static both": {"embeddings": "static", "static_text": "both"},
+    "static both, weight 0.5": {"embeddings": "static", "static_text": "both", "embedding_weight": 0.5},
+    "static both, weight 2": {"embeddings": "static", "static_text": "both", "embedding_weight": 2.0},
+    "VADER window sentiment": {"sentiment": "vader"},  # needs .[sentiment]
+    "static sentence + VADER": {"embeddings": "static", "static_text": "sentence", "sentiment": "vader"},
+    "MiniLM sentence": {"embeddings": "sentence"},  # needs .[embeddings]
+}
+OUTPUT = Path("plots/quality_speed.csv")
+FIELDS = [
+    "candidate",
+    "cv_macro_f1",
+    "locked_macro_f1",
+    "locked_low",
+    "locked_high",
+    "support_recall",
+    "oppose_recall",
+    "delta_low",
+    "delta_high",
+    "sentences_per_second",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=sorted(CANDIDATES), help="these candidates (default: all)")
+    parser.add_argument("--cv-only", action="store_true", help="grouped CV only: never touch the locked test")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs over the locked articles; the best counts")
+    parser.add_argument("--output", type=Path, default=OUTPUT)
+    args = parser.parse_args()
+    os.chdir(ROOT)  # params.yaml names its files relative to the project
+    params = load_params()
+    lexicon = load_cue_lexicon(params.data.cues)
+    registry = ActorRegistry.load(params.data.actors)
+    real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        dataset, labels = load_split(split)
+        for row, label in zip(dataset.to_list(), labels):
+            real = row["origin"] == "real"
+            (real_rows if real else synthetic_rows).append(row)
+            (real_labels if real else synthetic_labels).append(label)
+
+    rows, models, baseline = {}, {}, None
+    names = args.only or list(CANDIDATES)
+    if not args.cv_only and "default" not in names:
+        names = ["default", *names]  # the paired difference needs the default's predictions
+    for name in names:
+        candidate = params.model_copy(deep=True)
+        for key, value in CANDIDATES[name].items():
+            setattr(candidate.train, key, value)
+        start = time.perf_counter()
+        cv = grouped_cv(candidate, real_rows, real_labels, lexicon, synthetic_rows, synthetic_labels)
+        row = {"candidate": name, "cv_macro_f1": scores(real_labels, cv["model"])["macro_f1"]}
+        print(f"{name}: grouped CV macro-F1 {row['cv_macro_f1']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+        if not args.cv_only:
+            models[name], figures, predicted = fit_and_score_locked(
+                candidate, lexicon, registry, real_rows + synthetic_rows, real_labels + synthetic_labels
+            )
+            baseline = baseline or predicted
+            row |= figures | paired_difference(candidate, registry, predicted, baseline)
+            row["cv_macro_f1"] = round(row["cv_macro_f1"], 4)
+            print(
+                f"{name}: locked macro-F1 {row['locked_macro_f1']:.3f} ({row['locked_low']:.3f} to "
+                f"{row['locked_high']:.3f}), support recall {row['support_recall']:.2f}, oppose recall "
+                f"{row['oppose_recall']:.2f}, minus the default's {row['delta_low']:+.3f} to {row['delta_high']:+.3f}",
+                flush=True,
+            )
+            rows[name] = row
+    if rows:
+        for name, speed in sentences_per_second(models, params, registry, args.repeats).items():
+            rows[name]["sentences_per_second"] = speed
+            print(f"{name}: {speed:,} sentences/s", flush=True)
+        write_rows(args.output, rows)
+
+
+def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
+    """The model fit on every labelled pair, its aggregate locked-test figures, and its locked predictions
+    (kept in memory for the paired difference, never written)."""
+    model = fit_deterministic(
+        build_model(params.train, lexicon), pairs_frame(rows), labels, pair_weights(rows, params.train)
+    )
+    locked = load_labelled_set(params.data.locked, registry)
+    predicted = best_labels(class_scores(model, pairs_frame(locked)))
+    figures = locked_scores(
+        locked,
+        [pair["label"] for pair in locked],
+        predicted,
+        params.evaluate.bootstrap_resamples,
+        params.evaluate.bootstrap_seed,
+    )
+    return (
+        model,
+        {
+            "locked_macro_f1": figures["macro_f1"],
+            "locked_low": figures["macro_f1_interval"][0],
+            "locked_high": figures["macro_f1_interval"][1],
+            "support_recall": figures["per_class"]["support"]["recall"],
+            "oppose_recall": figures["per_class"]["oppose"]["recall"],
+        },
+        predicted,
+    )
+
+
+def sentences_per_second(models: dict, params, registry, repeats: int) -> dict[str, int]:
+    """Featurise + predict_proba over every candidate pair of the locked articles; turns, best round each."""
+    pairs, sentences = [], 0
+    for article in sorted(Path(params.data.locked, "articles").glob("*.txt")):
+        text = article.read_text(encoding="utf-8")
+        sentences += len(split_sentences(text))
+        pairs += article_candidates(article.stem, text, registry)
+    for model in models.values():
+        class_scores(model, pairs_frame(pairs[:10]))  # load vectors or encoders outside the clock
+    best = dict.fromkeys(models, float("inf"))
+    for _ in range(repeats):
+        for name, model in models.items():
+            start = time.perf_counter()
+            class_scores(model, pairs_frame(pairs))
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: round(sentences / seconds) for name, seconds in best.items()}
+
+
+def paired_difference(params, registry, predicted: list[str], baseline: list[str]) -> dict:
+    """95% interval of macro-F1(candidate) - macro-F1(default), both on the same resampled articles."""
+    locked = load_labelled_set(params.data.locked, registry)
+    gold = np.array([pair["label"] for pair in locked])
+    predicted, baseline = np.array(predicted), np.array(baseline)
+    articles = sorted({pair["article_id"] for pair in locked})
+    by_article = {a: [i for i, pair in enumerate(locked) if pair["article_id"] == a] for a in articles}
+    rng = np.random.default_rng(params.evaluate.bootstrap_seed)
+    differences = []
+    for _ in range(params.evaluate.bootstrap_resamples):
+        sample = [i for a in rng.choice(articles, size=len(articles)) for i in by_article[a]]
+        f1 = [
+            f1_score(gold[sample], p[sample], labels=list(LABELS), average="macro", zero_division=0)
+            for p in (predicted, baseline)
+        ]
+        differences.append(f1[0] - f1[1])
+    low, high = np.percentile(differences, [2.5, 97.5])
+    return {"delta_low": round(float(low), 4), "delta_high": round(float(high), 4)}
+
+
+def write_rows(path: Path, rows: dict[str, dict]) -> None:
+    """Merge into the CSV by candidate name, in CANDIDATES order."""
+    kept = {}
+    if path.exists():
+        with open(path, encoding="utf-8", newline="") as handle:
+            kept = {row["candidate"]: row for row in csv.DictReader(handle)}
+    kept |= rows
+    order = [name for name in CANDIDATES if name in kept] + sorted(set(kept) - set(CANDIDATES))
+    with atomic_output(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(kept[name] for name in order)
+    print(f"wrote {len(rows)} candidate(s) into {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Optional dense features from static word vectors: the mean of a text's token vectors.
+
+The vectors are distilled from the bundled MiniLM by the distill stage (model2vec)
+and committed in models/static_vectors/. Embedding a text is a tokenizer pass and a
+table look-up, with numpy, safetensors and tokenizers: no torch, no network.
+
+`StaticEmbedder` is a scikit-learn transformer, one more column of the model's
+ColumnTransformer, like `SentenceEmbedder`. The model file keeps only its params and
+the SHA-256 of the vectors it was fit with, never the vectors: each process loads
+them once, on first use, and refuses vectors other than those the model was fit with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from pipeline.errors import DataError
+from pipeline.features.embeddings import DECIMALS, plain_window
+from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS, STATIC_VECTORS_FILE
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+_loaded: dict[str, tuple] = {}  # folder -> (tokenizer, vectors as float32, unknown-token id, sha256); one per process
+
+
+def resolve(folder: str | Path) -> Path:
+    """A relative folder is looked for in the working directory, then in the project (for `stance score` elsewhere)."""
+    folder = Path(folder)
+    if folder.is_absolute() or (folder / STATIC_VECTORS_FILE).exists():
+        return folder
+    return PROJECT_ROOT / folder
+
+
+def vectors_sha256(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in (STATIC_VECTORS_FILE, STATIC_TOKENIZER_FILE):
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def load_vectors(folder: str | Path = STATIC_VECTORS) -> tuple:
+    path = resolve(folder)
+    key = str(path)
+    if key not in _loaded:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        vectors_file = path / STATIC_VECTORS_FILE
+        if not vectors_file.exists() or not (path / STATIC_TOKENIZER_FILE).exists():
+            raise DataError(
+                vectors_file, None, "static vectors not found; they are committed to git (or run `stance distill`)"
+            )
+        try:
+            tokenizer = Tokenizer.from_file(str(path / STATIC_TOKENIZER_FILE))
+            vectors = load_file(str(vectors_file))["vectors"].astype(np.float32)
+        except Exception as err:  # safetensors and tokenizers raise their own kinds on a corrupt file
+            raise DataError(
+                vectors_file, None, f"static vectors unreadable ({type(err).__name__}); run `stance distill`"
+            ) from None
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        unknown = tokenizer.token_to_id(tokenizer.model.unk_token) if hasattr(tokenizer.model, "unk_token") else None
+        _loaded[key] = (tokenizer, vectors, unknown, vectors_sha256(path))
+    return _loaded[key]
+
+
+class StaticEmbedder(BaseEstimator, TransformerMixin):
+    """Texts -> unit-length mean of their token vectors (n, dimensions). `source`: "sentence" or "window"."""
+
+    def __init__(self, *, source: str = "sentence", vectors: str = str(STATIC_VECTORS)):
+        self.source = source
+        self.vectors = vectors
+
+    def fit(self, X, y=None):
+        tokenizer, table, _, digest = load_vectors(self.vectors)
+        self.vectors_sha256_ = digest
+        self.n_features_out_ = table.shape[1]
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        tokenizer, table, unknown, digest = load_vectors(self.vectors)
+        if digest != self.vectors_sha256_:
+            raise DataError(
+                resolve(self.vectors) / STATIC_VECTORS_FILE,
+                None,
+                "these static vectors are not the ones the model was trained with; retrain it (`dvc repro`)",
+            )
+        texts = [str(t) for t in (X.tolist() if hasattr(X, "tolist") else X)]
+        if self.source == "window":
+            texts = [plain_window(t) for t in texts]
+        out = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
+        if texts:
+            ids = [
+                [i for i in encoding.ids if i != unknown]
+                for encoding in tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+            ]
+            lengths = np.array([len(row) for row in ids])
+            rows = np.flatnonzero(lengths)
+            if rows.size:
+                flat = np.fromiter((i for row in ids for i in row), dtype=np.int64, count=int(lengths.sum()))
+                starts = np.r_[0, np.cumsum(lengths[rows])[:-1]]
+                # Sums in token order, row by row: the same text gives the same bits in any batch.
+                out[rows] = np.add.reduceat(table[flat], starts, axis=0)
+                out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return np.round(out.astype(np.float64), DECIMALS)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.array([f"static_{self.source}_{i}" for i in range(self.n_features_out_)], dtype=object)
