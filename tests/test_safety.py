@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,6 +41,8 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
+from pipeline.errors import DataError
+from pipeline.scoring.dask_runner import run_dask
 
 # One article, with a curly apostrophe so that the encoding matters, in two lines.
 TEXT = "France blocked the liaison office.\nJapan welcomed it, said Tokyo’s envoy to NATO.\n"
@@ -352,6 +355,7 @@ def test_a_full_disk_simulated_in_process(trained_model, tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["pairs.csv"]
 
 
+@pytest.mark.e2e  # several processes at once
 def test_two_runs_writing_one_output_at_once_leave_one_whole_output(trained_model, tmp_path):
     seeds = sorted((ROOT / "seeds").glob("*.txt"))
     halves = {"first": seeds[: len(seeds) // 2], "second": seeds[len(seeds) // 2 :]}
@@ -377,6 +381,7 @@ def test_two_runs_writing_one_output_at_once_leave_one_whole_output(trained_mode
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.jsonl", "pairs.jsonl"]
 
 
+@pytest.mark.e2e  # several processes at once
 def test_a_label_import_waits_for_another_and_an_interrupted_one_leaves_the_pass_whole(label_project):
     first = write_batch(label_project / "first.csv", batch_rows(2))
     assert stance("label", "import", str(first), "--annotator", "alice", cwd=label_project).returncode == 0
@@ -551,11 +556,14 @@ def test_a_dask_output_folder_may_neither_sit_inside_an_input_nor_hold_one(train
         (tmp_path / "scored/pairs/part-00000.parquet", tmp_path / "scored", "--output's pairs/ folder holds the input"),
     ]
     before = snapshot(tmp_path)
-    for source, output, words in cases:
-        args = ["score", "--model", str(trained_model), "--dask", "local:1", str(source), "--output", str(output)]
-        error = one_error_line(stance(*args))
-        assert words in error and error.endswith("(nothing was written)"), error
-        assert snapshot(tmp_path) == before
+    for source, output, words in cases:  # in-process: each is refused before a cluster is asked for
+        with pytest.raises(DataError, match=re.escape(words)):
+            run_dask([str(source)], "local:1", str(output), trained_model)
+    source, output, words = cases[1]  # and one through the command
+    args = ["score", "--model", str(trained_model), "--dask", "local:1", str(source), "--output", str(output)]
+    error = one_error_line(stance(*args))
+    assert words in error and error.endswith("(nothing was written)"), error
+    assert snapshot(tmp_path) == before
 
 
 def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(trained_model, label_project):
