@@ -48,7 +48,7 @@ from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.files import atomic_output  # noqa: E402
-from pipeline.modeling.build import build_model, fit_deterministic, pair_weights  # noqa: E402
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
 from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -108,7 +108,7 @@ def main() -> None:
         for key, value in CANDIDATES[name].items():
             setattr(candidate.train, key, value)
         start = time.perf_counter()
-        cv = grouped_cv(candidate, real_rows, real_labels, lexicon, synthetic_rows, synthetic_labels)
+        cv, _ = grouped_cv(candidate, real_rows, real_labels, lexicon, synthetic_rows, synthetic_labels)
         row = {"candidate": name, "cv_macro_f1": scores(real_labels, cv["model"])["macro_f1"]}
         print(f"{name}: grouped CV macro-F1 {row['cv_macro_f1']:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
         if not args.cv_only:
@@ -136,7 +136,11 @@ def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
     """The model fit on every labelled pair, its aggregate locked-test figures, and its locked predictions
     (kept in memory for the paired difference, never written)."""
     model = fit_deterministic(
-        build_model(params.train, lexicon), pairs_frame(rows), labels, pair_weights(rows, params.train)
+        build_model(params.train, lexicon),
+        pairs_frame(rows),
+        labels,
+        pair_weights(rows, params.train),
+        calibration_groups(rows),
     )
     locked = load_labelled_set(params.data.locked, registry)
     predicted = best_labels(class_scores(model, pairs_frame(locked)))
