@@ -378,7 +378,9 @@ def test_two_runs_writing_one_output_at_once_leave_one_whole_output(trained_mode
     result = stance("score", "--model", str(trained_model), *map(str, halves[winner]), "--output", str(alone))
     assert result.returncode == 0
     assert output.read_bytes() == alone.read_bytes()  # one run's whole output, not a mix
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.jsonl", "pairs.jsonl"]
+    # each output and its provenance sidecar, and no temporary file left behind
+    names = ["alone.jsonl", "alone.jsonl.meta.json", "pairs.jsonl", "pairs.jsonl.meta.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
 
 
 @pytest.mark.e2e  # several processes at once
@@ -523,7 +525,9 @@ def test_any_input_and_output_paths_are_refused_before_the_run_or_leave_every_in
             assert after == before  # refused before anything was written
         else:
             assert result.exit_code == 0, (args, result.stderr)
-            written = {os.path.realpath(p) for p in (output, summary) if p and p != "-"}
+            outputs = [p for p in (output, summary) if p and p != "-"]
+            sidecars = [p + ".meta.json" for p in outputs if not p.endswith(".parquet")]  # provenance
+            written = {os.path.realpath(p) for p in outputs + sidecars}
             changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
             assert {os.path.realpath(k) for k in changed} <= written  # the outputs, and no other file
             inputs_real = [os.path.realpath(i) for i in inputs]

@@ -130,11 +130,12 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
     if provenance is not None and kind == ".parquet":
         schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
     with contextlib.ExitStack() as stack:
+        # The output first, so a folder that cannot be written is reported under the name the
+        # user gave; both files are renamed into place only when the rows are whole.
+        temporary = stack.enter_context(atomic_output(path))
         if provenance is not None and kind != ".parquet":
-            # Entered first, so renamed last: both appear only when the rows are whole.
             sidecar = stack.enter_context(atomic_output(sidecar_path(path)))
             sidecar.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        temporary = stack.enter_context(atomic_output(path))
         if kind == ".parquet":
             writer = _ParquetWriter(temporary, schema)
             stack.callback(writer.close)
