@@ -130,12 +130,9 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
     if provenance is not None and kind == ".parquet":
         schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
     with contextlib.ExitStack() as stack:
-        # The output first, so a folder that cannot be written is reported under the name the
-        # user gave; both files are renamed into place only when the rows are whole.
+        # Only the output's own file is open while rows are written, so a folder that cannot be
+        # written or a disk that fills is reported under the name the user gave.
         temporary = stack.enter_context(atomic_output(path))
-        if provenance is not None and kind != ".parquet":
-            sidecar = stack.enter_context(atomic_output(sidecar_path(path)))
-            sidecar.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         if kind == ".parquet":
             writer = _ParquetWriter(temporary, schema)
             stack.callback(writer.close)
@@ -143,6 +140,10 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
         else:
             handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
             yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema.names)).write
+        if provenance is not None and kind != ".parquet":
+            # Written once the rows are whole, renamed into place just before the output.
+            with atomic_output(sidecar_path(path)) as sidecar:
+                sidecar.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 class _JsonlWriter:
