@@ -11,6 +11,7 @@ import codecs
 import contextlib
 import csv
 import errno
+import hashlib
 import json
 import os
 import tempfile
@@ -19,6 +20,17 @@ from pathlib import Path
 import yaml
 
 from pipeline.errors import DataError
+
+
+def files_sha256(paths) -> str:
+    """SHA-256 of the files' bytes, in order: one file's is its usual checksum."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
 
 # A registry or template file is a few kilobytes; anything far larger is a mistake
 # (or an attack), and refusing it early keeps a YAML bomb from eating memory.

@@ -12,7 +12,6 @@ them once, on first use, and refuses vectors other than those the model was fit 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from pipeline.errors import DataError
 from pipeline.features.embeddings import DECIMALS, plain_window
+from pipeline.files import files_sha256
 from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS, STATIC_VECTORS_FILE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -35,10 +35,7 @@ def resolve(folder: str | Path) -> Path:
 
 
 def vectors_sha256(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for name in (STATIC_VECTORS_FILE, STATIC_TOKENIZER_FILE):
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()
+    return files_sha256([folder / STATIC_VECTORS_FILE, folder / STATIC_TOKENIZER_FILE])
 
 
 def load_vectors(folder: str | Path = STATIC_VECTORS) -> tuple:

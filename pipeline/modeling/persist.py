@@ -9,7 +9,6 @@ the same bytes, and dvc.lock holds from machine to machine.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.abc
 import json
 import re
@@ -68,13 +67,6 @@ def _skops_io():
 
 
 _skops_io()  # at import, as before: a worker forked from a process that imported this module has it
-
-
-def data_hash(paths) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()
 
 
 def save_model(model: Pipeline, path: Path, metadata: dict) -> None:

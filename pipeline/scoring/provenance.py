@@ -8,11 +8,11 @@ It holds no time or path, so the same model, input and options give the same byt
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from pipeline.files import files_sha256
 from pipeline.modeling.persist import metadata_path
 
 METADATA_KEY = "stance"  # the Parquet key-value metadata key
@@ -27,14 +27,6 @@ def package_version() -> str:
         return "unknown"
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def provenance(model_path: str | Path, **options) -> dict:
     """The provenance record of outputs scored with this model and these options."""
     metadata = json.loads(metadata_path(Path(model_path)).read_text(encoding="utf-8"))
@@ -42,7 +34,7 @@ def provenance(model_path: str | Path, **options) -> dict:
     return {
         "producer": "stance score",
         "package_version": package_version(),
-        "model_sha256": file_sha256(model_path),
+        "model_sha256": files_sha256([model_path]),
         "model_file": Path(model_path).name,
         "labels": metadata["labels"],
         "feature_version": metadata["feature_version"],

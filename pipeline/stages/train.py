@@ -13,8 +13,9 @@ from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.splits import load_split
 from pipeline.features.lexicon import load_cue_lexicon
+from pipeline.files import files_sha256
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
-from pipeline.modeling.persist import data_hash, save_model
+from pipeline.modeling.persist import save_model
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import Params
 
@@ -31,7 +32,7 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         "params": params.train.model_dump(),
         "registry": ActorRegistry.load(params.data.actors).to_dict(),
         "fit_on": "every labelled pair: the train and test splits",
-        "training_data_sha256": data_hash([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
+        "training_data_sha256": files_sha256([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
         "training_examples": len(labels),
         "training_articles": sorted({row["article_id"] for row in rows}),
     }
