@@ -42,14 +42,14 @@ from sklearn.metrics import f1_score  # noqa: E402
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
-from pipeline.data.labels import LABELS, load_labelled_set  # noqa: E402
+from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
 from pipeline.data.splits import load_split  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.files import atomic_output  # noqa: E402
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
+from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
 CANDIDATES: dict[str, dict] = {

@@ -32,10 +32,11 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.data.labels import best_labels  # noqa: E402
 from pipeline.errors import DataError  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.modeling.build import build_model, fit_deterministic  # noqa: E402
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame  # noqa: E402
+from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
 TARGETS = ["abortion", "atheism", "climate", "feminist", "hillary"]

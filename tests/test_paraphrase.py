@@ -7,10 +7,11 @@ from conftest import ROOT
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
+from pipeline.data.labels import best_labels
 from pipeline.errors import DataError
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.modeling.persist import load_model
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.predict import class_scores, pairs_frame
 
 HEADER = "group,sentence,actor,expected\n"
 

@@ -26,10 +26,9 @@ from xml.sax.saxutils import quoteattr
 
 from pipeline.annotation.store import known_articles, labelled_keys, store_article
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, best_labels
 from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
 from pipeline.params import Params
 from pipeline.paths import ANNOTATION
 from pipeline.scoring.inputs import Problem, read_inputs
@@ -71,7 +70,7 @@ def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, te
                 candidates.append(candidate)
         for start in range(0, len(candidates), MAX_PAIRS_PER_PREDICT):
             chunk = candidates[start : start + MAX_PAIRS_PER_PREDICT]
-            scores = class_scores(scorer.model, pairs_frame(chunk))
+            scores = scorer.class_scores(chunk)
             for pair, probabilities, guess in zip(chunk, scores, best_labels(scores)):
                 top, second = sorted(probabilities)[-1:-3:-1]
                 pairs.append(

@@ -30,6 +30,11 @@ def article_stance(pair_labels) -> str:
     return "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
 
 
+def best_labels(scores) -> list[str]:
+    """The label with the highest score in each row of a (pairs x LABELS) score array."""
+    return [LABELS[i] for i in scores.argmax(axis=1)]
+
+
 GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, best_labels
 from pipeline.errors import DataError
 from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.predict import class_scores, pairs_frame
 
 ROLES = ("actor", "other")
 INVARIANCE = "invariance"

@@ -19,11 +19,11 @@ from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
-from pipeline.data.labels import LABELS, article_stance
+from pipeline.data.labels import LABELS, article_stance, best_labels
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
 
 CALIBRATION_BINS = 10

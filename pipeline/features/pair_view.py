@@ -1,52 +1,22 @@
-"""PairView: the model's first step, turning each candidate pair into what the vectorisers read.
+"""PairView: the model's first step, as a scikit-learn transformer (the engine is PairRows).
 
-For each (sentence, this actor's mention spans, other actors' spans) it gives:
-
-- `text`: the sentence with this actor's mentions as ACTORX and other actors' as
-  ACTORO, lower-cased, and (optionally) every token in a negation's scope
-  prefixed NOT_, so "not against" and "against" are different n-grams;
-- `window`: the marked tokens nearest this actor's mentions;
-- `context`: the marked neighbouring sentences (optional);
-- `cues`: a dict of lexicon features scoped to this actor (see `cues` and `holders`);
-- `sentence`: the raw sentence, for the optional sentence embeddings.
+`transform` gives a frame of COLUMNS, one row per candidate pair; see
+pipeline.features.pair_rows for what each column holds.
 """
 
 from __future__ import annotations
-
-import weakref
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.features.cues import boundary_flags, pair_cue_features, sentence_cues
-from pipeline.features.lexicon import Lexicon, Syntax
-from pipeline.features.tokens import (
-    NEGATED_PREFIX,
-    OTHER_TOKEN,
-    TARGET_TOKEN,
-    token_starts,
-    tokenize,
-    tokens_with_slots,
-)
-
-COLUMNS = ["sentence", "text", "window", "context", "cues"]
-# Compiled lexicons beside each PairView, never in it: the saved params stay plain data.
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+from pipeline.features.pair_rows import COLUMNS, PairRows
 
 
-class PairView(BaseEstimator, TransformerMixin):
-    """Candidate pairs -> a frame of actor-aware texts and cue features (stateless)."""
+class PairView(BaseEstimator, TransformerMixin, PairRows):
+    """Candidate pairs -> a frame of actor-aware texts and cue features (stateless).
 
-    def __init__(
-        self, lexicon=None, mark_actors=True, negation_scope=True, window=6, context_sentences=False, cue_features=True
-    ):
-        self.lexicon = lexicon
-        self.mark_actors = mark_actors
-        self.negation_scope = negation_scope
-        self.window = window
-        self.context_sentences = context_sentences
-        self.cue_features = cue_features
+    Its params, and its __init__, are PairRows'."""
 
     def fit(self, X, y=None):
         return self
@@ -55,120 +25,6 @@ class PairView(BaseEstimator, TransformerMixin):
         records = X.to_dict("records") if isinstance(X, pd.DataFrame) else list(X)
         return pd.DataFrame(self.view_rows(records), columns=COLUMNS)
 
-    def view_rows(self, records: list[dict]) -> list[dict]:
-        """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict)."""
-        lexicon, syntax = self._compiled()
-        rows, key, analysis = [], None, None
-        for record in records:
-            # Tokens and lexicon matches depend on the sentence and where its mentions are, not on
-            # which actor is marked: pairs of one sentence (adjacent) share one analysis.
-            spans = sorted([tuple(m) for m in record["mentions"]] + [tuple(m) for m in record["other_mentions"]])
-            if (record["sentence"], spans) != key:
-                key = (record["sentence"], spans)
-                analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
-            rows.append(self._view(record, analysis, syntax))
-        return rows
-
-    def _compiled(self) -> tuple[Lexicon, Syntax]:
-        """The lexicon's regexes and word sets, built once per lexicon (sets never go into the params)."""
-        cached = _COMPILED.get(self)
-        if cached is None or cached[0] is not self.lexicon:
-            cached = (self.lexicon, Lexicon(self.lexicon or {}), Syntax.from_lexicon(self.lexicon or {}))
-            _COMPILED[self] = cached
-        return cached[1], cached[2]
-
     def get_feature_names_out(self, input_features=None):
         """The columns `transform` gives, so `model[:-1].get_feature_names_out()` names every feature."""
         return np.asarray(COLUMNS, dtype=object)
-
-    def _analyse(self, sentence: str, spans, lexicon: Lexicon, syntax: Syntax) -> dict:
-        """Everything about a sentence that does not depend on which of its actors is marked."""
-        if self.mark_actors:
-            tokens, slots = tokens_with_slots(sentence, spans)
-        else:
-            tokens, slots = tokenize(sentence), {}
-        joined = " ".join(tokens)
-        starts = token_starts(tokens)
-        found = lexicon.find_all(tokens, joined, starts)
-        boundaries = boundary_flags(tokens, found["boundaries"], found["reporting"], syntax)
-        return {
-            "tokens": tokens,
-            "slots": slots,
-            "found": found,
-            "boundaries": boundaries,
-            # Mentions are never in a negation's scope, so one actor's marking does not change the rest.
-            "shown": self._negation_marked(tokens, boundaries, found["negators"]),
-            "cues": sentence_cues(tokens, boundaries, found, syntax)
-            if self.cue_features and self.mark_actors
-            else None,
-        }
-
-    def _view(self, pair: dict, analysis: dict, syntax: Syntax) -> dict:
-        tokens, shown, slots = analysis["tokens"], analysis["shown"], analysis["slots"]
-        marked = [slots[start] for start, _ in pair["mentions"] if start in slots]
-        if marked:
-            tokens, shown = list(tokens), list(shown)
-            for position in marked:
-                tokens[position] = shown[position] = TARGET_TOKEN
-        boundaries = analysis["boundaries"]
-        window = _actor_window(shown, boundaries, self.window) if self.window and self.mark_actors else []
-        context = ""
-        if self.context_sentences:
-            context = " ".join(
-                " ".join(tokenize(pair.get(key) or "")) for key in ("previous_sentence", "next_sentence")
-            )
-        cues = {}
-        if analysis["cues"] is not None:
-            cues = pair_cue_features(analysis["cues"], {i for i, t in enumerate(tokens) if t == TARGET_TOKEN})
-        return {
-            "sentence": pair["sentence"],
-            "text": " ".join(shown),
-            "window": " ".join(window),
-            "context": context,
-            "cues": cues,
-        }
-
-    def _negation_marked(self, tokens, boundaries, negators) -> list[str]:
-        if not self.negation_scope:
-            return list(tokens)
-        shown, scope = [], False
-        negator_ends = {last for _, last in negators}
-        for i, token in enumerate(tokens):
-            if boundaries[i] or token == ",":
-                scope = False
-            shown.append(NEGATED_PREFIX + token if scope and token not in (TARGET_TOKEN, OTHER_TOKEN) else token)
-            if i in negator_ends:
-                scope = True
-        return shown
-
-
-def _actor_window(shown: list[str], boundaries: list[bool], size: int) -> list[str]:
-    """The words this actor's mentions govern: up to `size` tokens each side, within its clause.
-
-    Words after a mention are what the actor does ("ACTORX objected to"); words before it,
-    prefixed L_, are what is said of it ("objected to ACTORX's expansion"). Each side stops at
-    a clause boundary and at another actor's mention (kept as the last token), so one actor's
-    window does not take in another actor's verb.
-    """
-    window = []
-    for i, token in enumerate(shown):
-        if token != TARGET_TOKEN:
-            continue
-        left = []
-        for j in range(i - 1, max(-1, i - size - 1), -1):
-            if boundaries[j + 1] or shown[j] == TARGET_TOKEN:
-                break
-            left.append("L_" + shown[j])
-            if shown[j] == OTHER_TOKEN:
-                break
-        right = []
-        for j in range(i + 1, min(len(shown), i + size + 1)):
-            if boundaries[j] or shown[j] == TARGET_TOKEN:
-                break
-            right.append(shown[j])
-            if shown[j] == OTHER_TOKEN:
-                break
-        window.extend(reversed(left))
-        window.append(TARGET_TOKEN)
-        window.extend(right)
-    return window

@@ -5,38 +5,48 @@ and counts it in a dict: for character 2-4-grams that is hundreds of strings per
 sentence, most of the scorer's time. Here the character n-grams of a word are
 looked up once per word (words repeat: a small cache per vectoriser) and the word
 n-grams of a document are looked up without building the list of them; the count
-matrix is the same (same values, same sorted CSR), and the vectoriser's own
-`TfidfTransformer` turns it into TF-IDF. Settings this code does not handle fall
-back to the vectoriser's own `transform`.
+matrix is the same (same values, same sorted CSR), and `tfidf_weights` turns it into
+TF-IDF with the same operations, in the same order, as `TfidfTransformer`.
+
+The functions below take plain vocabularies and arrays and import no scikit-learn, so
+the plain scoring model (pipeline.modeling.plain) uses them as they are;
+`tfidf_transform` applies them to a fitted `TfidfVectorizer`. Settings this code does
+not handle fall back to the vectoriser's own `transform`.
 """
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections import Counter
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils import _align_api_if_sparse
 
-WORD_CACHE_SIZE = 200_000  # distinct words kept per vectoriser; cleared when full
-# Kept beside the fitted vectorisers, never in them: a saved model stays as it was.
+WORD_CACHE_SIZE = 200_000  # distinct words kept per vocabulary; cleared when full
+# Kept beside the vocabularies, never in them: a saved model stays as it was.
 _WORD_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tfidf_transform(vectorizer, documents: list[str]):
     """`vectorizer.transform(documents)`, computed faster for the settings the model uses."""
-    if not _handled(vectorizer):
+    if not handled(vectorizer):
         return vectorizer.transform(documents)
+    from sklearn.utils import _align_api_if_sparse
+
+    vocabulary = vectorizer.vocabulary_
     if vectorizer.analyzer == "char_wb":
-        counts = _char_wb_counts(vectorizer, documents)
+        counts = char_wb_counts(vectorizer, vocabulary, tuple(vectorizer.ngram_range), documents)
     else:
-        counts = _count_matrix(_word_ids(vectorizer, documents), len(vectorizer.vocabulary_), vectorizer.dtype)
-    return vectorizer._tfidf.transform(counts, copy=False)
+        counts = word_counts(vocabulary, vectorizer.token_pattern, tuple(vectorizer.ngram_range), documents)
+    weights = tfidf_weights(counts, vectorizer.idf_, vectorizer.sublinear_tf, vectorizer.norm)
+    return _align_api_if_sparse(weights)
 
 
-def _handled(vectorizer) -> bool:
+def handled(vectorizer) -> bool:
+    """Whether `tfidf_transform` (and the plain model) reproduce this fitted vectoriser."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return (
         type(vectorizer) is TfidfVectorizer
         and vectorizer.input == "content"
@@ -46,22 +56,38 @@ def _handled(vectorizer) -> bool:
         and vectorizer.tokenizer is None
         and vectorizer.stop_words is None
         and not vectorizer.binary
+        and vectorizer.use_idf
+        and vectorizer.norm in ("l2", None)
+        and vectorizer.dtype == np.float64
         and (
-            vectorizer.analyzer == "char_wb"
+            (vectorizer.analyzer == "char_wb" and vectorizer.ngram_range[0] >= 1)
             or (vectorizer.analyzer == "word" and tuple(vectorizer.ngram_range) in ((1, 1), (1, 2)))
         )
     )
 
 
-def _char_wb_counts(vectorizer, documents):
+def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
+    """The char_wb n-grams of one word, as scikit-learn's `_char_wb_ngrams` cuts them."""
+    padded = f" {word} "
+    length, grams = len(padded), []
+    for n in range(ngram_range[0], ngram_range[1] + 1):
+        offset = 0
+        grams.append(padded[:n])
+        while offset + n < length:
+            offset += 1
+            grams.append(padded[offset : offset + n])
+        if offset == 0:  # a word shorter than n is counted once
+            break
+    return grams
+
+
+def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], documents: list[str]):
     """The char_wb count matrix as (documents x words) @ (words x n-grams): a document's n-grams are
-    its words' n-grams, so each distinct word is cut into n-grams once. Counts are small integers,
-    exact in float64, so the product is the matrix CountVectorizer builds."""
-    cache = _WORD_IDS.setdefault(vectorizer, {})
+    its words' n-grams, so each distinct word is cut into n-grams once (cached per `owner`). Counts
+    are small integers, exact in float64, so the product is the matrix CountVectorizer builds."""
+    cache = _WORD_IDS.setdefault(owner, {})
     if len(cache) > WORD_CACHE_SIZE:
         cache.clear()
-    vocabulary = vectorizer.vocabulary_
-    ngrams = vectorizer._char_wb_ngrams  # of one word: exactly that word's share of a document's n-grams
     columns: dict[str, int] = {}  # word -> its column in this batch
     word_of_doc, doc_indptr = [], [0]
     for document in documents:
@@ -75,16 +101,15 @@ def _char_wb_counts(vectorizer, documents):
     for word in columns:
         ids = cache.get(word)
         if ids is None:
-            ids = cache[word] = tuple(vocabulary[g] for g in ngrams(word) if g in vocabulary)
+            ids = cache[word] = tuple(vocabulary[g] for g in char_wb_ngrams(word, ngram_range) if g in vocabulary)
         ngram_ids.extend(ids)
         word_indptr.append(len(ngram_ids))
-    dtype = vectorizer.dtype
     words = sp.csr_array(
-        (np.ones(len(word_of_doc), dtype=dtype), np.asarray(word_of_doc, dtype=np.int32), doc_indptr),
+        (np.ones(len(word_of_doc)), np.asarray(word_of_doc, dtype=np.int32), doc_indptr),
         shape=(len(documents), len(columns)),
     )
     grams = sp.csr_array(
-        (np.ones(len(ngram_ids), dtype=dtype), np.asarray(ngram_ids, dtype=np.int32), word_indptr),
+        (np.ones(len(ngram_ids)), np.asarray(ngram_ids, dtype=np.int32), word_indptr),
         shape=(len(columns), len(vocabulary)),
     )
     words.sum_duplicates()
@@ -93,15 +118,14 @@ def _char_wb_counts(vectorizer, documents):
     counts.sum_duplicates()  # sorted indices, as CountVectorizer leaves them
     counts.indices = counts.indices.astype(np.int32, copy=False)
     counts.indptr = counts.indptr.astype(np.int32, copy=False)
-    return _align_api_if_sparse(counts)
+    return counts
 
 
-def _word_ids(vectorizer, documents):
-    """Per document, the vocabulary ids of its word unigrams (and bigrams, for ngram_range (1, 2))."""
-    vocabulary = vectorizer.vocabulary_
+def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, int], documents: list[str]):
+    """The count matrix of word unigrams (and bigrams, for ngram_range (1, 2)) CountVectorizer builds."""
     get = vocabulary.get
-    tokenize = vectorizer.build_tokenizer()
-    bigrams = tuple(vectorizer.ngram_range) == (1, 2)
+    tokenize = re.compile(token_pattern).findall  # as CountVectorizer.build_tokenizer
+    bigrams = ngram_range == (1, 2)
     rows = []
     for document in documents:
         tokens = tokenize(document)
@@ -109,10 +133,10 @@ def _word_ids(vectorizer, documents):
         if bigrams and len(tokens) > 1:
             ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:]))))  # " ".join, as _word_ngrams does
         rows.append([i for i in ids if i is not None])
-    return rows
+    return _count_matrix(rows, len(vocabulary))
 
 
-def _count_matrix(rows, n_features: int, dtype):
+def _count_matrix(rows, n_features: int):
     """The CSR matrix CountVectorizer._count_vocab builds from these ids: counts, sorted indices."""
     indices, values, indptr = [], [], [0]
     for ids in rows:
@@ -128,7 +152,34 @@ def _count_matrix(rows, n_features: int, dtype):
             np.asarray(indptr, dtype=index_dtype),
         ),
         shape=(len(indptr) - 1, n_features),
-        dtype=dtype,
+        dtype=np.float64,
     )
     matrix.sort_indices()
-    return _align_api_if_sparse(matrix)
+    return matrix
+
+
+def tfidf_weights(counts, idf: np.ndarray, sublinear_tf: bool, norm: str | None):
+    """`TfidfTransformer.transform(counts)`, step for step: log(tf) + 1, times idf, rows to unit length.
+
+    The row norm adds the squares of a row in stored order, as scikit-learn's
+    `inplace_csr_row_normalize_l2` does (numpy's own sums pair them up, which can change
+    the last bit): one vectorised step per position, over every row that long.
+    """
+    data = counts.data
+    if sublinear_tf:
+        np.log(data, data)
+        data += 1.0
+    data *= idf[counts.indices]
+    if norm == "l2":
+        lengths = np.diff(counts.indptr)
+        squares = data * data
+        longest_first = np.argsort(-lengths, kind="stable")
+        starts = counts.indptr[:-1][longest_first]
+        longer_than = np.searchsorted(-lengths[longest_first], -np.arange(lengths.max(initial=0)), side="left")
+        sums = np.zeros(len(lengths))  # in longest_first order: the rows still adding are a prefix
+        for position, rows in enumerate(longer_than):
+            sums[:rows] += squares[starts[:rows] + position]
+        norms = np.ones(len(lengths))
+        norms[longest_first] = np.where(sums != 0.0, np.sqrt(sums), 1.0)
+        data /= np.repeat(norms, lengths)
+    return counts

@@ -25,6 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils.validation import check_is_fitted
 
+from pipeline.modeling.plain import softmax
+
 METHODS = ("sigmoid", "isotonic", "temperature")
 
 
@@ -91,7 +93,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         scores = _class_scores(self.estimator_, X, self.classes_)
         if self.method == "temperature":
-            return _softmax(scores / self.temperature_)
+            return softmax(scores / self.temperature_)
         columns = []
         for k, calibrator in enumerate(self.calibrators_):
             if self.method == "sigmoid":
@@ -107,17 +109,12 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
     """The T > 0 whose softmax(scores / T) has the least log loss; one number, so the ranking
     of the classes, and with it every predicted label, stays the linear classifier's."""
 
     def loss(log_t: float) -> float:
-        return float(-(hits * np.log(np.clip(_softmax(scores / np.exp(log_t)), 1e-15, 1))).sum(axis=1).mean())
+        return float(-(hits * np.log(np.clip(softmax(scores / np.exp(log_t)), 1e-15, 1))).sum(axis=1).mean())
 
     return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
 

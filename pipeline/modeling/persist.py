@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.abc
-import json
 import re
 import sys
 import zipfile
@@ -21,11 +20,11 @@ from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
-from pipeline.files import atomic_output, write_json
+from pipeline.files import atomic_output, files_sha256, write_json
+from pipeline.modeling.metadata import BUILD_HINT, FEATURE_VERSION, metadata_path, read_metadata
+from pipeline.modeling.plain import plain_path, save_plain
 from pipeline.paths import MODEL
 
-# Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
-FEATURE_VERSION = 3
 # Types a model file may contain beyond skops' defaults: this package's own estimators, reviewed.
 TRUSTED_TYPES = [
     "pipeline.features.pair_view.PairView",
@@ -87,6 +86,12 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(temporary)
+    covered = save_plain(model, plain_path(path))
+    metadata["plain_model"] = {
+        "file": plain_path(path).name,
+        "sha256": files_sha256([plain_path(path)]),
+        "covered": covered,
+    }
     write_json(metadata_path(path), metadata)
 
 
@@ -125,34 +130,12 @@ def _make_reproducible(path: Path) -> None:
             archive.writestr(info, renamed[name])
 
 
-def metadata_path(path: Path) -> Path:
-    return Path(path).with_suffix(".json")
-
-
-BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
-
-
-def read_metadata(path: str | Path = MODEL) -> dict:
-    """The model's metadata, after the checks that need no loading: the file is there, and was saved for
-    these labels, this feature version and this scikit-learn major version."""
+def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
+    """Load a model without unpickling: refuse unknown types, other label sets and feature versions,
+    and a model saved by another major version of scikit-learn."""
     path = Path(path)
     build = BUILD_HINT
-    if not path.exists():
-        raise DataError(path, None, f"model file not found; {build}")
-    try:
-        metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise DataError(metadata_path(path), None, f"model metadata missing or unreadable; {build}") from None
-    if metadata.get("labels") != list(LABELS):
-        raise DataError(
-            path, None, f"model was trained for labels {metadata.get('labels')}, not {list(LABELS)}; {build}"
-        )
-    if metadata.get("feature_version") != FEATURE_VERSION:
-        raise DataError(
-            path,
-            None,
-            f"model has feature version {metadata.get('feature_version')}, this code {FEATURE_VERSION}; {build}",
-        )
+    metadata = read_metadata(path)
     major = lambda version: str(version).split(".")[0]  # noqa: E731
     if major(metadata.get("sklearn_version")) != major(sklearn.__version__):
         raise DataError(
@@ -161,14 +144,6 @@ def read_metadata(path: str | Path = MODEL) -> dict:
             f"model was saved with scikit-learn {metadata.get('sklearn_version')}, this is "
             f"{sklearn.__version__}; {build}",
         )
-    return metadata
-
-
-def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
-    """Load a model without unpickling: refuse unknown types, other label sets and feature versions."""
-    path = Path(path)
-    build = BUILD_HINT
-    metadata = read_metadata(path)
     sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -188,8 +163,6 @@ def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
         raise DataError(
             path, None, f"model file is corrupt or not a skops model ({type(err).__name__}); {build}"
         ) from None
-    if "registry" not in metadata:
-        raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {build}")
     if not isinstance(model, Pipeline) or list(model.named_steps) != ["pairs", "features", "classifier"]:
         raise DataError(path, None, f"model file does not hold a stance pipeline; {build}")
     return model, metadata

@@ -18,7 +18,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
-from pipeline.features.pair_view import COLUMNS, PairView
+from pipeline.features.pair_rows import COLUMNS
+from pipeline.features.pair_view import PairView
 from pipeline.features.vectorize import tfidf_transform
 
 PAIR_COLUMNS = ["sentence", "mentions", "other_mentions", "previous_sentence", "next_sentence"]
@@ -78,8 +79,3 @@ def model_features(model: Pipeline, pairs):
         weight = weights.get(name)
         blocks.append(block if weight is None else block * weight)
     return sp.hstack(blocks).tocsr()
-
-
-def best_labels(scores: np.ndarray) -> list[str]:
-    """The label with the highest score in each row of `class_scores`."""
-    return [LABELS[i] for i in scores.argmax(axis=1)]

@@ -32,7 +32,9 @@ from pathlib import Path
 from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
-from pipeline.modeling.persist import load_model, metadata_path
+from pipeline.modeling.metadata import metadata_path
+from pipeline.modeling.persist import load_model
+from pipeline.modeling.plain import plain_path
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs
@@ -92,19 +94,20 @@ except ImportError:  # the [dask] extra is not installed; run_dask says how to i
 
 
 class ShipModel(WorkerPlugin):
-    """Carries the model's bytes to each worker once (and to workers that join later); loads it there safely."""
+    """Carries the model's files to each worker once (and to workers that join later); loads it there safely.
 
-    def __init__(self, model_bytes: bytes, metadata_text: str, digest: str):
-        self.model_bytes, self.metadata_text, self.digest = model_bytes, metadata_text, digest
+    `files` maps file names to bytes: the skops model first, then its metadata and plain model."""
+
+    def __init__(self, files: dict[str, bytes], digest: str):
+        self.files, self.digest = files, digest
 
     def setup(self, worker):
         from pipeline.scoring.scorer import Scorer
 
         folder = Path(tempfile.mkdtemp(prefix="stance-model-", dir=worker.local_directory))
-        path = folder / "model.skops"
-        path.write_bytes(self.model_bytes)
-        metadata_path(path).write_text(self.metadata_text, encoding="utf-8")
-        _SCORERS[self.digest] = Scorer.load(path)
+        for name, data in self.files.items():
+            (folder / name).write_bytes(data)
+        _SCORERS[self.digest] = Scorer.load(folder / next(iter(self.files)))
         limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
 
 
@@ -179,10 +182,14 @@ def run_dask(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
     )
     load_model(model_path)  # a bad model stops the run here, not on every worker
-    model_bytes = Path(model_path).read_bytes()
+    model_files = {
+        path.name: path.read_bytes()
+        for path in (Path(model_path), metadata_path(model_path), plain_path(model_path))
+        if path.exists()
+    }
     import hashlib
 
-    digest = hashlib.sha256(model_bytes).hexdigest()
+    digest = hashlib.sha256(model_files[Path(model_path).name]).hexdigest()
     partitions, problems = plan_partitions(inputs)
     out = Path(output)
     (out / "pairs").mkdir(parents=True, exist_ok=True)
@@ -195,7 +202,7 @@ def run_dask(
         from tqdm import tqdm
 
         client.register_plugin(
-            ShipModel(model_bytes, metadata_path(Path(model_path)).read_text(encoding="utf-8"), digest),
+            ShipModel(model_files, digest),
             name=f"stance-model-{digest[:12]}",
         )
         futures = client.map(

@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pipeline.files import files_sha256
-from pipeline.modeling.persist import metadata_path
+from pipeline.modeling.metadata import metadata_path
 
 METADATA_KEY = "stance"  # the Parquet key-value metadata key
 SIDECAR_SUFFIX = ".meta.json"

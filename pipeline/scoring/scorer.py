@@ -22,26 +22,26 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance, best_labels
 from pipeline.errors import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, DataError  # noqa: F401 (the scorer's exit codes)
-from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS
-from pipeline.modeling.explain import Explainer
-from pipeline.modeling.persist import load_model, read_metadata
-from pipeline.modeling.predict import best_labels, class_scores
+from pipeline.modeling.metadata import read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 
 UNCERTAIN = "uncertain"  # the stance of a pair below --min-confidence
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
+IN_FLIGHT_PER_WORKER = 2  # batches queued or being scored per worker: memory stays flat
 BATCH_CHARS = 2_000_000
 
 
@@ -55,20 +55,44 @@ class ArticleResult:
 class Scorer:
     """A loaded model and the actor registry it was trained with.
 
-    With `explain_top` K > 0 each pair row gets an `explanation`: the K features that pushed
-    most toward its predicted class, with their exact contributions (pipeline.modeling.explain).
+    The model is the plain scoring model (pipeline.modeling.plain) where the train stage could
+    write one, which loads without scikit-learn; otherwise, and for explanations, the skops
+    pipeline. Both give the same numbers. With `explain_top` K > 0 each pair row gets an
+    `explanation`: the K features that pushed most toward its predicted class, with their exact
+    contributions (pipeline.modeling.explain).
     """
 
     def __init__(self, model, registry: ActorRegistry, explain_top: int = 0):
         self.model = model
         self.registry = registry
         self.explain_top = explain_top
-        self.explainer = Explainer(model) if explain_top else None
+        self.explainer = None
+        if explain_top:
+            from pipeline.modeling.explain import Explainer
+
+            self.explainer = Explainer(model)
 
     @classmethod
     def load(cls, model_path: str | Path = MODEL_PATH, explain_top: int = 0) -> Scorer:
-        model, metadata = load_model(model_path)
+        from pipeline.modeling.plain import load_plain
+
+        metadata = read_metadata(model_path)
+        model = None if explain_top else load_plain(model_path, metadata)
+        if model is None:
+            from pipeline.modeling.persist import load_model
+
+            model, metadata = load_model(model_path)
         return cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
+
+    def class_scores(self, pairs: list[dict]):
+        """Per-class probabilities in LABELS order, one row per candidate pair."""
+        from pipeline.modeling.plain import PlainModel
+
+        if isinstance(self.model, PlainModel):
+            return self.model.class_scores(pairs)
+        from pipeline.modeling.predict import class_scores
+
+        return class_scores(self.model, pairs)
 
     def score_batch(self, articles: list[Article]) -> list[ArticleResult]:
         """Score every (sentence, actor) pair of these articles; one result per article, in order."""
@@ -83,7 +107,7 @@ class Scorer:
             if self.explainer:
                 scores, explanations = self.explainer.explain(chunk, self.explain_top)
             else:
-                scores, explanations = class_scores(self.model, chunk), None
+                scores, explanations = self.class_scores(chunk), None
             for offset, (probabilities, stance) in enumerate(zip(scores, best_labels(scores))):
                 pair = chunk[offset]
                 row = {
@@ -170,7 +194,10 @@ def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
         _worker_scorer = Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
         _worker_error = err
-    limit_threads(threads)  # N workers share the cores (the embeddings extra's torch)
+    if "torch" in sys.modules:  # the embeddings extra: N workers share the cores, not a thread per core each
+        from pipeline.features.embeddings import limit_threads
+
+        limit_threads(threads)
 
 
 def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
@@ -184,7 +211,10 @@ def _pool_context():
     so each worker only loads the model; elsewhere each worker starts afresh."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, "pipeline.modeling.plain"])
+        # Starts the server, which imports in the background while this process goes on (opening
+        # the outputs, reading the first batches); the pool's first fork waits for it.
+        multiprocessing.forkserver.ensure_running()
         return context
     return multiprocessing.get_context("spawn")
 
@@ -198,7 +228,7 @@ def score_events(
 ) -> Iterator[Problem | ArticleResult]:
     """Problems and scored articles, in input order, however many workers score them.
 
-    With workers > 1 at most 2 x workers batches are in flight, so memory stays flat
+    With workers > 1 at most IN_FLIGHT_PER_WORKER x workers batches are in flight, so memory stays flat
     however long the input, and results come back in submission order.
     """
     if workers <= 1:
@@ -215,7 +245,7 @@ def score_events(
                 pending.append(item)
             else:
                 pending.append(pool.apply_async(_score_in_worker, (item,)))
-            while len(pending) > 2 * workers or (pending and isinstance(pending[0], Problem)):
+            while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
                 yield from _resolved(pending.popleft())
         while pending:
             yield from _resolved(pending.popleft())
@@ -283,7 +313,6 @@ def run_score(
     output stays intact. Each output carries its provenance (pipeline.scoring.provenance).
     """
     import contextlib
-    import sys
 
     from tqdm import tqdm
 
@@ -299,6 +328,7 @@ def run_score(
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
+        _pool_context()  # the workers' server starts now, beside the rest of the setup
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress

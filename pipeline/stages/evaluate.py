@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, load_labelled_set
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, best_labels, load_labelled_set
 from pipeline.data.splits import load_split
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
@@ -26,7 +26,7 @@ from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
 from pipeline.modeling.persist import load_model
-from pipeline.modeling.predict import best_labels, class_scores, pairs_frame
+from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
 
 SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder

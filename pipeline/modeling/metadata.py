@@ -1,0 +1,49 @@
+"""The model's metadata file (`models/model.json`): read and checked without loading the model.
+
+It says what the model was trained for (labels, feature version, actor registry, params)
+and which plain scoring file belongs to it, so the scorer can refuse a model that does not
+fit this code before it imports scikit-learn or reads a model file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.paths import MODEL
+
+# Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
+FEATURE_VERSION = 3
+BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
+
+
+def metadata_path(path: str | Path) -> Path:
+    """`models/model.skops` -> `models/model.json`."""
+    return Path(path).with_suffix(".json")
+
+
+def read_metadata(path: str | Path = MODEL) -> dict:
+    """The model's metadata, after the checks that need no loading: the model file is there, and
+    was saved for these labels and this feature version."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, None, f"model file not found; {BUILD_HINT}")
+    try:
+        metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise DataError(metadata_path(path), None, f"model metadata missing or unreadable; {BUILD_HINT}") from None
+    if metadata.get("labels") != list(LABELS):
+        raise DataError(
+            path, None, f"model was trained for labels {metadata.get('labels')}, not {list(LABELS)}; {BUILD_HINT}"
+        )
+    if metadata.get("feature_version") != FEATURE_VERSION:
+        raise DataError(
+            path,
+            None,
+            f"model has feature version {metadata.get('feature_version')}, this code {FEATURE_VERSION}; {BUILD_HINT}",
+        )
+    if "registry" not in metadata:
+        raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {BUILD_HINT}")
+    return metadata

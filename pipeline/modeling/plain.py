@@ -1,0 +1,223 @@
+"""The plain scoring model: the fitted pipeline as arrays and JSON, scored without scikit-learn.
+
+Scoring one article with the skops model costs seconds before its first sentence:
+importing scikit-learn and skops, and rebuilding the pipeline object by object. So the
+train stage also writes the model as plain data, `models/model.npz`: PairRows' params,
+each feature block's vocabulary, idf and weight, and the linear classifier's
+coefficients, intercepts and softmax temperature. Loading it needs numpy and scipy
+only, and `np.load(allow_pickle=False)` runs no code from the file.
+
+`PlainModel.class_scores` gives what `predict.class_scores` gives for the skops model,
+bit for bit (a test compares every pair of the shipped articles): both build the
+features with PairRows and features.vectorize, and take a softmax of the same
+linear scores. A pipeline with a step this format does not hold (embeddings, VADER,
+sigmoid or isotonic calibration, a classifier without a softmax of its scores) is
+written as a file that says so, and the scorer loads the skops model instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from pipeline.data.labels import LABELS
+from pipeline.errors import DataError
+from pipeline.features.pair_rows import PairRows
+from pipeline.features.vectorize import char_wb_counts, tfidf_weights, word_counts
+from pipeline.files import atomic_output
+from pipeline.modeling.metadata import BUILD_HINT
+
+FORMAT = 1
+PAIR_ROWS_PARAMS = ("lexicon", "mark_actors", "negation_scope", "window", "context_sentences", "cue_features")
+
+
+def plain_path(model_path: str | Path) -> Path:
+    """`models/model.skops` -> `models/model.npz`."""
+    return Path(model_path).with_suffix(".npz")
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (the calibrated classifier's too, so both models compute it alike)."""
+    exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class FeatureBlock:
+    """One column of the ColumnTransformer: a TF-IDF vectoriser ("words", "char_wb") or the cue dict ("dict")."""
+
+    def __init__(self, spec: dict, idf: np.ndarray | None):
+        self.name, self.kind, self.column = spec["name"], spec["kind"], spec["column"]
+        self.weight = spec["weight"]
+        self.ngram_range = tuple(spec["ngram_range"])
+        self.token_pattern = spec["token_pattern"]
+        self.sublinear_tf, self.norm = spec["sublinear_tf"], spec["norm"]
+        self.terms = spec["terms"]
+        self.vocabulary = {term: index for index, term in enumerate(self.terms)}
+        self.idf = idf
+
+    def transform(self, rows: list[dict]):
+        documents = [row[self.column] for row in rows]
+        if self.kind == "dict":
+            block = _dict_counts(self.vocabulary, documents)
+        else:
+            if self.kind == "char_wb":
+                counts = char_wb_counts(self, self.vocabulary, self.ngram_range, documents)
+            else:
+                counts = word_counts(self.vocabulary, self.token_pattern, self.ngram_range, documents)
+            block = tfidf_weights(counts, self.idf, self.sublinear_tf, self.norm)
+        return block if self.weight is None else block * self.weight
+
+
+def _dict_counts(vocabulary: dict, dicts: list[dict]):
+    """`DictVectorizer.transform`: a feature's value (a string value is the feature `key=value`, 1)."""
+    indices, values, indptr = [], [], [0]
+    for features in dicts:
+        for key, value in features.items():
+            if isinstance(value, str):
+                key, value = f"{key}={value}", 1
+            index = vocabulary.get(key)
+            if index is not None:
+                indices.append(index)
+                values.append(float(value))
+        indptr.append(len(indices))
+    matrix = sp.csr_array(
+        (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.intc), indptr),
+        shape=(len(dicts), len(vocabulary)),
+    )
+    matrix.sort_indices()
+    return matrix
+
+
+class PlainModel:
+    """PairRows, feature blocks and a linear classifier with a softmax: the scorer's whole model."""
+
+    def __init__(self, spec: dict, arrays: dict):
+        self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
+        self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
+        self.coef_t = arrays["coef"].T
+        self.intercept = arrays["intercept"]
+        self.temperature = spec["temperature"]
+        classes = spec["classes"]
+        self.label_order = [classes.index(label) for label in LABELS]
+
+    def class_scores(self, pairs: list[dict]) -> np.ndarray:
+        """Per-class probabilities in LABELS order, one row per candidate pair (a dict)."""
+        rows = self.pair_rows.view_rows(list(pairs))
+        features = sp.hstack([block.transform(rows) for block in self.blocks]).tocsr()
+        scores = features @ self.coef_t + self.intercept
+        if self.temperature is not None:
+            scores = scores / self.temperature
+        return softmax(scores)[:, self.label_order]
+
+    @classmethod
+    def read(cls, path: Path, data: bytes) -> PlainModel:
+        """The model in `data` (the bytes of `path`); a file that is not one is refused in one line."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+            spec = json.loads(arrays.pop("spec").tobytes().decode("utf-8"))
+            if spec.get("format") != FORMAT or not spec.get("covered"):
+                raise ValueError("not a plain model of this format")
+            return cls(spec, arrays)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            raise DataError(path, None, f"plain model file is corrupt ({type(err).__name__}); {BUILD_HINT}") from None
+
+
+def load_plain(model_path: str | Path, metadata: dict) -> PlainModel | None:
+    """The plain model that belongs to this model, or None where there is none to use (the model
+    has a step the format does not hold, or was copied without it): then load the skops model."""
+    entry = metadata.get("plain_model") or {}
+    path = plain_path(model_path)
+    if not entry.get("covered") or not path.exists():
+        return None
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        raise DataError(
+            path, None, f"plain model does not belong to {Path(model_path).name} (its SHA-256 differs); {BUILD_HINT}"
+        )
+    return PlainModel.read(path, data)
+
+
+# --- written by the train stage, from the fitted scikit-learn pipeline ---
+
+
+def save_plain(model, path: Path) -> bool:
+    """Write the pipeline as a plain model; return whether it could be (see `plain_spec`)."""
+    spec, arrays = plain_spec(model)
+    arrays["spec"] = np.frombuffer(json.dumps(spec, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    with atomic_output(path) as temporary:
+        # Written entry by entry with a fixed timestamp (np.savez stamps the time): same model, same bytes.
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(arrays):
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+                entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(entry, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+    return spec["covered"]
+
+
+def plain_spec(model) -> tuple[dict, dict]:
+    """(spec, arrays) of the plain model; a spec with `covered: false` and the reason where a step
+    of the pipeline is not one PlainModel computes exactly as scikit-learn does."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from pipeline.features.pair_view import PairView
+    from pipeline.features.vectorize import handled
+    from pipeline.modeling.calibration import GroupCalibratedClassifier
+
+    def uncovered(reason: str) -> tuple[dict, dict]:
+        return {"format": FORMAT, "covered": False, "reason": reason}, {}
+
+    view, columns, classifier = (model.named_steps[name] for name in ("pairs", "features", "classifier"))
+    if type(view) is not PairView or type(columns) is not ColumnTransformer or not columns.sparse_output_:
+        return uncovered("the first steps are not PairView and a sparse ColumnTransformer")
+    weights = columns.transformer_weights or {}
+    blocks, arrays = [], {}
+    for name, transformer, column in columns.transformers_:
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        block = {"name": name, "column": column, "weight": weights.get(name)}
+        block.update(ngram_range=[1, 1], token_pattern=None, sublinear_tf=False, norm=None)
+        if not isinstance(column, str):
+            return uncovered(f"feature block {name} reads several columns")
+        if type(transformer) is DictVectorizer and transformer.sparse and transformer.separator == "=":
+            block.update(kind="dict", terms=list(transformer.feature_names_))
+        elif handled(transformer):
+            block.update(
+                kind="char_wb" if transformer.analyzer == "char_wb" else "words",
+                ngram_range=list(transformer.ngram_range),
+                token_pattern=transformer.token_pattern,
+                sublinear_tf=bool(transformer.sublinear_tf),
+                norm=transformer.norm,
+                terms=sorted(transformer.vocabulary_, key=transformer.vocabulary_.get),
+            )
+            arrays[f"idf_{name}"] = transformer.idf_
+        else:
+            return uncovered(f"feature block {name} is a {type(transformer).__name__}")
+        blocks.append(block)
+    if type(classifier) is GroupCalibratedClassifier and classifier.method == "temperature":
+        linear, temperature = classifier.estimator_, float(classifier.temperature_)
+    elif type(classifier) is LogisticRegression:
+        linear, temperature = classifier, None  # its predict_proba is the softmax of its scores
+    else:
+        return uncovered(f"the classifier is a {type(classifier).__name__} without temperature scaling")
+    if len(linear.classes_) < 3:
+        return uncovered("the classifier has fewer than three classes")
+    arrays.update(coef=linear.coef_, intercept=linear.intercept_)
+    spec = {
+        "format": FORMAT,
+        "covered": True,
+        "pair_rows": {name: getattr(view, name) for name in PAIR_ROWS_PARAMS},
+        "blocks": blocks,
+        "classes": [str(label) for label in linear.classes_],
+        "temperature": temperature,
+    }
+    return spec, arrays
