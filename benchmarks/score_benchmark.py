@@ -12,7 +12,7 @@ new article id), then for each size prints one table:
   matched (features and classifier only), and `class_scores`, the scorer's walk
   through the same fitted pipeline (identical numbers);
 - stance score: `stance score corpus.jsonl --output out.parquet --workers N` as a
-  subprocess, for each N;
+  subprocess, for each N: the median of `--repeat` runs (3), the worker counts taking turns;
 - Dask: `stance score shards/ --dask local:N` on the corpus in 32 shards, at its own
   size (`--dask-sentences`);
 - one article: `stance score one.txt` (the first seed article), best of three.
@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
+from pipeline.modeling.persist import load_model  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.paths import MODEL as MODEL_PATH  # noqa: E402
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer  # noqa: E402
@@ -90,14 +91,17 @@ def prepared_pairs(corpus: Path, scorer: Scorer, limit_pairs: int) -> tuple[list
     return pairs, sentences
 
 
-def predict_rates(corpus: Path, scorer: Scorer, limit_pairs: int) -> dict[str, float]:
-    """Sentences per (CPU) second of the model alone on pairs already split and matched: the
-    pipeline's own predict_proba, and the scorer's class_scores (the same numbers)."""
+def predict_rates(corpus: Path, scorer: Scorer, model: Path, limit_pairs: int) -> dict[str, float]:
+    """Sentences per (CPU) second of the model alone on pairs already split and matched: the skops
+    pipeline's own predict_proba, `class_scores`' walk through it, and the plain model the scorer
+    loads (all three the same numbers)."""
     pairs, sentences = prepared_pairs(corpus, scorer, limit_pairs)
+    pipeline_model, _ = load_model(model)
     rates = {}
     for name, predict in (
-        ("predict_proba", lambda chunk: scorer.model.predict_proba(pairs_frame(chunk))),
-        ("class_scores", lambda chunk: class_scores(scorer.model, chunk)),
+        ("predict_proba", lambda chunk: pipeline_model.predict_proba(pairs_frame(chunk))),
+        ("class_scores", lambda chunk: class_scores(pipeline_model, chunk)),
+        ("PlainModel.class_scores", scorer.class_scores),
     ):
         start = time.process_time()
         for offset in range(0, len(pairs), MAX_PAIRS_PER_PREDICT):
@@ -191,6 +195,9 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, nargs="+", default=[40_000])
     parser.add_argument(
         "--workers", type=int, nargs="*", default=sorted({1, 2, os.cpu_count() or 1}), help="default: 1, 2, cores"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each worker count, interleaved; the median is shown"
     )
     parser.add_argument("--floor-pairs", type=int, default=20_000, help="pairs timed for predict_proba")
     parser.add_argument(
@@ -288,11 +295,16 @@ def run(args, model: Path) -> None:
             result = timed(keyword_floor_command(corpus, folder / "floor.parquet"))
             floor = (sentences / result.seconds, sentences / result.cpu)
             print(row(sentences, "keyword floor (same reading, splitting, matching, writing)", result, floor[1], floor))
-            for name, per_cpu in predict_rates(corpus, scorer, args.floor_pairs).items():
+            for name, per_cpu in predict_rates(corpus, scorer, model, args.floor_pairs).items():
                 print(row(sentences, f"`{name}` on prepared pairs (in process)", None, per_cpu, floor), flush=True)
+            # Runs alternate between worker counts, so a slow spell of a shared machine falls on all of them.
+            runs = {workers: [] for workers in args.workers}
+            for _ in range(args.repeat):
+                for workers in args.workers:
+                    runs[workers].append(timed(score_command(corpus, folder / "out.parquet", model, workers)))
             base = None
             for workers in args.workers:
-                result = timed(score_command(corpus, folder / "out.parquet", model, workers))
+                result = sorted(runs[workers], key=lambda run: run.seconds)[len(runs[workers]) // 2]  # the median
                 base = base or sentences / result.seconds
                 label = f"`stance score`, {workers} worker{'s' if workers > 1 else ''}"
                 print(row(sentences, label, result, sentences / result.cpu, floor, base), flush=True)
