@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections import Counter
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -122,40 +122,26 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
 
 
 def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, int], documents: list[str]):
-    """The count matrix of word unigrams (and bigrams, for ngram_range (1, 2)) CountVectorizer builds."""
+    """The count matrix of word unigrams (and bigrams, for ngram_range (1, 2)) CountVectorizer builds:
+    every document's ids in one flat array, then scipy sums each row's repeats and sorts its columns."""
     get = vocabulary.get
     tokenize = re.compile(token_pattern).findall  # as CountVectorizer.build_tokenizer
     bigrams = ngram_range == (1, 2)
-    rows = []
+    ids, indptr = [], [0]
     for document in documents:
         tokens = tokenize(document)
-        ids = list(map(get, tokens))
+        ids.extend(map(get, tokens, repeat(-1)))  # -1: not in the vocabulary
         if bigrams and len(tokens) > 1:
-            ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:]))))  # " ".join, as _word_ngrams does
-        rows.append([i for i in ids if i is not None])
-    return _count_matrix(rows, len(vocabulary))
-
-
-def _count_matrix(rows, n_features: int):
-    """The CSR matrix CountVectorizer._count_vocab builds from these ids: counts, sorted indices."""
-    indices, values, indptr = [], [], [0]
-    for ids in rows:
-        counter = Counter(ids)
-        indices.extend(counter.keys())
-        values.extend(counter.values())
-        indptr.append(len(indices))
-    index_dtype = np.int32 if indptr[-1] <= np.iinfo(np.int32).max else np.int64
-    matrix = sp.csr_array(
-        (
-            np.asarray(values, dtype=np.intc),
-            np.asarray(indices, dtype=index_dtype),
-            np.asarray(indptr, dtype=index_dtype),
-        ),
-        shape=(len(indptr) - 1, n_features),
-        dtype=np.float64,
+            ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))  # " ".join, as _word_ngrams
+        indptr.append(len(ids))
+    ids = np.asarray(ids, dtype=np.int64)
+    rows = np.repeat(np.arange(len(documents)), np.diff(indptr))
+    known = ids >= 0
+    counts = sp.csr_array(
+        (np.ones(int(known.sum())), (rows[known], ids[known])), shape=(len(documents), len(vocabulary))
     )
-    matrix.sort_indices()
-    return matrix
+    counts.sum_duplicates()
+    return counts
 
 
 def tfidf_weights(counts, idf: np.ndarray, sublinear_tf: bool, norm: str | None):
