@@ -91,13 +91,7 @@ def main() -> None:
     params = load_params()
     lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
-    real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
-    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
-        dataset, labels = load_split(split)
-        for row, label in zip(dataset.to_list(), labels):
-            real = row["origin"] == "real"
-            (real_rows if real else synthetic_rows).append(row)
-            (real_labels if real else synthetic_labels).append(label)
+    real_rows, real_labels, synthetic_rows, synthetic_labels = labelled_pairs()
 
     rows, models, baseline = {}, {}, None
     names = args.only or list(CANDIDATES)
@@ -130,6 +124,18 @@ def main() -> None:
             rows[name]["sentences_per_second"] = speed
             print(f"{name}: {speed:,} sentences/s", flush=True)
         write_rows(args.output, rows)
+
+
+def labelled_pairs() -> tuple[list, list, list, list]:
+    """Every prepared pair (both splits) as real rows, their labels, synthetic rows, their labels."""
+    real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        dataset, labels = load_split(split)
+        for row, label in zip(dataset.to_list(), labels):
+            real = row["origin"] == "real"
+            (real_rows if real else synthetic_rows).append(row)
+            (real_labels if real else synthetic_labels).append(label)
+    return real_rows, real_labels, synthetic_rows, synthetic_labels
 
 
 def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:

@@ -246,15 +246,41 @@ def test_the_coordinators_in_cues_yaml_decide_which_listed_actors_share_a_cue(tm
     assert "self:oppose" not in cues and "other:oppose" in cues, cues
 
 
-def test_the_holder_rules_are_tried_in_the_order_the_docstring_lists():
+def test_the_holder_rules_the_lexicon_names_are_the_engines_and_the_docstring_lists_them_in_order(lexicon):
     from pipeline.features import holders
+    from pipeline.features.lexicon import HOLDER_RULES
 
     listed = [
         line.split(".", 1)[1].split(":")[0].strip()
         for line in holders.__doc__.splitlines()
         if line[:2] in {f"{i}." for i in range(1, 10)}
     ]
-    assert listed == [rule.__name__ for rule in holders.HOLDER_RULES]
+    assert listed == list(holders.RULES) == list(HOLDER_RULES) == lexicon["holder_rules"]
+
+
+@pytest.mark.parametrize(
+    "rules, words",
+    [
+        ("[passive_agent, nearest_subjects_before]", "line 2: holder_rules: unknown rule 'nearest_subjects_before'"),
+        ("[the_speaker, the_speaker]", "line 2: holder_rules: 'the_speaker' is listed twice"),
+    ],
+)
+def test_a_holder_rule_list_with_an_unknown_or_repeated_rule_is_refused_at_its_line(tmp_path, rules, words):
+    text = (ROOT / "data/cues.yaml").read_text(encoding="utf-8")
+    body = text[: text.index("holder_rules:")]
+    path = tmp_path / "cues.yaml"
+    path.write_text(body + f"holder_rules: {rules}\n")
+    with pytest.raises(DataError) as caught:
+        load_cue_lexicon(path)
+    line = body.count("\n") + 1
+    assert str(caught.value).startswith(f"{path}:{line}: ") and words.split(": ", 1)[1] in str(caught.value)
+
+
+def test_leaving_a_holder_rule_out_changes_who_holds_a_cue(registry, lexicon):
+    sentence = "Japan's proposal was opposed by France."
+    with_agent = views(sentence, registry, lexicon)["france"]["cues"]
+    without = {**lexicon, "holder_rules": [r for r in lexicon["holder_rules"] if r != "passive_agent"]}
+    assert with_agent != views(sentence, registry, without)["france"]["cues"]
 
 
 def test_the_model_clones_and_cross_validates_as_one_estimator(trained_model, lexicon):

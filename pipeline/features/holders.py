@@ -6,9 +6,10 @@ target's name) and `addressees` ("he said Japan should make the right call": tol
 what to do). `find_speaker` finds the sentence's speaker ("Macron said", "said
 Macron.", "according to Paris,").
 
-Each stance cue then gets one holder: the rules of HOLDER_RULES are tried in this
-order, and the first that gives an answer wins ("actors" are the mentions not set
-aside, "in its clause" means in the cue's clause):
+Each stance cue then gets one holder: the rules that the lexicon's `holder_rules`
+lists (data/cues.yaml) are tried in its order, and the first that gives an answer
+wins; with no answer the sentence's speaker holds it. The rules ("actors" are the
+mentions not set aside, "in its clause" means in the cue's clause), in the shipped order:
 
 1. passive_agent: the agent of a passive ("spearheaded by Stoltenberg").
 2. possessor_or_modifier: the actor right before the cue, or with "'s" shortly before it ("France's objection", "French objections").
@@ -20,8 +21,8 @@ aside, "in its clause" means in the cue's clause):
 8. the_speaker: the sentence's speaker, or nobody when it has none.
 
 Actors listed together ("China, like France,") share the holder's cue: `listed_together`.
-The word lists and distances the rules use are data (the `syntax` and `distances`
-sections of data/cues.yaml), given here as a `Syntax`.
+The rule order and the word lists and distances the rules use are data (the
+`holder_rules`, `syntax` and `distances` sections of data/cues.yaml), given here as a `Syntax`.
 """
 
 from __future__ import annotations
@@ -180,22 +181,25 @@ def the_speaker(cue: Cue):
     return SPEAKER
 
 
-HOLDER_RULES = (
-    passive_agent,
-    possessor_or_modifier,
-    pronoun_refers_to_first_actor,
-    nearest_subject_before,
-    pronoun_subject_is_speaker,
-    first_actor_after,
-    nearest_object_before,
-    the_speaker,
-)
+RULES = {
+    rule.__name__: rule
+    for rule in (
+        passive_agent,
+        possessor_or_modifier,
+        pronoun_refers_to_first_actor,
+        nearest_subject_before,
+        pronoun_subject_is_speaker,
+        first_actor_after,
+        nearest_object_before,
+        the_speaker,
+    )
+}  # by the names the lexicon's `holder_rules` uses (lexicon.HOLDER_RULES, checked by a test)
 
 
 def holder_position(cue: Cue):
-    """The first answer of HOLDER_RULES: an actor's token position, or SPEAKER."""
-    for rule in HOLDER_RULES:
-        answer = rule(cue)
+    """The first answer of the lexicon's holder rules: an actor's token position, or SPEAKER."""
+    for name in cue.syntax.holder_rules:
+        answer = RULES[name](cue)
         if answer is not None:
             return answer
     return SPEAKER

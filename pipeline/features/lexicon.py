@@ -3,9 +3,10 @@
 The lexicon is plain data, saved inside the model so that scoring matches exactly
 the phrases, and applies exactly the word lists and distances, training did:
 
-    {class: [phrase, ...], ..., "syntax": {list name: [token, ...]}, "distances": {name: int}}
+    {class: [phrase, ...], ..., "syntax": {list name: [token, ...]}, "distances": {name: int},
+     "holder_rules": [rule name, ...]}
 
-`Syntax` is the sets and numbers the cue features and holder rules read, built
+`Syntax` is the sets, numbers and rule order the cue features and holder rules read, built
 from that dict when PairView transforms (sets are never saved in the model).
 """
 
@@ -62,14 +63,27 @@ DISTANCES = (
     "passive_auxiliary_lookback",
     "gerund_min_length",
 )
-SECTIONS = ("syntax", "distances")
+# The holder rules of pipeline/features/holders.py, by name. The lexicon's `holder_rules` lists the ones
+# applied, in the order they are tried: rules are data, and leaving one out is an edit of data/cues.yaml.
+HOLDER_RULES = (
+    "passive_agent",
+    "possessor_or_modifier",
+    "pronoun_refers_to_first_actor",
+    "nearest_subject_before",
+    "pronoun_subject_is_speaker",
+    "first_actor_after",
+    "nearest_object_before",
+    "the_speaker",
+)
+SECTIONS = ("syntax", "distances", "holder_rules")
 
 
 def load_cue_lexicon(path) -> dict:
     """The lexicon as plain data (lists, strings, ints), so it is saved inside the model.
 
-    {class: [phrase, ...]} for every cue class, then "syntax": {list name: [token, ...]}
-    and "distances": {name: int}, each in the order of CUE_CLASSES, SYNTAX_LISTS and DISTANCES.
+    {class: [phrase, ...]} for every cue class, then "syntax": {list name: [token, ...]},
+    "distances": {name: int}, each in the order of CUE_CLASSES, SYNTAX_LISTS and DISTANCES,
+    and "holder_rules": [rule name, ...] in the order the file gives.
     """
     data = expect_mapping(load_yaml(path), path, "the cue lexicon")
     lexicon = {}
@@ -106,7 +120,28 @@ def load_cue_lexicon(path) -> dict:
         )
     lexicon["syntax"] = _load_syntax(data, path)
     lexicon["distances"] = _load_distances(data, path)
+    lexicon["holder_rules"] = _load_holder_rules(data, path)
     return lexicon
+
+
+def _load_holder_rules(data, path) -> list[str]:
+    """The holder rules to apply, in order: names of HOLDER_RULES, each at most once."""
+    if "holder_rules" not in data:
+        raise DataError(
+            path,
+            data.line or 1,
+            f"missing section 'holder_rules'; list the rules to apply, in order: {', '.join(HOLDER_RULES)}",
+        )
+    rules = expect_list_of_strings(data["holder_rules"], path, "holder_rules", data.key_lines["holder_rules"])
+    seen = set()
+    for rule in rules:
+        line = line_of(rule, data.key_lines["holder_rules"])
+        if rule not in HOLDER_RULES:
+            raise DataError(path, line, f"holder_rules: unknown rule {rule!r}; use {', '.join(HOLDER_RULES)}")
+        if rule in seen:
+            raise DataError(path, line, f"holder_rules: {rule!r} is listed twice; list each rule once")
+        seen.add(rule)
+    return [str(rule) for rule in rules]
 
 
 def _section(data, path, name: str, needs: tuple[str, ...], what: str):
@@ -183,6 +218,7 @@ class Syntax:
     possessor_reach: int
     passive_auxiliary_lookback: int
     gerund_min_length: int
+    holder_rules: tuple[str, ...]
 
     @classmethod
     def from_lexicon(cls, lexicon: dict) -> Syntax:
@@ -194,7 +230,8 @@ class Syntax:
                 "(a model saved without them must be rebuilt with `dvc repro`)"
             )
         words = {name: frozenset(lexicon["syntax"][name]) for name in SYNTAX_LISTS}
-        return cls(**words, **{name: int(lexicon["distances"][name]) for name in DISTANCES})
+        distances = {name: int(lexicon["distances"][name]) for name in DISTANCES}
+        return cls(**words, **distances, holder_rules=tuple(lexicon["holder_rules"]))
 
 
 def phrase_regex(phrases: list[str]) -> re.Pattern:
