@@ -183,6 +183,34 @@ def batches(
         yield batch
 
 
+# glibc's mallopt parameters (malloc.h) and the sizes set for them.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEPT_FREE_BYTES = 512 * 2**20
+
+
+def keep_freed_memory() -> None:
+    """Let this process keep the memory it frees, where the C library is glibc.
+
+    Each batch builds feature matrices of some MB and frees them. glibc hands such blocks
+    back to the system at once and the next batch faults every page in again: 260k page
+    faults for 40k sentences, 4 to 8% of the time. Kept, they are reused (40k faults);
+    the peak memory is the same, it is only not returned between batches.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if sys.platform != "linux" or not name:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        if hasattr(libc, "mallopt"):  # glibc; musl and others have none
+            libc.mallopt(M_MMAP_THRESHOLD, KEPT_FREE_BYTES)
+            libc.mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
+    except OSError:
+        return
+
+
 # --- many processes: the model is loaded once per worker process, not once per batch ---
 _worker_scorer: Scorer | None = None
 _worker_error: DataError | None = None
@@ -190,6 +218,7 @@ _worker_error: DataError | None = None
 
 def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
+    keep_freed_memory()
     try:
         _worker_scorer = Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
@@ -325,6 +354,7 @@ def run_score(
     check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
+    keep_freed_memory()
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
