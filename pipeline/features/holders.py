@@ -193,7 +193,7 @@ RULES = {
         nearest_object_before,
         the_speaker,
     )
-}  # by the names the lexicon's `holder_rules` uses (lexicon.HOLDER_RULES, checked by a test)
+}  # by the names the lexicon's `holder_rules` uses (validated against these on load)
 
 
 def holder_position(cue: Cue):

@@ -63,18 +63,6 @@ DISTANCES = (
     "passive_auxiliary_lookback",
     "gerund_min_length",
 )
-# The holder rules of pipeline/features/holders.py, by name. The lexicon's `holder_rules` lists the ones
-# applied, in the order they are tried: rules are data, and leaving one out is an edit of data/cues.yaml.
-HOLDER_RULES = (
-    "passive_agent",
-    "possessor_or_modifier",
-    "pronoun_refers_to_first_actor",
-    "nearest_subject_before",
-    "pronoun_subject_is_speaker",
-    "first_actor_after",
-    "nearest_object_before",
-    "the_speaker",
-)
 SECTIONS = ("syntax", "distances", "holder_rules")
 
 
@@ -125,19 +113,23 @@ def load_cue_lexicon(path) -> dict:
 
 
 def _load_holder_rules(data, path) -> list[str]:
-    """The holder rules to apply, in order: names of HOLDER_RULES, each at most once."""
+    """The holder rules to apply, in order: names of the engine's rules, each at most once.
+    Rules are data: leaving one out, or reordering them, is an edit of data/cues.yaml."""
+    from pipeline.features.holders import RULES  # holders reads Syntax from here: imported when needed
+
+    known = ", ".join(RULES)
     if "holder_rules" not in data:
         raise DataError(
             path,
             data.line or 1,
-            f"missing section 'holder_rules'; list the rules to apply, in order: {', '.join(HOLDER_RULES)}",
+            f"missing section 'holder_rules'; list the rules to apply, in order: {known}",
         )
     rules = expect_list_of_strings(data["holder_rules"], path, "holder_rules", data.key_lines["holder_rules"])
     seen = set()
     for rule in rules:
         line = line_of(rule, data.key_lines["holder_rules"])
-        if rule not in HOLDER_RULES:
-            raise DataError(path, line, f"holder_rules: unknown rule {rule!r}; use {', '.join(HOLDER_RULES)}")
+        if rule not in RULES:
+            raise DataError(path, line, f"holder_rules: unknown rule {rule!r}; use {known}")
         if rule in seen:
             raise DataError(path, line, f"holder_rules: {rule!r} is listed twice; list each rule once")
         seen.add(rule)
