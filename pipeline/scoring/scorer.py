@@ -197,13 +197,11 @@ def keep_freed_memory() -> None:
     the peak memory is the same, it is only not returned between batches.
     """
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    if sys.platform != "linux" or not name:
+    if sys.platform != "linux":
         return
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)  # the C library this process already runs on: no search, no subprocess
         if hasattr(libc, "mallopt"):  # glibc; musl and others have none
             libc.mallopt(M_MMAP_THRESHOLD, KEPT_FREE_BYTES)
             libc.mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
