@@ -2,7 +2,7 @@
 
     python benchmarks/holder_rules.py            # needs `dvc repro` first (the prepared pairs)
 
-For each rule that `holder_rules` in data/cues.yaml lists (but the last, the speaker,
+For each rule that `holder_rules` in data/targets/nato-tokyo-office/cues.yaml lists (but the last, the speaker,
 which is also what happens when no rule answers), the default model is trained with
 that one rule left out of the list, as the train stage trains it, and compared with
 the model that applies every rule:

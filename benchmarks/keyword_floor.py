@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("inputs", nargs="+")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
-    registry = ActorRegistry.load(ROOT / "data/actors.yaml")
-    lexicon = load_cue_lexicon(ROOT / "data/cues.yaml")
+    registry = ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
+    lexicon = load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml")
     # The evaluate stage's keyword baseline (evaluation.metrics.keyword_rule), its regexes compiled once.
     oppose, support = phrase_regex(lexicon["oppose"]), phrase_regex(lexicon["support"])
     with row_writer(args.output, PAIR_SCHEMA) as write:

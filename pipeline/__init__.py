@@ -1,4 +1,4 @@
-"""stance: actor stance toward the proposed NATO liaison office in Tokyo."""
+"""stance: the stance news articles give each actor toward one target, described by data (data/targets/)."""
 
 import os
 

@@ -23,7 +23,7 @@ EXIT_TABLE = "Exit codes:\n\n" + "\n\n".join(f"{code}: {meaning}" for code, mean
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Actor stance toward the proposed NATO liaison office in Tokyo.",
+    help="Actor stance toward a target (params.yaml: data.target), per (sentence, actor) of news articles.",
     epilog=EXIT_TABLE,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -43,7 +43,7 @@ def main(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ):
-    """Actor stance toward the proposed NATO liaison office in Tokyo."""
+    """Actor stance toward a target (params.yaml: data.target), per (sentence, actor) of news articles."""
 
 
 def _interrupt(signum, frame):
@@ -108,11 +108,11 @@ def evaluate(params: Path = PARAMS_OPTION):
 
 
 @app.command()
-def agreement():
-    """Cohen's kappa of the labelling passes; fails unless data/labels.csv is their consensus or adjudication."""
+def agreement(params: Path = PARAMS_OPTION):
+    """Cohen's kappa of the target's labelling passes; fails unless its labels.csv is their consensus or adjudication."""
     from pipeline.evaluation.agreement import main
 
-    run_stage(main)
+    run_stage(lambda: main(load_params(params)))
 
 
 @app.command()
@@ -189,13 +189,20 @@ def report(
     ),
     output: str = typer.Option(..., help="The page to write: one self-contained .html file."),
     evidence: int = typer.Option(5, min=1, help="Evidence sentences shown per actor."),
-    actors: str = typer.Option("data/actors.yaml", help="Actor registry, to find each actor's mentions."),
-    cues: str = typer.Option("data/cues.yaml", help="Cue lexicon, to mark the deciding words."),
+    target: str = typer.Option(
+        None, help="The target's folder (its name, registry and cue lexicon); default: params.yaml's data.target."
+    ),
+    params: Path = PARAMS_OPTION,
 ):
     """An HTML report that opens offline: stances per actor, over time (with dates), strongest evidence."""
     from pipeline.reporting.page import write_report
 
-    articles, actor_count = run_stage(write_report, inputs, output, actors, cues, evidence)
+    if target is None:
+        if not params.is_file():
+            print(f"error: {params}: file not found; run in the project folder or give --target", file=sys.stderr)
+            raise SystemExit(EXIT_ERROR)
+        target = run_stage(load_params, params).data.target
+    articles, actor_count = run_stage(write_report, inputs, output, target, evidence)
     print(f"report of {articles} articles and {actor_count} actors written to {output}", file=sys.stderr)
 
 
@@ -226,7 +233,7 @@ def label_export(
 @label_app.command("import")
 def label_import(
     file: str = typer.Argument(..., help="A filled export .csv, or Label Studio's JSON export (.json)."),
-    annotator: str = typer.Option(..., help="Who labelled it; the pass is data/annotation/passes/<annotator>.csv."),
+    annotator: str = typer.Option(..., help="Who labelled it; the pass is <target>/annotation/passes/<annotator>.csv."),
     replace: bool = typer.Option(False, help="Replace this annotator's stored pass instead of adding to it."),
     params: Path = PARAMS_OPTION,
 ):
@@ -234,16 +241,18 @@ def label_import(
     from pipeline.annotation.adjudication import agree
     from pipeline.annotation.passes import import_pass
 
-    run_stage(lambda: import_pass(load_params(params), file, annotator, replace))
-    run_stage(agree)
+    loaded = run_stage(load_params, params)
+    run_stage(lambda: import_pass(loaded, file, annotator, replace))
+    run_stage(lambda: agree(Path(loaded.data.passes), Path(loaded.data.disagreements)))
 
 
 @label_app.command("agree")
-def label_agree():
-    """Cohen's kappa between the passes; writes data/annotation/disagreements.csv with a blank `final` column."""
+def label_agree(params: Path = PARAMS_OPTION):
+    """Cohen's kappa between the passes; writes <target>/annotation/disagreements.csv with a blank `final` column."""
     from pipeline.annotation.adjudication import agree
 
-    run_stage(agree)
+    loaded = run_stage(load_params, params)
+    run_stage(lambda: agree(Path(loaded.data.passes), Path(loaded.data.disagreements)))
 
 
 @label_app.command("merge")

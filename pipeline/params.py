@@ -7,7 +7,7 @@ naming params.yaml, the key and what is allowed, before any work is done.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -21,15 +21,32 @@ class Section(BaseModel):
 
 
 class DataParams(Section):
+    """The target: its folder holds every file that makes the pipeline about it, under fixed names
+    (README: Targets); `articles` is its fully labelled articles, which may sit elsewhere (seeds/)."""
+
+    target: str  # folder of the target's files: TARGET_FILES below
     articles: str  # folder of .txt articles, each fully labelled
-    annotation_articles: str  # folder of .txt articles from the annotation loop, which may be partly labelled
-    actors: str  # actor registry (YAML)
-    labels: str  # gold labels (CSV)
-    cues: str  # stance-cue lexicon (YAML)
-    behaviour: str  # behavioural templates (YAML)
-    paraphrases: str  # the blind paraphrase suite (CSV: group, sentence, actor, expected)
-    synthetic: str  # synthetic training text: articles/*.txt and labels.csv, fully labelled
-    locked: str  # the locked test: articles/*.txt and labels.csv, never trained or tuned on
+
+    # What each file of a target folder is, by the name the code reads it under.
+    TARGET_FILES: ClassVar[dict[str, str]] = {
+        "description": "target.yaml",  # what the target is and is not, its name and paraphrases
+        "actors": "actors.yaml",  # actor registry
+        "labels": "labels.csv",  # gold stance per (article, sentence, actor) of `articles`
+        "cues": "cues.yaml",  # stance-cue lexicon used by the cue features
+        "behaviour": "behaviour.yaml",  # templated behavioural tests (never trained on)
+        "paraphrases": "paraphrases.csv",  # blind paraphrase suite (never trained on)
+        "synthetic": "synthetic",  # synthetic training text: articles/*.txt and labels.csv
+        "locked": "locked",  # the locked test: articles/*.txt and labels.csv, never trained or tuned on
+        "annotation": "annotation",  # the annotation loop's store, and the gold's original passes (pass_*.csv)
+        "annotation_articles": "annotation/articles",  # articles the loop stored; may be partly labelled
+        "passes": "annotation/passes",  # one <annotator>.csv per annotator, written by `stance label import`
+        "disagreements": "annotation/disagreements.csv",  # by `stance label agree`; its `final` column by people
+    }
+
+    def __getattr__(self, name: str):
+        if name in self.TARGET_FILES:
+            return str(Path(self.target) / self.TARGET_FILES[name])
+        return super().__getattr__(name)
 
 
 class PrepareParams(Section):

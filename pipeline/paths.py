@@ -1,7 +1,7 @@
 """Every path the stages write, named once. dvc.yaml declares the same paths as outs.
 
 Paths are relative to the project root, where `dvc repro` runs the stages. The
-inputs (articles, registry, labels, lexicon, templates) are knobs in params.yaml.
+inputs (the target's folder and its articles) are knobs in params.yaml.
 """
 
 from pathlib import Path
@@ -23,7 +23,3 @@ MODEL_CARD = Path("models/MODEL_CARD.md")
 METRICS = Path("metrics.json")
 PLOTS = Path("plots")
 REPORTS = Path("reports")
-
-ANNOTATION = Path("data/annotation")
-PASSES = ANNOTATION / "passes"  # one <annotator>.csv per annotator, written by `stance label import`
-DISAGREEMENTS = ANNOTATION / "disagreements.csv"  # written by `stance label agree`, its `final` column by people

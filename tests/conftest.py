@@ -24,6 +24,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+TARGET = ROOT / "data/targets/nato-tokyo-office"  # the shipped target's folder
+
+
+def target_folder(destination: Path, **replaced: Path) -> str:
+    """A target folder that is the shipped one but for the files named in `replaced`
+    (labels=..., annotation_articles=...: the name params.data reads it under), each
+    linked, not copied; for tests that run a stage on files of their own."""
+    from pipeline.params import DataParams
+
+    destination.mkdir(parents=True, exist_ok=True)
+    swaps = {DataParams.TARGET_FILES[name]: Path(path).resolve() for name, path in replaced.items()}
+    for entry in TARGET.iterdir():
+        inner = {name.split("/", 1)[1]: path for name, path in swaps.items() if name.startswith(entry.name + "/")}
+        if inner:  # one file inside this folder is swapped: link the rest of its entries one by one
+            (destination / entry.name).mkdir()
+            for child in entry.iterdir():
+                (destination / entry.name / child.name).symlink_to(inner.get(child.name, child))
+            for name, path in inner.items():
+                if not (destination / entry.name / name).exists():
+                    (destination / entry.name / name).symlink_to(path)
+        else:
+            (destination / entry.name).symlink_to(swaps.get(entry.name, entry))
+    return str(destination)
 
 
 def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, target_folder
 
 from pipeline.annotation.adjudication import agree, merge
 from pipeline.annotation.export import select
@@ -50,10 +50,10 @@ def ls_labels() -> dict[tuple, str]:
 def params(tmp_path):
     params = load_params(ROOT / "params.yaml")
     params.data.articles = str(ROOT / "seeds")
-    params.data.annotation_articles = str(FIXTURES / "articles")
-    params.data.actors = str(ROOT / "data/actors.yaml")
-    params.data.labels = str(tmp_path / "labels.csv")
-    shutil.copy(ROOT / "data/labels.csv", tmp_path / "labels.csv")
+    shutil.copy(ROOT / "data/targets/nato-tokyo-office/labels.csv", tmp_path / "labels.csv")
+    params.data.target = target_folder(
+        tmp_path / "target", labels=tmp_path / "labels.csv", annotation_articles=FIXTURES / "articles"
+    )
     return params
 
 
@@ -219,8 +219,10 @@ def test_a_partly_labelled_annotation_article_gives_only_its_labelled_pairs(tmp_
         ],
     )
     params = load_params(ROOT / "params.yaml")
-    params.data.articles, params.data.annotation_articles = str(tmp_path / "seeds"), str(tmp_path / "annotation")
-    params.data.labels, params.data.actors = str(tmp_path / "labels.csv"), str(ROOT / "data/actors.yaml")
+    params.data.articles = str(tmp_path / "seeds")
+    params.data.target = target_folder(
+        tmp_path / "target", labels=tmp_path / "labels.csv", annotation_articles=tmp_path / "annotation"
+    )
     params.prepare.test_fraction = 0.5
     params.prepare.synthetic = False  # these few articles on their own
     with contextlib.chdir(tmp_path):
@@ -256,7 +258,7 @@ def test_the_annotation_loop_end_to_end(built, tmp_path):
     margins = [float(r["margin"]) for r in batch]
     assert margins == sorted(margins) and all(r["label"] == "" for r in batch)
     for name in ("x01_summit-office-debate", "x02_seoul-canberra-reactions", "x03_office-on-hold"):
-        stored = clone / "data/annotation/articles" / f"{name}.txt"
+        stored = clone / "data/targets/nato-tokyo-office/annotation/articles" / f"{name}.txt"
         assert stored.read_bytes() == (FIXTURES / "articles" / f"{name}.txt").read_bytes()
     tasks = json.loads((clone / "batch.json").read_text(encoding="utf-8"))
     assert [(t["data"]["article_id"], t["data"]["text"], t["data"]["actor"]) for t in tasks] == keys
@@ -284,7 +286,7 @@ def test_the_annotation_loop_end_to_end(built, tmp_path):
 
     refused = run(["stance", "label", "merge"], clone, check=False)
     assert refused.returncode == 1 and "2 disagreements have no final label" in refused.stderr
-    path = clone / "data/annotation/disagreements.csv"
+    path = clone / "data/targets/nato-tokyo-office/annotation/disagreements.csv"
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["article_id"], r["sentence"], r["actor"]) for r in rows] == flipped

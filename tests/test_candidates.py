@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def registry():
-    return ActorRegistry.load(ROOT / "data/actors.yaml")
+    return ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
 
 
 def texts(sentences):

@@ -14,6 +14,7 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.splits import load_split
+from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import load_suite
 from pipeline.features.lexicon import load_cue_lexicon
@@ -24,16 +25,17 @@ from pipeline.params import load_params
 from pipeline.paths import TRAIN_SPLIT
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGET = Target.load(ROOT / "data/targets/nato-tokyo-office/target.yaml")
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return ActorRegistry.load(ROOT / "data/actors.yaml")
+    return ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
 
 
 @pytest.fixture(scope="module")
 def lexicon():
-    return load_cue_lexicon(ROOT / "data/cues.yaml")
+    return load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml")
 
 
 def views(sentence, registry, lexicon, **options) -> dict[str, dict]:
@@ -131,11 +133,11 @@ def test_a_lexicon_phrase_that_can_never_match_is_refused(tmp_path, lexicon):
         load_cue_lexicon(path)
 
 
-CUES_TEXT = (ROOT / "data/cues.yaml").read_text(encoding="utf-8")
+CUES_TEXT = (ROOT / "data/targets/nato-tokyo-office/cues.yaml").read_text(encoding="utf-8")
 
 
 def edited_cues(tmp_path, old: str, new: str) -> tuple[Path, int]:
-    """data/cues.yaml with `old` (found once) replaced by `new`, and the first line that differs."""
+    """data/targets/nato-tokyo-office/cues.yaml with `old` (found once) replaced by `new`, and the first line that differs."""
     assert CUES_TEXT.count(old) == 1, old
     text = CUES_TEXT.replace(old, new)
     path = tmp_path / "cues.yaml"
@@ -145,7 +147,7 @@ def edited_cues(tmp_path, old: str, new: str) -> tuple[Path, int]:
 
 
 def line_of_key(key: str) -> int:
-    """The line of a top-level key of data/cues.yaml."""
+    """The line of a top-level key of data/targets/nato-tokyo-office/cues.yaml."""
     return CUES_TEXT.splitlines().index(key) + 1
 
 
@@ -240,7 +242,12 @@ def test_the_negation_reach_in_cues_yaml_decides_whether_a_far_negator_flips_the
 
 def test_the_coordinators_in_cues_yaml_decide_which_listed_actors_share_a_cue(tmp_path, registry):
     sentence = "China, like France, opposes the idea."
-    assert "self:oppose" in views(sentence, registry, load_cue_lexicon(ROOT / "data/cues.yaml"))["china"]["cues"]
+    assert (
+        "self:oppose"
+        in views(sentence, registry, load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"))["china"][
+            "cues"
+        ]
+    )
     path, _ = edited_cues(tmp_path, '  coordinators: [",", and, or, like]', '  coordinators: [",", and, or]')
     cues = views(sentence, registry, load_cue_lexicon(path))["china"]["cues"]
     assert "self:oppose" not in cues and "other:oppose" in cues, cues
@@ -265,7 +272,7 @@ def test_the_holder_rules_the_lexicon_names_are_the_engines_and_the_docstring_li
     ],
 )
 def test_a_holder_rule_list_with_an_unknown_or_repeated_rule_is_refused_at_its_line(tmp_path, rules, words):
-    text = (ROOT / "data/cues.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "data/targets/nato-tokyo-office/cues.yaml").read_text(encoding="utf-8")
     body = text[: text.index("holder_rules:")]
     path = tmp_path / "cues.yaml"
     path.write_text(body + f"holder_rules: {rules}\n")
@@ -308,7 +315,7 @@ def test_the_model_clones_and_cross_validates_as_one_estimator(trained_model, le
 
 
 def test_the_behaviour_suite_expands_for_every_actor(registry):
-    cases = load_suite(ROOT / "data/behaviour.yaml", registry)
+    cases = load_suite(ROOT / "data/targets/nato-tokyo-office/behaviour.yaml", registry, TARGET)
     capabilities = {case.capability for case in cases}
     assert {
         "minimum_functionality",
@@ -324,12 +331,14 @@ def test_the_behaviour_suite_expands_for_every_actor(registry):
         assert {c.actor for c in cases if c.capability == capability} == set(registry.actors)
     invariance = next(c for c in cases if c.capability == "invariance")
     assert len(invariance.variants) > 1
+    # {target} takes every paraphrase of the target description in turn
+    assert any(TARGET.phrases[-1] in sentence for sentence, _ in invariance.variants)
 
 
 def test_behaviour_templates_are_kept_apart_from_training_data():
-    gold = (ROOT / "data/labels.csv").read_text(encoding="utf-8")
-    registry = ActorRegistry.load(ROOT / "data/actors.yaml")
-    for case in load_suite(ROOT / "data/behaviour.yaml", registry):
+    gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8")
+    registry = ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
+    for case in load_suite(ROOT / "data/targets/nato-tokyo-office/behaviour.yaml", registry, TARGET):
         for sentence, _ in case.variants:
             assert sentence not in gold
 
@@ -337,9 +346,9 @@ def test_behaviour_templates_are_kept_apart_from_training_data():
 def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
     path = tmp_path / "behaviour.yaml"
     path.write_text(
-        "outlets: [Reuters]\noffices: [the office]\ncapabilities:\n  negation:\n"
+        "outlets: [Reuters]\ncapabilities:\n  negation:\n"
         '    - {text: "{actor} is not against it", expect: {actor: maybe}}\n',
         encoding="utf-8",
     )
-    with pytest.raises(DataError, match=rf"{path}:5: negation: label 'maybe'"):
-        load_suite(path, registry)
+    with pytest.raises(DataError, match=rf"{path}:4: negation: label 'maybe'"):
+        load_suite(path, registry, TARGET)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, target_folder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +27,7 @@ from pipeline.scoring.inputs import Article, Problem, read_inputs
 from pipeline.scoring.scorer import BATCH_ARTICLES, ArticleResult, Scorer, score_events
 from pipeline.stages.prepare import prepare
 
-REGISTRY = ActorRegistry.load(ROOT / "data/actors.yaml")
+REGISTRY = ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
 ALIASES = [a for actor in REGISTRY.actors for a in REGISTRY.names(actor)]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -101,14 +101,12 @@ def test_the_scorer_summarises_each_input_article_exactly_once(scorer, texts):
 
 def prepared_bytes(tmp_path: Path, labels: Path | None = None, articles: Path | None = None, seed=None) -> bytes:
     params = load_params(ROOT / "params.yaml")
-    params.data.actors = str(ROOT / "data/actors.yaml")
-    params.data.labels = str(labels or ROOT / "data/labels.csv")
-    params.data.articles = str(articles or ROOT / "seeds")
-    params.data.synthetic = str(ROOT / params.data.synthetic)
-    if seed is not None:
-        params.prepare.split_seed = seed
     workdir = tmp_path / f"run-{random.random()}"
     workdir.mkdir()
+    params.data.target = target_folder(workdir / "target", **({"labels": labels} if labels else {}))
+    params.data.articles = str(articles or ROOT / "seeds")
+    if seed is not None:
+        params.prepare.split_seed = seed
     with contextlib.chdir(workdir):  # the stage writes data/prepared/ below the working directory
         prepare(params)
     return (workdir / TRAIN_SPLIT).read_bytes() + (workdir / TEST_SPLIT).read_bytes()
@@ -116,7 +114,11 @@ def prepared_bytes(tmp_path: Path, labels: Path | None = None, articles: Path | 
 
 def test_the_order_of_gold_rows_and_of_articles_on_disk_changes_nothing(tmp_path):
     original = prepared_bytes(tmp_path)
-    rows = list(csv.reader(io.StringIO((ROOT / "data/labels.csv").read_text(encoding="utf-8"), newline="")))
+    rows = list(
+        csv.reader(
+            io.StringIO((ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8"), newline="")
+        )
+    )
     body = rows[1:]
     random.Random(7).shuffle(body)
     shuffled = tmp_path / "labels.csv"
@@ -134,7 +136,11 @@ def test_another_split_seed_gives_another_split(tmp_path):
 
 
 def test_touching_files_without_changing_them_reruns_nothing(built):
-    for path in [*(built / "seeds").glob("*.txt"), built / "data/labels.csv", built / "params.yaml"]:
+    for path in [
+        *(built / "seeds").glob("*.txt"),
+        built / "data/targets/nato-tokyo-office/labels.csv",
+        built / "params.yaml",
+    ]:
         path.touch()
     assert "Running stage" not in run(["dvc", "repro"], built).stdout
 

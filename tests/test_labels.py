@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
+from conftest import target_folder
 
 from pipeline.errors import DataError
 from pipeline.evaluation.agreement import check_gold, kappas, read_passes
@@ -32,8 +33,8 @@ def run_prepare(tmp_path: Path, rows: list[str], only_first: bool = False):
         rows = rows[:3]
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     params = load_params(ROOT / "params.yaml")
-    params.data.articles, params.data.labels = str(tmp_path / "articles"), str(tmp_path / "labels.csv")
-    params.data.actors = str(ROOT / "data/actors.yaml")
+    params.data.articles = str(tmp_path / "articles")
+    params.data.target = target_folder(tmp_path / "target", labels=tmp_path / "labels.csv")
     params.prepare.test_fraction = 0.5
     params.prepare.synthetic = False  # these few articles on their own
     with contextlib.chdir(tmp_path):  # the stage writes data/prepared/ below the working directory
@@ -87,21 +88,32 @@ def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where
 
 
 def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():
-    passes = read_passes(ROOT / "data/annotation")
+    passes = read_passes(ROOT / "data/targets/nato-tokyo-office/annotation")
     assert set(passes) == {"a", "b", "c"}
-    assert check_gold(passes, ROOT / "data/annotation", ROOT / "data/labels.csv") > 0
+    assert (
+        check_gold(
+            passes,
+            ROOT / "data/targets/nato-tokyo-office/annotation",
+            ROOT / "data/targets/nato-tokyo-office/labels.csv",
+        )
+        > 0
+    )
     assert all(0.6 < kappa <= 1 for kappa in kappas(passes).values())
 
 
 def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
-    gold = (ROOT / "data/labels.csv").read_text(encoding="utf-8").splitlines()
+    gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8").splitlines()
     article, rest = gold[1].split(",", 1)
     flipped = rest.rsplit(",", 1)[0] + ("," + ("neutral" if not rest.endswith("neutral") else "support"))
     (tmp_path / "labels.csv").write_text(
         "\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8"
     )
     with pytest.raises(DataError, match="the passes/adjudication say"):
-        check_gold(read_passes(ROOT / "data/annotation"), ROOT / "data/annotation", tmp_path / "labels.csv")
+        check_gold(
+            read_passes(ROOT / "data/targets/nato-tokyo-office/annotation"),
+            ROOT / "data/targets/nato-tokyo-office/annotation",
+            tmp_path / "labels.csv",
+        )
 
 
 def test_a_labels_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path):

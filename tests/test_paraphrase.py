@@ -18,7 +18,7 @@ HEADER = "group,sentence,actor,expected\n"
 
 @pytest.fixture(scope="module")
 def registry():
-    return ActorRegistry.load(ROOT / "data/actors.yaml")
+    return ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
 
 
 @pytest.mark.parametrize(

@@ -109,19 +109,21 @@ def test_plots_are_rendered_by_dvc(built):
 
 
 def test_a_missing_label_stops_prepare_with_one_line_naming_article_and_line(built, tmp_path):
-    labels = (built / "data/labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    labels = (built / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     removed = labels.pop(5)  # a pair of seed 000, whose sentences sit one per line
-    (built / "data/labels.csv").write_text("".join(labels), encoding="utf-8")
+    (built / "data/targets/nato-tokyo-office/labels.csv").write_text("".join(labels), encoding="utf-8")
     try:
         result = run(["stance", "prepare"], built, check=False)
     finally:
-        (built / "data/labels.csv").write_text("".join(labels[:5] + [removed] + labels[5:]), encoding="utf-8")
+        (built / "data/targets/nato-tokyo-office/labels.csv").write_text(
+            "".join(labels[:5] + [removed] + labels[5:]), encoding="utf-8"
+        )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     message = result.stderr.strip()
     assert message.count("\n") == 0
     assert message.startswith("error: seeds/000_5ea5e603efdd03d0.txt:")
-    assert "no gold label" in message and "data/labels.csv" in message
+    assert "no gold label" in message and "data/targets/nato-tokyo-office/labels.csv" in message
 
 
 def test_calibration_figures_are_in_metrics_and_the_reliability_diagram_is_a_dvc_plot(built):

@@ -38,7 +38,7 @@ def shipped_pairs(trained_model):
     registry = ActorRegistry.from_dict(metadata["registry"])
     return [
         pair
-        for folder in ("seeds", "data/synthetic/articles")
+        for folder in ("seeds", "data/targets/nato-tokyo-office/synthetic/articles")
         for path in sorted((ROOT / folder).glob("*.txt"))
         for pair in article_candidates(path.stem, path.read_text(encoding="utf-8"), registry)
     ]
@@ -70,7 +70,7 @@ def train_rows(trained_model):
 def test_other_covered_settings_give_the_same_numbers_too(train_rows, shipped_pairs, changes, tmp_path):
     rows, labels = train_rows
     params = load_params(ROOT / "params.yaml").train.model_copy(update=changes)
-    model = build_model(params, load_cue_lexicon(ROOT / "data/cues.yaml"))
+    model = build_model(params, load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"))
     fit_deterministic(model, pairs_frame(rows), labels, groups=calibration_groups(rows))
     assert save_plain(model, tmp_path / "model.npz")
     plain = PlainModel.read(tmp_path / "model.npz", (tmp_path / "model.npz").read_bytes())
@@ -83,7 +83,7 @@ def test_a_model_the_format_does_not_hold_is_scored_from_its_skops_file(train_ro
     rows, labels = train_rows
     params = load_params(ROOT / "params.yaml").train.model_copy(update={"classifier": "linear_svm"})
     params = params.model_copy(update={"calibration": "none"})
-    model = build_model(params, load_cue_lexicon(ROOT / "data/cues.yaml"))
+    model = build_model(params, load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"))
     fit_deterministic(model, pairs_frame(rows[:600]), labels[:600])
     spec, arrays = plain_spec(model)
     assert not spec["covered"] and "LinearSVC" in spec["reason"] and arrays == {}

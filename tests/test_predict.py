@@ -20,7 +20,7 @@ def test_class_scores_are_predict_proba_to_the_last_bit(trained_model):
     registry = ActorRegistry.from_dict(metadata["registry"])
     pairs = [
         pair
-        for folder in ("seeds", "data/synthetic/articles")
+        for folder in ("seeds", "data/targets/nato-tokyo-office/synthetic/articles")
         for path in sorted((ROOT / folder).glob("*.txt"))
         for pair in article_candidates(path.stem, path.read_text(encoding="utf-8"), registry)
     ]
@@ -38,9 +38,9 @@ def test_lexicon_find_all_gives_every_class_what_finditer_gives():
     from pipeline.features.lexicon import CUE_CLASSES, Lexicon, load_cue_lexicon
     from pipeline.features.tokens import token_starts, tokenize
 
-    lexicon = Lexicon(load_cue_lexicon(ROOT / "data/cues.yaml"))
+    lexicon = Lexicon(load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"))
     checked = 0
-    for folder in ("seeds", "data/synthetic/articles"):
+    for folder in ("seeds", "data/targets/nato-tokyo-office/synthetic/articles"):
         for path in sorted((ROOT / folder).glob("*.txt")):
             for sentence in split_sentences(path.read_text(encoding="utf-8")):
                 tokens = tokenize(sentence.text)

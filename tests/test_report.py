@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from chromium import Browser, available
 from conftest import ROOT, run
 
@@ -164,6 +165,9 @@ def test_a_report_without_dates_says_so_and_still_shows_the_rest(scored, tmp_pat
     assert 'id="chart-actors"' in page
     assert page.count('class="evidence"') + page.count("No sentence presents") == len(actors)  # a section each
     assert "<script src=" not in page and "<link " not in page  # nothing loaded from elsewhere
+    # titled by the target of params.yaml, read from its description
+    name = yaml.safe_load((ROOT / "data/targets/nato-tokyo-office/target.yaml").read_text(encoding="utf-8"))["name"]
+    assert f"<h1>Stance toward {name}</h1>" in page
 
 
 def body(page: str) -> str:
@@ -231,7 +235,9 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         str(tmp_path / "missing.jsonl"): f"{tmp_path / 'missing.jsonl'}: no such file or folder",
         str(tmp_path / "broken.jsonl"): f"{tmp_path / 'broken.jsonl'}:3: not valid JSON",
         str(tmp_path / "bad_stance.jsonl"): f"{tmp_path / 'bad_stance.jsonl'}:2: stance 'x",
-        str(ROOT / "data/labels.csv"): f"{ROOT / 'data/labels.csv'}: no column 'sentence_index' for pair rows",
+        str(
+            ROOT / "data/targets/nato-tokyo-office/labels.csv"
+        ): f"{ROOT / 'data/targets/nato-tokyo-office/labels.csv'}: no column 'sentence_index' for pair rows",
         str(tmp_path / "notes.txt"): f"{tmp_path / 'notes.txt'}: unknown format '.txt'",
         str(report): f"{report}: --output is the input",
     }
@@ -244,16 +250,25 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     assert wrong.returncode == 1 and "give --output a .html path" in wrong.stderr
     elsewhere = stance("report", str(scored / "undated.jsonl"), "--output", str(report), cwd=tmp_path)
     assert elsewhere.returncode == 1
-    assert (
-        elsewhere.stderr
-        == "error: data/actors.yaml: file not found; run in the project folder or give its path with --actors\n"
+    assert elsewhere.stderr == "error: params.yaml: file not found; run in the project folder or give --target\n"
+    (tmp_path / "target").mkdir()
+    missing = stance(
+        "report", str(scored / "undated.jsonl"), "--output", str(report), "--target", str(tmp_path / "target")
+    )
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        f"error: {tmp_path / 'target/target.yaml'}: file not found; "
+        "run in the project folder or give the target's folder with --target\n"
     )
     assert report.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
 
 
 def test_the_deciding_words_come_from_the_explanation_when_the_rows_carry_one():
-    highlighter = Highlighter(ActorRegistry.load(ROOT / "data/actors.yaml"), load_cue_lexicon(ROOT / "data/cues.yaml"))
+    highlighter = Highlighter(
+        ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml"),
+        load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"),
+    )
     sentence = "France objected to the plan, but Japan welcomed the office."
     lexicon = marked_html(sentence, highlighter.spans(sentence, "france"))
     assert '<mark class="actor" title="mention of france">France</mark>' in lexicon

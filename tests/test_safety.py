@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import BIN, ROOT, run
+from conftest import BIN, ROOT, TARGET, run, target_folder
 from filelock import FileLock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -131,11 +131,12 @@ def prepare_project(tmp_path):
         (folder / "data").mkdir(parents=True)
         params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
         params["prepare"]["synthetic"] = False  # the real articles are enough here, and faster
-        for key, value in params["data"].items():
-            params["data"][key] = str(ROOT / value)
-        for key, file in (("actors", "actors.yaml"), ("labels", "labels.csv")):
-            (folder / "data" / file).write_bytes(convert(file, (ROOT / "data" / file).read_bytes()))
-            params["data"][key] = str(folder / "data" / file)
+        params["data"]["articles"] = str(ROOT / params["data"]["articles"])
+        for file in ("actors.yaml", "labels.csv"):
+            (folder / "data" / file).write_bytes(convert(file, (TARGET / file).read_bytes()))
+        params["data"]["target"] = target_folder(
+            folder / "target", actors=folder / "data/actors.yaml", labels=folder / "data/labels.csv"
+        )
         (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
         return folder
 
@@ -171,7 +172,7 @@ def test_gold_labels_in_a_legacy_encoding_stop_prepare_at_their_line_and_write_n
     byte = data[start]
     error = one_error_line(stance("prepare", "--params", "params.yaml", cwd=folder))
     assert error == (
-        f"error: {folder / 'data/labels.csv'}:{line}: not UTF-8 (byte 0x{byte:02x} at column {column}); "
+        f"error: {folder / 'target/labels.csv'}:{line}: not UTF-8 (byte 0x{byte:02x} at column {column}); "
         "save the file as UTF-8"
     )
     assert not (folder / "data/prepared").exists()
@@ -182,20 +183,19 @@ def label_project(tmp_path):
     """A folder to run `stance label import` in: the shipped articles, a copy of the gold file,
     and the annotation fixtures' articles as the exported ones."""
     folder = tmp_path / "project"
-    (folder / "data").mkdir(parents=True)
-    shutil.copy(ROOT / "data/labels.csv", folder / "data/labels.csv")
+    labels = tmp_path / "labels.csv"
+    shutil.copy(TARGET / "labels.csv", labels)
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    for key, value in params["data"].items():
-        params["data"][key] = str(ROOT / value)
-    params["data"]["labels"] = str(folder / "data/labels.csv")
-    params["data"]["annotation_articles"] = str(ANNOTATION_ARTICLES)
+    params["data"]["articles"] = str(ROOT / params["data"]["articles"])
+    # The target's folder at its usual place inside the project, so the store is found where users find it.
+    target_folder(folder / params["data"]["target"], labels=labels, annotation_articles=ANNOTATION_ARTICLES)
     (folder / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     return folder
 
 
 def batch_rows(count: int, skip: int = 0) -> list[list[str]]:
     """Rows of a filled export: real candidate pairs of the fixture articles, with a note column."""
-    registry = ActorRegistry.load(ROOT / "data/actors.yaml")
+    registry = ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
     pairs = [
         candidate
         for path in sorted(ANNOTATION_ARTICLES.glob("*.txt"))
@@ -220,12 +220,18 @@ def test_label_import_reads_a_spreadsheets_csv_and_refuses_a_legacy_one_storing_
     error = one_error_line(stance("label", "import", str(legacy), "--annotator", "alice", cwd=label_project))
     column = legacy.read_bytes().splitlines()[1].index(b"\x92") + 1  # the rest of the line is ASCII
     assert error == f"error: {legacy}:2: not UTF-8 (byte 0x92 at column {column}); save the file as UTF-8"
-    assert not (label_project / "data/annotation/passes").exists()
+    assert not (label_project / "data/targets/nato-tokyo-office/annotation/passes").exists()
 
     excel = write_batch(label_project / "excel.csv", rows, encoding="utf-8-sig", newline="\r\n")
     result = stance("label", "import", str(excel), "--annotator", "alice", cwd=label_project)
     assert result.returncode == 0, result.stderr
-    stored = list(csv.reader(io.StringIO((label_project / "data/annotation/passes/alice.csv").read_text("utf-8"))))
+    stored = list(
+        csv.reader(
+            io.StringIO(
+                (label_project / "data/targets/nato-tokyo-office/annotation/passes/alice.csv").read_text("utf-8")
+            )
+        )
+    )
     assert stored == [["article_id", "sentence", "actor", "label"], *[row[:4] for row in rows]]
 
 
@@ -387,11 +393,11 @@ def test_two_runs_writing_one_output_at_once_leave_one_whole_output(trained_mode
 def test_a_label_import_waits_for_another_and_an_interrupted_one_leaves_the_pass_whole(label_project):
     first = write_batch(label_project / "first.csv", batch_rows(2))
     assert stance("label", "import", str(first), "--annotator", "alice", cwd=label_project).returncode == 0
-    stored = label_project / "data/annotation/passes/alice.csv"
+    stored = label_project / "data/targets/nato-tokyo-office/annotation/passes/alice.csv"
     before = stored.read_bytes()
     second = write_batch(label_project / "second.csv", batch_rows(2, skip=2))
     command = [str(BIN / "stance"), "label", "import", str(second), "--annotator", "alice"]
-    lock = FileLock(label_project / "data/annotation/.lock")
+    lock = FileLock(label_project / "data/targets/nato-tokyo-office/annotation/.lock")
     for ending in ("interrupt", "release"):
         errors = label_project / f"stderr-{ending}.txt"
         with lock, open(errors, "w", encoding="utf-8") as stderr:  # another label command holds the store
@@ -571,11 +577,14 @@ def test_a_dask_output_folder_may_neither_sit_inside_an_input_nor_hold_one(train
 
 
 def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(trained_model, label_project):
-    gold = label_project / "data/labels.csv"
+    gold = "data/targets/nato-tokyo-office/labels.csv"  # as params.yaml names it
     before = snapshot(label_project)
     for output, words in (
-        ("data/labels.csv", f"--output is the input {gold}"),
-        ("data/annotation/passes/batch.csv", "--output is inside the input data/annotation"),
+        (gold, f"--output is the input {gold}"),
+        (
+            "data/targets/nato-tokyo-office/annotation/passes/batch.csv",
+            "--output is inside the input data/targets/nato-tokyo-office/annotation",
+        ),
     ):
         args = ["label", "export", str(ANNOTATION_ARTICLES), "--n", "2", "--model", str(trained_model)]
         error = one_error_line(stance(*args, "--output", output, cwd=label_project))

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "data/targets/nato-tokyo-office"
 SCRIPT = ROOT / "benchmarks" / "semeval_stance.py"
 CODE = {"neutral": "0", "oppose": "1", "support": "2"}
 TARGETS = ["abortion", "atheism", "climate", "feminist", "hillary"]
@@ -27,7 +28,7 @@ def write_split(folder: Path, split: str, rows: list[tuple[str, str]]) -> None:
 
 def tweeteval_folder(root: Path) -> Path:
     labels: dict[str, set[str]] = {}
-    for gold in (ROOT / "data" / "labels.csv", ROOT / "data" / "synthetic" / "labels.csv"):
+    for gold in (TARGET / "labels.csv", TARGET / "synthetic" / "labels.csv"):
         with open(gold, encoding="utf-8") as handle:
             for r in csv.DictReader(handle):
                 labels.setdefault(r["sentence"], set()).add(r["label"])

@@ -14,11 +14,14 @@ import through the package. Params are read as `params.<section>.<key>` (or a wh
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import ROOT
+
+from pipeline.params import DataParams
 
 PACKAGE = "pipeline"
 STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
@@ -67,8 +70,10 @@ def import_closure(stage: str) -> set[Path]:
     return {module_file(m).relative_to(ROOT) for m in seen}
 
 
-def params_read(files: set[Path]) -> set[str]:
-    """Keys read as params.<section>[.<key>] anywhere in these files."""
+def params_read(files: set[Path], target_files: bool = False) -> set[str]:
+    """Keys read as params.<section>[.<key>] anywhere in these files. A file of the target's
+    folder (params.data.actors...) is read through data.target, or kept as its own key
+    with `target_files`."""
     keys = set()
     for path in files:
         tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
@@ -78,8 +83,22 @@ def params_read(files: set[Path]) -> set[str]:
                 section = parents[node]
                 key = parents.get(section)
                 if section.attr in PARAMS:
-                    keys.add(f"{section.attr}.{key.attr}" if isinstance(key, ast.Attribute) else section.attr)
+                    name = f"{section.attr}.{key.attr}" if isinstance(key, ast.Attribute) else section.attr
+                    if name.startswith("data.") and name[5:] in DataParams.TARGET_FILES and not target_files:
+                        name = "data.target"
+                    keys.add(name)
     return keys
+
+
+def data_files_read(stage: str) -> set[str]:
+    """The data files and folders a stage reads through params.data, as paths from the project root."""
+    files = set()
+    for key in params_read(import_closure(stage), target_files=True):
+        if key.startswith("data.") and key != "data.target":  # the folder's name; its files count one by one
+            name = key.split(".")[1]
+            in_target = DataParams.TARGET_FILES.get(name)
+            files.add(f"{PARAMS['data']['target']}/{in_target}" if in_target else PARAMS["data"][name])
+    return files
 
 
 def covered(path: str, declared: list[str]) -> bool:
@@ -87,7 +106,9 @@ def covered(path: str, declared: list[str]) -> bool:
 
 
 def deps_of(stage: str) -> list[str]:
-    return [next(iter(d)) if isinstance(d, dict) else d for d in STAGES[stage]["deps"]]
+    """The stage's deps, with ${data.<key>} replaced as DVC does, from params.yaml."""
+    deps = [next(iter(d)) if isinstance(d, dict) else d for d in STAGES[stage]["deps"]]
+    return [re.sub(r"\$\{data\.(\w+)\}", lambda m: PARAMS["data"][m.group(1)], dep) for dep in deps]
 
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
@@ -111,9 +132,7 @@ def test_every_param_a_stage_reads_is_declared_and_every_declared_one_is_read(st
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 def test_every_data_file_a_stage_reads_through_params_is_a_declared_dependency(stage):
-    read = params_read(import_closure(stage))
-    files = {PARAMS["data"][key.split(".")[1]] for key in read if key.startswith("data.")}
-    missing = sorted(f for f in files if not covered(f, deps_of(stage)))
+    missing = sorted(f for f in data_files_read(stage) if not covered(f, deps_of(stage)))
     assert not missing, f"dvc.yaml stage {stage} reads {missing} without declaring them"
 
 

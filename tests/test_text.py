@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 from pipeline.data import text
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ["seeds", "data/annotation/articles", "data/synthetic/articles", "data/locked/articles"]
+FOLDERS = [
+    "seeds",
+    "data/targets/nato-tokyo-office/annotation/articles",
+    "data/targets/nato-tokyo-office/synthetic/articles",
+    "data/targets/nato-tokyo-office/locked/articles",
+]
 ARTICLES = sorted(path for folder in FOLDERS for path in (ROOT / folder).glob("*.txt"))
 
 

@@ -1,10 +1,10 @@
 """Agreement between the stored passes, adjudication of their disagreements, and the merge into the gold file.
 
 - `agree`: Cohen's kappa for each pair of annotators over the pairs both labelled, and
-  data/annotation/disagreements.csv: one row per pair that two passes label differently,
+  <target>/annotation/disagreements.csv: one row per pair that two passes label differently,
   a column per annotator and a blank `final` column. Finals already filled in are kept
   when the file is written again.
-- `merge`: appends to the gold file (data/labels.csv, its format) every pair that at
+- `merge`: appends to the gold file (<target>/labels.csv, its format) every pair that at
   least two passes label and that is settled: all passes agree, or the `final` column
   says. A pair with a single pass waits for a second one. Refused while a disagreement
   has no final label, or if a pair is already gold with another label. Running it again
@@ -28,7 +28,6 @@ from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, Go
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, read_text_file, write_csv
 from pipeline.params import Params
-from pipeline.paths import DISAGREEMENTS, PASSES
 
 
 def kappa(first: dict[GoldKey, str], second: dict[GoldKey, str]) -> tuple[float, int]:
@@ -65,7 +64,7 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
     return finals
 
 
-def agree(passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[dict]:
+def agree(passes_folder: Path, disagreements: Path) -> list[dict]:
     """`stance label agree`: print kappas, write the disagreements file; return its rows."""
     with store_lock(passes_folder.parent):  # finals are read from the file this rewrites
         return _agree(passes_folder, disagreements)
@@ -101,8 +100,10 @@ def _agree(passes_folder: Path, disagreements: Path) -> list[dict]:
     return rows
 
 
-def merge(params: Params, passes_folder: Path = PASSES, disagreements: Path = DISAGREEMENTS) -> list[tuple]:
+def merge(params: Params, passes_folder: Path | None = None, disagreements: Path | None = None) -> list[tuple]:
     """`stance label merge`: append the settled pairs to the gold file; return the rows appended."""
+    passes_folder = passes_folder or Path(params.data.passes)
+    disagreements = disagreements or Path(params.data.disagreements)
     with store_lock(passes_folder.parent):  # from reading the gold file to writing it back
         return _merge(params, passes_folder, disagreements)
 

@@ -3,7 +3,7 @@
 Selection rule:
 
 1. Score every candidate pair of the inputs with the trained model; drop every pair that
-   already has a label (data/labels.csv, a stored pass, an old pass_*.csv).
+   already has a label (<target>/labels.csv, a stored pass, an old pass_*.csv).
 2. Uncertainty is the margin between the two highest class probabilities: the smaller,
    the more the model hesitates, the more a label teaches it.
 3. Spread: articles take turns (round-robin, the article holding the most uncertain pair
@@ -27,10 +27,10 @@ from xml.sax.saxutils import quoteattr
 from pipeline.annotation.store import known_articles, labelled_keys, store_article
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
+from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.params import Params
-from pipeline.paths import ANNOTATION
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
@@ -149,12 +149,12 @@ def label_studio_task(pair: dict) -> dict:
     }
 
 
-def label_config(actors: list[str]) -> str:
+def label_config(actors: list[str], target_name: str) -> str:
     """The labelling interface: the sentence with the actor's mentions highlighted, and one stance choice."""
     labels = "\n".join(f"    <Label value={quoteattr(actor)}/>" for actor in actors)
     choices = "\n".join(f"    <Choice value={quoteattr(label)}/>" for label in LABELS)
     return f"""<View>
-  <Header value="Stance of $actor toward the NATO liaison office in Tokyo (article $article_id)"/>
+  <Header value={quoteattr(f"Stance of $actor toward {target_name} (article $article_id)")}/>
   <Text name="previous" value="$previous_sentence"/>
   <Labels name="{MENTION_CONTROL}" toName="{TEXT_OBJECT}">
 {labels}
@@ -168,7 +168,7 @@ def label_config(actors: list[str]) -> str:
 """
 
 
-def write_batch(output: Path, chosen: list[dict], actors: list[str]) -> None:
+def write_batch(output: Path, chosen: list[dict], actors: list[str], target_name: str) -> None:
     if output.suffix.lower() == ".csv":
         with atomic_output(output) as temporary:
             with open(temporary, "w", newline="", encoding="utf-8") as handle:
@@ -178,7 +178,7 @@ def write_batch(output: Path, chosen: list[dict], actors: list[str]) -> None:
     else:
         tasks = [label_studio_task(pair) for pair in chosen]
         with atomic_output(config_path(output)) as temporary:
-            temporary.write_text(label_config(actors), encoding="utf-8")
+            temporary.write_text(label_config(actors, target_name), encoding="utf-8")
         with atomic_output(output) as temporary:
             temporary.write_text(json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -199,11 +199,12 @@ def export(
     if output.suffix.lower() not in (".csv", ".json"):
         raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
     # What the export reads besides its inputs: the gold file and the store (passes, articles).
-    read = [params.data.labels, params.data.articles, params.data.annotation_articles, str(ANNOTATION)]
+    read = [params.data.labels, params.data.articles, params.data.annotation_articles, params.data.annotation]
     check_outputs(
         [*inputs, *read],
         {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
+    target = Target.load(params.data.description)
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
     skip = labelled_keys(params, set(actors))
@@ -214,7 +215,7 @@ def export(
     for article_id in dict.fromkeys(pair["article_id"] for pair in chosen):
         text, origin = texts[article_id]
         stored += store_article(params, article_id, text, origin, known)
-    write_batch(output, chosen, actors)
+    write_batch(output, chosen, actors, target.name)
     articles = len({pair["article_id"] for pair in chosen})
     where = f"{output} and {config_path(output)}" if output.suffix.lower() == ".json" else str(output)
     print(

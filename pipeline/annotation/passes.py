@@ -7,7 +7,7 @@ that is neither in seeds/ nor in the annotation articles folder, a sentence not 
 article, a sentence that gives no candidate pair for the actor, the same pair twice, and
 a pair that is already gold.
 
-The pass is stored as data/annotation/passes/<annotator>.csv. A second import by the same
+The pass is stored as <target>/annotation/passes/<annotator>.csv. A second import by the same
 annotator adds its pairs to the pass; one that relabels pairs of the pass is refused
 unless `replace` is set, which replaces the whole pass.
 """
@@ -27,7 +27,6 @@ from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, Go
 from pipeline.errors import DataError
 from pipeline.files import read_text_file
 from pipeline.params import Params
-from pipeline.paths import PASSES
 
 
 class RowProblems(DataError):
@@ -157,7 +156,7 @@ def validate(
     return labels, problems
 
 
-def import_pass(params: Params, file: str, annotator: str, replace: bool = False, folder: Path = PASSES) -> Path:
+def import_pass(params: Params, file: str, annotator: str, replace: bool = False, folder: Path | None = None) -> Path:
     """`stance label import`: validate the whole file, then store it as the annotator's pass."""
     path = Path(file)
     check_name(annotator, "--annotator")
@@ -177,6 +176,7 @@ def import_pass(params: Params, file: str, annotator: str, replace: bool = False
         raise RowProblems(problems + [f"{path}: {len(problems)} problem(s); nothing was stored"])
     if not labels:
         raise DataError(path, None, "no labelled pairs in the file")
+    folder = folder or Path(params.data.passes)
     with store_lock(folder.parent):  # from reading the pass to writing it back
         return _store(labels, path, kind, folder / f"{annotator}.csv", annotator, replace)
 

@@ -1,12 +1,12 @@
-"""What the annotation loop keeps on disk, under data/annotation/.
+"""What the annotation loop keeps on disk, under <target>/annotation/.
 
 - `passes/<annotator>.csv`: one labelling pass per annotator (article_id, sentence, actor,
   label), written by `stance label import`, keyed like the gold file.
 - `disagreements.csv`: pairs on which the passes differ, with a `final` column people fill.
-- the articles folder of params.yaml's `data.annotation_articles` (data/annotation/articles):
+- the articles folder <target>/annotation/articles (<target>: params.yaml's `data.target`):
   the text of every exported article that is not in seeds/, so its labels can be trained on.
 
-The gold file (data/labels.csv) stays the one source of training labels; `stance label
+The gold file (the target's labels.csv) stays the one source of training labels; `stance label
 merge` appends to it.
 """
 
@@ -26,7 +26,6 @@ from pipeline.data.labels import LABEL_COLUMNS, MAX_LABEL_FILE_BYTES, GoldKey, l
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, read_text_file
 from pipeline.params import Params
-from pipeline.paths import ANNOTATION, PASSES
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -50,7 +49,7 @@ def read_pass(path: Path) -> dict[GoldKey, tuple[str, int]]:
     return rows
 
 
-def stored_passes(folder: Path = PASSES) -> dict[str, dict[GoldKey, str]]:
+def stored_passes(folder: Path) -> dict[str, dict[GoldKey, str]]:
     """{annotator: {key: label}} for every pass under `folder`, annotators sorted by name."""
     return {
         path.stem: {key: label for key, (label, _) in read_pass(path).items()} for path in sorted(folder.glob("*.csv"))
@@ -98,9 +97,10 @@ def store_lock(annotation: Path) -> Iterator[None]:
         lock.release()
 
 
-def labelled_keys(params: Params, actors: set[str], annotation: Path = ANNOTATION) -> set[GoldKey]:
+def labelled_keys(params: Params, actors: set[str]) -> set[GoldKey]:
     """Every pair that already has a label: in the gold file, in a stored pass, or in an old pass_*.csv."""
     keys = set(read_gold(params.data.labels, actors))
+    annotation = Path(params.data.annotation)
     for path in sorted((annotation / "passes").glob("*.csv")) + sorted(annotation.glob("pass_*.csv")):
         keys.update(read_pass(path))
     return keys

@@ -1,4 +1,4 @@
-"""The actor registry (data/actors.yaml) and the matcher that finds actor mentions in text."""
+"""The actor registry (the target's actors.yaml) and the matcher that finds actor mentions in text."""
 
 from __future__ import annotations
 
@@ -63,7 +63,9 @@ class ActorRegistry:
             )
         if "actors" not in data:
             raise DataError(
-                path, data.line or 1, "no 'actors' mapping; add one (see the comment at the top of data/actors.yaml)"
+                path,
+                data.line or 1,
+                "no 'actors' mapping; add one: each actor id with its aliases (see a shipped target's actors.yaml)",
             )
         actors = expect_mapping(data["actors"], path, "'actors'", data.key_lines["actors"])
         aliases: dict[str, list[str]] = {}

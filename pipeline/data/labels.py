@@ -1,4 +1,4 @@
-"""Gold labels (data/labels.csv) and the articles they label, validated on load.
+"""Gold labels (the target's labels.csv) and the articles they label, validated on load.
 
 A gold row is keyed by article id, sentence text and actor, never by offsets, so a
 new sentence splitter or alias list shows at once which rows no longer fit. One row

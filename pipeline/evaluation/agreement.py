@@ -1,9 +1,9 @@
 """Inter-annotator agreement of the labelling passes, and the check that the gold file is their result.
 
-data/annotation/pass_{a,b,c}.csv are independent passes over the same candidate
-pairs; data/annotation/adjudication.csv settles every row on which they differ.
+<target>/annotation/pass_{a,b,c}.csv are independent passes over the same candidate
+pairs; <target>/annotation/adjudication.csv settles every row on which they differ.
 `stance agreement` prints Cohen's kappa for each pair of passes and
-fails if data/labels.csv is not exactly: the unanimous label, or the adjudicated one.
+fails if <target>/labels.csv is not exactly: the unanimous label, or the adjudicated one.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from sklearn.metrics import cohen_kappa_score
 from pipeline.data.labels import MAX_LABEL_FILE_BYTES
 from pipeline.errors import DataError
 from pipeline.files import read_text_file
-from pipeline.paths import ANNOTATION
+from pipeline.params import Params
 
 
 def _read(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline="")))
 
 
-def read_passes(folder: Path = ANNOTATION) -> dict[str, list[dict]]:
+def read_passes(folder: Path) -> dict[str, list[dict]]:
     passes = {path.stem.removeprefix("pass_"): _read(path) for path in sorted(folder.glob("pass_*.csv"))}
     keys = {name: [(r["article_id"], r["sentence_index"], r["actor"]) for r in rows] for name, rows in passes.items()}
     first = next(iter(keys.values()))
@@ -46,9 +46,7 @@ def kappas(passes: dict[str, list[dict]]) -> dict[str, float]:
     }
 
 
-def check_gold(
-    passes: dict[str, list[dict]], folder: Path = ANNOTATION, gold_path: Path = Path("data/labels.csv")
-) -> int:
+def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> int:
     """Raise unless every gold label is the passes' unanimous label or the adjudicated one; return #adjudicated."""
     adjudicated = {
         (r["article_id"], r["sentence_index"], r["actor"]): r["final"] for r in _read(folder / "adjudication.csv")
@@ -69,10 +67,12 @@ def check_gold(
     return len(adjudicated)
 
 
-def main() -> None:
-    passes = read_passes()
+def main(params: Params) -> None:
+    """The agreement of the target's original passes (<target>/annotation/pass_*.csv) and its gold."""
+    folder, gold = Path(params.data.annotation), Path(params.data.labels)
+    passes = read_passes(folder)
     pairs = len(next(iter(passes.values())))
     for name, kappa in kappas(passes).items():
         print(f"Cohen's kappa {name}: {kappa:.3f}")
-    settled = check_gold(passes)
-    print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; data/labels.csv matches")
+    settled = check_gold(passes, folder, gold)
+    print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")

@@ -1,4 +1,4 @@
-"""The behavioural suite: templated sentences (data/behaviour.yaml) expanded for every actor.
+"""The behavioural suite: templated sentences (<target>/behaviour.yaml) expanded for every actor.
 
 Each generated sentence goes through the same candidate generator as any article,
 so a test also fails when the matcher does not find the actor it names.
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
+from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
 from pipeline.modeling.predict import class_scores, pairs_frame
@@ -27,13 +28,14 @@ class Case:
     variants: list[tuple[str, dict[str, str]]]  # (sentence, {actor id: expected label})
 
 
-def load_suite(path, registry: ActorRegistry) -> list[Case]:
+def load_suite(path, registry: ActorRegistry, target: Target) -> list[Case]:
+    """Every template for every actor; {target} takes the target's paraphrases (target.yaml)."""
     data = expect_mapping(load_yaml(path), path, "the behaviour suite")
-    for key in ("outlets", "offices", "capabilities"):
+    for key in ("outlets", "capabilities"):
         if key not in data:
             raise DataError(path, data.line or 1, f"missing {key!r}")
     outlets = expect_list_of_strings(data["outlets"], path, "outlets", data.key_lines["outlets"])
-    offices = expect_list_of_strings(data["offices"], path, "offices", data.key_lines["offices"])
+    phrases = target.phrases
     capabilities = expect_mapping(data["capabilities"], path, "capabilities", data.key_lines["capabilities"])
     actors = registry.actors
     cases = []
@@ -48,10 +50,10 @@ def load_suite(path, registry: ActorRegistry) -> list[Case]:
                 other = actors[(position + 1) % len(actors)]
                 names = {"actor": registry.names(actor)[0], "other": registry.names(other)[0]}
                 ids = {"actor": actor, "other": other}
-                fills = itertools.product(outlets, offices) if capability == INVARIANCE else [(outlets[0], offices[0])]
+                fills = itertools.product(outlets, phrases) if capability == INVARIANCE else [(outlets[0], phrases[0])]
                 variants = []
-                for outlet, office in fills:
-                    sentence = text.format(outlet=outlet, office=office, **names)
+                for outlet, phrase in fills:
+                    sentence = text.format(outlet=outlet, target=phrase, **names)
                     variants.append((sentence, {ids[role]: label for role, label in expect.items()}))
                 cases.append(Case(capability, actor, variants))
     return cases
@@ -70,12 +72,12 @@ def _check_template(path, capability, template, line):
         if "{" + role + "}" not in text:
             raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
     try:
-        text.format(actor="A", other="B", outlet="O", office="F")
+        text.format(actor="A", other="B", outlet="O", target="T")
     except (KeyError, IndexError, ValueError) as err:
         raise DataError(
             path,
             where,
-            f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{office}}",
+            f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{target}}",
         ) from None
     return text, expect
 

@@ -7,12 +7,19 @@ from collections import Counter
 from pathlib import Path
 
 from pipeline.data.labels import LABELS
+from pipeline.data.target import Target
 from pipeline.files import atomic_output
 from pipeline.params import Params
 
 
 def write_model_card(
-    path: Path, params: Params, model_metadata: dict, metrics: dict, training_rows: list[dict], sources: Path
+    path: Path,
+    params: Params,
+    target: Target,
+    model_metadata: dict,
+    metrics: dict,
+    training_rows: list[dict],
+    sources: Path,
 ) -> None:
     """A short, human-readable card beside the model: what it is, what it was trained on, how good it is."""
     dates = {}
@@ -28,9 +35,10 @@ def write_model_card(
     lines = [
         "# Model card: stance classifier",
         "",
-        "Actor stance (support / oppose / neutral) toward the proposed NATO liaison office in Tokyo,",
+        f"Actor stance (support / oppose / neutral) toward {target.name},",
         "one prediction per (sentence, actor) pair. Written by the evaluate stage; do not edit.",
         "",
+        f"- Target (`{params.data.target}`): {target.description} Not the target: {'; '.join(target.not_target)}.",
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
@@ -66,8 +74,10 @@ def write_model_card(
         json.dumps(params.train.model_dump(), indent=2, sort_keys=True),
         "```",
         "",
-        "Limits: trained on a few dozen English news articles about one story (2023-2025); labels follow",
-        "docs/ANNOTATION.md. Scores on other targets or languages mean nothing.",
+        f"Limits: trained on {len(articles)} real English news articles about one target"
+        + (f" ({known[0][:4]}-{known[-1][:4]})" if known else "")
+        + f"; labels follow {target.guide}.",
+        "Scores on other targets or languages mean nothing.",
     ]
     with atomic_output(path) as temporary:
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """The blind paraphrase suite: one act said in many wordings, written from the guide alone.
 
-`data/paraphrases.csv` (group, sentence, actor, expected) was written by someone who had
+the target's `paraphrases.csv` (group, sentence, actor, expected) was written by someone who had
 seen neither the lexicon nor the features: each group is one act (France blocks the
 office, Seoul declines to comment...) in several wordings with the same expected label.
 It measures what the features' authors did not think of, so only aggregate figures are
@@ -34,7 +34,7 @@ def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
         if any(row.get(c) in (None, "") for c in COLUMNS):
             raise DataError(path, line, f"every row needs {', '.join(COLUMNS)}")
         if row["actor"] not in registry.actors:
-            raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from data/actors.yaml")
+            raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from the target's actors.yaml")
         if row["expected"] not in LABELS:
             raise DataError(path, line, f"expected {row['expected']!r} is not one of {', '.join(LABELS)}")
         key = (row["sentence"], row["actor"])

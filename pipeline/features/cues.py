@@ -1,6 +1,6 @@
 """Cue features: which stance cues of the lexicon this pair's actor holds, in which clause.
 
-The lexicon (data/cues.yaml) is matched on the marked tokens. The sentence is cut
+The lexicon (the target's cues.yaml) is matched on the marked tokens. The sentence is cut
 into clauses at strong boundaries (quotes that open or close a quotation,
 semicolons, "but", "while"...); a quotation mark between two words of one clause
 quotes a phrase and does not cut it. A support cue right after a determiner names
@@ -19,7 +19,7 @@ target (membership, Brussels, Ukraine), is the mention a place ("an office in
 Tokyo") or part of the target's name?
 
 The word lists and distances (how far a negator reaches, ...) are the `syntax` and
-`distances` sections of data/cues.yaml, given here as a `Syntax`.
+`distances` sections of the target's cues.yaml, given here as a `Syntax`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ what to do). `find_speaker` finds the sentence's speaker ("Macron said", "said
 Macron.", "according to Paris,").
 
 Each stance cue then gets one holder: the rules that the lexicon's `holder_rules`
-lists (data/cues.yaml) are tried in its order, and the first that gives an answer
+lists (the target's cues.yaml) are tried in its order, and the first that gives an answer
 wins; with no answer the sentence's speaker holds it. The rules ("actors" are the
 mentions not set aside, "in its clause" means in the cue's clause), in the shipped order:
 
@@ -22,7 +22,7 @@ mentions not set aside, "in its clause" means in the cue's clause), in the shipp
 
 Actors listed together ("China, like France,") share the holder's cue: `listed_together`.
 The rule order and the word lists and distances the rules use are data (the
-`holder_rules`, `syntax` and `distances` sections of data/cues.yaml), given here as a `Syntax`.
+`holder_rules`, `syntax` and `distances` sections of the target's cues.yaml), given here as a `Syntax`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The cue lexicon (data/cues.yaml): phrases by class, word lists and distances, validated on load.
+"""The cue lexicon (the target's cues.yaml): phrases by class, word lists and distances, validated on load.
 
 The lexicon is plain data, saved inside the model so that scoring matches exactly
 the phrases, and applies exactly the word lists and distances, training did:
@@ -114,7 +114,7 @@ def load_cue_lexicon(path) -> dict:
 
 def _load_holder_rules(data, path) -> list[str]:
     """The holder rules to apply, in order: names of the engine's rules, each at most once.
-    Rules are data: leaving one out, or reordering them, is an edit of data/cues.yaml."""
+    Rules are data: leaving one out, or reordering them, is an edit of the target's cues.yaml."""
     from pipeline.features.holders import RULES  # holders reads Syntax from here: imported when needed
 
     known = ", ".join(RULES)

@@ -2,7 +2,7 @@
 
 The lexicon is VADER's (7,500 words and their mean valence, -4 to 4, rated by ten
 people; MIT licence), read from the file the `vaderSentiment` package ships, so
-nothing is downloaded and VADER's own code never runs. Unlike data/cues.yaml it
+nothing is downloaded and VADER's own code never runs. Unlike the target's cues.yaml it
 knows nothing of the office or of NATO: it says only whether the words around the
 actor are warm or cold, which may carry to wordings the cue lexicon lacks.
 

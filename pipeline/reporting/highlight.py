@@ -2,7 +2,7 @@
 
 The deciding words are, when the pair row carries an `explanation` (`stance score
 --explain`), the word features with a positive contribution that occur in the
-sentence; otherwise the stance cues the lexicon (data/cues.yaml) finds in it:
+sentence; otherwise the stance cues the lexicon (the target's cues.yaml) finds in it:
 support, oppose and reversal phrases and the negators that flip them.
 """
 

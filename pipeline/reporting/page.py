@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import article_stance
+from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import atomic_output
@@ -34,19 +35,23 @@ DAILY_SPAN_DAYS = 92  # longer spans are counted per month
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
 
 
-def write_report(
-    inputs: list[str], output: str, actors: str | Path, cues: str | Path, evidence: int = 5
-) -> tuple[int, int]:
-    """Write the page atomically; return (articles, actors) it covers."""
+def write_report(inputs: list[str], output: str, target: str | Path, evidence: int = 5) -> tuple[int, int]:
+    """Write the page atomically; return (articles, actors) it covers.
+
+    `target` is the target's folder: its name titles the page, its registry finds the
+    mentions and its cue lexicon the deciding words."""
     if Path(output).suffix.lower() not in (".html", ".htm"):
         raise DataError(output, None, "the report is an HTML page; give --output a .html path")
     check_outputs(list(inputs), {"--output": output})
-    for path, option in ((actors, "--actors"), (cues, "--cues")):
-        if not Path(path).is_file():
-            raise DataError(path, None, f"file not found; run in the project folder or give its path with {option}")
-    highlighter = Highlighter(ActorRegistry.load(actors), load_cue_lexicon(cues))
+    files = {name: Path(target) / f"{name}.yaml" for name in ("target", "actors", "cues")}
+    for path in files.values():
+        if not path.is_file():
+            raise DataError(
+                path, None, "file not found; run in the project folder or give the target's folder with --target"
+            )
+    highlighter = Highlighter(ActorRegistry.load(files["actors"]), load_cue_lexicon(files["cues"]))
     scored = read_scored(inputs)
-    page, articles, actor_count = build_page(scored, highlighter, evidence)
+    page, articles, actor_count = build_page(scored, highlighter, evidence, Target.load(files["target"]).name)
     with atomic_output(output) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return articles, actor_count
@@ -70,7 +75,7 @@ def article_dates(scored: ScoredRows) -> dict[str, str | None]:
     return dates
 
 
-def build_page(scored: ScoredRows, highlighter: Highlighter, evidence: int) -> tuple[str, int, int]:
+def build_page(scored: ScoredRows, highlighter: Highlighter, evidence: int, target_name: str) -> tuple[str, int, int]:
     stances = article_stances(scored)
     dates = article_dates(scored)
     counts = collections.Counter((actor, stance) for (_, actor), stance in stances.items())
@@ -80,7 +85,7 @@ def build_page(scored: ScoredRows, highlighter: Highlighter, evidence: int) -> t
     cited = sorted({row["article_id"] for rows in strongest.values() for row in rows})
     anchors = {article: f"article-{i}" for i, article in enumerate(cited, start=1)}
     sections = [
-        _header(scored, dates, stances, actors),
+        _header(scored, dates, stances, actors, target_name),
         _actor_chart(actors, counts),
         _time_chart(actors, stances, dates),
         _evidence(actors, strongest, highlighter, anchors, bool(scored.pairs)),
@@ -101,11 +106,11 @@ def strongest_pairs(pairs: list[dict], actors: list[str], k: int) -> dict[str, l
     }
 
 
-def _header(scored, dates, stances, actors) -> str:
+def _header(scored, dates, stances, actors, target_name) -> str:
     files = ", ".join(html.escape(Path(f).name) for f in scored.files[:6])
     more = f" and {len(scored.files) - 6} more" if len(scored.files) > 6 else ""
     return f"""<header>
-<h1>Stance toward the proposed NATO liaison office in Tokyo</h1>
+<h1>Stance toward {html.escape(target_name)}</h1>
 <p class="lede">{len(dates)} articles, {len(stances)} (article, actor) pairs of {len(actors)} actors,
 {len(scored.pairs)} scored (sentence, actor) pairs. From {len(scored.files)} file(s): {files}{more}.</p>
 </header>"""

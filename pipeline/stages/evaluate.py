@@ -18,6 +18,7 @@ from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, best_labels, load_labelled_set
 from pipeline.data.splits import load_split
+from pipeline.data.target import Target
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
 from pipeline.evaluation.model_card import write_model_card
@@ -36,6 +37,7 @@ def evaluate(params: Params) -> dict:
     model, model_metadata = load_model(paths.MODEL)
     lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
+    target = Target.load(params.data.description)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs are trained on, never scored: every figure below is of real articles.
     train_rows, train_labels, synthetic_rows, synthetic_labels = [], [], [], []
@@ -66,7 +68,7 @@ def evaluate(params: Params) -> dict:
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 
-    behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry), registry)
+    behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry, target), registry)
     locked_pairs = load_labelled_set(params.data.locked, registry)
     locked_labels = [pair["label"] for pair in locked_pairs]
     locked_probabilities = class_scores(model, pairs_frame(locked_pairs))
@@ -159,6 +161,7 @@ def evaluate(params: Params) -> dict:
     write_model_card(
         paths.MODEL_CARD,
         params,
+        target,
         model_metadata,
         metrics,
         train_set.to_list() + test_rows,

@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.splits import load_split
+from pipeline.data.target import Target
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import files_sha256
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
@@ -21,6 +22,7 @@ from pipeline.params import Params
 
 
 def train(params: Params, model_path: Path = paths.MODEL) -> dict:
+    target = Target.load(params.data.description)
     rows, labels = [], []
     for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
         dataset, split_labels = load_split(split)
@@ -29,6 +31,7 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
     model = build_model(params.train, load_cue_lexicon(params.data.cues))
     fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, params.train), calibration_groups(rows))
     metadata = {
+        "target": {"folder": params.data.target, "name": target.name},
         "params": params.train.model_dump(),
         "registry": ActorRegistry.load(params.data.actors).to_dict(),
         "fit_on": "every labelled pair: the train and test splits",
