@@ -32,3 +32,30 @@ def test_a_data_error_crosses_a_process_boundary_whole():
     error.problems = ["one", "two"]
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is DataError and str(copy) == "x.txt:3: bad line; fix it" and copy.problems == ["one", "two"]
+
+
+@pytest.mark.parametrize("kind", [".jsonl", ".csv", ".parquet"])
+def test_rows_encoded_where_they_were_scored_write_as_the_rows_themselves(trained_model, tmp_path, kind):
+    """With several workers each batch reaches the writer already encoded; the file is the same."""
+    import pyarrow.parquet as pq
+
+    from pipeline.scoring.outputs import PAIR_SCHEMA, encode, row_writer
+    from pipeline.scoring.scorer import score_texts
+
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in sorted((ROOT / "seeds").glob("*.txt"))}
+    rows = list(score_texts(texts, trained_model))
+    halves = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+    written = {}
+    for name, batches in (("rows", halves), ("encoded", [encode(half, kind, PAIR_SCHEMA) for half in halves])):
+        path = tmp_path / f"{name}{kind}"
+        with row_writer(str(path), PAIR_SCHEMA, {"model": "m"}) as write:
+            for batch in batches:
+                write(batch)
+        written[name] = path
+    if kind == ".parquet":
+        first, second = (pq.read_table(written[name]) for name in ("rows", "encoded"))
+        assert first.equals(second) and first.schema.metadata == second.schema.metadata
+        assert first.num_rows == len(rows) > 100
+    else:
+        assert written["rows"].read_bytes() == written["encoded"].read_bytes()
+        assert len(written["rows"].read_text(encoding="utf-8").splitlines()) == len(rows) + (kind == ".csv")

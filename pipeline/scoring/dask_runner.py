@@ -139,11 +139,11 @@ def score_partition(
                 if isinstance(item, Problem):
                     problems.append(item)
                     continue
-                for result in scorer.score_batch(item):
-                    write_pairs(result.rows)
-                    write_summary(summarise(result))
-                    articles += 1
-                    pairs += len(result.rows)
+                results = scorer.score_batch(item)  # written a batch at a time, as `stance score` writes
+                write_pairs([row for result in results for row in result.rows])
+                write_summary([row for result in results for row in summarise(result)])
+                articles += len(results)
+                pairs += sum(len(result.rows) for result in results)
     return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs, "skipped_done": False}
 
 

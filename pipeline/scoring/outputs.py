@@ -1,7 +1,9 @@
 """Streaming row writers for the scorer: JSONL, CSV or Parquet, chosen by the file's extension.
 
 Rows are written as they come, to a temporary file beside the target that is
-renamed onto it only when the run finishes. An interrupted run never leaves a
+renamed onto it only when the run finishes. A writer takes rows, or rows already
+`encode`d into the file's form where they were scored (JSONL or CSV text, an Arrow
+record batch), so that with several workers the writing process only writes. An interrupted run never leaves a
 half-written file under the real name, and a good file from an earlier run
 survives until its replacement is whole. With no path (or "-"), JSONL goes to
 standard output.
@@ -11,10 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -68,6 +72,37 @@ def output_format(path: str | None) -> str:
     if suffix not in FORMATS:
         raise DataError(path, None, f"unknown output format {suffix or '(none)'!r}; use {', '.join(FORMATS)}")
     return suffix
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Rows in the form their output file takes: JSONL or CSV text (no header), or an Arrow record batch."""
+
+    payload: str | pa.RecordBatch
+    rows: int
+
+
+def encode(rows: list[dict], kind: str, schema: pa.Schema | None = None) -> Encoded:
+    """What `write` would turn these rows into for an output of this kind (`output_format`);
+    CSV and Parquet need the output's schema."""
+    if kind == ".parquet":
+        # Column lists first: Arrow builds a batch from them in a third of from_pylist's time.
+        columns = {name: [row.get(name) for row in rows] for name in schema.names}
+        return Encoded(pa.RecordBatch.from_pydict(columns, schema=schema), len(rows))
+    buffer = io.StringIO(newline="")
+    if kind == ".jsonl":
+        buffer.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    else:
+        writer = csv.DictWriter(buffer, fieldnames=schema.names, lineterminator="\n")
+        # A list (the explanation) is one cell of JSON text.
+        writer.writerows(
+            {
+                key: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
+                for key, value in row.items()
+            }
+            for row in rows
+        )
+    return Encoded(buffer.getvalue(), len(rows))
 
 
 def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
@@ -139,7 +174,7 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
             yield writer.write
         else:
             handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
-            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema.names)).write
+            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
         if provenance is not None and kind != ".parquet":
             # Written once the rows are whole, renamed into place just before the output.
             with atomic_output(sidecar_path(path)) as sidecar:
@@ -150,43 +185,39 @@ class _JsonlWriter:
     def __init__(self, handle):
         self.handle = handle
 
-    def write(self, rows: list[dict]) -> None:
-        self.handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    def write(self, rows: list[dict] | Encoded) -> None:
+        self.handle.write((rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload)
 
 
 class _CsvWriter:
-    def __init__(self, handle, fields):
-        self.writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        self.writer.writeheader()
+    def __init__(self, handle, schema: pa.Schema):
+        self.handle, self.schema = handle, schema
+        csv.DictWriter(handle, fieldnames=schema.names, lineterminator="\n").writeheader()
 
-    def write(self, rows: list[dict]) -> None:
-        # A list (the explanation) is one cell of JSON text.
-        self.writer.writerows(
-            {
-                key: json.dumps(value, ensure_ascii=False) if isinstance(value, list) else value
-                for key, value in row.items()
-            }
-            for row in rows
-        )
+    def write(self, rows: list[dict] | Encoded) -> None:
+        self.handle.write((rows if isinstance(rows, Encoded) else encode(rows, ".csv", self.schema)).payload)
 
 
 class _ParquetWriter:
     def __init__(self, path: Path, schema: pa.Schema):
         self.schema = schema
         self.writer = pq.ParquetWriter(str(path), schema)
-        self.buffer: list[dict] = []
+        self.buffer: list[pa.RecordBatch] = []
+        self.buffered = 0
 
-    def write(self, rows: list[dict]) -> None:
-        self.buffer.extend(rows)
-        if len(self.buffer) >= PARQUET_ROW_GROUP:
+    def write(self, rows: list[dict] | Encoded) -> None:
+        encoded = rows if isinstance(rows, Encoded) else encode(rows, ".parquet", self.schema)
+        self.buffer.append(encoded.payload)
+        self.buffered += encoded.rows
+        if self.buffered >= PARQUET_ROW_GROUP:
             self.flush()
 
     def flush(self) -> None:
         if self.buffer:
-            # Column lists first: Arrow builds a table from them in a third of from_pylist's time.
-            columns = {name: [row.get(name) for row in self.buffer] for name in self.schema.names}
-            self.writer.write_table(pa.Table.from_pydict(columns, schema=self.schema))
-            self.buffer = []
+            # One row group of contiguous columns per flush, whatever the batches it came in.
+            table = pa.Table.from_batches(self.buffer).combine_chunks()
+            self.writer.write_table(table.replace_schema_metadata(self.schema.metadata))
+            self.buffer, self.buffered = [], 0
 
     def close(self) -> None:
         self.flush()

@@ -21,11 +21,12 @@ still gets one summary row, with an empty actor, 0 pairs and stance `no_actors`.
 from __future__ import annotations
 
 import collections
+import functools
 import multiprocessing
 import multiprocessing.forkserver
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,10 +228,11 @@ def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
         limit_threads(threads)
 
 
-def _score_in_worker(batch: list[Article]) -> list[ArticleResult]:
+def _score_in_worker(batch: list[Article], finish: Callable | None = None):
     if _worker_error is not None:
         raise _worker_error
-    return _worker_scorer.score_batch(batch)
+    results = _worker_scorer.score_batch(batch)
+    return finish(results) if finish else results
 
 
 def _pool_context():
@@ -238,7 +240,7 @@ def _pool_context():
     so each worker only loads the model; elsewhere each worker starts afresh."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, "pipeline.modeling.plain"])
+        context.set_forkserver_preload([__name__, "pipeline.modeling.plain", "pipeline.scoring.outputs"])
         # Starts the server, which imports in the background while this process goes on (opening
         # the outputs, reading the first batches); the pool's first fork waits for it.
         multiprocessing.forkserver.ensure_running()
@@ -253,15 +255,34 @@ def score_events(
     scorer: Scorer | None = None,
     explain_top: int = 0,
 ) -> Iterator[Problem | ArticleResult]:
-    """Problems and scored articles, in input order, however many workers score them.
+    """Problems and scored articles, in input order, however many workers score them."""
+    for item in score_batches(events, model_path, workers, scorer, explain_top):
+        yield from [item] if isinstance(item, Problem) else item
+
+
+def score_batches(
+    events: Iterable[Article | Problem],
+    model_path: str | Path = MODEL_PATH,
+    workers: int = 1,
+    scorer: Scorer | None = None,
+    explain_top: int = 0,
+    finish: Callable[[list[ArticleResult]], object] | None = None,
+) -> Iterator:
+    """Problems, and each batch's scored articles (or `finish` of them, run where they were scored),
+    in input order, however many workers score them.
 
     With workers > 1 at most IN_FLIGHT_PER_WORKER x workers batches are in flight, so memory stays flat
-    however long the input, and results come back in submission order.
+    however long the input, and results come back in submission order. `finish` must pickle (a
+    module-level function, or a functools.partial of one).
     """
     if workers <= 1:
         scorer = scorer or Scorer.load(model_path, explain_top)
         for item in batches(events):
-            yield from [item] if isinstance(item, Problem) else scorer.score_batch(item)
+            if isinstance(item, Problem):
+                yield item
+            else:
+                results = scorer.score_batch(item)
+                yield finish(results) if finish else results
         return
     context = _pool_context()
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -271,15 +292,15 @@ def score_events(
             if isinstance(item, Problem):
                 pending.append(item)
             else:
-                pending.append(pool.apply_async(_score_in_worker, (item,)))
+                pending.append(pool.apply_async(_score_in_worker, (item, finish)))
             while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
-                yield from _resolved(pending.popleft())
+                yield _resolved(pending.popleft())
         while pending:
-            yield from _resolved(pending.popleft())
+            yield _resolved(pending.popleft())
 
 
-def _resolved(item) -> list:
-    return [item] if isinstance(item, Problem) else item.get()
+def _resolved(item):
+    return item if isinstance(item, Problem) else item.get()
 
 
 def score_texts(
@@ -316,6 +337,29 @@ def mark_uncertain(rows: list[dict], min_confidence: float) -> list[dict]:
         if row["confidence"] < min_confidence:
             row["stance"] = UNCERTAIN
     return rows
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """One batch of `stance score`'s output, ready to write: pair rows, summary rows (or None)."""
+
+    pairs: object  # pipeline.scoring.outputs.Encoded
+    summary: object | None
+    articles: int
+
+
+def encode_batch(
+    results: list[ArticleResult], pair_kind: str, pair_schema, summary_kind: str | None, min_confidence: float
+) -> EncodedBatch:
+    """Everything `stance score` does to a batch after scoring it but the writing: run where the
+    batch was scored, so the process that writes the outputs only writes."""
+    from pipeline.scoring.outputs import SUMMARY_SCHEMA, encode
+
+    rows = [row for result in results for row in mark_uncertain(result.rows, min_confidence)]
+    summary = None
+    if summary_kind is not None:
+        summary = encode([row for result in results for row in summarise(result)], summary_kind, SUMMARY_SCHEMA)
+    return EncodedBatch(encode(rows, pair_kind, pair_schema), summary, len(results))
 
 
 def run_score(
@@ -366,17 +410,24 @@ def run_score(
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
         pairs = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
-        for event in score_events(events, model_path, workers, scorer=scorer, explain_top=explain_top):
-            if isinstance(event, Problem):
-                print(event, file=sys.stderr)
-                skipped += event.skipped
+        finish = functools.partial(
+            encode_batch,
+            pair_kind=output_format(output),
+            pair_schema=pair_schema(explain_top > 0),
+            summary_kind=output_format(summary) if summary else None,
+            min_confidence=min_confidence,
+        )
+        for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
+            if isinstance(batch, Problem):
+                print(batch, file=sys.stderr)
+                skipped += batch.skipped
                 if fail_fast:
-                    raise FailFast(str(event))
+                    raise FailFast(str(batch))
                 continue
-            write_pairs(mark_uncertain(event.rows, min_confidence))
+            write_pairs(batch.pairs)
             if write_summary:
-                write_summary(summarise(event))
-            pairs += len(event.rows)
-            bar.update(1)
+                write_summary(batch.summary)
+            pairs += batch.pairs.rows
+            bar.update(batch.articles)
             bar.set_postfix(pairs=pairs, refresh=False)
     return EXIT_SKIPPED if skipped else EXIT_OK
