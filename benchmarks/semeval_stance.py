@@ -7,11 +7,13 @@ five targets (abortion, atheism, climate, feminist, hillary), each with train, v
 files of one tweet a line and labels 0 none, 1 against, 2 favor. The tweets are not part of
 this project; nothing is downloaded.
 
-The unit here is the author's stance: a tweet has no actor, so each tweet is one pair with no
-mentions, and the model is `build_model` from the `train` params with the features that need an
-actor (actor marking, its window, the actor-scoped cues) off; everything else, the negation scope,
-word and character n-grams, the optional MiniLM sentence embeddings and the classifier, is the
-project's. One model per target. The settings below are chosen on the validation split only
+The unit here is the author's stance: a tweet names no actor, so the pairs come from the
+project's candidate generator with a registry of the author unit (`author: document`: one pair
+per tweet, held by its author), and the model is `build_model` from the `train` params as they
+apply to that unit (`for_registry`: no actor window). The cue features are the author's (the
+stance cues of the shipped lexicon that no named actor holds) or off, as validation chooses;
+everything else, the negation scope, word and character n-grams, the optional MiniLM sentence
+embeddings and the classifier, is the project's. One model per target. The settings below are chosen on the validation split only
 (pooled over targets); the chosen model is refit on train + validation and scored once on test.
 
 The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
@@ -32,10 +34,12 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.data.actors import ActorRegistry  # noqa: E402
+from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import best_labels  # noqa: E402
 from pipeline.errors import DataError  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import build_model, fit_deterministic  # noqa: E402
+from pipeline.modeling.build import build_model, fit_deterministic, for_registry  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -52,7 +56,13 @@ LEADERBOARD = [  # TweetEval's published test figures (F_avg of against and favo
 ]
 # Every tweet of the task carries the hashtag the organisers searched for; it says nothing.
 DATASET_TAG = re.compile(r"\s*#SemST\b", re.IGNORECASE)
-GRID = {"C": [0.3, 1.0, 3.0, 10.0], "char_ngrams": [[0, 0], [2, 5]], "class_weight": ["balanced", "none"]}
+GRID = {
+    "C": [0.3, 1.0, 3.0, 10.0],
+    "char_ngrams": [[0, 0], [2, 5]],
+    "class_weight": ["balanced", "none"],
+    "cue_features": [True, False],
+}
+AUTHORS = ActorRegistry({}, {}, [], author="document")  # what `author: document` in actors.yaml loads
 
 
 def read_split(folder: Path, split: str) -> tuple[list[str], list[str]]:
@@ -71,13 +81,14 @@ def read_split(folder: Path, split: str) -> tuple[list[str], list[str]]:
 
 
 def document_pairs(texts: list[str]):
-    """One pair per tweet, its holder the author: no mentions, no neighbouring sentences."""
-    return pairs_frame([(t, [], [], "", "") for t in texts])
+    """One pair per tweet, its holder the author, from the project's candidate generator."""
+    pairs = [next(article_candidates(str(i), text or ".", AUTHORS)) for i, text in enumerate(texts)]
+    return pairs_frame(pairs)
 
 
 def author_params(base, **overrides):
-    """The project's train params with the actor features off (a tweet names no actor)."""
-    values = base.model_dump() | {"mark_actors": False, "window": 0, "cue_features": False} | overrides
+    """The project's train params as they apply to the author unit, with the grid's overrides."""
+    values = for_registry(base, AUTHORS).model_dump() | overrides
     values["synthetic_weight"] = 1.0
     return type(base).model_validate(values)
 

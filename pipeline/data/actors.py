@@ -10,6 +10,8 @@ from pipeline.errors import DataError
 from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
 
 ACTOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+AUTHOR = "author"  # the one holder of a registry of the author unit: whoever wrote the text
+AUTHOR_UNITS = ("document", "sentence")  # one pair per document, or one per sentence
 
 
 @dataclass(frozen=True)
@@ -25,20 +27,34 @@ class ActorRegistry:
     One alternation, longest alias first, finds every mention in a single left-to-right
     pass: the cost is linear in the text, and at any position the longest alias wins
     ("North Atlantic Council" over "NATO", "North Korean" over "Korean").
+
+    A registry of the author unit (`author: document` or `author: sentence` in the file) has
+    no actors: its one holder, AUTHOR, is whoever wrote each text (tweets, comments, op-eds).
     """
 
-    def __init__(self, aliases: dict[str, list[str]], exact_case: dict[str, list[str]], not_actors: list[str] = ()):
-        self.actors = sorted(aliases)
+    def __init__(
+        self,
+        aliases: dict[str, list[str]],
+        exact_case: dict[str, list[str]],
+        not_actors: list[str] = (),
+        author: str | None = None,
+    ):
+        self.author = author  # None, or the unit of AUTHOR_UNITS that one pair covers
+        self.actors = [AUTHOR] if author else sorted(aliases)
         self._definition = {
-            "aliases": {a: list(aliases[a]) for a in self.actors},
-            "exact_case": {a: list(exact_case.get(a, [])) for a in self.actors},
+            "aliases": {a: list(aliases[a]) for a in sorted(aliases)},
+            "exact_case": {a: list(exact_case.get(a, [])) for a in sorted(aliases)},
             "not_actors": list(not_actors),
         }
-        self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in self.actors}
+        if author:
+            self._definition["author"] = author
+        self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in sorted(aliases)}
+        if author:
+            self._names[AUTHOR] = ["the author"]
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
         patterns: list[tuple[str, str]] = []  # (alias, regex piece)
-        for actor in self.actors:
+        for actor in sorted(aliases):
             for alias in aliases[actor]:
                 self._by_folded[alias.casefold()] = actor
                 patterns.append((alias, f"(?i:{_alias_regex(alias)})"))
@@ -50,17 +66,30 @@ class ActorRegistry:
             patterns.append((phrase, f"(?i:{_alias_regex(phrase)})"))
         patterns.sort(key=lambda item: (-len(item[0]), item[0]))
         # (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation.
-        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in patterns) + r")(?![\w])")
+        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in patterns) + r")(?![\w])") if patterns else None
 
     @classmethod
     def load(cls, path: str | Path) -> ActorRegistry:
         data = expect_mapping(load_yaml(path), path, "the registry file")
-        unknown = set(data) - {"actors", "not_actors"}
+        unknown = set(data) - {"actors", "not_actors", "author"}
         if unknown:
             key = sorted(unknown)[0]
             raise DataError(
-                path, data.key_lines[key], f"unknown key {key!r}; expected 'actors' and optionally 'not_actors'"
+                path,
+                data.key_lines[key],
+                f"unknown key {key!r}; expected 'actors' and optionally 'not_actors', or 'author' alone",
             )
+        if "author" in data:
+            if set(data) != {"author"}:
+                key = sorted(set(data) - {"author"})[0]
+                raise DataError(path, data.key_lines[key], f"{key!r} with 'author': the author unit has no actors")
+            if data["author"] not in AUTHOR_UNITS:
+                raise DataError(
+                    path,
+                    data.key_lines["author"],
+                    f"author must be {' or '.join(AUTHOR_UNITS)} (the text one pair covers), not {data['author']!r}",
+                )
+            return cls({}, {}, [], author=str(data["author"]))
         if "actors" not in data:
             raise DataError(
                 path,
@@ -115,9 +144,11 @@ class ActorRegistry:
 
     @classmethod
     def from_dict(cls, definition: dict) -> ActorRegistry:
-        return cls(definition["aliases"], definition["exact_case"], definition["not_actors"])
+        return cls(definition["aliases"], definition["exact_case"], definition["not_actors"], definition.get("author"))
 
     def find(self, text: str) -> list[Mention]:
+        if self._regex is None:  # the author unit: no one is named
+            return []
         mentions = []
         for match in self._regex.finditer(text):
             found = match.group(0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pipeline.data.actors import ActorRegistry
+from pipeline.data.actors import AUTHOR, ActorRegistry
 from pipeline.data.text import split_sentences
 
 
@@ -21,24 +21,40 @@ def candidates_of(articles: dict[str, str], registry: ActorRegistry) -> list[dic
 def article_candidates(article_id: str, text: str, registry: ActorRegistry) -> Iterator[dict]:
     """Yield one candidate per (sentence, actor) that the sentence mentions, in text order.
 
-    Actors within a sentence come in the order of their first mention.
+    Actors within a sentence come in the order of their first mention. A registry of the
+    author unit gives one candidate per sentence, or one per document (its sentences joined
+    by a space, as sentence 0), held by AUTHOR.
     """
     sentences = split_sentences(text)
+    if registry.author == "document":
+        if sentences:
+            yield _candidate(article_id, 0, " ".join(s.text for s in sentences), AUTHOR, [], [], "", "")
+        return
     for position, sentence in enumerate(sentences):
         mentions = registry.find(sentence.text)
-        if not mentions:
+        if not mentions and registry.author is None:
+            continue
+        previous = sentences[position - 1].text if position > 0 else ""
+        following = sentences[position + 1].text if position + 1 < len(sentences) else ""
+        if registry.author == "sentence":
+            yield _candidate(article_id, sentence.index, sentence.text, AUTHOR, [], [], previous, following)
             continue
         by_actor: dict[str, list[list[int]]] = {}
         for mention in mentions:
             by_actor.setdefault(mention.actor, []).append([mention.start, mention.end])
         for actor, spans in by_actor.items():
-            yield {
-                "article_id": article_id,
-                "sentence_index": sentence.index,
-                "sentence": sentence.text,
-                "actor": actor,
-                "mentions": spans,
-                "other_mentions": [[m.start, m.end] for m in mentions if m.actor != actor],
-                "previous_sentence": sentences[position - 1].text if position > 0 else "",
-                "next_sentence": sentences[position + 1].text if position + 1 < len(sentences) else "",
-            }
+            others = [[m.start, m.end] for m in mentions if m.actor != actor]
+            yield _candidate(article_id, sentence.index, sentence.text, actor, spans, others, previous, following)
+
+
+def _candidate(article_id, index, sentence, actor, mentions, other_mentions, previous, following) -> dict:
+    return {
+        "article_id": article_id,
+        "sentence_index": index,
+        "sentence": sentence,
+        "actor": actor,
+        "mentions": mentions,  # this actor's [start, end] in the sentence; none for AUTHOR
+        "other_mentions": other_mentions,
+        "previous_sentence": previous,
+        "next_sentence": following,
+    }

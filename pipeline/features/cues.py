@@ -158,15 +158,20 @@ def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCu
     )
 
 
-def pair_cue_features(sentence: SentenceCues, targets: set[int]) -> dict[str, float]:
-    """The cue features of the actor whose mentions are at token positions `targets`; {} when there are none."""
-    if not targets.intersection(sentence.mentions):
+def pair_cue_features(sentence: SentenceCues, targets: set[int], author: bool = False) -> dict[str, float]:
+    """The cue features of the actor whose mentions are at token positions `targets`; {} when there are none.
+
+    With `author` the holder is the text's author, who is never named: the author holds every
+    cue that no mention in the text holds (as a quote's speaker or its subject)."""
+    if not author and not targets.intersection(sentence.mentions):
         return {}
     speaker_is_target = None if sentence.speaker is None else sentence.speaker in targets
     features: dict[str, float] = {}
     held: list[str] = []  # stances of the cues this actor holds
     for stance, negated, hedged, position, group in sentence.cues:
         held_by = speaker_is_target if position is None else not targets.isdisjoint(group)
+        if author and position is None and sentence.speaker is None:
+            held_by = True
         who = "self" if held_by is True else "other" if held_by is False else "nobody"
         features[f"{who}:{stance}"] = 1.0
         if negated:
@@ -184,6 +189,8 @@ def pair_cue_features(sentence: SentenceCues, targets: set[int]) -> dict[str, fl
         for key in [k for k in features if k.startswith("self:")]:
             features["off:" + key] = features.pop(key)
     features[sentence.about] = 1.0
+    if author:
+        return features
     mine = [i for i, p in enumerate(sentence.mentions) if p in targets]
     if all(sentence.place[i] for i in mine):
         features["mention:place"] = 1.0

@@ -107,7 +107,9 @@ class PairRows:
             )
         cues = {}
         if analysis["cues"] is not None:
-            cues = pair_cue_features(analysis["cues"], {i for i, t in enumerate(tokens) if t == TARGET_TOKEN})
+            # A pair with no mention is the author's (the author unit, pipeline.data.actors).
+            targets = {i for i, t in enumerate(tokens) if t == TARGET_TOKEN}
+            cues = pair_cue_features(analysis["cues"], targets, author=not pair["mentions"])
         return {
             "sentence": pair["sentence"],
             "text": " ".join(shown),

@@ -28,6 +28,12 @@ from pipeline.params import TrainParams
 TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
 
 
+def for_registry(p: TrainParams, registry) -> TrainParams:
+    """The train params as they apply to this registry's unit: the author unit names no actor,
+    so the actor's window, and what reads it, is off (the other features apply as they are)."""
+    return p.model_copy(update={"window": 0}) if registry.author else p
+
+
 def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
     columns = [
         (

@@ -25,7 +25,7 @@ from pipeline.evaluation.model_card import write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
@@ -37,6 +37,7 @@ def evaluate(params: Params) -> dict:
     model, model_metadata = load_model(paths.MODEL)
     lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
+    params = params.model_copy(update={"train": for_registry(params.train, registry)})
     target = Target.load(params.data.description)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs are trained on, never scored: every figure below is of real articles.

@@ -66,7 +66,10 @@ def prepare(params: Params) -> dict:
 
 
 def synthetic_examples(params: Params, registry: ActorRegistry, real_ids: set[str]) -> list[dict]:
-    """The synthetic articles' pairs: training material only, each article its own cluster."""
+    """The synthetic articles' pairs: training material only, each article its own cluster.
+    A target may have none: a synthetic/ folder with no articles/ gives no pair."""
+    if not (Path(params.data.synthetic) / "articles").is_dir():
+        return []
     examples = load_labelled_set(params.data.synthetic, registry)
     for example in examples:
         if example["article_id"] in real_ids:

@@ -15,7 +15,7 @@ from pipeline.data.splits import load_split
 from pipeline.data.target import Target
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import files_sha256
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
 from pipeline.modeling.persist import save_model
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import Params
@@ -23,17 +23,19 @@ from pipeline.params import Params
 
 def train(params: Params, model_path: Path = paths.MODEL) -> dict:
     target = Target.load(params.data.description)
+    registry = ActorRegistry.load(params.data.actors)
+    train_params = for_registry(params.train, registry)
     rows, labels = [], []
     for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
         dataset, split_labels = load_split(split)
         rows += dataset.to_list()
         labels += split_labels
-    model = build_model(params.train, load_cue_lexicon(params.data.cues))
-    fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, params.train), calibration_groups(rows))
+    model = build_model(train_params, load_cue_lexicon(params.data.cues))
+    fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, train_params), calibration_groups(rows))
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
-        "params": params.train.model_dump(),
-        "registry": ActorRegistry.load(params.data.actors).to_dict(),
+        "params": train_params.model_dump(),
+        "registry": registry.to_dict(),
         "fit_on": "every labelled pair: the train and test splits",
         "training_data_sha256": files_sha256([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
         "training_examples": len(labels),
