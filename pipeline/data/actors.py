@@ -40,21 +40,21 @@ class ActorRegistry:
         author: str | None = None,
     ):
         self.author = author  # None, or the unit of AUTHOR_UNITS that one pair covers
-        self.actors = [AUTHOR] if author else sorted(aliases)
+        named = sorted(aliases)
+        self.actors = [AUTHOR] if author else named
         self._definition = {
-            "aliases": {a: list(aliases[a]) for a in sorted(aliases)},
-            "exact_case": {a: list(exact_case.get(a, [])) for a in sorted(aliases)},
+            "aliases": {a: list(aliases[a]) for a in named},
+            "exact_case": {a: list(exact_case.get(a, [])) for a in named},
             "not_actors": list(not_actors),
         }
+        self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in named}
         if author:
             self._definition["author"] = author
-        self._names = {actor: list(aliases[actor]) + list(exact_case.get(actor, [])) for actor in sorted(aliases)}
-        if author:
             self._names[AUTHOR] = ["the author"]
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
         patterns: list[tuple[str, str]] = []  # (alias, regex piece)
-        for actor in sorted(aliases):
+        for actor in named:
             for alias in aliases[actor]:
                 self._by_folded[alias.casefold()] = actor
                 patterns.append((alias, f"(?i:{_alias_regex(alias)})"))

@@ -121,8 +121,8 @@ def score_partition(
     provenance: dict | None = None,
 ) -> dict:
     """Score one partition on a worker; write its two part files; return its problems and counts."""
-    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, row_writer
-    from pipeline.scoring.scorer import batches, summarise
+    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
+    from pipeline.scoring.scorer import batches, encode_batch
 
     out = Path(output)
     if partition_done(out, partition):
@@ -132,6 +132,7 @@ def score_partition(
     events = distinct_ids(  # within the partition; an id repeated across partitions is not seen here
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
+    part_kind = output_format(partition.name)
     # The summary is renamed into place first: a partition counts as done only when both exist.
     with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA, provenance) as write_pairs:
         with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA, provenance) as write_summary:
@@ -139,11 +140,11 @@ def score_partition(
                 if isinstance(item, Problem):
                     problems.append(item)
                     continue
-                results = scorer.score_batch(item)  # written a batch at a time, as `stance score` writes
-                write_pairs([row for result in results for row in result.rows])
-                write_summary([row for result in results for row in summarise(result)])
-                articles += len(results)
-                pairs += sum(len(result.rows) for result in results)
+                batch = encode_batch(scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0)
+                write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
+                write_summary(batch.summary)
+                articles += batch.articles
+                pairs += batch.pairs.rows
     return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs, "skipped_done": False}
 
 

@@ -390,9 +390,8 @@ def run_score(
     from pipeline.scoring.outputs import SUMMARY_SCHEMA, check_outputs, output_format, pair_schema, row_writer
     from pipeline.scoring.provenance import provenance
 
-    output_format(output)
-    if summary is not None:
-        output_format(summary)
+    pair_kind, schema = output_format(output), pair_schema(explain_top > 0)
+    summary_kind = output_format(summary) if summary is not None else None
     check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
@@ -405,16 +404,16 @@ def run_score(
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
     with contextlib.ExitStack() as stack:
-        write_pairs = stack.enter_context(row_writer(output, pair_schema(explain_top > 0), about))
+        write_pairs = stack.enter_context(row_writer(output, schema, about))
         write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA, about)) if summary else None
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
         pairs = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
         finish = functools.partial(
             encode_batch,
-            pair_kind=output_format(output),
-            pair_schema=pair_schema(explain_top > 0),
-            summary_kind=output_format(summary) if summary else None,
+            pair_kind=pair_kind,
+            pair_schema=schema,
+            summary_kind=summary_kind,
             min_confidence=min_confidence,
         )
         for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
