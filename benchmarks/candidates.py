@@ -64,6 +64,7 @@ CANDIDATES: dict[str, dict] = {
     "VADER window sentiment": {"sentiment": "vader"},  # needs .[sentiment]
     "static sentence + VADER": {"embeddings": "static", "static_text": "sentence", "sentiment": "vader"},
     "MiniLM sentence": {"embeddings": "sentence"},  # needs .[embeddings]
+    "frame roles": {"frame_roles": True},  # the held cues again under the actor's role (cues.yaml)
 }
 OUTPUT = Path("plots/quality_speed.csv")
 FIELDS = [

@@ -75,6 +75,7 @@ class TrainParams(Section):
     context_sentences: bool
     cue_features: bool
     cue_weight: float = Field(ge=0)
+    frame_roles: bool  # the cue features again under the actor's role in the target's frame (cues.yaml)
     embeddings: Literal["none", "sentence", "window", "static"]
     static_text: Literal["sentence", "window", "both"]  # what the static vectors embed (embeddings: static)
     sentiment: Literal["none", "vader"]  # VADER's valences in the actor's window (needs window > 0)

@@ -282,6 +282,37 @@ def test_a_holder_rule_list_with_an_unknown_or_repeated_rule_is_refused_at_its_l
     assert str(caught.value).startswith(f"{path}:{line}: ") and words.split(": ", 1)[1] in str(caught.value)
 
 
+def test_frame_roles_repeat_each_held_cue_under_the_actors_role_only_when_switched_on(registry, lexicon):
+    sentence = "Japan welcomed the plan, but China opposed it."
+    off = views(sentence, registry, lexicon)
+    on = views(sentence, registry, lexicon, frame_roles=True)
+    assert not any("|" in key for view in off.values() for key in view["cues"])
+    # Each actor's own cues again under its role (cues.yaml: japan hosts, china is an outsider); others' cues are not.
+    assert on["japan"]["cues"] == {**off["japan"]["cues"], "host|self:support": 1.0}
+    assert on["china"]["cues"] == {**off["china"]["cues"], "outsider|self:oppose": 1.0}
+
+
+@pytest.mark.parametrize(
+    "section, words",
+    [
+        ("  host: [japan]\n  member: [japan]", "'japan' is already a host; give an actor one role"),
+        ("  host: [tokyo]", "host: 'tokyo' is not an actor of the registry"),
+        ("  Host: [japan]", "role 'Host' must be lower-case letters, digits and _"),
+    ],
+)
+def test_a_frame_role_naming_an_unknown_actor_or_an_actor_twice_is_refused_at_its_line(
+    tmp_path, registry, section, words
+):
+    text = (ROOT / "data/targets/nato-tokyo-office/cues.yaml").read_text(encoding="utf-8")
+    body = text[: text.index("frame_roles:\n")]
+    path = tmp_path / "cues.yaml"
+    path.write_text(body + "frame_roles:\n" + section + "\n")
+    with pytest.raises(DataError) as caught:
+        load_cue_lexicon(path, registry.actors)
+    line = body.count("\n") + 1 + section.count("\n") + 1
+    assert str(caught.value).startswith(f"{path}:{line}: ") and words in str(caught.value)
+
+
 def test_leaving_a_holder_rule_out_changes_who_holds_a_cue(registry, lexicon):
     sentence = "Japan's proposal was opposed by France."
     with_agent = views(sentence, registry, lexicon)["france"]["cues"]

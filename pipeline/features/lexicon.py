@@ -4,7 +4,7 @@ The lexicon is plain data, saved inside the model so that scoring matches exactl
 the phrases, and applies exactly the word lists and distances, training did:
 
     {class: [phrase, ...], ..., "syntax": {list name: [token, ...]}, "distances": {name: int},
-     "holder_rules": [rule name, ...]}
+     "holder_rules": [rule name, ...], "frame_roles": {role: [actor id, ...]} (optional)}
 
 `Syntax` is the sets, numbers and rule order the cue features and holder rules read, built
 from that dict when PairView transforms (sets are never saved in the model).
@@ -64,14 +64,17 @@ DISTANCES = (
     "gerund_min_length",
 )
 SECTIONS = ("syntax", "distances", "holder_rules")
+OPTIONAL_SECTIONS = ("frame_roles",)
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a role's name, like an actor id
 
 
-def load_cue_lexicon(path) -> dict:
+def load_cue_lexicon(path, actors: list[str] | None = None) -> dict:
     """The lexicon as plain data (lists, strings, ints), so it is saved inside the model.
 
     {class: [phrase, ...]} for every cue class, then "syntax": {list name: [token, ...]},
     "distances": {name: int}, each in the order of CUE_CLASSES, SYNTAX_LISTS and DISTANCES,
-    and "holder_rules": [rule name, ...] in the order the file gives.
+    and "holder_rules": [rule name, ...] in the order the file gives; "frame_roles" when the file
+    has that section, its actor ids checked against `actors` when they are given.
     """
     data = expect_mapping(load_yaml(path), path, "the cue lexicon")
     lexicon = {}
@@ -98,18 +101,48 @@ def load_cue_lexicon(path) -> dict:
                     f"{name}: phrase {phrase!r} can never match; write it as {split!r}",
                 )
         lexicon[name] = [str(p) for p in phrases]
-    unknown = set(data) - set(CUE_CLASSES) - set(SECTIONS)
+    unknown = set(data) - set(CUE_CLASSES) - set(SECTIONS) - set(OPTIONAL_SECTIONS)
     if unknown:
         key = sorted(unknown, key=str)[0]
         raise DataError(
             path,
             data.key_lines[key],
-            f"unknown cue class {key!r}; use {', '.join(CUE_CLASSES)}, then the sections {', '.join(SECTIONS)}",
+            f"unknown cue class {key!r}; use {', '.join(CUE_CLASSES)}, then the sections "
+            f"{', '.join(SECTIONS + OPTIONAL_SECTIONS)}",
         )
     lexicon["syntax"] = _load_syntax(data, path)
     lexicon["distances"] = _load_distances(data, path)
     lexicon["holder_rules"] = _load_holder_rules(data, path)
+    if "frame_roles" in data:  # only then, so a lexicon without roles is saved as it always was
+        lexicon["frame_roles"] = _load_frame_roles(data, path, actors)
     return lexicon
+
+
+def _load_frame_roles(data, path, actors) -> dict[str, list[str]]:
+    """{role: [actor id, ...]}: the part each actor plays in the target's frame (who proposes, who
+    hosts); an actor has at most one role. With `actors` (the registry's ids) every id must be one."""
+    section = expect_mapping(data["frame_roles"], path, "frame_roles", data.key_lines["frame_roles"])
+    roles, role_of = {}, {}
+    for role in section:
+        line = section.key_lines[role]
+        if not isinstance(role, str) or not NAME.match(role):
+            raise DataError(path, line, f"frame_roles: role {role!r} must be lower-case letters, digits and _")
+        members = expect_list_of_strings(section[role], path, f"frame_roles: {role}", line)
+        for actor in members:
+            actor_line = line_of(actor, line)
+            if actors is not None and actor not in actors:
+                raise DataError(
+                    path,
+                    actor_line,
+                    f"frame_roles: {role}: {actor!r} is not an actor of the registry ({', '.join(actors)})",
+                )
+            if actor in role_of:
+                raise DataError(
+                    path, actor_line, f"frame_roles: {actor!r} is already a {role_of[actor]}; give an actor one role"
+                )
+            role_of[actor] = str(role)
+        roles[str(role)] = [str(actor) for actor in members]
+    return roles
 
 
 def _load_holder_rules(data, path) -> list[str]:
@@ -211,6 +244,7 @@ class Syntax:
     passive_auxiliary_lookback: int
     gerund_min_length: int
     holder_rules: tuple[str, ...]
+    role_of: dict[str, str]  # actor id -> its role in the target's frame (frame_roles)
 
     @classmethod
     def from_lexicon(cls, lexicon: dict) -> Syntax:
@@ -223,7 +257,8 @@ class Syntax:
             )
         words = {name: frozenset(lexicon["syntax"][name]) for name in SYNTAX_LISTS}
         distances = {name: int(lexicon["distances"][name]) for name in DISTANCES}
-        return cls(**words, **distances, holder_rules=tuple(lexicon["holder_rules"]))
+        role_of = {actor: role for role, actors in lexicon.get("frame_roles", {}).items() for actor in actors}
+        return cls(**words, **distances, holder_rules=tuple(lexicon["holder_rules"]), role_of=role_of)
 
 
 def phrase_regex(phrases: list[str]) -> re.Pattern:

@@ -7,7 +7,9 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
   prefixed NOT_, so "not against" and "against" are different n-grams;
 - `window`: the marked tokens nearest this actor's mentions;
 - `context`: the marked neighbouring sentences (optional);
-- `cues`: a dict of lexicon features scoped to this actor (see `cues` and `holders`);
+- `cues`: a dict of lexicon features scoped to this actor (see `cues` and `holders`), and with
+  `frame_roles` each stance it holds again under its role in the target's frame
+  ("host|self:support"; the roles are the lexicon's `frame_roles` section);
 - `sentence`: the raw sentence, for the optional sentence embeddings.
 
 Plain Python, no scikit-learn: the estimator PairView (pipeline.features.pair_view) adds
@@ -38,7 +40,14 @@ class PairRows:
     """Candidate pairs (dicts) -> one dict of COLUMNS each; stateless apart from its params."""
 
     def __init__(
-        self, lexicon=None, mark_actors=True, negation_scope=True, window=6, context_sentences=False, cue_features=True
+        self,
+        lexicon=None,
+        mark_actors=True,
+        negation_scope=True,
+        window=6,
+        context_sentences=False,
+        cue_features=True,
+        frame_roles=False,
     ):
         self.lexicon = lexicon
         self.mark_actors = mark_actors
@@ -46,6 +55,7 @@ class PairRows:
         self.window = window
         self.context_sentences = context_sentences
         self.cue_features = cue_features
+        self.frame_roles = frame_roles
 
     def view_rows(self, records: list[dict]) -> list[dict]:
         """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict)."""
@@ -110,6 +120,11 @@ class PairRows:
             # A pair with no mention is the author's (the author unit, pipeline.data.actors).
             targets = {i for i, t in enumerate(tokens) if t == TARGET_TOKEN}
             cues = pair_cue_features(analysis["cues"], targets, author=not pair["mentions"])
+            role = syntax.role_of.get(pair.get("actor")) if self.frame_roles else None
+            if role is not None:
+                # The same words can mean another stance from the host than from a neighbour.
+                for key in [k for k in cues if k.startswith("self:") and k.count(":") == 1]:
+                    cues[f"{role}|{key}"] = 1.0
         return {
             "sentence": pair["sentence"],
             "text": " ".join(shown),

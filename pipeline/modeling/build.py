@@ -90,6 +90,7 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
                     window=p.window,
                     context_sentences=p.context_sentences,
                     cue_features=p.cue_features,
+                    frame_roles=p.frame_roles,
                 ),
             ),
             ("features", ColumnTransformer(columns, transformer_weights=weights or None)),

@@ -34,7 +34,15 @@ from pipeline.files import atomic_output
 from pipeline.modeling.metadata import BUILD_HINT
 
 FORMAT = 1
-PAIR_ROWS_PARAMS = ("lexicon", "mark_actors", "negation_scope", "window", "context_sentences", "cue_features")
+PAIR_ROWS_PARAMS = (
+    "lexicon",
+    "mark_actors",
+    "negation_scope",
+    "window",
+    "context_sentences",
+    "cue_features",
+    "frame_roles",
+)
 
 
 def plain_path(model_path: str | Path) -> Path:

@@ -22,7 +22,7 @@ from pipeline.features.pair_rows import COLUMNS
 from pipeline.features.pair_view import PairView
 from pipeline.features.vectorize import tfidf_transform
 
-PAIR_COLUMNS = ["sentence", "mentions", "other_mentions", "previous_sentence", "next_sentence"]
+PAIR_COLUMNS = ["sentence", "actor", "mentions", "other_mentions", "previous_sentence", "next_sentence"]
 
 
 def pairs_frame(rows) -> pd.DataFrame:

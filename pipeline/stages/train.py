@@ -30,7 +30,7 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         dataset, split_labels = load_split(split)
         rows += dataset.to_list()
         labels += split_labels
-    model = build_model(train_params, load_cue_lexicon(params.data.cues))
+    model = build_model(train_params, load_cue_lexicon(params.data.cues, registry.actors))
     fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, train_params), calibration_groups(rows))
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
