@@ -54,19 +54,33 @@ class ActorRegistry:
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
         patterns: list[tuple[str, str]] = []  # (alias, regex piece)
+        first_folded, first_exact = set(), set()  # the characters an alias can start with
         for actor in named:
             for alias in aliases[actor]:
                 self._by_folded[alias.casefold()] = actor
                 patterns.append((alias, f"(?i:{_alias_regex(alias)})"))
+                first_folded.add(alias[0])
             for alias in exact_case.get(actor, []):
                 self._by_exact[alias] = actor
                 patterns.append((alias, f"(?-i:{_alias_regex(alias)})"))
+                first_exact.add(alias[0])
         for phrase in not_actors:
             self._by_folded[phrase.casefold()] = None
             patterns.append((phrase, f"(?i:{_alias_regex(phrase)})"))
+            first_folded.add(phrase[0])
         patterns.sort(key=lambda item: (-len(item[0]), item[0]))
-        # (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation.
-        self._regex = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in patterns) + r")(?![\w])") if patterns else None
+        # (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation. The lookahead only
+        # saves time: most positions start no alias, and one character class says so at once.
+        starts = "|".join(
+            f"(?{flag}:[{''.join(re.escape(c) for c in sorted(chars))}])"
+            for flag, chars in (("i", first_folded), ("-i", first_exact))
+            if chars
+        )
+        self._regex = (
+            re.compile(r"(?<!\w)(?=" + starts + ")(?:" + "|".join(p for _, p in patterns) + r")(?![\w])")
+            if patterns
+            else None
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> ActorRegistry:
