@@ -57,8 +57,11 @@ class PairRows:
         self.cue_features = cue_features
         self.frame_roles = frame_roles
 
-    def view_rows(self, records: list[dict]) -> list[dict]:
-        """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict)."""
+    def view_rows(self, records: list[dict], token_lists: bool = False) -> list[dict]:
+        """`transform` without the frame: one dict of COLUMNS per candidate pair (a dict).
+
+        With `token_lists`, `text` and `window` are their token lists, not joined by spaces: what a
+        vectoriser that splits on white space would cut them into anyway (the plain model)."""
         lexicon, syntax = self._compiled()
         rows, key, analysis = [], None, None
         for record in records:
@@ -68,7 +71,7 @@ class PairRows:
             if (record["sentence"], spans) != key:
                 key = (record["sentence"], spans)
                 analysis = self._analyse(record["sentence"], spans, lexicon, syntax)
-            rows.append(self._view(record, analysis, syntax))
+            rows.append(self._view(record, analysis, syntax, token_lists))
         return rows
 
     def _compiled(self) -> tuple[Lexicon, Syntax]:
@@ -90,8 +93,9 @@ class PairRows:
         found = lexicon.find_all(tokens, joined, starts)
         boundaries = boundary_flags(tokens, found["boundaries"], found["reporting"], syntax)
         return {
-            "tokens": tokens,
             "slots": slots,
+            # The word "actorx" written in the sentence reads as a marked mention, as it always has.
+            "literal_targets": [i for i, token in enumerate(tokens) if token == TARGET_TOKEN],
             "found": found,
             "boundaries": boundaries,
             # Mentions are never in a negation's scope, so one actor's marking does not change the rest.
@@ -101,15 +105,16 @@ class PairRows:
             else None,
         }
 
-    def _view(self, pair: dict, analysis: dict, syntax: Syntax) -> dict:
-        tokens, shown, slots = analysis["tokens"], analysis["shown"], analysis["slots"]
+    def _view(self, pair: dict, analysis: dict, syntax: Syntax, token_lists: bool = False) -> dict:
+        shown, slots = analysis["shown"], analysis["slots"]
         marked = [slots[start] for start, _ in pair["mentions"] if start in slots]
         if marked:
-            tokens, shown = list(tokens), list(shown)
+            shown = list(shown)
             for position in marked:
-                tokens[position] = shown[position] = TARGET_TOKEN
+                shown[position] = TARGET_TOKEN
+        targets = sorted(set(marked).union(analysis["literal_targets"]))  # where TARGET_TOKEN stands
         boundaries = analysis["boundaries"]
-        window = _actor_window(shown, boundaries, self.window) if self.window and self.mark_actors else []
+        window = _actor_window(shown, boundaries, self.window, targets) if self.window and self.mark_actors else []
         context = ""
         if self.context_sentences:
             context = " ".join(
@@ -118,8 +123,7 @@ class PairRows:
         cues = {}
         if analysis["cues"] is not None:
             # A pair with no mention is the author's (the author unit, pipeline.data.actors).
-            targets = {i for i, t in enumerate(tokens) if t == TARGET_TOKEN}
-            cues = pair_cue_features(analysis["cues"], targets, author=not pair["mentions"])
+            cues = pair_cue_features(analysis["cues"], set(targets), author=not pair["mentions"])
             role = syntax.role_of.get(pair.get("actor")) if self.frame_roles else None
             if role is not None:
                 # The same words can mean another stance from the host than from a neighbour.
@@ -127,8 +131,8 @@ class PairRows:
                     cues[f"{role}|{key}"] = 1.0
         return {
             "sentence": pair["sentence"],
-            "text": " ".join(shown),
-            "window": " ".join(window),
+            "text": shown if token_lists else " ".join(shown),
+            "window": window if token_lists else " ".join(window),
             "context": context,
             "cues": cues,
         }
@@ -147,7 +151,7 @@ class PairRows:
         return shown
 
 
-def _actor_window(shown: list[str], boundaries: list[bool], size: int) -> list[str]:
+def _actor_window(shown: list[str], boundaries: list[bool], size: int, targets: list[int]) -> list[str]:
     """The words this actor's mentions govern: up to `size` tokens each side, within its clause.
 
     Words after a mention are what the actor does ("ACTORX objected to"); words before it,
@@ -156,9 +160,7 @@ def _actor_window(shown: list[str], boundaries: list[bool], size: int) -> list[s
     window does not take in another actor's verb.
     """
     window = []
-    for i, token in enumerate(shown):
-        if token != TARGET_TOKEN:
-            continue
+    for i in targets:  # the positions of TARGET_TOKEN in `shown`, in order
         left = []
         for j in range(i - 1, max(-1, i - size - 1), -1):
             if boundaries[j + 1] or shown[j] == TARGET_TOKEN:

@@ -91,7 +91,7 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
     columns: dict[str, int] = {}  # word -> its column in this batch
     word_of_doc, doc_indptr = [], [0]
     for document in documents:
-        for word in document.split():
+        for word in document if isinstance(document, list) else document.split():
             column = columns.get(word)
             if column is None:
                 column = columns[word] = len(columns)
@@ -123,13 +123,14 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
 
 def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, int], documents: list[str]):
     """The count matrix of word unigrams (and bigrams, for ngram_range (1, 2)) CountVectorizer builds:
-    every document's ids in one flat array, then scipy sums each row's repeats and sorts its columns."""
+    every document's ids in one flat array, then scipy sums each row's repeats and sorts its columns.
+    A document may be given as its token list already (what `token_pattern` would cut it into)."""
     get = vocabulary.get
     tokenize = re.compile(token_pattern).findall  # as CountVectorizer.build_tokenizer
     bigrams = ngram_range == (1, 2)
     ids, indptr = [], [0]
     for document in documents:
-        tokens = tokenize(document)
+        tokens = document if isinstance(document, list) else tokenize(document)
         ids.extend(map(get, tokens, repeat(-1)))  # -1: not in the vocabulary
         if bigrams and len(tokens) > 1:
             ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))  # " ".join, as _word_ngrams

@@ -108,6 +108,9 @@ class PlainModel:
     def __init__(self, spec: dict, arrays: dict):
         self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
         self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
+        # PairRows' tokens never hold white space, so a block that cuts text at white space (r"\S+", or
+        # char_wb's words) reads them as lists and the texts need not be joined and cut again.
+        self.token_lists = all(block.kind != "words" or block.token_pattern == r"\S+" for block in self.blocks)
         self.coef_t = arrays["coef"].T
         self.intercept = arrays["intercept"]
         self.temperature = spec["temperature"]
@@ -116,7 +119,7 @@ class PlainModel:
 
     def class_scores(self, pairs: list[dict]) -> np.ndarray:
         """Per-class probabilities in LABELS order, one row per candidate pair (a dict)."""
-        rows = self.pair_rows.view_rows(list(pairs))
+        rows = self.pair_rows.view_rows(list(pairs), token_lists=self.token_lists)
         features = sp.hstack([block.transform(rows) for block in self.blocks]).tocsr()
         scores = features @ self.coef_t + self.intercept
         if self.temperature is not None:
