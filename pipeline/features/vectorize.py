@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from itertools import repeat
+from itertools import accumulate, chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -88,15 +88,12 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
     cache = _WORD_IDS.setdefault(owner, {})
     if len(cache) > WORD_CACHE_SIZE:
         cache.clear()
-    columns: dict[str, int] = {}  # word -> its column in this batch
-    word_of_doc, doc_indptr = [], [0]
-    for document in documents:
-        for word in document if isinstance(document, list) else document.split():
-            column = columns.get(word)
-            if column is None:
-                column = columns[word] = len(columns)
-            word_of_doc.append(column)
-        doc_indptr.append(len(word_of_doc))
+    documents = [document if isinstance(document, list) else document.split() for document in documents]
+    words_in_order = list(chain.from_iterable(documents))
+    # word -> its column in this batch, in order of first appearance
+    columns = {word: column for column, word in enumerate(dict.fromkeys(words_in_order))}
+    word_of_doc = list(map(columns.__getitem__, words_in_order))
+    doc_indptr = [0, *accumulate(map(len, documents))]
     ngram_ids, word_indptr = [], [0]
     for word in columns:
         ids = cache.get(word)
@@ -127,16 +124,20 @@ def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, in
     A document may be given as its token list already (what `token_pattern` would cut it into)."""
     get = vocabulary.get
     tokenize = re.compile(token_pattern).findall  # as CountVectorizer.build_tokenizer
-    bigrams = ngram_range == (1, 2)
-    ids, indptr = [], [0]
-    for document in documents:
-        tokens = document if isinstance(document, list) else tokenize(document)
-        ids.extend(map(get, tokens, repeat(-1)))  # -1: not in the vocabulary
-        if bigrams and len(tokens) > 1:
-            ids.extend(map(get, map(" ".join, zip(tokens, tokens[1:])), repeat(-1)))  # " ".join, as _word_ngrams
-        indptr.append(len(ids))
-    ids = np.asarray(ids, dtype=np.int64)
-    rows = np.repeat(np.arange(len(documents)), np.diff(indptr))
+    documents = [document if isinstance(document, list) else tokenize(document) for document in documents]
+    # Every document's tokens in one list, looked up in one pass; a document's bigrams are the
+    # flat list's bigrams that do not cross into the next document.
+    flat = list(chain.from_iterable(documents))
+    lengths = np.fromiter(map(len, documents), dtype=np.int64, count=len(documents))
+    rows = np.repeat(np.arange(len(documents)), lengths)
+    ids = np.fromiter(map(get, flat, repeat(-1)), dtype=np.int64, count=len(flat))  # -1: not in the vocabulary
+    if ngram_range == (1, 2) and len(flat) > 1:
+        pairs = np.fromiter(
+            map(get, map(" ".join, zip(flat, flat[1:])), repeat(-1)), dtype=np.int64, count=len(flat) - 1
+        )
+        within = rows[:-1] == rows[1:]  # " ".join of two tokens of one document, as _word_ngrams
+        ids = np.concatenate([ids, pairs[within]])
+        rows = np.concatenate([rows, rows[:-1][within]])
     known = ids >= 0
     counts = sp.csr_array(
         (np.ones(int(known.sum())), (rows[known], ids[known])), shape=(len(documents), len(vocabulary))
