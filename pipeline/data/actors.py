@@ -54,33 +54,17 @@ class ActorRegistry:
         self._by_folded: dict[str, str | None] = {}
         self._by_exact: dict[str, str | None] = {}
         patterns: list[tuple[str, str]] = []  # (alias, regex piece)
-        first_folded, first_exact = set(), set()  # the characters an alias can start with
         for actor in named:
             for alias in aliases[actor]:
                 self._by_folded[alias.casefold()] = actor
                 patterns.append((alias, f"(?i:{_alias_regex(alias)})"))
-                first_folded.add(alias[0])
             for alias in exact_case.get(actor, []):
                 self._by_exact[alias] = actor
                 patterns.append((alias, f"(?-i:{_alias_regex(alias)})"))
-                first_exact.add(alias[0])
         for phrase in not_actors:
             self._by_folded[phrase.casefold()] = None
             patterns.append((phrase, f"(?i:{_alias_regex(phrase)})"))
-            first_folded.add(phrase[0])
-        patterns.sort(key=lambda item: (-len(item[0]), item[0]))
-        # (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation. The lookahead only
-        # saves time: most positions start no alias, and one character class says so at once.
-        starts = "|".join(
-            f"(?{flag}:[{''.join(re.escape(c) for c in sorted(chars))}])"
-            for flag, chars in (("i", first_folded), ("-i", first_exact))
-            if chars
-        )
-        self._regex = (
-            re.compile(r"(?<!\w)(?=" + starts + ")(?:" + "|".join(p for _, p in patterns) + r")(?![\w])")
-            if patterns
-            else None
-        )
+        self._regex = _mention_regex(patterns) if patterns else None
 
     @classmethod
     def load(cls, path: str | Path) -> ActorRegistry:
@@ -166,7 +150,11 @@ class ActorRegistry:
         mentions = []
         for match in self._regex.finditer(text):
             found = match.group(0)
-            actor = self._by_exact.get(found, self._by_folded.get(_fold_spaces(found).casefold(), None))
+            actor = self._by_exact.get(found)
+            if actor is None:
+                # Only single ASCII spaces inside (the usual case): nothing to fold.
+                plain = found.isprintable() and "  " not in found
+                actor = self._by_folded.get((found if plain else _fold_spaces(found)).casefold())
             if actor is not None:
                 mentions.append(Mention(actor, match.start(), match.end()))
         return mentions
@@ -174,6 +162,24 @@ class ActorRegistry:
     def names(self, actor: str) -> list[str]:
         """The actor's aliases in registry order; the first is its display name."""
         return self._names[actor]
+
+
+def _mention_regex(patterns: list[tuple[str, str]]) -> re.Pattern:
+    """One regex for every (alias, regex piece): at each position the longest alias that matches.
+
+    (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation. The aliases are tried
+    longest first, in groups by their first letter (case folded), each behind a lookahead of that
+    letter: only aliases of one group can match at a position, and most positions start none,
+    so the regex tries a few groups instead of every alias.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for alias, piece in sorted(patterns, key=lambda item: (-len(item[0]), item[0])):
+        groups.setdefault(alias[0].casefold(), []).append((alias, piece))
+    branches = []
+    for members in groups.values():
+        letters = "".join(re.escape(c) for c in sorted({alias[0] for alias, _ in members}))
+        branches.append(f"(?=(?i:[{letters}]))(?:" + "|".join(piece for _, piece in members) + ")")
+    return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?![\w])")
 
 
 def _alias_regex(alias: str) -> str:
