@@ -165,7 +165,7 @@ class ActorRegistry:
 
 
 def _mention_regex(patterns: list[tuple[str, str]]) -> re.Pattern:
-    """One regex for every (alias, regex piece): at each position the longest alias that matches.
+    r"""One regex for every (alias, regex piece): at each position the longest alias that matches.
 
     (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation. The aliases are tried
     longest first, in groups by their first letter (case folded), each behind a lookahead of that
