@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.data.actors import ActorRegistry
@@ -115,10 +116,14 @@ def test_scoring_one_article_imports_no_scikit_learn_and_writes_what_the_skops_m
     check = (
         "import sys; from pipeline.scoring.scorer import run_score; "
         f"code = run_score([{str(ARTICLE)!r}], {str(with_plain)!r}, output={str(tmp_path / 'api.jsonl')!r}); "
+        # Parquet too: pyarrow would import pandas to convert the rows if they were handed over as lists.
+        f"code += run_score([{str(ARTICLE)!r}], {str(with_plain)!r}, output={str(tmp_path / 'api.parquet')!r}, "
+        f"summary={str(tmp_path / 'summary.parquet')!r}); "
         "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'skops', 'pandas', 'torch'}))"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "0 []", result.stderr
+    assert pq.read_table(tmp_path / "api.parquet").num_rows == len((tmp_path / "api.jsonl").read_text().splitlines())
     for model, name in ((with_plain, "plain.jsonl"), (without, "skops.jsonl")):
         assert score(model, tmp_path / name).returncode == 0
     plain_rows = (tmp_path / "plain.jsonl").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from pipeline.errors import DataError
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.paths import TEST_SPLIT
-from pipeline.scoring.outputs import check_outputs
+from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, arrow_array, check_outputs
 from pipeline.scoring.scorer import score_texts
 
 PAIR_FIELDS = [
@@ -69,6 +69,24 @@ def test_scoring_the_test_articles_reproduces_the_pipelines_pairs_and_prediction
     with open(built / "reports/test_predictions.csv", newline="", encoding="utf-8") as handle:
         reported = {(r["article_id"], int(r["sentence_index"]), r["actor"]) for r in csv.DictReader(handle)}
     assert reported == expected.keys()
+
+
+@pytest.mark.parametrize("schema", [PAIR_SCHEMA, SUMMARY_SCHEMA], ids=["pairs", "summary"])
+def test_columns_built_from_buffers_equal_pyarrows_own_conversion(schema):
+    import numpy as np
+    import pyarrow as pa
+
+    samples = {
+        pa.string(): ["Macron said “non”.", None, "", "東京の事務所", "a\nb", None, "x" * 1000, "ñ"],
+        pa.int32(): [0, None, 7, 2**31 - 1, -3, None, 12, 1],
+        pa.float64(): [0.1, None, 1 / 3, np.float64(0.25), 1e-300, None, 0.0, 1.0],
+    }
+    for field in schema:
+        values = samples[field.type]
+        for sample in (values, values[:1], [], [None] * 9, values * 3):
+            built = arrow_array(sample, field.type)
+            built.validate(full=True)
+            assert built.equals(pa.array(sample, type=field.type)), (field.name, sample)
 
 
 def test_rows_have_exactly_the_documented_fields_in_every_format(model_path, tmp_path):

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -87,8 +88,8 @@ def encode(rows: list[dict], kind: str, schema: pa.Schema | None = None) -> Enco
     CSV and Parquet need the output's schema."""
     if kind == ".parquet":
         # Column lists first: Arrow builds a batch from them in a third of from_pylist's time.
-        columns = {name: [row.get(name) for row in rows] for name in schema.names}
-        return Encoded(pa.RecordBatch.from_pydict(columns, schema=schema), len(rows))
+        columns = [arrow_array([row.get(field.name) for row in rows], field.type) for field in schema]
+        return Encoded(pa.RecordBatch.from_arrays(columns, schema=schema), len(rows))
     buffer = io.StringIO(newline="")
     if kind == ".jsonl":
         buffer.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
@@ -103,6 +104,28 @@ def encode(rows: list[dict], kind: str, schema: pa.Schema | None = None) -> Enco
             for row in rows
         )
     return Encoded(buffer.getvalue(), len(rows))
+
+
+_NUMPY_TYPES = {pa.int32(): np.int32, pa.int64(): np.int64, pa.float64(): np.float64}
+
+
+def arrow_array(values: list, type: pa.DataType) -> pa.Array:
+    """`pa.array(values, type)`, built from buffers for the output's plain columns (text, whole
+    numbers, floats; None is null). The first time pyarrow converts Python values it imports
+    pandas to ask whether they are pandas objects: 0.3 s in every scoring process, for nothing."""
+    valid = [value is not None for value in values]
+    nulls = len(values) - sum(valid)
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    if type == pa.string() and all(isinstance(value, str) for value in values if value is not None):
+        encoded = [value.encode("utf-8") if value is not None else b"" for value in values]
+        offsets = np.zeros(len(values) + 1, dtype=np.int32)
+        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+        buffers = [validity, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        return pa.Array.from_buffers(type, len(values), buffers, nulls)
+    if type in _NUMPY_TYPES and all(isinstance(value, (int, float)) for value in values if value is not None):
+        data = np.array([0 if value is None else value for value in values], dtype=_NUMPY_TYPES[type])
+        return pa.Array.from_buffers(type, len(values), [validity, pa.py_buffer(data)], nulls)
+    return pa.array(values, type=type)  # the explanations' lists, and anything unexpected
 
 
 def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
