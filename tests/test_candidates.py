@@ -71,6 +71,33 @@ def test_multi_word_aliases_and_the_longest_match_win(registry):
     assert found == [("china", "Wang Wenbin"), ("nato", "North Atlantic Council")]
 
 
+def test_the_grouped_mention_regex_finds_what_one_alternation_of_every_alias_finds(registry):
+    import random
+    import re
+
+    from pipeline.data.actors import _alias_regex
+
+    # The regex's ignore-case matches "ı" and "İ" with i, the Kelvin sign with k, "ſ" with s.
+    istanbul = ActorRegistry({"a": ["ıstanbul metropolitan municipality", "ıstanbul"], "b": ["Istanbul Group"]}, {}, [])
+    assert [(m.actor, m.start, m.end) for m in istanbul.find("The Istanbul Group met.")] == [("b", 4, 18)]
+    for shipped in (registry, ActorRegistry.load(ROOT / "data/targets/fukushima-water/actors.yaml"), istanbul):
+        definition = shipped.to_dict()
+        pieces = [(a, f"(?i:{_alias_regex(a)})") for names in definition["aliases"].values() for a in names]
+        pieces += [(a, f"(?-i:{_alias_regex(a)})") for names in definition["exact_case"].values() for a in names]
+        pieces += [(a, f"(?i:{_alias_regex(a)})") for a in definition["not_actors"]]
+        pieces.sort(key=lambda item: (-len(item[0]), item[0]))
+        one_alternation = re.compile(r"(?<!\w)(?:" + "|".join(p for _, p in pieces) + r")(?![\w])")
+        aliases, rng = [a for a, _ in pieces], random.Random(0)
+        for _ in range(5000):
+            alias = rng.choice(aliases)
+            variant = "".join(rng.choice([c, c.upper(), c.lower()]) for c in alias)
+            variant = rng.choice(["", "İ", "ı", "ſ", "\u212a", "é"]) + variant[1:] if rng.random() < 0.3 else variant
+            variant = variant.replace(" ", rng.choice([" ", "  ", "\n", "\u00a0"]))
+            text = rng.choice(["", "x", " ", "-"]) + variant + rng.choice(["", "x", ".", " Group", "'s"])
+            expected = [m.span() for m in one_alternation.finditer(text)]
+            assert [m.span() for m in shipped._regex.finditer(text)] == expected, text
+
+
 def test_whole_words_only(registry):
     assert registry.find("Parisian Frenchness and Germanic Chinaware") == []
 

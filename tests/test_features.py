@@ -290,6 +290,9 @@ def test_frame_roles_repeat_each_held_cue_under_the_actors_role_only_when_switch
     # Each actor's own cues again under its role (cues.yaml: japan hosts, china is an outsider); others' cues are not.
     assert on["japan"]["cues"] == {**off["japan"]["cues"], "host|self:support": 1.0}
     assert on["china"]["cues"] == {**off["china"]["cues"], "outsider|self:oppose": 1.0}
+    # Only stances are repeated: being the speaker is not one.
+    speaker = views("Japan said it would welcome the office.", registry, lexicon, frame_roles=True)["japan"]["cues"]
+    assert "self:speaker" in speaker and not any(key.startswith("host|self:speaker") for key in speaker)
 
 
 @pytest.mark.parametrize(
@@ -297,6 +300,7 @@ def test_frame_roles_repeat_each_held_cue_under_the_actors_role_only_when_switch
     [
         ("  host: [japan]\n  member: [japan]", "'japan' is already a host; give an actor one role"),
         ("  host: [tokyo]", "host: 'tokyo' is not an actor of the registry"),
+        ("  host: [japan, japan]", "host: 'japan' is listed twice; list it once"),
         ("  Host: [japan]", "role 'Host' must be lower-case letters, digits and _"),
     ],
 )

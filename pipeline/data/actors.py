@@ -168,13 +168,16 @@ def _mention_regex(patterns: list[tuple[str, str]]) -> re.Pattern:
     r"""One regex for every (alias, regex piece): at each position the longest alias that matches.
 
     (?<!\w) / (?!\w) rather than \b: aliases like "U.S." end in punctuation. The aliases are tried
-    longest first, in groups by their first letter (case folded), each behind a lookahead of that
-    letter: only aliases of one group can match at a position, and most positions start none,
-    so the regex tries a few groups instead of every alias.
+    longest first, in groups by their first character, each behind a lookahead of its first
+    characters, so a position tries a few groups instead of every alias. Only aliases of one group
+    may match at a position, for the longest to win: an ASCII first character is its own group
+    (either case), but i, k, s and every non-ASCII one share one, since the regex's ignore-case
+    matches them across groups (i with "ı" and "İ", k with the Kelvin sign, s with "ſ").
     """
     groups: dict[str, list[tuple[str, str]]] = {}
     for alias, piece in sorted(patterns, key=lambda item: (-len(item[0]), item[0])):
-        groups.setdefault(alias[0].casefold(), []).append((alias, piece))
+        first = alias[0].lower()
+        groups.setdefault(first if first.isascii() and first not in "iks" else "", []).append((alias, piece))
     branches = []
     for members in groups.values():
         letters = "".join(re.escape(c) for c in sorted({alias[0] for alias, _ in members}))

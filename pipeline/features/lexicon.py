@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.errors import DataError
 from pipeline.features.tokens import tokenize
@@ -136,6 +136,8 @@ def _load_frame_roles(data, path, actors) -> dict[str, list[str]]:
                     actor_line,
                     f"frame_roles: {role}: {actor!r} is not an actor of the registry ({', '.join(actors)})",
                 )
+            if role_of.get(actor) == role:
+                raise DataError(path, actor_line, f"frame_roles: {role}: {actor!r} is listed twice; list it once")
             if actor in role_of:
                 raise DataError(
                     path, actor_line, f"frame_roles: {actor!r} is already a {role_of[actor]}; give an actor one role"
@@ -244,7 +246,7 @@ class Syntax:
     passive_auxiliary_lookback: int
     gerund_min_length: int
     holder_rules: tuple[str, ...]
-    role_of: dict[str, str]  # actor id -> its role in the target's frame (frame_roles)
+    role_of: dict[str, str] = field(hash=False)  # actor id -> its role in the target's frame (frame_roles)
 
     @classmethod
     def from_lexicon(cls, lexicon: dict) -> Syntax:

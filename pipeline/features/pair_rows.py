@@ -21,7 +21,7 @@ from __future__ import annotations
 import weakref
 
 from pipeline.features.cues import boundary_flags, pair_cue_features, sentence_cues
-from pipeline.features.lexicon import Lexicon, Syntax
+from pipeline.features.lexicon import STANCE_CLASSES, Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
     OTHER_TOKEN,
@@ -32,6 +32,7 @@ from pipeline.features.tokens import (
 )
 
 COLUMNS = ["sentence", "text", "window", "context", "cues"]
+HELD_STANCES = frozenset(f"self:{name}" for name in STANCE_CLASSES)  # the cue features frame roles repeat
 # Compiled lexicons beside each instance, never in it: the saved params stay plain data.
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -127,7 +128,7 @@ class PairRows:
             role = syntax.role_of.get(pair.get("actor")) if self.frame_roles else None
             if role is not None:
                 # The same words can mean another stance from the host than from a neighbour.
-                for key in [k for k in cues if k.startswith("self:") and k.count(":") == 1]:
+                for key in [k for k in cues if k in HELD_STANCES]:
                     cues[f"{role}|{key}"] = 1.0
         return {
             "sentence": pair["sentence"],

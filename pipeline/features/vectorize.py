@@ -84,7 +84,8 @@ def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
 def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], documents: list[str]):
     """The char_wb count matrix as (documents x words) @ (words x n-grams): a document's n-grams are
     its words' n-grams, so each distinct word is cut into n-grams once (cached per `owner`). Counts
-    are small integers, exact in float64, so the product is the matrix CountVectorizer builds."""
+    are small integers, exact in float64, so the product is the matrix CountVectorizer builds.
+    A document may be given as its list of words already (what `split()` would cut it into)."""
     cache = _WORD_IDS.setdefault(owner, {})
     if len(cache) > WORD_CACHE_SIZE:
         cache.clear()

@@ -13,6 +13,7 @@ from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.splits import load_split
 from pipeline.data.target import Target
+from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import files_sha256
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
@@ -30,7 +31,15 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         dataset, split_labels = load_split(split)
         rows += dataset.to_list()
         labels += split_labels
-    model = build_model(train_params, load_cue_lexicon(params.data.cues, registry.actors))
+    lexicon = load_cue_lexicon(params.data.cues, registry.actors)
+    if train_params.frame_roles and "frame_roles" not in lexicon:
+        raise DataError(
+            params.data.cues,
+            1,
+            "train.frame_roles is true but the lexicon has no frame_roles section; "
+            "add one (which part each actor plays) or set train.frame_roles: false",
+        )
+    model = build_model(train_params, lexicon)
     fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, train_params), calibration_groups(rows))
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
