@@ -14,6 +14,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,8 @@ MAX_DATA_FILE_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000
 # Longer articles are scraping accidents: refused in seeds/, skipped by the scorer.
 MAX_ARTICLE_CHARS = 20_000_000
+# An id written in a data file (an actor, a frame role): lower-case letters, digits and _.
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class LineStr(str):

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.errors import DataError
-from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.files import IDENTIFIER, expect_list_of_strings, expect_mapping, line_of, load_yaml
 
-ACTOR_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 AUTHOR = "author"  # the one holder of a registry of the author unit: whoever wrote the text
 AUTHOR_UNITS = ("document", "sentence")  # one pair per document, or one per sentence
 
@@ -100,7 +99,7 @@ class ActorRegistry:
         seen: dict[str, tuple[str, int]] = {}
         for actor, entry in actors.items():
             line = actors.key_lines[actor]
-            if not isinstance(actor, str) or not ACTOR_ID.match(actor):
+            if not isinstance(actor, str) or not IDENTIFIER.match(actor):
                 raise DataError(
                     path, line, f"actor id {actor!r} must be lower-case letters, digits and _ (like south_korea)"
                 )

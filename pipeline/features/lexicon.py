@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from pipeline.errors import DataError
 from pipeline.features.tokens import tokenize
-from pipeline.files import expect_list_of_strings, expect_mapping, kind, line_of, load_yaml
+from pipeline.files import IDENTIFIER, expect_list_of_strings, expect_mapping, kind, line_of, load_yaml
 
 CUE_CLASSES = (
     "support",
@@ -65,7 +65,6 @@ DISTANCES = (
 )
 SECTIONS = ("syntax", "distances", "holder_rules")
 OPTIONAL_SECTIONS = ("frame_roles",)
-NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a role's name, like an actor id
 
 
 def load_cue_lexicon(path, actors: list[str] | None = None) -> dict:
@@ -125,7 +124,7 @@ def _load_frame_roles(data, path, actors) -> dict[str, list[str]]:
     roles, role_of = {}, {}
     for role in section:
         line = section.key_lines[role]
-        if not isinstance(role, str) or not NAME.match(role):
+        if not isinstance(role, str) or not IDENTIFIER.match(role):
             raise DataError(path, line, f"frame_roles: role {role!r} must be lower-case letters, digits and _")
         members = expect_list_of_strings(section[role], path, f"frame_roles: {role}", line)
         for actor in members:
