@@ -26,11 +26,6 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
     target = Target.load(params.data.description)
     registry = ActorRegistry.load(params.data.actors)
     train_params = for_registry(params.train, registry)
-    rows, labels = [], []
-    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
-        dataset, split_labels = load_split(split)
-        rows += dataset.to_list()
-        labels += split_labels
     lexicon = load_cue_lexicon(params.data.cues, registry.actors)
     if train_params.frame_roles and "frame_roles" not in lexicon:
         raise DataError(
@@ -39,6 +34,11 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
             "train.frame_roles is true but the lexicon has no frame_roles section; "
             "add one (which part each actor plays) or set train.frame_roles: false",
         )
+    rows, labels = [], []
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        dataset, split_labels = load_split(split)
+        rows += dataset.to_list()
+        labels += split_labels
     model = build_model(train_params, lexicon)
     fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, train_params), calibration_groups(rows))
     metadata = {
