@@ -7,6 +7,9 @@ import re
 TARGET_TOKEN = "actorx"  # this pair's actor
 OTHER_TOKEN = "actoro"  # any other actor
 NEGATED_PREFIX = "not_"
+# PairView has already tokenised: the vectorisers keep its tokens (actorx, not_x, punctuation) by
+# cutting its texts at white space, which no token holds.
+VECTORIZER_TOKEN_PATTERN = r"\S+"
 TOKEN = re.compile(r"n't|'s\b|\w+(?:'\w+)*|[^\w\s]")
 
 

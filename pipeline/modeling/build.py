@@ -22,10 +22,9 @@ from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
 from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
+from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.modeling.calibration import GroupCalibratedClassifier
 from pipeline.params import TrainParams
-
-TOKEN_PATTERN = r"\S+"  # PairView has already tokenised; keep its tokens (ACTORX, NOT_x, punctuation)
 
 
 def for_registry(p: TrainParams, registry) -> TrainParams:
@@ -39,7 +38,10 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
         (
             "words",
             TfidfVectorizer(
-                token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=tuple(p.word_ngrams)
+                token_pattern=VECTORIZER_TOKEN_PATTERN,
+                lowercase=False,
+                sublinear_tf=True,
+                ngram_range=tuple(p.word_ngrams),
             ),
             "text",
         )
@@ -58,7 +60,9 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
         columns.append(
             (
                 "window",
-                TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)),
+                TfidfVectorizer(
+                    token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
+                ),
                 "window",
             )
         )
@@ -66,7 +70,11 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
         columns.append(("sentiment", WindowSentiment(), "window"))
     if p.context_sentences:
         columns.append(
-            ("context", TfidfVectorizer(token_pattern=TOKEN_PATTERN, lowercase=False, sublinear_tf=True), "context")
+            (
+                "context",
+                TfidfVectorizer(token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True),
+                "context",
+            )
         )
     weights = {}
     if p.cue_features and p.mark_actors:

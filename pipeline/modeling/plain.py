@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
 from pipeline.features.pair_rows import PairRows
+from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.features.vectorize import char_wb_counts, tfidf_weights, word_counts
 from pipeline.files import atomic_output
 from pipeline.modeling.metadata import BUILD_HINT
@@ -108,9 +109,11 @@ class PlainModel:
     def __init__(self, spec: dict, arrays: dict):
         self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
         self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
-        # PairRows' tokens never hold white space, so a block that cuts text at white space (r"\S+", or
-        # char_wb's words) reads them as lists and the texts need not be joined and cut again.
-        self.token_lists = all(block.kind != "words" or block.token_pattern == r"\S+" for block in self.blocks)
+        # PairRows' tokens never hold white space, so a block that cuts text at white space (the
+        # vectorisers' token pattern, or char_wb's words) reads them as lists: nothing to join and cut again.
+        self.token_lists = all(
+            block.kind != "words" or block.token_pattern == VECTORIZER_TOKEN_PATTERN for block in self.blocks
+        )
         self.coef_t = arrays["coef"].T
         self.intercept = arrays["intercept"]
         self.temperature = spec["temperature"]
