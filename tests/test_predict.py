@@ -49,3 +49,22 @@ def test_lexicon_find_all_gives_every_class_what_finditer_gives():
                 assert found == {name: lexicon.find(name, joined, starts) for name in CUE_CLASSES}
                 checked += sum(map(len, found.values()))
     assert checked > 1000
+
+
+def test_word_counts_are_count_vectorizers_even_after_a_refit():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
+    from pipeline.features.vectorize import word_counts
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "seeds").glob("*.txt"))]
+    assert len(texts) > 10
+    vectorizer = CountVectorizer(token_pattern=VECTORIZER_TOKEN_PATTERN, ngram_range=(1, 2), lowercase=False)
+    # Fitted on half the articles, then refit (the same object, a new vocabulary) on the other half:
+    # the bigram table built for the first vocabulary must not be read for the second.
+    for fitted, scored in ((texts[::2], texts[1::2]), (texts[1::2], texts[::2])):
+        vectorizer.fit(fitted)
+        expected = vectorizer.transform(scored)
+        counts = word_counts(vectorizer, vectorizer.vocabulary_, VECTORIZER_TOKEN_PATTERN, (1, 2), scored)
+        assert counts.nnz > 1000 and (counts != expected).nnz == 0
+        assert np.array_equal(counts.indices, expected.indices) and np.array_equal(counts.indptr, expected.indptr)

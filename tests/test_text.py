@@ -59,7 +59,10 @@ def _shuffled_blocks(seed: int, count: int) -> list[str]:
     blocks = []
     for _ in range(count):
         tokens = [rng.choice(words) if rng.random() < 0.7 else rng.choice(hard) for _ in range(rng.randint(1, 30))]
-        blocks.append("".join(t + rng.choice([" ", " ", " ", "  ", "\u00a0", ""]) for t in tokens))
+        separators = [" ", " ", " ", "  ", "\u00a0", ""]
+        if rng.random() < 0.5:  # white space other than " " ("\t"), or to str.split only ("\x1c")
+            separators += ["\t", "\x1c"]
+        blocks.append("".join(t + rng.choice(separators) for t in tokens))
     return blocks
 
 
@@ -75,7 +78,7 @@ def test_shuffled_blocks_split_as_syntok_splits_them(seed):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list("aB. \"”',;:1\u200b\u00a0") + ["Mr", "US", "The", "no", "2018"]), max_size=40))
+@given(st.lists(st.sampled_from(list("aB. \"”',;:1\u200b\u00a0\t\x1c") + ["Mr", "US", "The", "no", "2018"]), max_size=40))
 def test_arbitrary_short_blocks_split_as_syntok_splits_them(pieces):
     block = "".join(pieces)
     spans = text._fast_spans(block)

@@ -23,9 +23,16 @@ from itertools import accumulate, chain, repeat
 import numpy as np
 import scipy.sparse as sp
 
+from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
+
 WORD_CACHE_SIZE = 200_000  # distinct words kept per vocabulary; cleared when full
-# Kept beside the vocabularies, never in them: a saved model stays as it was.
+# Token patterns whose tokens never hold a space: two tokens joined by one are a bigram term
+# exactly when the pair of them is that term cut at its one space.
+SPACE_FREE_TOKEN_PATTERNS = frozenset({VECTORIZER_TOKEN_PATTERN, r"(?u)\b\w\w+\b"})  # ours, scikit-learn's default
+# Kept beside the vocabularies, never in them: a saved model stays as it was. Each owner's entry
+# holds the vocabulary it was built from, so a refit vectoriser does not read a stale one.
 _WORD_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BIGRAM_IDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def tfidf_transform(vectorizer, documents: list[str]):
@@ -38,7 +45,7 @@ def tfidf_transform(vectorizer, documents: list[str]):
     if vectorizer.analyzer == "char_wb":
         counts = char_wb_counts(vectorizer, vocabulary, tuple(vectorizer.ngram_range), documents)
     else:
-        counts = word_counts(vocabulary, vectorizer.token_pattern, tuple(vectorizer.ngram_range), documents)
+        counts = word_counts(vectorizer, vocabulary, vectorizer.token_pattern, tuple(vectorizer.ngram_range), documents)
     weights = tfidf_weights(counts, vectorizer.idf_, vectorizer.sublinear_tf, vectorizer.norm)
     return _align_api_if_sparse(weights)
 
@@ -86,7 +93,7 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
     its words' n-grams, so each distinct word is cut into n-grams once (cached per `owner`). Counts
     are small integers, exact in float64, so the product is the matrix CountVectorizer builds.
     A document may be given as its list of words already (what `split()` would cut it into)."""
-    cache = _WORD_IDS.setdefault(owner, {})
+    cache = _cached(_WORD_IDS, owner, vocabulary, dict)
     if len(cache) > WORD_CACHE_SIZE:
         cache.clear()
     documents = [document if isinstance(document, list) else document.split() for document in documents]
@@ -119,10 +126,19 @@ def char_wb_counts(owner, vocabulary: dict, ngram_range: tuple[int, int], docume
     return counts
 
 
-def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, int], documents: list[str]):
+def _cached(store: weakref.WeakKeyDictionary, owner, vocabulary: dict, build):
+    """`owner`'s entry in `store`, built by `build()` anew when `vocabulary` is not the one it was built for."""
+    entry = store.get(owner)
+    if entry is None or entry[0] is not vocabulary:
+        entry = store[owner] = (vocabulary, build())
+    return entry[1]
+
+
+def word_counts(owner, vocabulary: dict, token_pattern: str, ngram_range: tuple[int, int], documents: list[str]):
     """The count matrix of word unigrams (and bigrams, for ngram_range (1, 2)) CountVectorizer builds:
     every document's ids in one flat array, then scipy sums each row's repeats and sorts its columns.
-    A document may be given as its token list already (what `token_pattern` would cut it into)."""
+    A document may be given as its token list already (what `token_pattern` would cut it into).
+    Bigrams are looked up as pairs of tokens (a table per `owner`), not joined into new strings."""
     get = vocabulary.get
     tokenize = re.compile(token_pattern).findall  # as CountVectorizer.build_tokenizer
     documents = [document if isinstance(document, list) else tokenize(document) for document in documents]
@@ -133,9 +149,12 @@ def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, in
     rows = np.repeat(np.arange(len(documents)), lengths)
     ids = np.fromiter(map(get, flat, repeat(-1)), dtype=np.int64, count=len(flat))  # -1: not in the vocabulary
     if ngram_range == (1, 2) and len(flat) > 1:
-        pairs = np.fromiter(
-            map(get, map(" ".join, zip(flat, flat[1:])), repeat(-1)), dtype=np.int64, count=len(flat) - 1
-        )
+        if token_pattern in SPACE_FREE_TOKEN_PATTERNS:
+            bigrams = _cached(_BIGRAM_IDS, owner, vocabulary, lambda: _bigram_ids(vocabulary))
+            looked_up = map(bigrams.get, zip(flat, flat[1:]), repeat(-1))
+        else:
+            looked_up = map(get, map(" ".join, zip(flat, flat[1:])), repeat(-1))
+        pairs = np.fromiter(looked_up, dtype=np.int64, count=len(flat) - 1)
         within = rows[:-1] == rows[1:]  # " ".join of two tokens of one document, as _word_ngrams
         ids = np.concatenate([ids, pairs[within]])
         rows = np.concatenate([rows, rows[:-1][within]])
@@ -145,6 +164,11 @@ def word_counts(vocabulary: dict, token_pattern: str, ngram_range: tuple[int, in
     )
     counts.sum_duplicates()
     return counts
+
+
+def _bigram_ids(vocabulary: dict) -> dict:
+    """{(first token, second token): column} for every term with one space in it."""
+    return {tuple(term.split(" ")): column for term, column in vocabulary.items() if term.count(" ") == 1}
 
 
 def tfidf_weights(counts, idf: np.ndarray, sublinear_tf: bool, norm: str | None):

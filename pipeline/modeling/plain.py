@@ -78,7 +78,7 @@ class FeatureBlock:
             if self.kind == "char_wb":
                 counts = char_wb_counts(self, self.vocabulary, self.ngram_range, documents)
             else:
-                counts = word_counts(self.vocabulary, self.token_pattern, self.ngram_range, documents)
+                counts = word_counts(self, self.vocabulary, self.token_pattern, self.ngram_range, documents)
             block = tfidf_weights(counts, self.idf, self.sublinear_tf, self.norm)
         return block if self.weight is None else block * self.weight
 
