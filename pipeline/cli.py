@@ -12,7 +12,6 @@ import typer
 
 from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError
 from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
-from pipeline.params import load_params
 from pipeline.paths import PARAMS
 
 PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
@@ -44,6 +43,13 @@ def main(
     ),
 ):
     """Actor stance toward a target (params.yaml: data.target), per (sentence, actor) of news articles."""
+
+
+def load_params(path: Path):
+    """params.yaml, validated; imported here, so `stance score` does not import pydantic."""
+    from pipeline.params import load_params as load
+
+    return load(path)
 
 
 def _interrupt(signum, frame):
@@ -152,6 +158,10 @@ def score(
     ),
 ):
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
+    if workers > 1 and not dask:
+        from pipeline.scoring.pool import pool_context
+
+        pool_context()  # the workers' server imports while this process does
     from pipeline.scoring import scorer as scoring
 
     try:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -38,6 +36,7 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
+from pipeline.scoring.pool import pool_context
 
 UNCERTAIN = "uncertain"  # the stance of a pair below --min-confidence
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
@@ -235,19 +234,6 @@ def _score_in_worker(batch: list[Article], finish: Callable | None = None):
     return finish(results) if finish else results
 
 
-def _pool_context():
-    """Workers fork from a server process that has imported the scorer once (where the platform has one),
-    so each worker only loads the model; elsewhere each worker starts afresh."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, "pipeline.modeling.plain", "pipeline.scoring.outputs"])
-        # Starts the server, which imports in the background while this process goes on (opening
-        # the outputs, reading the first batches); the pool's first fork waits for it.
-        multiprocessing.forkserver.ensure_running()
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 def score_events(
     events: Iterable[Article | Problem],
     model_path: str | Path = MODEL_PATH,
@@ -284,7 +270,7 @@ def score_batches(
                 results = scorer.score_batch(item)
                 yield finish(results) if finish else results
         return
-    context = _pool_context()
+    context = pool_context()
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         pending: collections.deque = collections.deque()
@@ -399,7 +385,7 @@ def run_score(
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
-        _pool_context()  # the workers' server starts now, beside the rest of the setup
+        pool_context()  # started now if `stance score` has not started it yet
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
