@@ -139,7 +139,7 @@ class PairRows:
         }
 
     def _negation_marked(self, tokens, boundaries, negators) -> list[str]:
-        if not self.negation_scope:
+        if not self.negation_scope or not negators:  # no negator, no scope: most sentences
             return list(tokens)
         shown, scope = [], False
         negator_ends = {last for _, last in negators}

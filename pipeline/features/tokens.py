@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from itertools import accumulate, count
+from operator import add
 
 TARGET_TOKEN = "actorx"  # this pair's actor
 OTHER_TOKEN = "actoro"  # any other actor
@@ -32,11 +34,10 @@ def tokenize(text: str) -> list[str]:
 
 
 def token_starts(tokens: list[str]) -> list[int]:
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    return starts
+    """Where each token starts in " ".join(tokens): the lengths before it, plus a space after each."""
+    if not tokens:
+        return []
+    return list(map(add, accumulate(map(len, tokens[:-1]), initial=0), count()))
 
 
 def is_word(token: str) -> bool:
