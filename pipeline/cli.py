@@ -159,9 +159,14 @@ def score(
 ):
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
     if workers > 1 and not dask:
+        import contextlib
+
         from pipeline.scoring.pool import pool_context
 
-        pool_context()  # the workers' server imports while this process does
+        # The workers' server imports while this process does. Best effort: if it cannot start
+        # (an OSError), the run tries again inside run_stage, which reports it in one line.
+        with contextlib.suppress(OSError):
+            pool_context()
     from pipeline.scoring import scorer as scoring
 
     try:

@@ -2,8 +2,9 @@
 
 Kept apart from the scorer, with nothing heavy imported here, so that `stance score
 --workers N` can start the server before it imports the scorer itself: the server's
-imports (numpy, scipy, pyarrow: about 0.4 s) then run beside the command's own, on
-another core, instead of before the first worker can fork.
+imports (numpy, scipy, pyarrow and the scorer: about 0.3 s) then run beside the
+command's own, on another core, instead of before the first worker can fork. A run that
+stops at once (a missing model) has started it for nothing; it exits with the run.
 """
 
 from __future__ import annotations
