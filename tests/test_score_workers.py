@@ -25,7 +25,7 @@ def test_a_corrupt_model_with_two_workers_stops_the_run_with_one_line_and_no_out
     assert not output.exists()
 
 
-def test_workers_that_cannot_start_stop_the_run_with_one_line(tmp_path, monkeypatch):
+def test_workers_that_cannot_start_stop_the_run_with_one_line(trained_model, tmp_path, monkeypatch):
     # The workers' server listens on a socket under TMPDIR; a path this long cannot be one.
     long_tmp = tmp_path / ("t" * 120)
     long_tmp.mkdir()
@@ -33,7 +33,11 @@ def test_workers_that_cannot_start_stop_the_run_with_one_line(tmp_path, monkeypa
     article = tmp_path / "a.txt"
     article.write_text("France opposed the NATO office in Tokyo.\n", encoding="utf-8")
     output = tmp_path / "pairs.jsonl"
-    result = run(["stance", "score", "--workers", "2", "--output", str(output), str(article)], ROOT, check=False)
+    result = run(
+        ["stance", "score", "--model", str(trained_model), "--workers", "2", "--output", str(output), str(article)],
+        ROOT,
+        check=False,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "path too long" in result.stderr
