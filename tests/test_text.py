@@ -78,7 +78,9 @@ def test_shuffled_blocks_split_as_syntok_splits_them(seed):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list("aB. \"”',;:1\u200b\u00a0\t\x1c") + ["Mr", "US", "The", "no", "2018"]), max_size=40))
+@given(
+    st.lists(st.sampled_from(list("aB. \"”',;:1\u200b\u00a0\t\x1c") + ["Mr", "US", "The", "no", "2018"]), max_size=40)
+)
 def test_arbitrary_short_blocks_split_as_syntok_splits_them(pieces):
     block = "".join(pieces)
     spans = text._fast_spans(block)
