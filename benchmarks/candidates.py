@@ -52,6 +52,8 @@ from pipeline.modeling.build import build_model, calibration_groups, fit_determi
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
+DROP_ORIGIN = "drop origin"  # not a train key: leave out the training pairs of this origin
+
 CANDIDATES: dict[str, dict] = {
     "default": {"embeddings": "none"},
     "static sentence": {"embeddings": "static", "static_text": "sentence"},
@@ -65,6 +67,8 @@ CANDIDATES: dict[str, dict] = {
     "static sentence + VADER": {"embeddings": "static", "static_text": "sentence", "sentiment": "vader"},
     "MiniLM sentence": {"embeddings": "sentence"},  # needs .[embeddings]
     "frame roles": {"frame_roles": True},  # the held cues again under the actor's role (cues.yaml)
+    "without rewrites": {DROP_ORIGIN: "rewrite"},  # the default, not trained on the rewrites (docs/REWRITES.md)
+    "without synthetic text": {DROP_ORIGIN: "synthetic"},
 }
 OUTPUT = Path("plots/quality_speed.csv")
 FIELDS = [
@@ -92,7 +96,7 @@ def main() -> None:
     params = load_params()
     lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
-    real_rows, real_labels, synthetic_rows, synthetic_labels = labelled_pairs()
+    real_rows, real_labels, extra_rows, extra_labels = labelled_pairs()
 
     rows, models, baseline = {}, {}, None
     names = args.only or list(CANDIDATES)
@@ -100,8 +104,12 @@ def main() -> None:
         names = ["default", *names]  # the paired difference needs the default's predictions
     for name in names:
         candidate = params.model_copy(deep=True)
-        for key, value in CANDIDATES[name].items():
+        changes = dict(CANDIDATES[name])
+        dropped = changes.pop(DROP_ORIGIN, None)
+        for key, value in changes.items():
             setattr(candidate.train, key, value)
+        kept = [i for i, row in enumerate(extra_rows) if row["origin"] != dropped]
+        synthetic_rows, synthetic_labels = [extra_rows[i] for i in kept], [extra_labels[i] for i in kept]
         start = time.perf_counter()
         cv, _ = grouped_cv(candidate, real_rows, real_labels, lexicon, synthetic_rows, synthetic_labels)
         row = {"candidate": name, "cv_macro_f1": scores(real_labels, cv["model"])["macro_f1"]}
@@ -128,7 +136,8 @@ def main() -> None:
 
 
 def labelled_pairs() -> tuple[list, list, list, list]:
-    """Every prepared pair (both splits) as real rows, their labels, synthetic rows, their labels."""
+    """Every prepared pair (both splits) as real rows, their labels, the other rows (synthetic text and
+    rewrites: trained on, never scored), their labels."""
     real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
     for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
         dataset, labels = load_split(split)

@@ -36,6 +36,7 @@ class DataParams(Section):
         "behaviour": "behaviour.yaml",  # templated behavioural tests (never trained on)
         "paraphrases": "paraphrases.csv",  # blind paraphrase suite (never trained on)
         "synthetic": "synthetic",  # synthetic training text: articles/*.txt and labels.csv
+        "rewrites": "rewrites",  # real articles retold in other words: articles/*.txt, labels.csv, sources.csv
         "locked": "locked",  # the locked test: articles/*.txt and labels.csv, never trained or tuned on
         "annotation": "annotation",  # the annotation loop's store, and the gold's original passes (pass_*.csv)
         "annotation_articles": "annotation/articles",  # articles the loop stored; may be partly labelled
@@ -55,6 +56,7 @@ class PrepareParams(Section):
     near_duplicate_threshold: float = Field(gt=0, le=1)
     near_duplicate_min_words: int = Field(ge=1)
     synthetic: bool  # add the synthetic articles' pairs to the training split (never to a test)
+    rewrites: bool  # add the rewrites' pairs beside the articles they retell (trained on, never scored)
 
 
 class DistillParams(Section):

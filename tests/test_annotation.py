@@ -224,7 +224,7 @@ def test_a_partly_labelled_annotation_article_gives_only_its_labelled_pairs(tmp_
         tmp_path / "target", labels=tmp_path / "labels.csv", annotation_articles=tmp_path / "annotation"
     )
     params.prepare.test_fraction = 0.5
-    params.prepare.synthetic = False  # these few articles on their own
+    params.prepare.synthetic = params.prepare.rewrites = False  # these few articles on their own
     with contextlib.chdir(tmp_path):
         summary = prepare(params)
         rows = [r for split in ("train", "test") for r in pq.read_table(f"data/prepared/{split}.parquet").to_pylist()]

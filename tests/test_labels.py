@@ -36,7 +36,7 @@ def run_prepare(tmp_path: Path, rows: list[str], only_first: bool = False):
     params.data.articles = str(tmp_path / "articles")
     params.data.target = target_folder(tmp_path / "target", labels=tmp_path / "labels.csv")
     params.prepare.test_fraction = 0.5
-    params.prepare.synthetic = False  # these few articles on their own
+    params.prepare.synthetic = params.prepare.rewrites = False  # these few articles on their own
     with contextlib.chdir(tmp_path):  # the stage writes data/prepared/ below the working directory
         return prepare(params)
 

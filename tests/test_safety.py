@@ -130,7 +130,9 @@ def prepare_project(tmp_path):
         folder = tmp_path / name
         (folder / "data").mkdir(parents=True)
         params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-        params["prepare"]["synthetic"] = False  # the real articles are enough here, and faster
+        params["prepare"]["synthetic"] = params["prepare"]["rewrites"] = (
+            False  # the real articles are enough here, and faster
+        )
         params["data"]["articles"] = str(ROOT / params["data"]["articles"])
         for file in ("actors.yaml", "labels.csv"):
             (folder / "data" / file).write_bytes(convert(file, (TARGET / file).read_bytes()))

@@ -74,7 +74,7 @@ def static_model(tmp_path_factory):
     params = load_params(ROOT / "params.yaml")
     for name in type(params.data).model_fields:
         setattr(params.data, name, str(ROOT / getattr(params.data, name)))
-    params.prepare.synthetic = False  # the real articles are enough to test the mechanics
+    params.prepare.synthetic = params.prepare.rewrites = False  # the real articles are enough to test the mechanics
     params.train.embeddings, params.train.static_text = "static", "both"
     workdir = tmp_path_factory.mktemp("static")
     with contextlib.chdir(workdir):

@@ -17,6 +17,12 @@ from pipeline.errors import DataError
 from pipeline.files import MAX_ARTICLE_CHARS, read_text_file
 
 LABELS = ("support", "oppose", "neutral")
+
+# Where a labelled pair's article comes from. Only real reports are ever scored; the others only train.
+REAL = "real"  # a report
+SYNTHETIC = "synthetic"  # written to vary the wording of stances (docs/SYNTHETIC.md)
+REWRITE = "rewrite"  # a real report retold in other words; on its source's side of every split and fold
+ORIGINS = (REAL, SYNTHETIC, REWRITE)
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
 MAX_LABEL_FILE_BYTES = 50_000_000

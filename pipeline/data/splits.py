@@ -30,9 +30,7 @@ FEATURES = Features(
         "previous_sentence": Value("string"),
         "next_sentence": Value("string"),
         "cluster": Value("string"),  # articles linked by near-duplicate sentences; the unit of splitting
-        "origin": Value(
-            "string"
-        ),  # "real" (a report) or "synthetic" (written to vary wording; trained on, never scored)
+        "origin": Value("string"),  # where the article comes from: pipeline.data.labels.ORIGINS
         "label": ClassLabel(names=list(LABELS)),
     }
 )

@@ -23,6 +23,7 @@ from pipeline.data.labels import LABELS, article_stance, best_labels
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
+from pipeline.modeling.calibration import joins_fold
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
 
@@ -77,20 +78,22 @@ def grouped_cv(
     """Out-of-fold predictions of the model and both baselines for `rows`, folds grouped by article cluster,
     and the model's out-of-fold class probabilities (rows in LABELS order).
 
-    `extra` pairs (synthetic text) join the training side of every fold and are never predicted,
-    so the figures speak of real articles only.
+    `extra` pairs (synthetic text, rewrites of real articles) are never predicted, so the figures speak
+    of real articles only: synthetic text joins the training side of every fold, a rewrite only the
+    folds that train on the article it retells (`calibration_groups`).
     """
     folds = StratifiedGroupKFold(n_splits=params.evaluate.cv_folds, shuffle=True, random_state=params.evaluate.cv_seed)
     template = build_model(params.train, lexicon)
     frame = pairs_frame(list(rows) + list(extra))
     y = np.array(list(labels) + list(extra_labels))
-    always = np.arange(len(rows), len(rows) + len(extra))
     weights = pair_weights(list(rows) + list(extra), params.train)
     groups = np.array(calibration_groups(list(rows) + list(extra)), dtype=object)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
     probabilities = np.empty((len(rows), len(LABELS)))
     for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
-        fit_index = np.r_[train_index, always]
+        held_out = {rows[i]["cluster"] for i in test_index}
+        joining = [i for i in range(len(rows), len(groups)) if joins_fold(groups[i], held_out)]
+        fit_index = np.r_[train_index, np.asarray(joining, dtype=int)]
         model = fit_deterministic(
             clone(template),
             frame.iloc[fit_index],

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, REAL, REWRITE, SYNTHETIC
 from pipeline.data.target import Target
 from pipeline.files import atomic_output
 from pipeline.params import Params
@@ -27,8 +27,11 @@ def write_model_card(
         for line in sources.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             dates[record["id"]] = record.get("date")
-    articles = sorted({r["article_id"] for r in training_rows if r["origin"] == "real"})
-    synthetic = [r for r in training_rows if r["origin"] == "synthetic"]
+    articles = sorted({r["article_id"] for r in training_rows if r["origin"] == REAL})
+    synthetic = [r for r in training_rows if r["origin"] == SYNTHETIC]
+    rewrites = [r for r in training_rows if r["origin"] == REWRITE]
+    rewritten = f"{len(rewrites)} from {len({r['article_id'] for r in rewrites})} rewrites of them (docs/REWRITES.md), "
+    rewritten = rewritten if rewrites else ""
     known = sorted(d for d in (dates.get(a) for a in articles) if d)
     cv, test, locked = metrics["cv"]["model"], metrics["test"]["model"], metrics["locked"]["model"]
     counts = Counter(LABELS[r["label"]] for r in training_rows)
@@ -45,7 +48,8 @@ def write_model_card(
         _calibration_line(params.train.calibration, metrics["calibration"]),
         "- Fit on every labelled pair (the train and test splits), once the figures below were computed: the "
         "test-split figures come from the same pipeline fit on the train split only",
-        f"- Training data: {len(training_rows)} pairs: {len(training_rows) - len(synthetic)} from {len(articles)} real articles, "
+        f"- Training data: {len(training_rows)} pairs: "
+        f"{len(training_rows) - len(synthetic) - len(rewrites)} from {len(articles)} real articles, {rewritten}"
         f"{len(synthetic)} from {len({r['article_id'] for r in synthetic})} synthetic ones (docs/SYNTHETIC.md); "
         f"sha256 {model_metadata['training_data_sha256'][:16]}…",
         "- Training labels: " + ", ".join(f"{label} {counts[label]}" for label in LABELS),

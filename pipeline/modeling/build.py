@@ -18,12 +18,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
+from pipeline.data.labels import REAL, REWRITE, SYNTHETIC
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
 from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
-from pipeline.modeling.calibration import GroupCalibratedClassifier
+from pipeline.modeling.calibration import GroupCalibratedClassifier, TrainsWith
 from pipeline.params import TrainParams
 
 
@@ -143,8 +144,12 @@ def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None)
 
 def calibration_groups(rows) -> list:
     """Each pair's calibration group: its article cluster for a real report, None for synthetic
-    text (trained on in every fold, never calibrated on)."""
-    return [row["cluster"] if row["origin"] == "real" else None for row in rows]
+    text (trained on in every fold, never calibrated on), `TrainsWith` its source's cluster for a
+    retelling of a real article (trained on only beside its source)."""
+    return [
+        row["cluster"] if row["origin"] == REAL else TrainsWith(row["cluster"]) if row["origin"] == REWRITE else None
+        for row in rows
+    ]
 
 
 def pair_weights(rows, p: TrainParams):
@@ -152,4 +157,4 @@ def pair_weights(rows, p: TrainParams):
     None (no weights at all) when they are all 1."""
     if p.synthetic_weight == 1.0:
         return None
-    return [p.synthetic_weight if row["origin"] == "synthetic" else 1.0 for row in rows]
+    return [p.synthetic_weight if row["origin"] == SYNTHETIC else 1.0 for row in rows]

@@ -5,7 +5,8 @@ The linear classifier is fit on every row, as without calibration, so its coeffi
 out-of-fold decision scores, with folds grouped by article cluster so that no article
 or shared quote is on both sides. Rows without a group (synthetic text) join the
 training side of every fold and never calibrate: the probabilities are fitted to real
-articles. Several classes are calibrated as scikit-learn's `CalibratedClassifierCV`
+articles. A retelling of a real article (`TrainsWith` its cluster) never calibrates either,
+and joins only the folds that train on its source. Several classes are calibrated as scikit-learn's `CalibratedClassifierCV`
 (`ensemble=False`) does: each class's score one-vs-rest, then normalised to sum to 1.
 `temperature` instead divides all scores by one fitted number before the softmax, which
 keeps every predicted label as it was (sigmoid and isotonic may move a pair to another class).
@@ -16,6 +17,8 @@ synthetic rows out of the calibration set, nor take the article groups through a
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -30,12 +33,31 @@ from pipeline.modeling.plain import softmax
 METHODS = ("sigmoid", "isotonic", "temperature")
 
 
+@dataclass(frozen=True)
+class TrainsWith:
+    """The group of a row that only trains (never calibrates, never scored) yet belongs to an article
+    cluster: a real article retold in other words joins a fold's training side only when its source
+    is there, so no fold learns the wording of an article it holds out."""
+
+    cluster: str
+
+
+def trains_only(group) -> bool:
+    """A row that is never held out: synthetic text (None) or a retelling (`TrainsWith`)."""
+    return group is None or isinstance(group, TrainsWith)
+
+
+def joins_fold(group, held_out: set) -> bool:
+    """Does a train-only row join the training side of a fold that holds out the clusters `held_out`?"""
+    return group is None or group.cluster not in held_out
+
+
 class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
     """A linear classifier whose `predict_proba` is calibrated on grouped out-of-fold scores.
 
     `fit(X, y, sample_weight=None, groups=None)`: `groups` holds each row's article
-    cluster, or None for a row that only trains (never calibrates). Without `groups`
-    every row is its own group.
+    cluster, or None for a row that only trains (never calibrates), or `TrainsWith(cluster)`
+    for a row that trains only beside that cluster. Without `groups` every row is its own group.
     """
 
     def __init__(self, estimator=None, *, method: str = "sigmoid", n_splits: int = 5, random_state: int = 0):
@@ -49,8 +71,8 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
         y = np.asarray(y)
         groups = np.arange(len(y)).astype(object) if groups is None else np.asarray(groups, dtype=object)
-        calibrating = np.flatnonzero([group is not None for group in groups])
-        always = np.flatnonzero([group is None for group in groups])
+        calibrating = np.flatnonzero([not trains_only(group) for group in groups])
+        train_only = np.flatnonzero([trains_only(group) for group in groups])
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         n_groups = len(set(groups[calibrating]))
         if n_groups < 2:
@@ -62,7 +84,9 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         out_of_fold = np.empty((len(calibrating), len(self.classes_)))
         for train, test in folds.split(calibrating, y[calibrating], groups[calibrating]):
-            rows = np.r_[calibrating[train], always]
+            held_out = set(groups[calibrating[test]])
+            joining = [i for i in train_only if joins_fold(groups[i], held_out)]
+            rows = np.r_[calibrating[train], np.asarray(joining, dtype=int)]
             model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])
             out_of_fold[test] = _class_scores(model, X[calibrating[test]], self.classes_)
         hits = (y[calibrating][:, None] == self.classes_).astype(int)

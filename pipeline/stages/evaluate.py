@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, best_labels, load_labelled_set
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REAL, REWRITE, SYNTHETIC, best_labels, load_labelled_set
 from pipeline.data.splits import load_split
 from pipeline.data.target import Target
 from pipeline.evaluation.behaviour import load_suite, run_suite
@@ -33,6 +33,16 @@ from pipeline.params import Params
 SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder
 
 
+def split_origins(rows: list[dict], labels: list[str]) -> tuple[list, list, list, list]:
+    """(real rows, their labels, the other rows, their labels): only real reports are scored."""
+    real, real_labels, other, other_labels = [], [], [], []
+    for row, label in zip(rows, labels):
+        into, into_labels = (real, real_labels) if row["origin"] == REAL else (other, other_labels)
+        into.append(row)
+        into_labels.append(label)
+    return real, real_labels, other, other_labels
+
+
 def evaluate(params: Params) -> dict:
     model, model_metadata = load_model(paths.MODEL)
     lexicon = load_cue_lexicon(params.data.cues)
@@ -40,14 +50,12 @@ def evaluate(params: Params) -> dict:
     params = params.model_copy(update={"train": for_registry(params.train, registry)})
     target = Target.load(params.data.description)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
-    # Synthetic pairs are trained on, never scored: every figure below is of real articles.
-    train_rows, train_labels, synthetic_rows, synthetic_labels = [], [], [], []
-    for row, label in zip(train_set.to_list(), train_set_labels):
-        rows, labels = (train_rows, train_labels) if row["origin"] == "real" else (synthetic_rows, synthetic_labels)
-        rows.append(row)
-        labels.append(label)
-    test_set, test_labels = load_split(paths.TEST_SPLIT)
-    test_rows = test_set.to_list()
+    # Synthetic pairs and rewrites are trained on, never scored: every figure below is of real articles.
+    train_rows, train_labels, synthetic_rows, synthetic_labels = split_origins(train_set.to_list(), train_set_labels)
+    test_set, test_set_labels = load_split(paths.TEST_SPLIT)
+    test_rows, test_labels, held_out_rewrites, held_out_rewrite_labels = split_origins(
+        test_set.to_list(), test_set_labels
+    )
 
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
@@ -65,7 +73,14 @@ def evaluate(params: Params) -> dict:
     all_rows = train_rows + test_rows
     all_labels = train_labels + test_labels
     all_actors = [r["actor"] for r in all_rows]
-    cv, cv_probabilities = grouped_cv(params, all_rows, all_labels, lexicon, synthetic_rows, synthetic_labels)
+    cv, cv_probabilities = grouped_cv(
+        params,
+        all_rows,
+        all_labels,
+        lexicon,
+        synthetic_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
+        synthetic_labels + held_out_rewrite_labels,
+    )
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 
@@ -108,7 +123,8 @@ def evaluate(params: Params) -> dict:
         "paraphrase": run_paraphrases(model, load_paraphrases(params.data.paraphrases, registry), registry),
         "examples": {
             "train": len(train_labels),
-            "synthetic": len(synthetic_labels),
+            "synthetic": sum(row["origin"] == SYNTHETIC for row in synthetic_rows),
+            "rewrites": sum(row["origin"] == REWRITE for row in synthetic_rows + held_out_rewrites),
             "test": len(test_labels),
             "per_class": {label: all_labels.count(label) for label in LABELS},
         },
@@ -165,7 +181,7 @@ def evaluate(params: Params) -> dict:
         target,
         model_metadata,
         metrics,
-        train_set.to_list() + test_rows,
+        train_set.to_list() + test_set.to_list(),  # every pair the shipped model was fit on
         Path(params.data.articles) / SOURCES,
     )
     write_csv(

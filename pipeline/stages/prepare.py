@@ -6,16 +6,31 @@ Two kinds of articles: those in `data.articles` (seeds/) must be fully labelled,
 candidate pair with a gold row; those in `data.annotation_articles` (written by
 `stance label export`) may be partly labelled and give only their labelled pairs.
 Clusters are computed over every candidate sentence of both kinds, labelled or not.
+
+Two kinds of training text beside them: synthetic articles (`synthetic`, each its own
+cluster, always on the training side) and rewrites (`rewrites`: a real article retold in
+other words, in its source's cluster and on its source's side of the split, so the test
+split's sources are never learnt through their retellings). Neither is ever scored.
 """
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import candidates_of
-from pipeline.data.labels import LABELS, attach_gold, load_all_articles, load_labelled_set, read_gold
+from pipeline.data.labels import (
+    LABELS,
+    REAL,
+    REWRITE,
+    SYNTHETIC,
+    attach_gold,
+    load_all_articles,
+    load_labelled_set,
+    read_gold,
+)
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
 from pipeline.errors import DataError
 from pipeline.files import write_json
@@ -41,17 +56,20 @@ def prepare(params: Params) -> dict:
     )
     for example in examples:
         example["cluster"] = clusters[example["article_id"]]
-        example["origin"] = "real"
+        example["origin"] = REAL
     train, test = split_by_cluster(examples, params.prepare.test_fraction, params.prepare.split_seed)
     synthetic = synthetic_examples(params, registry, set(articles)) if params.prepare.synthetic else []
-    train += synthetic
+    rewrites = rewrite_examples(params, registry, clusters) if params.prepare.rewrites else []
+    test_clusters = {e["cluster"] for e in test}
+    train += synthetic + [e for e in rewrites if e["cluster"] not in test_clusters]
+    test += [e for e in rewrites if e["cluster"] in test_clusters]
     write_split(train, paths.TRAIN_SPLIT)
     write_split(test, paths.TEST_SPLIT)
     summary = {
         # seeds all count; a partly labelled article counts once it has a labelled pair
         "articles": len(set(articles) - partly_labelled) + len({e["article_id"] for e in examples} & partly_labelled),
         "clusters": len({e["cluster"] for e in examples}),
-        "examples": {"train": len(train), "test": len(test), "synthetic": len(synthetic)},
+        "examples": {"train": len(train), "test": len(test), "synthetic": len(synthetic), "rewrites": len(rewrites)},
         "labels": {
             split: {label: sum(e["label"] == label for e in rows) for label in LABELS}
             for split, rows in (("train", train), ("test", test))
@@ -59,7 +77,8 @@ def prepare(params: Params) -> dict:
     }
     write_json(paths.PREPARE_SUMMARY, summary)
     print(
-        f"prepared {len(train)} train ({len(synthetic)} synthetic) and {len(test)} test examples "
+        f"prepared {len(train)} train and {len(test)} test examples ({len(synthetic)} synthetic, "
+        f"{len(rewrites)} rewritten) "
         f"from {summary['articles']} articles in {summary['clusters']} clusters"
     )
     return summary
@@ -79,5 +98,41 @@ def synthetic_examples(params: Params, registry: ActorRegistry, real_ids: set[st
                 "a real article has the same id; give synthetic articles a prefix of their own",
             )
         example["cluster"] = f"synthetic/{example['article_id']}"
-        example["origin"] = "synthetic"
+        example["origin"] = SYNTHETIC
     return examples
+
+
+def rewrite_examples(params: Params, registry: ActorRegistry, clusters: dict[str, str]) -> list[dict]:
+    """The rewrites' pairs, each in the cluster of the real article it retells (`sources.csv`:
+    article_id, source_id). A target may have none: no rewrites/ folder gives no pair."""
+    folder = Path(params.data.rewrites)
+    if not (folder / "articles").is_dir():
+        return []
+    sources = read_sources(folder / "sources.csv", clusters)
+    examples = load_labelled_set(folder, registry)
+    for example in examples:
+        if example["article_id"] not in sources:
+            raise DataError(folder / "sources.csv", None, f"no source given for the rewrite {example['article_id']}")
+        example["cluster"] = clusters[sources[example["article_id"]]]
+        example["origin"] = REWRITE
+    return examples
+
+
+def read_sources(path: Path, clusters: dict[str, str]) -> dict[str, str]:
+    """{rewrite id: the real article it retells}, every source a known real article."""
+    if not path.is_file():
+        raise DataError(path, None, "missing: each rewrite needs the real article it retells (article_id,source_id)")
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != ["article_id", "source_id"]:
+            raise DataError(
+                path, 1, f"the header must be article_id,source_id, not {','.join(reader.fieldnames or [])}"
+            )
+        sources = {}
+        for line, row in enumerate(reader, start=2):
+            if row["source_id"] not in clusters:
+                raise DataError(path, line, f"{row['source_id']!r} is not a real article of this target")
+            if row["article_id"] in clusters or row["article_id"] in sources:
+                raise DataError(path, line, f"{row['article_id']!r} is already a real article or another rewrite")
+            sources[row["article_id"]] = row["source_id"]
+    return sources
