@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+import yaml
+from conftest import ROOT, run, target_folder
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.data.labels import REAL, REWRITE
 from pipeline.data.splits import load_split
-from pipeline.errors import DataError
 from pipeline.evaluation import metrics
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.modeling.build import calibration_groups
 from pipeline.modeling.calibration import GroupCalibratedClassifier, TrainsWith
 from pipeline.params import load_params
 from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
-from pipeline.stages.prepare import prepare, rewrite_examples
+from pipeline.stages.prepare import prepare
 
 REWRITES = ROOT / "data/targets/nato-tokyo-office/rewrites"
 
@@ -121,15 +122,51 @@ def test_calibration_folds_never_train_on_a_rewrite_of_a_held_out_article(splits
                 assert i in fitted
 
 
-def test_a_rewrite_of_an_unknown_article_stops_prepare_with_the_line(tmp_path):
-    params = load_params(ROOT / "params.yaml")
-    target = tmp_path / "target"
-    shutil.copytree(REWRITES, target / "rewrites")
-    sources = target / "rewrites" / "sources.csv"
-    lines = sources.read_text(encoding="utf-8").splitlines()
-    lines[2] = lines[2].split(",")[0] + ",no-such-article"
-    sources.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    params.data.target = str(target)
-    clusters = {row: row for row in {line.split(",")[1] for line in lines[1:]} if row != "no-such-article"}
-    with pytest.raises(DataError, match=r"sources\.csv:3: 'no-such-article' is not a real article"):
-        rewrite_examples(params, None, clusters)
+def prepare_with_sources(tmp_path: Path, sources: bytes) -> subprocess.CompletedProcess:
+    """`stance prepare` with the rewrites on, the shipped rewrites but for their sources.csv."""
+    (tmp_path / "rewrites").mkdir(parents=True)
+    for entry in REWRITES.iterdir():
+        if entry.name != "sources.csv":
+            (tmp_path / "rewrites" / entry.name).symlink_to(entry)
+    (tmp_path / "rewrites" / "sources.csv").write_bytes(sources)
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["prepare"]["synthetic"], params["prepare"]["rewrites"] = False, True
+    params["data"]["articles"] = str(ROOT / params["data"]["articles"])
+    params["data"]["target"] = target_folder(tmp_path / "target", rewrites=tmp_path / "rewrites")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    return run(["stance", "prepare", "--params", "params.yaml"], tmp_path, check=False)
+
+
+def test_sources_saved_by_excel_prepare_the_same_pairs(tmp_path):
+    shipped = (REWRITES / "sources.csv").read_bytes()
+    excel = b"\xef\xbb\xbf" + shipped.replace(b"\n", b"\r\n")  # "CSV UTF-8": a mark, CRLF
+    results = [prepare_with_sources(tmp_path / name, data) for name, data in (("plain", shipped), ("excel", excel))]
+    assert all(result.returncode == 0 for result in results), [result.stderr for result in results]
+    for table in ("train.parquet", "test.parquet"):
+        prepared = Path("data/prepared") / table
+        assert (tmp_path / "excel" / prepared).read_bytes() == (tmp_path / "plain" / prepared).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "change, line, message",
+    [
+        (lambda lines: [*lines[:3], "", lines[3].split(",")[0] + ",no-such-article", *lines[4:]], 5, "is not a real"),
+        (lambda lines: [*lines, lines[1]], None, "already a real article or another rewrite"),
+        (lambda lines: [*lines, "r9-missing," + lines[1].split(",")[1]], None, "no article r9-missing.txt"),
+        (lambda lines: [*lines[:2], lines[2] + ",extra", *lines[3:]], 3, "wrong number of fields"),
+        (lambda lines: [lines[0].replace("source_id", "source"), *lines[1:]], 1, "the header must be"),
+        (lambda lines: lines[:-1], None, "no row for the rewrite"),
+        (lambda lines: [*lines[:2], lines[2] + "\u00e9", *lines[3:]], 3, "not UTF-8"),
+    ],
+)
+def test_a_bad_sources_file_stops_prepare_with_its_line(tmp_path, change, line, message):
+    lines = (REWRITES / "sources.csv").read_text(encoding="utf-8").splitlines()
+    text = "\n".join(change(lines)) + "\n"
+    data = text.encode("cp1252") if "\u00e9" in text else text.encode("utf-8")
+    result = prepare_with_sources(tmp_path, data)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and "sources.csv" in error[0] and message in error[0], error
+    if line is not None:
+        assert f"sources.csv:{line}: " in error[0], error
+    assert not (tmp_path / "data" / "prepared").exists()  # nothing written

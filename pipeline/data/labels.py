@@ -23,6 +23,7 @@ REAL = "real"  # a report
 SYNTHETIC = "synthetic"  # written to vary the wording of stances (docs/SYNTHETIC.md)
 REWRITE = "rewrite"  # a real report retold in other words; on its source's side of every split and fold
 ORIGINS = (REAL, SYNTHETIC, REWRITE)
+SOURCE_COLUMNS = ("article_id", "source_id")  # a rewrite and the real article it retells (rewrites/sources.csv)
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")
 MAX_LABEL_FILE_BYTES = 50_000_000
@@ -116,6 +117,36 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
     except csv.Error as err:
         raise DataError(path, line, f"not valid CSV: {err}") from None
     return gold
+
+
+def read_sources(path: str | Path, real_ids, articles_dir: str | Path) -> dict[str, str]:
+    """{rewrite id: the real article it retells} from a rewrites folder's sources.csv
+    (article_id,source_id), each row checked: the rewrite has an article file, the source is
+    one of `real_ids`, no id twice."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "missing: each rewrite needs the real article it retells (article_id,source_id)")
+    reader = csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline=""))
+    if list(reader.fieldnames or []) != list(SOURCE_COLUMNS):
+        raise DataError(path, 1, f"the header must be {','.join(SOURCE_COLUMNS)}")
+    sources: dict[str, str] = {}
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            if None in row or any(row[c] is None for c in SOURCE_COLUMNS):
+                raise DataError(path, line, "wrong number of fields: article_id,source_id")
+            rewrite, source = (row[c].strip() for c in SOURCE_COLUMNS)
+            if not (Path(articles_dir) / f"{rewrite}.txt").is_file():
+                raise DataError(path, line, f"no article {rewrite}.txt in {articles_dir}")
+            if source not in real_ids:
+                raise DataError(path, line, f"{source!r} is not a real article of this target")
+            if rewrite in real_ids or rewrite in sources:
+                raise DataError(path, line, f"{rewrite!r} is already a real article or another rewrite")
+            sources[rewrite] = source
+    except csv.Error as err:
+        raise DataError(path, line, f"not valid CSV: {err}") from None
+    return sources
 
 
 def attach_gold(

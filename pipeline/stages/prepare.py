@@ -15,7 +15,6 @@ split's sources are never learnt through their retellings). Neither is ever scor
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from pipeline import paths
@@ -30,6 +29,7 @@ from pipeline.data.labels import (
     load_all_articles,
     load_labelled_set,
     read_gold,
+    read_sources,
 )
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
 from pipeline.errors import DataError
@@ -59,7 +59,7 @@ def prepare(params: Params) -> dict:
         example["origin"] = REAL
     train, test = split_by_cluster(examples, params.prepare.test_fraction, params.prepare.split_seed)
     synthetic = synthetic_examples(params, registry, set(articles)) if params.prepare.synthetic else []
-    rewrites = rewrite_examples(params, registry, clusters) if params.prepare.rewrites else []
+    rewrites = rewrite_examples(params, registry, clusters, synthetic) if params.prepare.rewrites else []
     test_clusters = {e["cluster"] for e in test}
     train += synthetic + [e for e in rewrites if e["cluster"] not in test_clusters]
     test += [e for e in rewrites if e["cluster"] in test_clusters]
@@ -102,37 +102,25 @@ def synthetic_examples(params: Params, registry: ActorRegistry, real_ids: set[st
     return examples
 
 
-def rewrite_examples(params: Params, registry: ActorRegistry, clusters: dict[str, str]) -> list[dict]:
+def rewrite_examples(
+    params: Params, registry: ActorRegistry, clusters: dict[str, str], synthetic: list[dict] = ()
+) -> list[dict]:
     """The rewrites' pairs, each in the cluster of the real article it retells (`sources.csv`:
     article_id, source_id). A target may have none: no rewrites/ folder gives no pair."""
     folder = Path(params.data.rewrites)
     if not (folder / "articles").is_dir():
         return []
-    sources = read_sources(folder / "sources.csv", clusters)
+    sources = read_sources(folder / "sources.csv", clusters, folder / "articles")
+    synthetic_ids = {e["article_id"] for e in synthetic}
     examples = load_labelled_set(folder, registry)
     for example in examples:
-        if example["article_id"] not in sources:
-            raise DataError(folder / "sources.csv", None, f"no source given for the rewrite {example['article_id']}")
-        example["cluster"] = clusters[sources[example["article_id"]]]
+        article = example["article_id"]
+        if article not in sources:
+            raise DataError(
+                folder / "sources.csv", None, f"no row for the rewrite {article}; add {article},<source id>"
+            )
+        if article in synthetic_ids:
+            raise DataError(folder / "articles" / f"{article}.txt", None, "a synthetic article has the same id")
+        example["cluster"] = clusters[sources[article]]
         example["origin"] = REWRITE
     return examples
-
-
-def read_sources(path: Path, clusters: dict[str, str]) -> dict[str, str]:
-    """{rewrite id: the real article it retells}, every source a known real article."""
-    if not path.is_file():
-        raise DataError(path, None, "missing: each rewrite needs the real article it retells (article_id,source_id)")
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != ["article_id", "source_id"]:
-            raise DataError(
-                path, 1, f"the header must be article_id,source_id, not {','.join(reader.fieldnames or [])}"
-            )
-        sources = {}
-        for line, row in enumerate(reader, start=2):
-            if row["source_id"] not in clusters:
-                raise DataError(path, line, f"{row['source_id']!r} is not a real article of this target")
-            if row["article_id"] in clusters or row["article_id"] in sources:
-                raise DataError(path, line, f"{row['article_id']!r} is already a real article or another rewrite")
-            sources[row["article_id"]] = row["source_id"]
-    return sources
