@@ -22,7 +22,6 @@ LABELS = ("support", "oppose", "neutral")
 REAL = "real"  # a report
 SYNTHETIC = "synthetic"  # written to vary the wording of stances (docs/SYNTHETIC.md)
 REWRITE = "rewrite"  # a real report retold in other words; on its source's side of every split and fold
-ORIGINS = (REAL, SYNTHETIC, REWRITE)
 SOURCE_COLUMNS = ("article_id", "source_id")  # a rewrite and the real article it retells (rewrites/sources.csv)
 PROBABILITY_FIELDS = [f"p_{label}" for label in LABELS]  # one column per label, in every output
 LABEL_COLUMNS = ("article_id", "sentence", "actor", "label")

@@ -30,7 +30,7 @@ FEATURES = Features(
         "previous_sentence": Value("string"),
         "next_sentence": Value("string"),
         "cluster": Value("string"),  # articles linked by near-duplicate sentences; the unit of splitting
-        "origin": Value("string"),  # where the article comes from: pipeline.data.labels.ORIGINS
+        "origin": Value("string"),  # where the article comes from: REAL, SYNTHETIC or REWRITE (pipeline.data.labels)
         "label": ClassLabel(names=list(LABELS)),
     }
 )

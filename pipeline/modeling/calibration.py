@@ -6,8 +6,9 @@ out-of-fold decision scores, with folds grouped by article cluster so that no ar
 or shared quote is on both sides. Rows without a group (synthetic text) join the
 training side of every fold and never calibrate: the probabilities are fitted to real
 articles. A retelling of a real article (`TrainsWith` its cluster) never calibrates either,
-and joins only the folds that train on its source. Several classes are calibrated as scikit-learn's `CalibratedClassifierCV`
-(`ensemble=False`) does: each class's score one-vs-rest, then normalised to sum to 1.
+and joins only the folds that train on its source. Several classes are calibrated as
+scikit-learn's `CalibratedClassifierCV` (`ensemble=False`) does: each class's score
+one-vs-rest, then normalised to sum to 1.
 `temperature` instead divides all scores by one fitted number before the softmax, which
 keeps every predicted label as it was (sigmoid and isotonic may move a pair to another class).
 

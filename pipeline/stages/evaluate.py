@@ -50,8 +50,9 @@ def evaluate(params: Params) -> dict:
     params = params.model_copy(update={"train": for_registry(params.train, registry)})
     target = Target.load(params.data.description)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
-    # Synthetic pairs and rewrites are trained on, never scored: every figure below is of real articles.
-    train_rows, train_labels, synthetic_rows, synthetic_labels = split_origins(train_set.to_list(), train_set_labels)
+    # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
+    # real articles.
+    train_rows, train_labels, extra_rows, extra_labels = split_origins(train_set.to_list(), train_set_labels)
     test_set, test_set_labels = load_split(paths.TEST_SPLIT)
     test_rows, test_labels, held_out_rewrites, held_out_rewrite_labels = split_origins(
         test_set.to_list(), test_set_labels
@@ -61,10 +62,10 @@ def evaluate(params: Params) -> dict:
     # pipeline refit on the train split only.
     holdout = fit_deterministic(
         build_model(params.train, lexicon),
-        pairs_frame(train_rows + synthetic_rows),
-        train_labels + synthetic_labels,
-        pair_weights(train_rows + synthetic_rows, params.train),
-        calibration_groups(train_rows + synthetic_rows),
+        pairs_frame(train_rows + extra_rows),
+        train_labels + extra_labels,
+        pair_weights(train_rows + extra_rows, params.train),
+        calibration_groups(train_rows + extra_rows),
     )
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
@@ -78,8 +79,8 @@ def evaluate(params: Params) -> dict:
         all_rows,
         all_labels,
         lexicon,
-        synthetic_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
-        synthetic_labels + held_out_rewrite_labels,
+        extra_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
+        extra_labels + held_out_rewrite_labels,
     )
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
@@ -123,8 +124,8 @@ def evaluate(params: Params) -> dict:
         "paraphrase": run_paraphrases(model, load_paraphrases(params.data.paraphrases, registry), registry),
         "examples": {
             "train": len(train_labels),
-            "synthetic": sum(row["origin"] == SYNTHETIC for row in synthetic_rows),
-            "rewrites": sum(row["origin"] == REWRITE for row in synthetic_rows + held_out_rewrites),
+            "synthetic": sum(row["origin"] == SYNTHETIC for row in extra_rows),
+            "rewrites": sum(row["origin"] == REWRITE for row in extra_rows + held_out_rewrites),
             "test": len(test_labels),
             "per_class": {label: all_labels.count(label) for label in LABELS},
         },
