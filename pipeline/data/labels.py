@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
@@ -93,29 +94,36 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
             f"header lacks column(s) {', '.join(missing)}; the header must start with {','.join(LABEL_COLUMNS)}",
         )
     gold: dict[GoldKey, tuple[str, int]] = {}
+    for line, row in csv_rows(path, reader, LABEL_COLUMNS):
+        key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
+        if row["label"].strip() not in LABELS:
+            raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
+        if key[2] not in actors:
+            raise DataError(
+                path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})"
+            )
+        if key in gold:
+            raise DataError(
+                path,
+                line,
+                f"duplicate row for actor {key[2]!r} in this sentence (first on line {gold[key][1]}); keep one",
+            )
+        gold[key] = (row["label"].strip(), line)
+    return gold
+
+
+def csv_rows(path, reader: csv.DictReader, columns) -> Iterator[tuple[int, dict]]:
+    """(line, row) for each row of `reader`: a row without exactly one field per column, or text
+    that is not valid CSV, stops the read with its line."""
     line = 1
     try:
         for row in reader:
             line = reader.line_num
-            if None in row or any(row[c] is None for c in LABEL_COLUMNS):
+            if None in row or any(row[c] is None for c in columns):
                 raise DataError(path, line, "wrong number of fields; quote any field that contains a comma")
-            key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
-            if row["label"].strip() not in LABELS:
-                raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
-            if key[2] not in actors:
-                raise DataError(
-                    path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})"
-                )
-            if key in gold:
-                raise DataError(
-                    path,
-                    line,
-                    f"duplicate row for actor {key[2]!r} in this sentence (first on line {gold[key][1]}); keep one",
-                )
-            gold[key] = (row["label"].strip(), line)
+            yield line, row
     except csv.Error as err:
         raise DataError(path, line, f"not valid CSV: {err}") from None
-    return gold
 
 
 def read_sources(path: str | Path, real_ids, articles_dir: str | Path) -> dict[str, str]:
@@ -129,22 +137,15 @@ def read_sources(path: str | Path, real_ids, articles_dir: str | Path) -> dict[s
     if list(reader.fieldnames or []) != list(SOURCE_COLUMNS):
         raise DataError(path, 1, f"the header must be {','.join(SOURCE_COLUMNS)}")
     sources: dict[str, str] = {}
-    line = 1
-    try:
-        for row in reader:
-            line = reader.line_num
-            if None in row or any(row[c] is None for c in SOURCE_COLUMNS):
-                raise DataError(path, line, "wrong number of fields: article_id,source_id")
-            rewrite, source = (row[c].strip() for c in SOURCE_COLUMNS)
-            if not (Path(articles_dir) / f"{rewrite}.txt").is_file():
-                raise DataError(path, line, f"no article {rewrite}.txt in {articles_dir}")
-            if source not in real_ids:
-                raise DataError(path, line, f"{source!r} is not a real article of this target")
-            if rewrite in real_ids or rewrite in sources:
-                raise DataError(path, line, f"{rewrite!r} is already a real article or another rewrite")
-            sources[rewrite] = source
-    except csv.Error as err:
-        raise DataError(path, line, f"not valid CSV: {err}") from None
+    for line, row in csv_rows(path, reader, SOURCE_COLUMNS):
+        rewrite, source = (row[c].strip() for c in SOURCE_COLUMNS)
+        if not (Path(articles_dir) / f"{rewrite}.txt").is_file():
+            raise DataError(path, line, f"no article {rewrite}.txt in {articles_dir}")
+        if source not in real_ids:
+            raise DataError(path, line, f"{source!r} is not a real article of this target")
+        if rewrite in real_ids or rewrite in sources:
+            raise DataError(path, line, f"{rewrite!r} is already a real article or another rewrite")
+        sources[rewrite] = source
     return sources
 
 
