@@ -43,7 +43,7 @@ from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
-from pipeline.data.splits import load_split  # noqa: E402
+from pipeline.data.splits import load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
@@ -138,14 +138,12 @@ def main() -> None:
 def labelled_pairs() -> tuple[list, list, list, list]:
     """Every prepared pair (both splits) as real rows, their labels, the other rows (synthetic text and
     rewrites: trained on, never scored), their labels."""
-    real_rows, real_labels, synthetic_rows, synthetic_labels = [], [], [], []
+    rows, labels = [], []
     for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
-        dataset, labels = load_split(split)
-        for row, label in zip(dataset.to_list(), labels):
-            real = row["origin"] == "real"
-            (real_rows if real else synthetic_rows).append(row)
-            (real_labels if real else synthetic_labels).append(label)
-    return real_rows, real_labels, synthetic_rows, synthetic_labels
+        dataset, split_labels = load_split(split)
+        rows += dataset.to_list()
+        labels += split_labels
+    return split_origins(rows, labels)
 
 
 def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:

@@ -15,7 +15,7 @@ from datasets import ClassLabel, Dataset, Features, List, Value
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import GroupShuffleSplit
 
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, REAL
 from pipeline.errors import DataError
 from pipeline.files import atomic_output
 
@@ -82,3 +82,14 @@ def load_split(path: Path) -> tuple[Dataset, list[str]]:
     dataset = Dataset.from_parquet(str(path))
     names = dataset.features["label"].names
     return dataset, [names[i] for i in dataset["label"]]
+
+
+def split_origins(rows: list[dict], labels: list[str]) -> tuple[list, list, list, list]:
+    """(real rows, their labels, the other rows, their labels): only real reports are ever scored;
+    synthetic text and rewrites are trained on."""
+    real, real_labels, other, other_labels = [], [], [], []
+    for row, label in zip(rows, labels):
+        into, into_labels = (real, real_labels) if row["origin"] == REAL else (other, other_labels)
+        into.append(row)
+        into_labels.append(label)
+    return real, real_labels, other, other_labels

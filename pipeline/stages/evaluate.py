@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REAL, REWRITE, SYNTHETIC, best_labels, load_labelled_set
-from pipeline.data.splits import load_split
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REWRITE, SYNTHETIC, best_labels, load_labelled_set
+from pipeline.data.splits import load_split, split_origins
 from pipeline.data.target import Target
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
@@ -31,16 +31,6 @@ from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
 
 SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder
-
-
-def split_origins(rows: list[dict], labels: list[str]) -> tuple[list, list, list, list]:
-    """(real rows, their labels, the other rows, their labels): only real reports are scored."""
-    real, real_labels, other, other_labels = [], [], [], []
-    for row, label in zip(rows, labels):
-        into, into_labels = (real, real_labels) if row["origin"] == REAL else (other, other_labels)
-        into.append(row)
-        into_labels.append(label)
-    return real, real_labels, other, other_labels
 
 
 def evaluate(params: Params) -> dict:
