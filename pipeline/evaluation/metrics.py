@@ -23,7 +23,7 @@ from pipeline.data.labels import LABELS, article_stance, best_labels
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
-from pipeline.modeling.calibration import joins_fold
+from pipeline.modeling.calibration import joining_fold
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
 
@@ -92,8 +92,7 @@ def grouped_cv(
     probabilities = np.empty((len(rows), len(LABELS)))
     for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
         held_out = {rows[i]["cluster"] for i in test_index}
-        joining = [i for i in range(len(rows), len(groups)) if joins_fold(groups[i], held_out)]
-        fit_index = np.r_[train_index, np.asarray(joining, dtype=int)]
+        fit_index = np.r_[train_index, joining_fold(groups, range(len(rows), len(groups)), held_out)]
         model = fit_deterministic(
             clone(template),
             frame.iloc[fit_index],

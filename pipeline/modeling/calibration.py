@@ -48,9 +48,10 @@ def trains_only(group) -> bool:
     return group is None or isinstance(group, TrainsWith)
 
 
-def joins_fold(group, held_out: set) -> bool:
-    """Does a train-only row join the training side of a fold that holds out the clusters `held_out`?"""
-    return group is None or group.cluster not in held_out
+def joining_fold(groups, train_only, held_out: set) -> np.ndarray:
+    """Those of the train-only rows `train_only` (indices into `groups`) that join the training side of
+    a fold holding out the clusters `held_out`: synthetic text always, a retelling beside its source."""
+    return np.asarray([i for i in train_only if groups[i] is None or groups[i].cluster not in held_out], dtype=int)
 
 
 class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
@@ -85,9 +86,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self.estimator_.classes_
         out_of_fold = np.empty((len(calibrating), len(self.classes_)))
         for train, test in folds.split(calibrating, y[calibrating], groups[calibrating]):
-            held_out = set(groups[calibrating[test]])
-            joining = [i for i in train_only if joins_fold(groups[i], held_out)]
-            rows = np.r_[calibrating[train], np.asarray(joining, dtype=int)]
+            rows = np.r_[calibrating[train], joining_fold(groups, train_only, set(groups[calibrating[test]]))]
             model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])
             out_of_fold[test] = _class_scores(model, X[calibrating[test]], self.classes_)
         hits = (y[calibrating][:, None] == self.classes_).astype(int)
