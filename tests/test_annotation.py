@@ -177,6 +177,51 @@ def test_disagreements_must_be_adjudicated_before_the_merge(params, tmp_path):
     assert merge(params, passes, disagreements) == []  # idempotent
 
 
+@pytest.mark.parametrize(
+    "edit_lines, line, words",
+    [
+        (lambda lines: [lines[0].replace("article_id", "article"), *lines[1:]], 1, "header lacks column(s) article_id"),
+        (lambda lines: [*lines[:2], lines[2] + ",extra", *lines[3:]], 3, "wrong number of fields"),
+        (
+            lambda lines: [*lines, 'x01,"a sentence whose quote never closes,japan,oppose,neutral,oppose'],
+            -1,  # the last line
+            "wrong number",
+        ),
+    ],
+)
+def test_a_hand_broken_disagreements_file_stops_at_its_line_and_is_kept(params, tmp_path, edit_lines, line, words):
+    """People write their finals into this file; agree rewrites it, so one it cannot read must stay as it is."""
+    bob = ls_labels()
+    alice = {
+        key: (label if i % 5 else next(other for other in LABELS if other != label))
+        for i, (key, label) in enumerate(bob.items())
+    }
+    passes, disagreements = tmp_path / "passes", tmp_path / "disagreements.csv"
+    write_pass(passes / "alice.csv", alice)
+    write_pass(passes / "bob.csv", bob)
+    assert len(agree(passes, disagreements)) >= 2
+    lines = disagreements.read_text(encoding="utf-8").splitlines()
+    lines = edit_lines([lines[0], *(row + "neutral" for row in lines[1:])])  # every final filled in, then broken
+    disagreements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    line = len(lines) if line == -1 else line
+    before = disagreements.read_bytes()
+    for step in (lambda: agree(passes, disagreements), lambda: merge(params, passes, disagreements)):
+        with pytest.raises(DataError, match=rf"^{re.escape(str(disagreements))}:{line}: .*{re.escape(words)}"):
+            step()
+        assert disagreements.read_bytes() == before
+
+
+def test_a_stored_pass_with_a_broken_header_names_its_file(params, tmp_path):
+    passes = tmp_path / "passes"
+    write_pass(passes / "bob.csv", ls_labels())
+    write(passes / "alice.csv", ["article_id,label,actor", "x01,oppose,japan"])
+    with pytest.raises(
+        DataError, match=rf"^{re.escape(str(passes / 'alice.csv'))}:1: header lacks column\(s\) sentence"
+    ):
+        agree(passes, tmp_path / "disagreements.csv")
+    assert not (tmp_path / "disagreements.csv").exists()
+
+
 # --- export: uncertainty order and spread ---
 
 

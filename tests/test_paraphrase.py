@@ -28,6 +28,8 @@ def registry():
         ("g,France blocked it.,france,against\n", 2, "expected 'against' is not one of"),
         ("g,France blocked it.,france,oppose\ng,France blocked it.,france,oppose\n", 3, "the same sentence and actor"),
         ("g,,france,oppose\n", 2, "every row needs"),
+        ("g,France blocked it.,france,oppose,extra\n", 2, "wrong number of fields"),
+        ('g,"France blocked it.,france,oppose\n', 2, "wrong number of fields"),  # a quote never closed
     ],
 )
 def test_a_bad_row_is_refused_with_file_and_line(tmp_path, registry, body, line, words):

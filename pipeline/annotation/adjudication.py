@@ -24,10 +24,12 @@ from sklearn.metrics import cohen_kappa_score
 
 from pipeline.annotation.store import store_lock, stored_passes
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
+from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, csv_table, read_gold
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, read_text_file, write_csv
 from pipeline.params import Params
+
+DISAGREEMENT_KEY = ("article_id", "sentence", "actor")  # then label_<annotator> columns, then final
 
 
 def kappa(first: dict[GoldKey, str], second: dict[GoldKey, str]) -> tuple[float, int]:
@@ -54,13 +56,12 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
     """{key: (final, line)} from the disagreements file; a filled final must be a label."""
     if not path.exists():
         return {}
-    reader = csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline=""))
     finals = {}
-    for row in reader:
-        final = (row.get("final") or "").strip().lower()
+    for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
+        final = row["final"].strip().lower()
         if final and final not in LABELS:
-            raise DataError(path, reader.line_num, f"final {row['final']!r} is not one of {', '.join(LABELS)}")
-        finals[(row["article_id"], row["sentence"], row["actor"])] = (final, reader.line_num)
+            raise DataError(path, line, f"final {row['final']!r} is not one of {', '.join(LABELS)}")
+        finals[tuple(row[c] for c in DISAGREEMENT_KEY)] = (final, line)
     return finals
 
 
@@ -86,11 +87,11 @@ def _agree(passes_folder: Path, disagreements: Path) -> list[dict]:
     rows = []
     for key, by_annotator in pair_labels(passes).items():
         if len(set(by_annotator.values())) > 1:
-            row = dict(zip(("article_id", "sentence", "actor"), key))
+            row = dict(zip(DISAGREEMENT_KEY, key))
             row.update({f"label_{name}": by_annotator.get(name, "") for name in names})
             row["final"] = previous.get(key, ("", 0))[0]
             rows.append(row)
-    fields = ["article_id", "sentence", "actor", *(f"label_{name}" for name in names), "final"]
+    fields = [*DISAGREEMENT_KEY, *(f"label_{name}" for name in names), "final"]
     write_csv(disagreements, fields, rows)
     settled = sum(bool(row["final"]) for row in rows)
     print(

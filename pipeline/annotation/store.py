@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import re
 import sys
 from collections.abc import Iterator
@@ -22,9 +21,9 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from pipeline.data.labels import LABEL_COLUMNS, MAX_LABEL_FILE_BYTES, GoldKey, load_all_articles, read_gold
+from pipeline.data.labels import LABEL_COLUMNS, GoldKey, csv_table, load_all_articles, read_gold
 from pipeline.errors import DataError
-from pipeline.files import atomic_output, read_text_file
+from pipeline.files import atomic_output
 from pipeline.params import Params
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -41,11 +40,9 @@ def check_name(name: str, what: str) -> str:
 
 def read_pass(path: Path) -> dict[GoldKey, tuple[str, int]]:
     """{(article_id, sentence, actor): (label, line)} of a stored pass (or an old pass_*.csv)."""
-    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
     rows: dict[GoldKey, tuple[str, int]] = {}
-    for row in reader:
-        rows[(row["article_id"], row["sentence"], row["actor"])] = (row["label"], reader.line_num)
+    for line, row in csv_table(path, LABEL_COLUMNS):
+        rows[(row["article_id"], row["sentence"], row["actor"])] = (row["label"], line)
     return rows
 
 

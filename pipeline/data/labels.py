@@ -84,17 +84,8 @@ def load_all_articles(folder: str | Path, partial_folder: str | Path) -> tuple[d
 
 def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, int]]:
     """{(article_id, sentence, actor): (label, line)} from the gold CSV, each row checked."""
-    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(
-            path,
-            1,
-            f"header lacks column(s) {', '.join(missing)}; the header must start with {','.join(LABEL_COLUMNS)}",
-        )
     gold: dict[GoldKey, tuple[str, int]] = {}
-    for line, row in csv_rows(path, reader, LABEL_COLUMNS):
+    for line, row in csv_table(path, LABEL_COLUMNS):
         key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
         if row["label"].strip() not in LABELS:
             raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
@@ -112,9 +103,17 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
     return gold
 
 
-def csv_rows(path, reader: csv.DictReader, columns) -> Iterator[tuple[int, dict]]:
-    """(line, row) for each row of `reader`: a row without exactly one field per column, or text
-    that is not valid CSV, stops the read with its line."""
+def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES) -> Iterator[tuple[int, dict]]:
+    """(line, row) for each row of the CSV file at `path`, whose header must hold `columns` (be
+    exactly them, if `exact`). A missing column, a row without one field per column, or text that
+    is not valid CSV stops the read with its line: a hand-edited file never half-reads."""
+    reader = csv.DictReader(io.StringIO(read_text_file(path, max_bytes), newline=""))
+    header = list(reader.fieldnames or [])
+    if exact and header != list(columns):
+        raise DataError(path, 1, f"the header must be {','.join(columns)}")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(columns)}")
     line = 1
     try:
         for row in reader:
@@ -133,11 +132,8 @@ def read_sources(path: str | Path, real_ids, articles_dir: str | Path) -> dict[s
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "missing: each rewrite needs the real article it retells (article_id,source_id)")
-    reader = csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline=""))
-    if list(reader.fieldnames or []) != list(SOURCE_COLUMNS):
-        raise DataError(path, 1, f"the header must be {','.join(SOURCE_COLUMNS)}")
     sources: dict[str, str] = {}
-    for line, row in csv_rows(path, reader, SOURCE_COLUMNS):
+    for line, row in csv_table(path, SOURCE_COLUMNS, exact=True):
         rewrite, source = (row[c].strip() for c in SOURCE_COLUMNS)
         if not (Path(articles_dir) / f"{rewrite}.txt").is_file():
             raise DataError(path, line, f"no article {rewrite}.txt in {articles_dir}")

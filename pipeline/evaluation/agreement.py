@@ -8,25 +8,25 @@ fails if <target>/labels.csv is not exactly: the unanimous label, or the adjudic
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.data.labels import MAX_LABEL_FILE_BYTES
+from pipeline.data.labels import LABEL_COLUMNS, csv_table
 from pipeline.errors import DataError
-from pipeline.files import read_text_file
 from pipeline.params import Params
 
+PASS_COLUMNS = ("article_id", "sentence_index", "actor", "sentence", "label")
+ADJUDICATION_COLUMNS = ("article_id", "sentence_index", "actor", "final")
 
-def _read(path: Path) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(read_text_file(path, MAX_LABEL_FILE_BYTES), newline="")))
+
+def _read(path: Path, columns) -> list[dict]:
+    return [row for _, row in csv_table(path, columns)]
 
 
 def read_passes(folder: Path) -> dict[str, list[dict]]:
-    passes = {path.stem.removeprefix("pass_"): _read(path) for path in sorted(folder.glob("pass_*.csv"))}
+    passes = {path.stem.removeprefix("pass_"): _read(path, PASS_COLUMNS) for path in sorted(folder.glob("pass_*.csv"))}
     keys = {name: [(r["article_id"], r["sentence_index"], r["actor"]) for r in rows] for name, rows in passes.items()}
     first = next(iter(keys.values()))
     for name, rows in keys.items():
@@ -49,9 +49,10 @@ def kappas(passes: dict[str, list[dict]]) -> dict[str, float]:
 def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> int:
     """Raise unless every gold label is the passes' unanimous label or the adjudicated one; return #adjudicated."""
     adjudicated = {
-        (r["article_id"], r["sentence_index"], r["actor"]): r["final"] for r in _read(folder / "adjudication.csv")
+        (r["article_id"], r["sentence_index"], r["actor"]): r["final"]
+        for r in _read(folder / "adjudication.csv", ADJUDICATION_COLUMNS)
     }
-    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in _read(gold_path)}
+    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in _read(gold_path, LABEL_COLUMNS)}
     names = sorted(passes)
     for i, row in enumerate(passes[names[0]]):
         key = (row["article_id"], row["sentence_index"], row["actor"])

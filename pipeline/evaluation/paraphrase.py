@@ -10,28 +10,20 @@ actor) whose variants all get the same prediction.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, csv_table
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import label_texts
-from pipeline.files import read_text_file
 
 COLUMNS = ("group", "sentence", "actor", "expected")
 
 
 def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
-    reader = csv.DictReader(io.StringIO(read_text_file(path), newline=""))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(COLUMNS)}")
     rows, seen = [], set()
-    for row in reader:
-        line = reader.line_num
-        if any(row.get(c) in (None, "") for c in COLUMNS):
+    for line, row in csv_table(path, COLUMNS):
+        if any(row[c] == "" for c in COLUMNS):
             raise DataError(path, line, f"every row needs {', '.join(COLUMNS)}")
         if row["actor"] not in registry.actors:
             raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from the target's actors.yaml")
