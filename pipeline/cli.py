@@ -166,7 +166,7 @@ def score(
         # The workers' server imports while this process does. Best effort: if it cannot start
         # (an OSError), the run tries again inside run_stage, which reports it in one line.
         with contextlib.suppress(OSError):
-            pool_context()
+            pool_context(None if explain else model)
     from pipeline.scoring import scorer as scoring
 
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from conftest import ROOT, run
 
@@ -42,6 +44,36 @@ def test_workers_that_cannot_start_stop_the_run_with_one_line(trained_model, tmp
     assert "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "path too long" in result.stderr
     assert not output.exists()
+
+
+WARM_PROBE = """
+import os, sys
+from pipeline.modeling.plain import plain_path
+from pipeline.scoring import scorer
+
+def uses_the_server_model(_):
+    return any(scorer._worker_scorer is loaded for loaded in scorer._preloaded.values())
+
+if __name__ == "__main__":
+    model = sys.argv[1]
+    context = scorer.pool_context(model)
+    for step in ("as started", "rewritten"):
+        if step == "rewritten":  # a model retrained in place: a new modification time
+            os.utime(plain_path(model), ns=(0, os.stat(plain_path(model)).st_mtime_ns + 10**9))
+        with context.Pool(2, initializer=scorer._init_worker, initargs=(model, 1, 0)) as pool:
+            print(step, sorted(set(pool.map(uses_the_server_model, range(8)))))
+"""
+
+
+@pytest.mark.e2e
+def test_workers_fork_with_the_named_model_loaded_and_never_a_stale_one(trained_model, tmp_path):
+    """The workers' server loads the model the run names, so workers start warm; one changed since loads afresh."""
+    for suffix in (".skops", ".json", ".npz"):
+        (tmp_path / f"model{suffix}").write_bytes(trained_model.with_suffix(suffix).read_bytes())
+    probe = tmp_path / "probe.py"  # a file, not -c: the workers import the probe's function from it
+    probe.write_text(WARM_PROBE, encoding="utf-8")
+    result = run([sys.executable, str(probe), str(tmp_path / "model.skops")], ROOT, timeout=300)
+    assert result.stdout.splitlines() == ["as started [True]", "rewritten [False]"]
 
 
 def test_a_data_error_crosses_a_process_boundary_whole():

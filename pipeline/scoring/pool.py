@@ -1,30 +1,40 @@
-"""Where worker processes come from: a fork server that has imported the scorer once.
+"""Where worker processes come from: a fork server that has imported the scorer and loaded the model once.
 
 Kept apart from the scorer, with nothing heavy imported here, so that `stance score
 --workers N` can start the server before it imports the scorer itself: the server's
 imports (numpy, scipy, pyarrow and the scorer: about 0.3 s) then run beside the
-command's own, on another core, instead of before the first worker can fork. A run that
-stops at once (a missing model) has started it for nothing; it exits with the run.
+command's own, on another core, instead of before the first worker can fork. The server
+also loads the model the command names and scores one short text with it
+(pipeline.scoring.warm), so every worker forks with the model loaded and its regexes and
+lookup tables built, instead of each spending a fifth of a second on that first. A run
+that stops at once (a missing model) has started it for nothing; it exits with the run.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+import os
 
-# What every worker needs imported before it loads the model.
-PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scoring.outputs"]
+# What every worker needs before it scores; the last loads the model named in WORKER_MODEL.
+PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scoring.outputs", "pipeline.scoring.warm"]
+# The model the server loads: the server reads only its environment and module names, so the path goes here.
+WORKER_MODEL = "STANCE_WORKER_MODEL"
 
 
-def pool_context():
+def pool_context(model_path=None):
     """Workers fork from a server process that has imported the scorer once (where the platform has one),
-    so each worker only loads the model; elsewhere each worker starts afresh.
+    so each worker only loads the model, or with `model_path` finds it loaded; elsewhere each worker
+    starts afresh.
 
     Starts the server if it is not running yet; it imports in the background while this process
-    goes on, and the pool's first fork waits for it."""
+    goes on, and the pool's first fork waits for it. `model_path` counts only for the call that
+    starts the server; a worker given another model loads that one itself."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
+        if model_path is not None:
+            os.environ[WORKER_MODEL] = os.path.abspath(model_path)
         multiprocessing.forkserver.ensure_running()
         return context
     return multiprocessing.get_context("spawn")

@@ -212,13 +212,36 @@ def keep_freed_memory() -> None:
 # --- many processes: the model is loaded once per worker process, not once per batch ---
 _worker_scorer: Scorer | None = None
 _worker_error: DataError | None = None
+_preloaded: dict[tuple, Scorer] = {}  # in the fork server: (model files' identity) -> a warmed-up scorer
+
+
+def _model_identity(model_path: str | Path) -> tuple:
+    """The model's path and its files' size and modification time: a file replaced since is not the one loaded."""
+    from pipeline.modeling.plain import plain_path
+
+    path = Path(model_path).resolve()
+    files = [path, plain_path(path)]
+    return (str(path), *((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else None for f in files))
+
+
+def preload(model_path: str) -> None:
+    """Load the model and score one short text, in the fork server, so that workers fork warm (pool.py)."""
+    try:
+        scorer = Scorer.load(model_path)
+        actor = scorer.registry.actors[0]
+        text = f"{scorer.registry.names(actor)[0]} said on Monday it would not back the plan. Others did."
+        scorer.score_batch([Article("warm-up", text, "warm-up")])
+        _preloaded[_model_identity(model_path)] = scorer
+    except Exception:  # each worker then loads the model itself and reports what is wrong
+        return
 
 
 def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
     keep_freed_memory()
     try:
-        _worker_scorer = Scorer.load(model_path, explain_top)
+        preloaded = None if explain_top or not _preloaded else _preloaded.get(_model_identity(model_path))
+        _worker_scorer = preloaded or Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
         _worker_error = err
     if "torch" in sys.modules:  # the embeddings extra: N workers share the cores, not a thread per core each
@@ -270,7 +293,7 @@ def score_batches(
                 results = scorer.score_batch(item)
                 yield finish(results) if finish else results
         return
-    context = pool_context()
+    context = pool_context(model_path)
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         pending: collections.deque = collections.deque()
@@ -385,7 +408,7 @@ def run_score(
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
-        pool_context()  # started now if `stance score` has not started it yet
+        pool_context(model_path)  # started now if `stance score` has not started it yet
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
