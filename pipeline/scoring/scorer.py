@@ -215,23 +215,31 @@ _worker_error: DataError | None = None
 _preloaded: dict[tuple, Scorer] = {}  # in the fork server: (model files' identity) -> a warmed-up scorer
 
 
-def _model_identity(model_path: str | Path) -> tuple:
-    """The model's path and its files' size and modification time: a file replaced since is not the one loaded."""
+def _model_identity(model_path: str | Path) -> tuple | None:
+    """The model's path and its files' size and modification time: a file replaced since is not the one loaded.
+    None where they cannot be read (the worker then loads the model and reports what is wrong)."""
     from pipeline.modeling.plain import plain_path
 
-    path = Path(model_path).resolve()
-    files = [path, plain_path(path)]
-    return (str(path), *((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else None for f in files))
+    try:
+        path = Path(model_path).resolve()
+        return (
+            str(path),
+            *((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else None for f in (path, plain_path(path))),
+        )
+    except OSError:
+        return None
 
 
 def preload(model_path: str) -> None:
     """Load the model and score one short text, in the fork server, so that workers fork warm (pool.py)."""
+    identity = _model_identity(model_path)  # before loading: a file replaced meanwhile is then not this one
     try:
         scorer = Scorer.load(model_path)
         actor = scorer.registry.actors[0]
         text = f"{scorer.registry.names(actor)[0]} said on Monday it would not back the plan. Others did."
         scorer.score_batch([Article("warm-up", text, "warm-up")])
-        _preloaded[_model_identity(model_path)] = scorer
+        if identity is not None:
+            _preloaded[identity] = scorer
     except Exception:  # each worker then loads the model itself and reports what is wrong
         return
 
