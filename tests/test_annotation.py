@@ -182,10 +182,11 @@ def test_disagreements_must_be_adjudicated_before_the_merge(params, tmp_path):
     [
         (lambda lines: [lines[0].replace("article_id", "article"), *lines[1:]], 1, "header lacks column(s) article_id"),
         (lambda lines: [*lines[:2], lines[2] + ",extra", *lines[3:]], 3, "wrong number of fields"),
+        (lambda lines: [*lines[:2], lines[2][: -len("neutral")] + '"neutral', *lines[3:]], 3, "not valid CSV"),
         (
             lambda lines: [*lines, 'x01,"a sentence whose quote never closes,japan,oppose,neutral,oppose'],
             -1,  # the last line
-            "wrong number",
+            "not valid CSV: a quote opened here is never closed",
         ),
     ],
 )
@@ -211,13 +212,30 @@ def test_a_hand_broken_disagreements_file_stops_at_its_line_and_is_kept(params, 
         assert disagreements.read_bytes() == before
 
 
-def test_a_stored_pass_with_a_broken_header_names_its_file(params, tmp_path):
+@pytest.mark.parametrize(
+    "lines, line, words",
+    [
+        (["article_id,label,actor", "x01,oppose,japan"], 1, "header lacks column(s) sentence"),
+        (['article_id,"sentence,actor,label', "x01,a,japan,oppose"], 1, "not valid CSV"),
+        # a quote opened in the last column would swallow the rows after it into one label
+        (
+            [
+                "article_id,sentence,actor,label",
+                "x01,One.,japan,oppose",
+                'x01,Two.,japan,"oppose',
+                "x01,Three.,japan,support",
+            ],
+            3,
+            "not valid CSV",
+        ),
+        (["article_id,sentence,actor,label", "x01,One.,japan,oppose", "x01,Two.,japan,maybe"], 3, "label 'maybe'"),
+    ],
+)
+def test_a_broken_stored_pass_names_its_file_and_line_and_nothing_is_written(params, tmp_path, lines, line, words):
     passes = tmp_path / "passes"
     write_pass(passes / "bob.csv", ls_labels())
-    write(passes / "alice.csv", ["article_id,label,actor", "x01,oppose,japan"])
-    with pytest.raises(
-        DataError, match=rf"^{re.escape(str(passes / 'alice.csv'))}:1: header lacks column\(s\) sentence"
-    ):
+    write(passes / "alice.csv", lines)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(passes / 'alice.csv'))}:{line}: {re.escape(words)}"):
         agree(passes, tmp_path / "disagreements.csv")
     assert not (tmp_path / "disagreements.csv").exists()
 

@@ -29,7 +29,7 @@ def registry():
         ("g,France blocked it.,france,oppose\ng,France blocked it.,france,oppose\n", 3, "the same sentence and actor"),
         ("g,,france,oppose\n", 2, "every row needs"),
         ("g,France blocked it.,france,oppose,extra\n", 2, "wrong number of fields"),
-        ('g,"France blocked it.,france,oppose\n', 2, "wrong number of fields"),  # a quote never closed
+        ('g,"France blocked it.,france,oppose\n', 2, "a quote opened here is never closed"),  # a quote never closed
     ],
 )
 def test_a_bad_row_is_refused_with_file_and_line(tmp_path, registry, body, line, words):

@@ -107,22 +107,50 @@ def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FIL
     """(line, row) for each row of the CSV file at `path`, whose header must hold `columns` (be
     exactly them, if `exact`). A missing column, a row without one field per column, or text that
     is not valid CSV stops the read with its line: a hand-edited file never half-reads."""
-    reader = csv.DictReader(io.StringIO(read_text_file(path, max_bytes), newline=""))
-    header = list(reader.fieldnames or [])
-    if exact and header != list(columns):
-        raise DataError(path, 1, f"the header must be {','.join(columns)}")
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(columns)}")
-    line = 1
+    lines = _NumberedLines(read_text_file(path, max_bytes))
+    # strict: a quote never closed is an error, not a field that swallows the rest of the file
+    reader = csv.DictReader(lines, strict=True)
     try:
-        for row in reader:
-            line = reader.line_num
+        header = list(reader.fieldnames or [])
+        if exact and header != list(columns):
+            raise DataError(path, 1, f"the header must be {','.join(columns)}")
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(columns)}")
+        while True:
+            lines.record_start = None
+            row = next(reader, None)
+            if row is None:
+                return
             if None in row or any(row[c] is None for c in columns):
-                raise DataError(path, line, "wrong number of fields; quote any field that contains a comma")
-            yield line, row
+                raise DataError(path, lines.start(), "wrong number of fields; quote any field that contains a comma")
+            yield lines.start(), row
     except csv.Error as err:
-        raise DataError(path, line, f"not valid CSV: {err}") from None
+        reason = "a quote opened here is never closed" if "unexpected end of data" in str(err) else err
+        raise DataError(path, lines.start(), f"not valid CSV: {reason}") from None
+
+
+class _NumberedLines:
+    """The lines of a text, for csv, remembering where the record being read starts: a record may span
+    lines, and the blank lines before it are skipped."""
+
+    def __init__(self, text: str):
+        self._lines = io.StringIO(text, newline="")
+        self.number = 0
+        self.record_start: int | None = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self.record_start is None and line.strip("\r\n"):
+            self.record_start = self.number
+        return line
+
+    def start(self) -> int:
+        return self.record_start or max(self.number, 1)
 
 
 def read_sources(path: str | Path, real_ids, articles_dir: str | Path) -> dict[str, str]:
