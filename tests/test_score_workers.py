@@ -76,6 +76,22 @@ def test_workers_fork_with_the_named_model_loaded_and_never_a_stale_one(trained_
     assert result.stdout.splitlines() == ["as started [True]", "rewritten [False]"]
 
 
+def test_a_model_path_that_cannot_be_read_leaves_the_server_cold_and_the_environment_as_it_was(tmp_path):
+    """A symlink loop made Path.resolve raise in the server, which then died and left the pool waiting."""
+    import os
+
+    from pipeline.scoring import scorer
+    from pipeline.scoring.pool import WORKER_MODEL, pool_context
+
+    loop = tmp_path / "loop.skops"
+    loop.symlink_to(loop)
+    scorer._model_identity(loop)  # no exception (Python 3.11's resolve raises RuntimeError on a loop)
+    scorer.preload(str(loop))  # returns: the workers load the model and report the error
+    assert not scorer._preloaded
+    pool_context(loop)
+    assert WORKER_MODEL not in os.environ
+
+
 def test_a_data_error_crosses_a_process_boundary_whole():
     import pickle
 

@@ -35,6 +35,9 @@ def pool_context(model_path=None):
         context.set_forkserver_preload(PRELOAD)
         if model_path is not None:
             os.environ[WORKER_MODEL] = os.path.abspath(model_path)
-        multiprocessing.forkserver.ensure_running()
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:  # the server took its environment as it started; nothing else started later inherits this
+            os.environ.pop(WORKER_MODEL, None)
         return context
     return multiprocessing.get_context("spawn")

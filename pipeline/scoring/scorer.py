@@ -216,30 +216,37 @@ _preloaded: dict[tuple, Scorer] = {}  # in the fork server: (model files' identi
 
 
 def _model_identity(model_path: str | Path) -> tuple | None:
-    """The model's path and its files' size and modification time: a file replaced since is not the one loaded.
-    None where they cannot be read (the worker then loads the model and reports what is wrong)."""
+    """The model's path and its three files' size and modification time: a file replaced since is not the
+    one loaded. None where they cannot be read (the worker then loads the model and reports what is wrong)."""
+    from pipeline.modeling.metadata import metadata_path
     from pipeline.modeling.plain import plain_path
 
     try:
         path = Path(model_path).resolve()
-        return (
-            str(path),
-            *((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else None for f in (path, plain_path(path))),
-        )
-    except OSError:
+        files = (path, metadata_path(path), plain_path(path))
+        return (str(path), *((f.stat().st_size, f.stat().st_mtime_ns) if f.exists() else None for f in files))
+    except Exception:  # a symlink loop, a permission: no warm model, never a failed worker start
         return None
 
 
 def preload(model_path: str) -> None:
-    """Load the model and score one short text, in the fork server, so that workers fork warm (pool.py)."""
-    identity = _model_identity(model_path)  # before loading: a file replaced meanwhile is then not this one
+    """Load the plain model and score one short text, in the fork server, so that workers fork warm (pool.py).
+
+    Only the plain model: a model that needs scikit-learn (embeddings) would bring torch and its
+    threads into the server, and a process with threads should not fork."""
     try:
-        scorer = Scorer.load(model_path)
+        from pipeline.modeling.plain import load_plain
+
+        identity = _model_identity(model_path)  # before loading: a file replaced meanwhile is then not this one
+        metadata = read_metadata(model_path)
+        model = load_plain(model_path, metadata)
+        if identity is None or model is None:
+            return
+        scorer = Scorer(model, ActorRegistry.from_dict(metadata["registry"]))
         actor = scorer.registry.actors[0]
         text = f"{scorer.registry.names(actor)[0]} said on Monday it would not back the plan. Others did."
         scorer.score_batch([Article("warm-up", text, "warm-up")])
-        if identity is not None:
-            _preloaded[identity] = scorer
+        _preloaded[identity] = scorer
     except Exception:  # each worker then loads the model itself and reports what is wrong
         return
 
@@ -301,7 +308,7 @@ def score_batches(
                 results = scorer.score_batch(item)
                 yield finish(results) if finish else results
         return
-    context = pool_context(model_path)
+    context = pool_context(None if explain_top else model_path)  # explanations need the skops model
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         pending: collections.deque = collections.deque()
@@ -416,7 +423,7 @@ def run_score(
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
         read_metadata(model_path)
-        pool_context(model_path)  # started now if `stance score` has not started it yet
+        pool_context(None if explain_top else model_path)  # started now if `stance score` has not started it yet
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress

@@ -13,4 +13,4 @@ from pipeline.scoring.pool import WORKER_MODEL
 from pipeline.scoring.scorer import preload
 
 if os.environ.get(WORKER_MODEL):
-    preload(os.environ[WORKER_MODEL])
+    preload(os.environ[WORKER_MODEL])  # never raises: an error here would stop the server
