@@ -74,15 +74,22 @@ class Scorer:
 
     @classmethod
     def load(cls, model_path: str | Path = MODEL_PATH, explain_top: int = 0) -> Scorer:
-        from pipeline.modeling.plain import load_plain
-
-        metadata = read_metadata(model_path)
-        model = None if explain_top else load_plain(model_path, metadata)
-        if model is None:
+        scorer = None if explain_top else cls.load_plain(model_path)
+        if scorer is None:
             from pipeline.modeling.persist import load_model
 
             model, metadata = load_model(model_path)
-        return cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
+            scorer = cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
+        return scorer
+
+    @classmethod
+    def load_plain(cls, model_path: str | Path) -> Scorer | None:
+        """A scorer on the plain model, which loads without scikit-learn; None where the model has none."""
+        from pipeline.modeling.plain import load_plain
+
+        metadata = read_metadata(model_path)
+        model = load_plain(model_path, metadata)
+        return None if model is None else cls(model, ActorRegistry.from_dict(metadata["registry"]))
 
     def class_scores(self, pairs: list[dict]):
         """Per-class probabilities in LABELS order, one row per candidate pair."""
@@ -235,14 +242,10 @@ def preload(model_path: str) -> None:
     Only the plain model: a model that needs scikit-learn (embeddings) would bring torch and its
     threads into the server, and a process with threads should not fork."""
     try:
-        from pipeline.modeling.plain import load_plain
-
         identity = _model_identity(model_path)  # before loading: a file replaced meanwhile is then not this one
-        metadata = read_metadata(model_path)
-        model = load_plain(model_path, metadata)
-        if identity is None or model is None:
+        scorer = Scorer.load_plain(model_path)
+        if identity is None or scorer is None:
             return
-        scorer = Scorer(model, ActorRegistry.from_dict(metadata["registry"]))
         actor = scorer.registry.actors[0]
         text = f"{scorer.registry.names(actor)[0]} said on Monday it would not back the plan. Others did."
         scorer.score_batch([Article("warm-up", text, "warm-up")])
