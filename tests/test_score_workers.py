@@ -126,3 +126,51 @@ def test_rows_encoded_where_they_were_scored_write_as_the_rows_themselves(traine
     else:
         assert written["rows"].read_bytes() == written["encoded"].read_bytes()
         assert len(written["rows"].read_text(encoding="utf-8").splitlines()) == len(rows) + (kind == ".csv")
+
+
+@pytest.mark.parametrize(
+    ("args", "preloaded"),
+    [
+        (["score", "in.jsonl", "--workers", "2"], "models/model.skops"),
+        (["score", "--workers=3", "--model=m.skops", "in.jsonl"], "m.skops"),
+        (["score", "--model", "m.skops", "--workers", "2", "in.jsonl"], "m.skops"),
+        (["score", "in.jsonl", "--workers", "1"], None),
+        (["score", "in.jsonl"], None),
+        (["score", "in.jsonl", "--workers", "two"], None),
+        (["score", "in.jsonl", "--workers"], None),
+        (["score", "in.jsonl", "--workers", "2", "--dask", "local:2"], None),
+        (["score", "in.jsonl", "--workers", "2", "--explain", "3"], None),
+        (["score", "--", "--workers", "2"], None),
+        (["report", "in.jsonl", "--workers", "2"], None),
+        ([], None),
+    ],
+)
+def test_the_entry_point_starts_the_server_only_for_arguments_that_plainly_ask_for_workers(args, preloaded):
+    from pipeline.__main__ import early_pool_model
+
+    assert early_pool_model(args) == preloaded
+
+
+EARLY_PROBE = """
+import sys
+
+import pipeline.scoring.pool as pool
+
+def record(model_path=None):
+    print("typer imported" if "typer" in sys.modules else "typer not imported", model_path)
+    raise SystemExit(0)
+
+pool.pool_context = record
+sys.argv = ["stance", "score", "in.jsonl", "--workers", "2", "--model", "m.skops"]
+from pipeline.__main__ import main
+
+main()
+"""
+
+
+def test_the_entry_point_starts_the_server_before_it_imports_the_cli(tmp_path):
+    """What the early start is for: the server's imports run beside typer's, not after them."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(EARLY_PROBE, encoding="utf-8")
+    result = run([sys.executable, str(probe)], ROOT, timeout=60)
+    assert result.stdout.splitlines() == ["typer not imported m.skops"]

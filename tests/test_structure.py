@@ -183,10 +183,10 @@ def test_each_layer_imports_only_the_layers_below_it(layer):
                 raise AssertionError(f"{module} imports another stage, {imported}")
 
 
-def test_nothing_imports_the_cli_and_only_the_cli_imports_the_stages():
+def test_only_the_entry_point_imports_the_cli_and_only_the_cli_imports_the_stages():
     for path in sorted((ROOT / "pipeline").rglob("*.py")):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
         for imported in imported_modules(path):
-            assert imported != "pipeline.cli", f"{module} imports the CLI"
+            assert imported != "pipeline.cli" or module == "pipeline.__main__", f"{module} imports the CLI"
             if layer_of(imported) == "stages" and imported != "pipeline.stages":
                 assert module == "pipeline.cli", f"{module} imports {imported}"

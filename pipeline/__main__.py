@@ -1,0 +1,51 @@
+"""The `stance` command's entry point (and `python -m pipeline`): the CLI itself is pipeline.cli.
+
+`stance score --workers N` needs the workers' fork server as soon as possible: its imports and
+model load (about half a second) are what the first worker waits for. Typer and the CLI take
+about 0.15 s to import and parse before `score` can start it, so where the arguments plainly ask
+for workers the server is started here first. This is a guess from the raw arguments, never a
+decision: `score` still starts the server itself when this did not, and a worker given another
+model than the one the server loaded loads its own (pipeline.scoring.pool).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from pipeline.paths import MODEL
+
+
+def main() -> None:
+    model = early_pool_model(sys.argv[1:])
+    if model is not None:
+        from pipeline.scoring.pool import pool_context
+
+        with contextlib.suppress(OSError):  # `score` tries again, and reports it in one line
+            pool_context(model)
+    from pipeline.cli import app
+
+    app()
+
+
+def early_pool_model(args: list[str]) -> str | None:
+    """The model to preload when `args` plainly are `score ... --workers N` with N > 1; else None.
+
+    Only the spellings `--option value` and `--option=value`; anything else (--dask, --explain,
+    an unreadable count) leaves the server to `score`, which has parsed the arguments."""
+    if not args or args[0] != "score":
+        return None
+    options: dict[str, str] = {}
+    for index, arg in enumerate(args[1:], start=1):
+        if arg == "--":
+            break
+        name, equals, value = arg.partition("=")
+        if name in ("--workers", "--model", "--dask", "--explain"):
+            options[name] = value if equals else (args[index + 1] if index + 1 < len(args) else "")
+    if "--dask" in options or "--explain" in options or not options.get("--workers", "").isdigit():
+        return None
+    return options.get("--model", str(MODEL)) if int(options["--workers"]) > 1 else None
+
+
+if __name__ == "__main__":
+    main()
