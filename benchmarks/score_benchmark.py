@@ -164,7 +164,7 @@ def _descendants(root: psutil.Process) -> list[psutil.Process]:
 
 
 def score_command(inputs: Path, output: Path, model: Path, workers: int = 1, dask: str | None = None) -> list[str]:
-    command = [sys.executable, "-m", "pipeline.cli", "score", str(inputs), "--output", str(output)]
+    command = [sys.executable, "-m", "pipeline", "score", str(inputs), "--output", str(output)]  # as `stance` runs
     command += ["--model", str(model)]
     return command + (["--dask", dask] if dask else ["--workers", str(workers)])
 
