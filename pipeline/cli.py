@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import gc
 import os
 import signal
 import sys
@@ -45,10 +43,6 @@ def main(
     ),
 ):
     """Actor stance toward a target (params.yaml: data.target), per (sentence, actor) of news articles."""
-    # Registered first, so it runs after every other exit handler: with the outputs closed, the
-    # interpreter's last collections walk every object numpy, scipy and pyarrow made (0.1 s of
-    # each command); frozen objects are skipped. Nothing that is still to be written waits on them.
-    atexit.register(gc.freeze)
 
 
 def load_params(path: Path):

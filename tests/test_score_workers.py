@@ -137,6 +137,8 @@ def test_rows_encoded_where_they_were_scored_write_as_the_rows_themselves(traine
         (["score", "in.jsonl", "--workers", "1"], None),
         (["score", "in.jsonl"], None),
         (["score", "in.jsonl", "--workers", "two"], None),
+        (["score", "in.jsonl", "--workers", "²"], None),  # a digit to str.isdigit, not to int()
+        (["score", "in.jsonl", "--workers", "2", "--help"], None),
         (["score", "in.jsonl", "--workers"], None),
         (["score", "in.jsonl", "--workers", "2", "--dask", "local:2"], None),
         (["score", "in.jsonl", "--workers", "2", "--explain", "3"], None),
