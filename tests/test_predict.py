@@ -68,3 +68,18 @@ def test_word_counts_are_count_vectorizers_even_after_a_refit():
         counts = word_counts(vectorizer, vectorizer.vocabulary_, VECTORIZER_TOKEN_PATTERN, (1, 2), scored)
         assert counts.nnz > 1000 and (counts != expected).nnz == 0
         assert np.array_equal(counts.indices, expected.indices) and np.array_equal(counts.indptr, expected.indptr)
+
+
+def test_char_wb_counts_are_count_vectorizers_to_the_stored_order():
+    """The product is read back transposed to sort each row: the same values, indices and order as scikit-learn's."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from pipeline.features.vectorize import char_wb_counts
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "seeds").glob("*.txt"))]
+    vectorizer = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), lowercase=False).fit(texts[::2])
+    expected = vectorizer.transform(texts[1::2])
+    counts = char_wb_counts(vectorizer, vectorizer.vocabulary_, (2, 4), texts[1::2])
+    assert counts.nnz > 10_000 and expected.has_sorted_indices
+    assert np.array_equal(counts.indptr, expected.indptr) and np.array_equal(counts.indices, expected.indices)
+    assert np.array_equal(counts.data, expected.data)
