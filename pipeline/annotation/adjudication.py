@@ -24,7 +24,15 @@ from sklearn.metrics import cohen_kappa_score
 
 from pipeline.annotation.store import store_lock, stored_passes
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, csv_table, read_gold
+from pipeline.data.labels import (
+    LABEL_COLUMNS,
+    LABELS,
+    MAX_LABEL_FILE_BYTES,
+    GoldKey,
+    check_label,
+    csv_table,
+    read_gold,
+)
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, read_text_file, write_csv
 from pipeline.params import Params
@@ -59,8 +67,8 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
     finals = {}
     for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
         final = row["final"].strip().lower()
-        if final and final not in LABELS:
-            raise DataError(path, line, f"final {row['final']!r} is not one of {', '.join(LABELS)}")
+        if final:
+            check_label(path, line, "final", row["final"], final)
         finals[tuple(row[c] for c in DISAGREEMENT_KEY)] = (final, line)
     return finals
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from pipeline.data.labels import LABEL_COLUMNS, LABELS, GoldKey, csv_table, load_all_articles, read_gold
+from pipeline.data.labels import LABEL_COLUMNS, GoldKey, check_label, csv_table, load_all_articles, read_gold
 from pipeline.errors import DataError
 from pipeline.files import atomic_output
 from pipeline.params import Params
@@ -42,8 +42,7 @@ def read_pass(path: Path) -> dict[GoldKey, tuple[str, int]]:
     """{(article_id, sentence, actor): (label, line)} of a stored pass (or an old pass_*.csv)."""
     rows: dict[GoldKey, tuple[str, int]] = {}
     for line, row in csv_table(path, LABEL_COLUMNS):
-        if row["label"] not in LABELS:
-            raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
+        check_label(path, line, "label", row["label"])
         rows[(row["article_id"], row["sentence"], row["actor"])] = (row["label"], line)
     return rows
 

@@ -82,13 +82,18 @@ def load_all_articles(folder: str | Path, partial_folder: str | Path) -> tuple[d
     return {**articles, **partial}, set(partial)
 
 
+def check_label(path, line: int, field: str, written: str, label: str | None = None) -> None:
+    """Stop at this line unless `label` (by default the text as `written`) is one of LABELS."""
+    if (written if label is None else label) not in LABELS:
+        raise DataError(path, line, f"{field} {written!r} is not one of {', '.join(LABELS)}")
+
+
 def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, int]]:
     """{(article_id, sentence, actor): (label, line)} from the gold CSV, each row checked."""
     gold: dict[GoldKey, tuple[str, int]] = {}
     for line, row in csv_table(path, LABEL_COLUMNS):
         key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
-        if row["label"].strip() not in LABELS:
-            raise DataError(path, line, f"label {row['label']!r} is not one of {', '.join(LABELS)}")
+        check_label(path, line, "label", row["label"], row["label"].strip())
         if key[2] not in actors:
             raise DataError(
                 path, line, f"unknown actor {key[2]!r}; use an id from the registry ({', '.join(sorted(actors))})"

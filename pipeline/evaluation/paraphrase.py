@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import LABELS, csv_table
+from pipeline.data.labels import LABELS, check_label, csv_table
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import label_texts
 
@@ -27,8 +27,7 @@ def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
             raise DataError(path, line, f"every row needs {', '.join(COLUMNS)}")
         if row["actor"] not in registry.actors:
             raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from the target's actors.yaml")
-        if row["expected"] not in LABELS:
-            raise DataError(path, line, f"expected {row['expected']!r} is not one of {', '.join(LABELS)}")
+        check_label(path, line, "expected", row["expected"])
         key = (row["sentence"], row["actor"])
         if key in seen:
             raise DataError(path, line, f"the same sentence and actor twice ({row['actor']!r}); keep one")
