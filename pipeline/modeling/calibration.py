@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from pipeline.modeling.plain import softmax
 
 METHODS = ("sigmoid", "isotonic", "temperature")
+LOG_TEMPERATURE_DECIMALS = 3  # a change of 0.001 in log T moves a probability by at most 0.1% of itself
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,12 @@ def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
     def loss(log_t: float) -> float:
         return float(-(hits * np.log(np.clip(softmax(scores / np.exp(log_t)), 1e-15, 1))).sum(axis=1).mean())
 
-    return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded").x))
+    # The last bits of BLAS and of numpy's SIMD maths differ from one CPU to another, and they move
+    # the point where the search stops by up to 1e-6: enough to change a probability's sixth
+    # decimal, and with it the committed outputs. So the search is run close to the optimum and
+    # the result rounded to a step far coarser than that noise.
+    log_t = minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded", options={"xatol": 1e-9}).x
+    return float(np.exp(round(log_t, LOG_TEMPERATURE_DECIMALS)))
 
 
 def _class_scores(estimator, X, classes) -> np.ndarray:
