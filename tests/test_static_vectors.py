@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import ROOT, clone_project, run
+from safetensors.numpy import load_file
 
 from pipeline import paths
 from pipeline.errors import DataError
@@ -118,17 +119,31 @@ def test_missing_vectors_are_one_clear_error(tmp_path):
 
 
 @pytest.mark.e2e
-def test_the_distill_stage_rebuilds_the_committed_vectors_byte_for_byte(tmp_path):
+def test_the_distill_stage_rebuilds_the_committed_vectors(tmp_path):
     """Needs the distill extra (torch, transformers, model2vec), which the test command installs: without
-    it the stage fails with the install hint, so a missing install step cannot pass unnoticed."""
+    it the stage fails with the install hint, so a missing install step cannot pass unnoticed.
+
+    The tokenizer and config come back byte for byte. The vectors do on the CPU that made them; on
+    another (AVX-512 against AVX2) torch's kernels change float32's last bits, and about 1% of the
+    float16 values land one step away: so every value must be within one float16 step at the
+    vectors' scale, and every token's vector point the same way."""
     clone = clone_project(tmp_path)
+    # Frozen in dvc.yaml, so a clone without torch never runs it, and its lock entry holds.
+    assert "distill" not in run(["dvc", "status", "distill"], clone).stdout.replace("'distill' is frozen", "")
     shutil.rmtree(clone / paths.STATIC_VECTORS)
     result = run(["stance", "distill"], clone)
     assert "distilled" in result.stdout
-    for committed in sorted(VECTORS.iterdir()):
-        assert (clone / paths.STATIC_VECTORS / committed.name).read_bytes() == committed.read_bytes(), committed.name
-    # Frozen in dvc.yaml, so a clone without torch never runs it, and its lock entry holds.
-    assert "distill" not in run(["dvc", "status", "distill"], clone).stdout.replace("'distill' is frozen", "")
+    for name in (paths.STATIC_TOKENIZER_FILE, "config.json"):
+        assert (clone / paths.STATIC_VECTORS / name).read_bytes() == (VECTORS / name).read_bytes(), name
+    rebuilt, committed = (
+        load_file(str(folder / paths.STATIC_VECTORS_FILE))["vectors"]
+        for folder in (clone / paths.STATIC_VECTORS, VECTORS)
+    )
+    assert rebuilt.dtype == committed.dtype == np.float16 and rebuilt.shape == committed.shape
+    rebuilt, committed = rebuilt.astype(np.float32), committed.astype(np.float32)
+    assert np.allclose(rebuilt, committed, rtol=2**-10, atol=2**-9)
+    cosines = (rebuilt * committed).sum(axis=1) / np.linalg.norm(rebuilt, axis=1) / np.linalg.norm(committed, axis=1)
+    assert cosines.min() > 0.99999
 
 
 @pytest.fixture(autouse=True)
