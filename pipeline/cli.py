@@ -83,7 +83,7 @@ def run_stage(main: Callable, *args, **kwargs):
 
 @app.command()
 def distill(params: Path = PARAMS_OPTION):
-    """Stage 0: static word vectors from the bundled MiniLM (model2vec) -> models/static_vectors/ (needs .[distill])."""
+    """Stage 0: static word vectors from the bundled MiniLM (model2vec) -> models/static_vectors/ (needs the distill extra)."""
     from pipeline.stages.distill import distill as stage
 
     run_stage(lambda: stage(load_params(params)))
@@ -124,7 +124,8 @@ def agreement(params: Path = PARAMS_OPTION):
 @app.command()
 def score(
     inputs: list[str] = typer.Argument(
-        ..., help=".txt, .jsonl or .parquet files, or folders of them; - reads JSONL from stdin."
+        ...,
+        help=".txt, .jsonl or .parquet files, or folders: a folder's .txt files, or if it has none its .jsonl and .parquet files; - reads JSONL from stdin.",
     ),
     model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
     output: str | None = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
@@ -193,6 +194,9 @@ def score(
             )
     except scoring.FailFast:
         print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
+        raise SystemExit(scoring.EXIT_ERROR) from None
+    except scoring.NothingScored:
+        print("error: every input was skipped (each named above); no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
 

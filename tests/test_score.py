@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import ROOT, run
@@ -238,6 +239,54 @@ def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(trained
     assert "Traceback" not in result.stderr and "--fail-fast" in result.stderr
     assert output.read_text(encoding="utf-8") == "previous good output\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trained_model, tmp_path):
+    empty, output = tmp_path / "empty.txt", tmp_path / "o.jsonl"
+    empty.write_text("", encoding="utf-8")
+    output.write_text("previous good output\n", encoding="utf-8")
+    result = stance(trained_model, str(empty), "--output", str(output))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"skipped: {empty}: empty article",
+        "error: every input was skipped (each named above); no output was written",
+    ]
+    assert output.read_text(encoding="utf-8") == "previous good output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "o.jsonl"]
+
+
+@pytest.mark.parametrize("name", ["feed.jsonl", "feed.parquet"])
+def test_a_data_file_that_holds_no_record_is_named_as_empty(trained_model, tmp_path, name):
+    feed, good = tmp_path / name, tmp_path / "good.txt"
+    if name.endswith(".jsonl"):
+        feed.write_text("\n\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), feed)
+    good.write_text("Japan welcomed NATO's plan for a liaison office in Tokyo.", encoding="utf-8")
+    result = stance(trained_model, str(feed), str(good), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 3
+    assert result.stderr.strip() == f"skipped: {feed}: empty: no records"
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"good"}
+
+
+def test_a_folder_is_read_as_its_txt_articles_and_only_without_them_as_its_data_files(trained_model, tmp_path):
+    """As --help says: beside .txt articles a .jsonl is their metadata (seeds/SOURCES.jsonl), not read."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "day1.jsonl").write_text(json.dumps({"id": "a", "text": "France objected."}) + "\n", encoding="utf-8")
+    result = stance(trained_model, str(folder), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 0 and {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"a"}
+    (folder / "note.txt").write_text("Japan welcomed the plan.", encoding="utf-8")
+    result = stance(trained_model, str(folder), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 0 and {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"note"}
+
+
+def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b'{"id": "a", "text": "tab\there"}\n' + json.dumps({"id": "b", "text": "NATO."}).encode() + b"\n")
+    result = stance(trained_model, str(feed), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 3
+    assert result.stderr.strip() == f"skipped: {feed}:1: not valid JSON (Invalid control character at column 25)"
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])

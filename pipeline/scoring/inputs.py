@@ -48,7 +48,8 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
     """(kind, path) for every source the inputs name, in order; kind is txt, jsonl, parquet or stdin.
 
     A folder is read as every .txt below it; a folder with no .txt files is read as its
-    .jsonl and .parquet files (shards of a large corpus).
+    .jsonl and .parquet files (shards of a large corpus). Beside .txt files a .jsonl is most
+    often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says.
     """
     for name in inputs:
         path = Path(name)
@@ -88,11 +89,22 @@ def read_source(
         try:
             if kind == "jsonl":
                 with open(name, "rb") as handle:
-                    yield from _read_jsonl(handle, name, id_field, text_field, max_chars)
+                    yield from _named_if_empty(name, _read_jsonl(handle, name, id_field, text_field, max_chars))
             else:
-                yield from _read_parquet(name, id_field, text_field, max_chars)
+                yield from _named_if_empty(name, _read_parquet(name, id_field, text_field, max_chars))
         except OSError as err:
             yield Problem(name, f"cannot read: {err.strerror or err}", skipped=True)
+
+
+def _named_if_empty(name: str, events: Iterator[Article | Problem]) -> Iterator[Article | Problem]:
+    """A data file's events, or one problem when it holds no record: as an empty .txt is named,
+    so is a feed that came out empty."""
+    empty = True
+    for event in events:
+        empty = False
+        yield event
+    if empty:
+        yield Problem(name, "empty: no records", skipped=True)
 
 
 def read_inputs(
@@ -217,7 +229,9 @@ def _read_jsonl(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            yield Problem(origin, f"not valid JSON ({err.msg} at column {err.colno})", skipped=True)
+            # json's messages for some errors end in " at" already ("Invalid control character at")
+            message = err.msg.removesuffix(" at")
+            yield Problem(origin, f"not valid JSON ({message} at column {err.colno})", skipped=True)
             continue
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)

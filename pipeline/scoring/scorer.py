@@ -357,6 +357,10 @@ class FailFast(Exception):
     """--fail-fast: the first bad input ends the run."""
 
 
+class NothingScored(Exception):
+    """Every input was skipped: writing an empty output would only replace an earlier one."""
+
+
 def mark_uncertain(rows: list[dict], min_confidence: float) -> list[dict]:
     """--min-confidence: a pair whose confidence is below it is labelled `uncertain` (its
     probabilities stay, so the leaning is still there to read)."""
@@ -406,7 +410,8 @@ def run_score(
     """`stance score`: write pair rows and summary rows; return the exit code.
 
     0: every input was scored; 3: some input was skipped (each named on stderr);
-    1: the run could not go on (bad model, --fail-fast); the table is pipeline.errors.EXIT_CODES.
+    1: the run could not go on (bad model, --fail-fast, every input skipped); the table is
+    pipeline.errors.EXIT_CODES.
     Outputs are renamed into place only at the end, so on exit 1 or an interrupt an earlier
     output stays intact. Each output carries its provenance (pipeline.scoring.provenance).
     """
@@ -434,7 +439,7 @@ def run_score(
         write_pairs = stack.enter_context(row_writer(output, schema, about))
         write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA, about)) if summary else None
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
-        pairs = 0
+        pairs = articles = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
         finish = functools.partial(
             encode_batch,
@@ -454,6 +459,9 @@ def run_score(
             if write_summary:
                 write_summary(batch.summary)
             pairs += batch.pairs.rows
+            articles += batch.articles
             bar.update(batch.articles)
             bar.set_postfix(pairs=pairs, refresh=False)
+        if skipped and not articles:
+            raise NothingScored  # raised inside the outputs' context, so none of them is replaced
     return EXIT_SKIPPED if skipped else EXIT_OK
