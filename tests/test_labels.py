@@ -9,7 +9,7 @@ import pytest
 from conftest import target_folder
 
 from pipeline.errors import DataError
-from pipeline.evaluation.agreement import check_gold, kappas, read_passes
+from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.params import load_params
 from pipeline.stages.prepare import prepare
 
@@ -99,6 +99,17 @@ def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():
         > 0
     )
     assert all(0.6 < kappa <= 1 for kappa in kappas(passes).values())
+
+
+def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
+    """A row added to labels.csv by hand is in no pass: agreement must say so, not that it matches."""
+    annotation = ROOT / "data/targets/nato-tokyo-office/annotation"
+    gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8")
+    assert gold_outside_passes(read_passes(annotation), ROOT / "data/targets/nato-tokyo-office/labels.csv") == []
+    (tmp_path / "labels.csv").write_text(gold + "zz_new,France blocked the office.,france,oppose\n", encoding="utf-8")
+    passes = read_passes(annotation)
+    assert check_gold(passes, annotation, tmp_path / "labels.csv") > 0  # the passes' own pairs still match
+    assert gold_outside_passes(passes, tmp_path / "labels.csv") == [("zz_new", "France blocked the office.", "france")]
 
 
 def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):

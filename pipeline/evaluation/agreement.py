@@ -68,6 +68,13 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> 
     return len(adjudicated)
 
 
+def gold_outside_passes(passes: dict[str, list[dict]], gold_path: Path) -> list[tuple[str, str, str]]:
+    """Gold pairs that no pass labels, so `check_gold` cannot vouch for them (added by hand, say)."""
+    labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in next(iter(passes.values()))}
+    rows = _read(gold_path, LABEL_COLUMNS)
+    return [key for r in rows if (key := (r["article_id"], r["sentence"], r["actor"])) not in labelled]
+
+
 def main(params: Params) -> None:
     """The agreement of the target's original passes (<target>/annotation/pass_*.csv) and its gold."""
     folder, gold = Path(params.data.annotation), Path(params.data.labels)
@@ -77,3 +84,10 @@ def main(params: Params) -> None:
         print(f"Cohen's kappa {name}: {kappa:.3f}")
     settled = check_gold(passes, folder, gold)
     print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
+    outside = gold_outside_passes(passes, gold)
+    if outside:
+        article, sentence, actor = outside[0]
+        print(
+            f"{gold}: {len(outside)} more gold pairs are in no pass, so nothing checks them "
+            f"(the first: {article}, {actor}, {sentence[:60]!r}); record their passes in {folder}"
+        )
