@@ -192,11 +192,8 @@ def score(
                 explain_top=explain,
                 min_confidence=min_confidence,
             )
-    except scoring.FailFast:
-        print("error: stopped at the first bad input (--fail-fast); no output was written", file=sys.stderr)
-        raise SystemExit(scoring.EXIT_ERROR) from None
-    except scoring.NothingScored:
-        print("error: every input was skipped (each named above); no output was written", file=sys.stderr)
+    except scoring.NoOutputWritten as stop:
+        print(f"error: {stop.reason}; no output was written", file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
 

@@ -353,12 +353,22 @@ def score_paths(
     yield from score_events(read_inputs(inputs, id_field, text_field, max_chars), model_path, workers)
 
 
-class FailFast(Exception):
+class NoOutputWritten(Exception):
+    """The run stopped inside the outputs' context, so none of them replaced an earlier file."""
+
+    reason = ""  # what the user reads: "error: <reason>; no output was written"
+
+
+class FailFast(NoOutputWritten):
     """--fail-fast: the first bad input ends the run."""
 
+    reason = "stopped at the first bad input (--fail-fast)"
 
-class NothingScored(Exception):
+
+class NothingScored(NoOutputWritten):
     """Every input was skipped: writing an empty output would only replace an earlier one."""
+
+    reason = "every input was skipped (each named above)"
 
 
 def mark_uncertain(rows: list[dict], min_confidence: float) -> list[dict]:
