@@ -146,3 +146,37 @@ def test_the_cli_runs_on_a_local_cluster(shards, model_path, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out/pairs/part-00000.parquet").exists()
     assert (tmp_path / "out/summary/part-00000.parquet").exists()
+
+
+def test_a_partition_that_skipped_an_input_is_scored_again_once_the_input_is_fixed(
+    model_path, client, tmp_path, capsys
+):
+    from pipeline.scoring.dask_runner import run_dask
+
+    articles, out = tmp_path / "articles", tmp_path / "out"
+    articles.mkdir()
+    seed = sorted((ROOT / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8")
+    (articles / "fixed-later.txt").write_text("", encoding="utf-8")
+    (articles / "whole.txt").write_text(seed, encoding="utf-8")
+
+    assert run_dask([str(articles)], "unused", str(out), model_path, client=client) == 3
+    assert "skipped: " in (out / "skipped/part-00000.txt").read_text(encoding="utf-8")
+    assert {row["article_id"] for row in read_parts(out / "pairs")} == {"whole"}
+
+    (articles / "fixed-later.txt").write_text(seed, encoding="utf-8")
+    assert run_dask([str(articles)], "unused", str(out), model_path, client=client) == 0
+    assert not (out / "skipped/part-00000.txt").exists()
+    assert {row["article_id"] for row in read_parts(out / "pairs")} == {"fixed-later", "whole"}
+    capsys.readouterr()
+    assert run_dask([str(articles)], "unused", str(out), model_path, client=client) == 0
+    assert "into 0 partitions (1 already done)" in capsys.readouterr().err
+
+
+def test_when_every_input_is_skipped_nothing_is_written(model_path, client, tmp_path):
+    from pipeline.scoring.dask_runner import run_dask
+    from pipeline.scoring.scorer import NothingScored
+
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NothingScored):
+        run_dask([str(tmp_path / "empty.txt")], "unused", str(tmp_path / "out"), model_path, client=client)
+    assert not (tmp_path / "out").exists()

@@ -14,7 +14,12 @@ unit the single-machine scorer runs, and writes
 each to a temporary name that is renamed when whole. A partition's output is there
 once and complete, or not at all, even if a worker dies mid-way (Dask then reruns
 that partition elsewhere); a re-run of the command scores only the partitions whose
-files are missing. Reading the parts in name order gives exactly the rows of the
+files are missing. A partition that skipped an input also writes
+
+    OUTPUT/skipped/part-NNNNN.txt       what it skipped, one line each
+
+before its parts, and is scored again by the next run: the input may have been
+fixed since. Reading the parts in name order gives exactly the rows of the
 single-machine scorer.
 
 The model is shipped once per worker by a WorkerPlugin (also to workers that join
@@ -23,6 +28,7 @@ later), loaded there with the same safe loader as everywhere else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -31,7 +37,7 @@ from pathlib import Path
 
 from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
-from pipeline.files import MAX_ARTICLE_CHARS
+from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.modeling.metadata import metadata_path
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.plain import plain_path
@@ -80,7 +86,20 @@ def plan_partitions(inputs: list[str], txt_per_partition: int = TXT_FILES_PER_PA
 
 
 def partition_done(output: Path, partition: Partition) -> bool:
-    return (output / "pairs" / partition.name).exists() and (output / "summary" / partition.name).exists()
+    return (
+        (output / "pairs" / partition.name).exists()
+        and (output / "summary" / partition.name).exists()
+        and not skipped_list(output, partition).exists()
+    )
+
+
+def skipped_list(output: Path, partition: Partition) -> Path:
+    """The inputs a partition skipped, one line each; while it exists the partition is not done."""
+    return output / "skipped" / partition.name.replace(".parquet", ".txt")
+
+
+class _NothingToWrite(Exception):
+    """A partition whose every input was skipped: no part file, so the next run tries it again."""
 
 
 # --- on the workers ---
@@ -133,18 +152,33 @@ def score_partition(
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
     part_kind = output_format(partition.name)
-    # The summary is renamed into place first: a partition counts as done only when both exist.
-    with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA, provenance) as write_pairs:
-        with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA, provenance) as write_summary:
-            for item in batches(events):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                    continue
-                batch = encode_batch(scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0)
-                write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
-                write_summary(batch.summary)
-                articles += batch.articles
-                pairs += batch.pairs.rows
+    skipped = skipped_list(out, partition)
+    try:
+        # The summary is renamed into place first: a partition counts as done only when both exist.
+        with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA, provenance) as write_pairs:
+            with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA, provenance) as write_summary:
+                for item in batches(events):
+                    if isinstance(item, Problem):
+                        problems.append(item)
+                        continue
+                    batch = encode_batch(
+                        scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0
+                    )
+                    write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
+                    write_summary(batch.summary)
+                    articles += batch.articles
+                    pairs += batch.pairs.rows
+                if any(problem.skipped for problem in problems):
+                    if not articles:
+                        raise _NothingToWrite
+                    # Before the parts are in place, so a partition that skipped an input is never seen as done.
+                    with atomic_output(skipped) as temporary:
+                        temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+    except _NothingToWrite:
+        pass
+    else:
+        if not any(problem.skipped for problem in problems):
+            skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
     return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs, "skipped_done": False}
 
 
@@ -175,7 +209,7 @@ def run_dask(
     progress: bool | None = None,
 ) -> int:
     """`stance score --dask`: score every missing partition on the cluster; return the exit code."""
-    from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, FailFast
+    from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, FailFast, NothingScored
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
@@ -193,8 +227,7 @@ def run_dask(
     digest = hashlib.sha256(model_files[Path(model_path).name]).hexdigest()
     partitions, problems = plan_partitions(inputs)
     out = Path(output)
-    (out / "pairs").mkdir(parents=True, exist_ok=True)
-    (out / "summary").mkdir(parents=True, exist_ok=True)
+    new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
     todo = [p for p in partitions if not partition_done(out, p)]
     own_client = client is None
     client = client or connect(address)
@@ -247,8 +280,14 @@ def run_dask(
         print(problem, file=sys.stderr)
     if fail_fast and problems:
         raise FailFast(str(problems[0]))
+    scored = sum(r["articles"] for r in results)
+    if not scored and len(todo) == len(partitions) and any(p.skipped for p in problems):
+        for folder in new_folders:  # made by the workers on the way to writing nothing
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise NothingScored  # as without --dask
     print(
-        f"scored {sum(r['articles'] for r in results)} articles into {len(todo)} partitions "
+        f"scored {scored} articles into {len(todo)} partitions "
         f"({len(partitions) - len(todo)} already done) under {out}",
         file=sys.stderr,
     )
