@@ -281,6 +281,29 @@ def test_a_folder_is_read_as_its_txt_articles_and_only_without_them_as_its_data_
     assert result.returncode == 0 and {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"note"}
 
 
+def test_a_txt_article_in_capitals_is_read_from_a_folder(trained_model, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "A1.TXT").write_text("France objected to the office.", encoding="utf-8")
+    (folder / "a2.txt").write_text("Japan welcomed the plan.", encoding="utf-8")
+    result = stance(trained_model, str(folder), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"A1", "a2"}
+
+
+@pytest.mark.parametrize("name", ["feed.json", "articles.csv"])
+def test_a_data_file_this_reader_does_not_take_is_named_not_scored_as_text(trained_model, tmp_path, name):
+    """Read as text, its JSON or CSV syntax would be scored as sentences of one article."""
+    data, article = tmp_path / name, tmp_path / "a.txt"
+    data.write_text('[{"id": "x", "text": "France objected to the office."}]\n', encoding="utf-8")
+    article.write_text("Japan welcomed the plan.", encoding="utf-8")
+    result = stance(trained_model, str(data), str(article), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[0].startswith(f"skipped: {data}: ")
+    assert ".jsonl" in result.stderr.splitlines()[0]
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"a"}
+
+
 def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
     feed = tmp_path / "feed.jsonl"
     feed.write_bytes(b'{"id": "a", "text": "tab\there"}\n' + json.dumps({"id": "b", "text": "NATO."}).encode() + b"\n")

@@ -50,13 +50,15 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
     A folder is read as every .txt below it; a folder with no .txt files is read as its
     .jsonl and .parquet files (shards of a large corpus). Beside .txt files a .jsonl is most
     often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says.
+    A file named on its own is read as text unless its extension says it is data this
+    reader does not take (.json, .csv...): read as text, its syntax would be scored as sentences.
     """
     for name in inputs:
         path = Path(name)
         if name == "-":
             yield "stdin", name
         elif path.is_dir():
-            files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".txt")
             if not files:
                 files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".jsonl", ".parquet"))
             if not files:
@@ -65,8 +67,20 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
                 yield _kind(file), str(file)
         elif not path.exists():
             yield Problem(str(path), "no such file or folder", skipped=True)
+        elif path.suffix.lower() in NOT_ARTICLES:
+            yield Problem(str(path), NOT_ARTICLES[path.suffix.lower()], skipped=True)
         else:
             yield _kind(path), str(path)
+
+
+_AS_TABLE = "a table is not read; write it as .parquet or .jsonl with the id and text fields"
+NOT_ARTICLES = {
+    ".json": "a .json file is not read; write one JSON object a line, as .jsonl",
+    ".csv": _AS_TABLE,
+    ".tsv": _AS_TABLE,
+    ".xlsx": _AS_TABLE,
+    ".xls": _AS_TABLE,
+}
 
 
 def _kind(path: Path) -> str:
