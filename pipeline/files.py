@@ -247,8 +247,10 @@ def atomic_output(path: str | os.PathLike):
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
+        blocker = next((p for p in path.parents if p.exists()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else _reason(err)
         raise DataError(
-            path, None, f"cannot write here ({_reason(err)}); choose another place (nothing was written)"
+            path, None, f"cannot write here ({reason}); choose another place (nothing was written)"
         ) from None
     os.close(fd)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode

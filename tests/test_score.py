@@ -359,3 +359,52 @@ def test_an_output_that_would_overwrite_an_input_or_the_other_output_is_refused_
     assert result.returncode == 1 and result.stderr.count("\n") == 1 and "--output is the input" in result.stderr
     assert feed.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["articles", "feed.jsonl", "link.jsonl"]
+
+
+def test_an_output_that_is_the_file_standard_input_reads_is_refused(trained_model, tmp_path):
+    """`stance score - --output feed.jsonl < feed.jsonl` would replace the feed with its scores."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "a1", "text": "France blocked the office."}) + "\n", encoding="utf-8")
+    before = feed.read_bytes()
+    command = ["stance", "score", "--model", str(trained_model), "-", "--output", str(feed)]
+    with feed.open("rb") as stdin:
+        result = run(command, ROOT, check=False, stdin=stdin)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert f"{feed}: --output is the file standard input reads" in result.stderr
+    assert feed.read_bytes() == before
+    # The same feed piped in, or redirected into another output, is scored as before.
+    with feed.open("rb") as stdin:
+        result = run([*command[:-1], str(tmp_path / "pairs.jsonl")], ROOT, check=False, stdin=stdin)
+    assert result.returncode == 0 and [row["actor"] for row in read_jsonl(tmp_path / "pairs.jsonl")] == ["france"]
+
+
+def test_an_output_under_a_file_says_that_the_file_is_not_a_folder(trained_model, tmp_path):
+    (tmp_path / "notes.md").write_text("notes\n", encoding="utf-8")
+    output = tmp_path / "notes.md" / "pairs.jsonl"
+    result = stance(trained_model, str(ROOT / "seeds/000_5ea5e603efdd03d0.txt"), "--output", str(output))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr == (
+        f"error: {output}: cannot write here ({tmp_path / 'notes.md'} is a file, not a folder); "
+        "choose another place (nothing was written)\n"
+    )
+
+
+def test_from_a_subfolder_the_default_model_is_pointed_to(tmp_path):
+    """The default --model is relative to the project's root; run from below it, the error says where it is."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "models" / "model.skops").write_bytes(b"not read")
+    (project / "docs").mkdir()
+    result = run(["stance", "score", str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")], project / "docs", check=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr == (
+        "error: models/model.skops: model file not found; the project's is ../models/model.skops: "
+        f"run from {project}, or pass --model ../models/model.skops\n"
+    )
+    # Where no folder above holds it, the error says how to build one, as before.
+    (tmp_path / "elsewhere").mkdir()
+    result = run(["stance", "score", str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")], tmp_path / "elsewhere", check=False)
+    assert (
+        result.stderr
+        == "error: models/model.skops: model file not found; build one with `dvc repro` (or `stance train`)\n"
+    )

@@ -8,6 +8,7 @@ fit this code before it imports scikit-learn or reads a model file.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from pipeline.data.labels import LABELS
@@ -24,12 +25,23 @@ def metadata_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def _where_it_is(path: Path) -> str | None:
+    """Run from a subfolder of the project, a relative model path names nothing; say where it is."""
+    if path.is_absolute():
+        return None
+    for folder in Path.cwd().parents:
+        if (folder / path).is_file():
+            found = Path(os.path.relpath(folder / path))
+            return f"the project's is {found}: run from {folder}, or pass --model {found}"
+    return None
+
+
 def read_metadata(path: str | Path = MODEL) -> dict:
     """The model's metadata, after the checks that need no loading: the model file is there, and
     was saved for these labels and this feature version."""
     path = Path(path)
     if not path.exists():
-        raise DataError(path, None, f"model file not found; {BUILD_HINT}")
+        raise DataError(path, None, f"model file not found; {_where_it_is(path) or BUILD_HINT}")
     try:
         metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):

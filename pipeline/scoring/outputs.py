@@ -162,6 +162,12 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
         seen[path] = option
         for input_name in inputs:
             if input_name == "-":
+                if _is_standard_input(path):
+                    raise DataError(
+                        name,
+                        None,
+                        f"{option} is the file standard input reads; write it elsewhere (nothing was written)",
+                    )
                 continue
             source = Path(input_name).resolve()
             if path == source or _same_file(path, source):
@@ -175,6 +181,15 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
             raise DataError(
                 name, None, f"{option} {where} the input {input_name}; write it elsewhere (nothing was written)"
             )
+
+
+def _is_standard_input(path: Path) -> bool:
+    """`stance score - --output feed.jsonl < feed.jsonl`: the output would replace the file being read."""
+    try:
+        stdin, output = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no standard input, or no output yet
+        return False
+    return (stdin.st_dev, stdin.st_ino) == (output.st_dev, output.st_ino)
 
 
 def _same_file(first: Path, second: Path) -> bool:
