@@ -58,6 +58,26 @@ def test_a_run_from_scratch_reproduces_the_committed_outputs_byte_for_byte(built
     assert rebuilt == committed
 
 
+def test_the_model_card_dates_the_real_articles_of_both_folders(built):
+    """Seeds are dated by seeds/SOURCES.jsonl, the annotation loop's articles by the SOURCES.jsonl beside them."""
+    dates = {}
+    for sources in ("seeds/SOURCES.jsonl", "data/targets/nato-tokyo-office/annotation/articles/SOURCES.jsonl"):
+        for line in (built / sources).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            dates[record["id"]] = record.get("date")
+    rows = [
+        r for split in ("train", "test") for r in pq.read_table(built / f"data/prepared/{split}.parquet").to_pylist()
+    ]
+    real = {r["article_id"] for r in rows if r["origin"] == "real"}
+    stored = real - {p.stem for p in (built / "seeds").glob("*.txt")}
+    assert stored and all(dates.get(article) for article in stored)  # the loop's articles are in, and dated
+    known = sorted(dates[article] for article in real if dates.get(article))
+    card = (built / "models/MODEL_CARD.md").read_text(encoding="utf-8")
+    assert (
+        f"Dates of the training articles: {known[0]} to {known[-1]} ({len(real) - len(known)} articles undated)" in card
+    )
+
+
 def test_metrics_are_read_by_dvc_and_beat_both_baselines(built):
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], built).stdout)
     metrics = shown[""]["data"]["metrics.json"]["data"]

@@ -19,14 +19,18 @@ def write_model_card(
     model_metadata: dict,
     metrics: dict,
     training_rows: list[dict],
-    sources: Path,
+    sources: list[Path],
 ) -> None:
-    """A short, human-readable card beside the model: what it is, what it was trained on, how good it is."""
+    """A short, human-readable card beside the model: what it is, what it was trained on, how good it is.
+
+    `sources` are the SOURCES.jsonl files that date the articles (one per articles folder), each optional.
+    """
     dates = {}
-    if sources.exists():
-        for line in sources.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            dates[record["id"]] = record.get("date")
+    for source in sources:
+        if source.exists():
+            for line in source.read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                dates[record["id"]] = record.get("date")
     articles = sorted({r["article_id"] for r in training_rows if r["origin"] == REAL})
     synthetic = [r for r in training_rows if r["origin"] == SYNTHETIC]
     rewrites = [r for r in training_rows if r["origin"] == REWRITE]

@@ -173,7 +173,7 @@ def evaluate(params: Params) -> dict:
         model_metadata,
         metrics,
         train_set.to_list() + test_set.to_list(),  # every pair the shipped model was fit on
-        Path(params.data.articles) / SOURCES,
+        [Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES],
     )
     write_csv(
         paths.REPORTS / "behaviour_failures.csv", ["capability", "actor", "expected", "predicted", "sentence"], failures
