@@ -27,19 +27,26 @@ BIN = Path(sys.executable).parent
 TARGET = ROOT / "data/targets/nato-tokyo-office"  # the shipped target's folder
 
 
+LOOP_STORE = {"passes", "disagreements.csv", ".lock"}  # what `stance label` writes in the annotation folder
+
+
 def target_folder(destination: Path, **replaced: Path) -> str:
     """A target folder that is the shipped one but for the files named in `replaced`
     (labels=..., annotation_articles=...: the name params.data reads it under), each
-    linked, not copied; for tests that run a stage on files of their own."""
+    linked, not copied; for tests that run a stage on files of their own. The annotation
+    loop's store (passes, disagreements) is not linked: it starts empty."""
     from pipeline.params import DataParams
 
     destination.mkdir(parents=True, exist_ok=True)
     swaps = {DataParams.TARGET_FILES[name]: Path(path).resolve() for name, path in replaced.items()}
     for entry in TARGET.iterdir():
         inner = {name.split("/", 1)[1]: path for name, path in swaps.items() if name.startswith(entry.name + "/")}
-        if inner:  # one file inside this folder is swapped: link the rest of its entries one by one
+        private = LOOP_STORE if entry.name == "annotation" else set()
+        if inner or private:  # link this folder's entries one by one
             (destination / entry.name).mkdir()
             for child in entry.iterdir():
+                if child.name in private and child.name not in inner:
+                    continue  # the loop writes here: a test's store starts empty, and never writes into ours
                 (destination / entry.name / child.name).symlink_to(inner.get(child.name, child))
             for name, path in inner.items():
                 if not (destination / entry.name / name).exists():

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 from pathlib import Path
 
 import pytest
-from conftest import target_folder
+from conftest import TARGET, target_folder
 
 from pipeline.errors import DataError
-from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
+from pipeline.evaluation.agreement import check_gold, check_loop_gold, gold_outside_passes, kappas, read_passes
 from pipeline.params import load_params
 from pipeline.stages.prepare import prepare
 
@@ -105,11 +106,31 @@ def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
     """A row added to labels.csv by hand is in no pass: agreement must say so, not that it matches."""
     annotation = ROOT / "data/targets/nato-tokyo-office/annotation"
     gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8")
-    assert gold_outside_passes(read_passes(annotation), ROOT / "data/targets/nato-tokyo-office/labels.csv") == []
+    # The original passes vouch for the first pairs, the annotation loop's stored passes for the rest.
+    loop, _ = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv")
+    assert loop and gold_outside_passes(read_passes(annotation), TARGET / "labels.csv", loop) == []
+    assert gold_outside_passes(read_passes(annotation), TARGET / "labels.csv") != []  # without them, unvouched
     (tmp_path / "labels.csv").write_text(gold + "zz_new,France blocked the office.,france,oppose\n", encoding="utf-8")
     passes = read_passes(annotation)
     assert check_gold(passes, annotation, tmp_path / "labels.csv") > 0  # the passes' own pairs still match
-    assert gold_outside_passes(passes, tmp_path / "labels.csv") == [("zz_new", "France blocked the office.", "france")]
+    outside = gold_outside_passes(passes, tmp_path / "labels.csv", loop)
+    assert outside == [("zz_new", "France blocked the office.", "france")]
+
+
+def test_a_gold_label_that_contradicts_the_annotation_loops_passes_is_caught(tmp_path):
+    annotation = TARGET / "annotation"
+    loop, adjudicated = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv")
+    assert adjudicated == sum(1 for _ in csv.DictReader(open(annotation / "disagreements.csv", encoding="utf-8")))
+    with open(TARGET / "labels.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    first = next(r for r in rows if (r["article_id"], r["sentence"], r["actor"]) in loop)
+    first["label"] = "oppose" if first["label"] != "oppose" else "support"
+    with open(tmp_path / "labels.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(DataError, match="the loop's passes settle on"):
+        check_loop_gold(annotation / "passes", annotation / "disagreements.csv", tmp_path / "labels.csv")
 
 
 def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):

@@ -56,10 +56,13 @@ def test_scoring_the_test_articles_reproduces_the_pipelines_pairs_and_prediction
     expected = dict(
         zip([(r["article_id"], r["sentence_index"], r["actor"]) for r in rows], class_scores(model, pairs_frame(rows)))
     )
-    articles = sorted({r["article_id"] for r in rows})
-    result = stance(
-        model_path, *[str(built / "seeds" / f"{a}.txt") for a in articles], "--output", str(tmp_path / "o.jsonl")
-    )
+    # Test articles come from seeds/ and from the annotation loop's store (whose articles were labelled whole).
+    folders = (built / "seeds", built / "data/targets/nato-tokyo-office/annotation/articles")
+    articles = [
+        next(f / f"{a}.txt" for f in folders if (f / f"{a}.txt").exists())
+        for a in sorted({r["article_id"] for r in rows})
+    ]
+    result = stance(model_path, *map(str, articles), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 0, result.stderr
     scored = {(r["article_id"], r["sentence_index"], r["actor"]): r for r in read_jsonl(tmp_path / "o.jsonl")}
     assert scored.keys() == expected.keys()

@@ -117,11 +117,12 @@ def merge(params: Params, passes_folder: Path | None = None, disagreements: Path
         return _merge(params, passes_folder, disagreements)
 
 
-def _merge(params: Params, passes_folder: Path, disagreements: Path) -> list[tuple]:
-    passes = stored_passes(passes_folder)
-    finals = read_finals(disagreements)
-    registry = ActorRegistry.load(params.data.actors)
-    gold = read_gold(params.data.labels, set(registry.actors))
+def settle(
+    passes: dict[str, dict[GoldKey, str]], finals: dict[GoldKey, tuple[str, int]]
+) -> tuple[list[tuple[GoldKey, str, bool]], int, int, int | None]:
+    """(settled, waiting, unsettled, first unsettled line). `settled` holds (key, label, disagreed) for
+    every pair at least two passes label and all agree on, or whose `final` says; `waiting` counts the
+    pairs with one pass, `unsettled` those the passes disagree on with no final yet."""
     settled: list[tuple[GoldKey, str, bool]] = []
     waiting = unsettled = 0
     first_unsettled = None
@@ -136,6 +137,14 @@ def _merge(params: Params, passes_folder: Path, disagreements: Path) -> list[tup
             first_unsettled = first_unsettled or finals.get(key, ("", None))[1]
             continue
         settled.append((key, final, len(labels) > 1))
+    return settled, waiting, unsettled, first_unsettled
+
+
+def _merge(params: Params, passes_folder: Path, disagreements: Path) -> list[tuple]:
+    passes = stored_passes(passes_folder)
+    registry = ActorRegistry.load(params.data.actors)
+    gold = read_gold(params.data.labels, set(registry.actors))
+    settled, waiting, unsettled, first_unsettled = settle(passes, read_finals(disagreements))
     if unsettled:
         raise DataError(
             disagreements,
