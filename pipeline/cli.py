@@ -116,9 +116,9 @@ def evaluate(params: Path = PARAMS_OPTION):
 @app.command()
 def agreement(params: Path = PARAMS_OPTION):
     """Cohen's kappa of the target's labelling passes; fails unless its labels.csv is their consensus or adjudication."""
-    from pipeline.evaluation.agreement import main
+    from pipeline.annotation.adjudication import agreement as check
 
-    run_stage(lambda: main(load_params(params)))
+    run_stage(lambda: check(load_params(params)))
 
 
 @app.command()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import TARGET, target_folder
 
+from pipeline.annotation.adjudication import check_loop_gold
 from pipeline.errors import DataError
-from pipeline.evaluation.agreement import check_gold, check_loop_gold, gold_outside_passes, kappas, read_passes
+from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.params import load_params
 from pipeline.stages.prepare import prepare
 

@@ -9,6 +9,8 @@
   says. A pair with a single pass waits for a second one. Refused while a disagreement
   has no final label, or if a pair is already gold with another label. Running it again
   appends nothing.
+- `agreement` (`stance agreement`): the kappas of the gold's original passes, and the check
+  that the gold file is what those passes and the loop's stored passes settle on.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pipeline.data.labels import (
     read_gold,
 )
 from pipeline.errors import DataError
+from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.files import atomic_output, read_text_file, write_csv
 from pipeline.params import Params
 
@@ -189,3 +192,41 @@ def append_gold(path: Path, rows: list[tuple]) -> None:
         text = ",".join(LABEL_COLUMNS) + "\n"
     with atomic_output(path) as temporary:
         temporary.write_bytes((text + buffer.getvalue()).encode("utf-8"))
+
+
+def check_loop_gold(passes_folder: Path, disagreements: Path, gold_path: Path) -> tuple[set, int]:
+    """Raise unless every pair the annotation loop's stored passes settle has that label in the gold file
+    (what `stance label merge` appended); return (the settled keys, how many were adjudicated)."""
+    settled, *_ = settle(stored_passes(passes_folder), read_finals(disagreements))
+    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for _, r in csv_table(gold_path, LABEL_COLUMNS)}
+    for key, label, _ in settled:
+        if gold.get(key) != label:
+            raise DataError(
+                gold_path, None, f"{key}: gold says {gold.get(key)!r}, the loop's passes settle on {label!r}"
+            )
+    return {key for key, _, _ in settled}, sum(disagreed for *_, disagreed in settled)
+
+
+def agreement(params: Params) -> None:
+    """`stance agreement`: the kappas of the target's original passes (<target>/annotation/pass_*.csv), and
+    the check that its gold is what they and the loop's stored passes settle on."""
+    folder, gold = Path(params.data.annotation), Path(params.data.labels)
+    passes = read_passes(folder)
+    pairs = len(next(iter(passes.values())))
+    for name, kappa in kappas(passes).items():
+        print(f"Cohen's kappa {name}: {kappa:.3f}")
+    settled = check_gold(passes, folder, gold)
+    print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
+    loop, loop_settled = check_loop_gold(Path(params.data.passes), Path(params.data.disagreements), gold)
+    if loop:
+        print(
+            f"{len(loop)} more pairs settled by the annotation loop's passes ({params.data.passes}; "
+            f"{loop_settled} adjudicated): {gold} matches"
+        )
+    outside = gold_outside_passes(passes, gold, loop)
+    if outside:
+        article, sentence, actor = outside[0]
+        print(
+            f"{gold}: {len(outside)} more gold pairs are in no pass, so nothing checks them "
+            f"(the first: {article}, {actor}, {sentence[:60]!r}); record their passes in {folder}"
+        )

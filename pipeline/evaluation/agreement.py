@@ -2,10 +2,10 @@
 
 <target>/annotation/pass_{a,b,c}.csv are independent passes over the same candidate
 pairs; <target>/annotation/adjudication.csv settles every row on which they differ.
-`stance agreement` prints Cohen's kappa for each pair of passes and
-fails if <target>/labels.csv is not exactly: the unanimous label, or the adjudicated one.
-The pairs added later by the annotation loop are checked against its stored passes
-(<target>/annotation/passes, settled as `stance label merge` settles them).
+`stance agreement` (`pipeline.annotation.adjudication.agreement`) prints Cohen's kappa for
+each pair of passes and fails if <target>/labels.csv is not exactly: the unanimous label, or
+the adjudicated one; the pairs the annotation loop added later are checked there against
+its stored passes.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.annotation.adjudication import read_finals, settle
-from pipeline.annotation.store import stored_passes
 from pipeline.data.labels import LABEL_COLUMNS, csv_table
 from pipeline.errors import DataError
-from pipeline.params import Params
 
 PASS_COLUMNS = ("article_id", "sentence_index", "actor", "sentence", "label")
 ADJUDICATION_COLUMNS = ("article_id", "sentence_index", "actor", "final")
@@ -72,48 +69,11 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> 
     return len(adjudicated)
 
 
-def check_loop_gold(passes_folder: Path, disagreements: Path, gold_path: Path) -> tuple[set, int]:
-    """Raise unless every pair the annotation loop's stored passes settle has that label in the gold file
-    (what `stance label merge` appended); return (the settled keys, how many were adjudicated)."""
-    settled, *_ = settle(stored_passes(passes_folder), read_finals(disagreements))
-    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in _read(gold_path, LABEL_COLUMNS)}
-    for key, label, _ in settled:
-        if gold.get(key) != label:
-            raise DataError(
-                gold_path, None, f"{key}: gold says {gold.get(key)!r}, the loop's passes settle on {label!r}"
-            )
-    return {key for key, _, _ in settled}, sum(disagreed for *_, disagreed in settled)
-
-
 def gold_outside_passes(
     passes: dict[str, list[dict]], gold_path: Path, vouched: set = frozenset()
 ) -> list[tuple[str, str, str]]:
     """Gold pairs that no pass labels, so nothing vouches for them (added by hand, say). `vouched`:
-    keys that other passes settle (the annotation loop's, from `check_loop_gold`)."""
+    keys that other passes settle (the annotation loop's: `pipeline.annotation.adjudication.check_loop_gold`)."""
     labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in next(iter(passes.values()))} | set(vouched)
     rows = _read(gold_path, LABEL_COLUMNS)
     return [key for r in rows if (key := (r["article_id"], r["sentence"], r["actor"])) not in labelled]
-
-
-def main(params: Params) -> None:
-    """The agreement of the target's original passes (<target>/annotation/pass_*.csv) and its gold."""
-    folder, gold = Path(params.data.annotation), Path(params.data.labels)
-    passes = read_passes(folder)
-    pairs = len(next(iter(passes.values())))
-    for name, kappa in kappas(passes).items():
-        print(f"Cohen's kappa {name}: {kappa:.3f}")
-    settled = check_gold(passes, folder, gold)
-    print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
-    loop, loop_settled = check_loop_gold(Path(params.data.passes), Path(params.data.disagreements), gold)
-    if loop:
-        print(
-            f"{len(loop)} more pairs settled by the annotation loop's passes ({params.data.passes}; "
-            f"{loop_settled} adjudicated): {gold} matches"
-        )
-    outside = gold_outside_passes(passes, gold, loop)
-    if outside:
-        article, sentence, actor = outside[0]
-        print(
-            f"{gold}: {len(outside)} more gold pairs are in no pass, so nothing checks them "
-            f"(the first: {article}, {actor}, {sentence[:60]!r}); record their passes in {folder}"
-        )
