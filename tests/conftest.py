@@ -22,12 +22,15 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.params import DataParams
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 TARGET = ROOT / "data/targets/nato-tokyo-office"  # the shipped target's folder
 
 
-LOOP_STORE = {"passes", "disagreements.csv", ".lock"}  # what `stance label` writes in the annotation folder
+# What `stance label` writes in the annotation folder: the passes, the disagreements and the store's lock.
+LOOP_STORE = {Path(DataParams.TARGET_FILES[name]).name for name in ("passes", "disagreements")} | {".lock"}
 
 
 def target_folder(destination: Path, **replaced: Path) -> str:
@@ -35,13 +38,11 @@ def target_folder(destination: Path, **replaced: Path) -> str:
     (labels=..., annotation_articles=...: the name params.data reads it under), each
     linked, not copied; for tests that run a stage on files of their own. The annotation
     loop's store (passes, disagreements) is not linked: it starts empty."""
-    from pipeline.params import DataParams
-
     destination.mkdir(parents=True, exist_ok=True)
     swaps = {DataParams.TARGET_FILES[name]: Path(path).resolve() for name, path in replaced.items()}
     for entry in TARGET.iterdir():
         inner = {name.split("/", 1)[1]: path for name, path in swaps.items() if name.startswith(entry.name + "/")}
-        private = LOOP_STORE if entry.name == "annotation" else set()
+        private = LOOP_STORE if entry.name == "annotation" and entry.name not in swaps else set()
         if inner or private:  # link this folder's entries one by one
             (destination / entry.name).mkdir()
             for child in entry.iterdir():

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 from pathlib import Path
 
 import pytest
-from conftest import TARGET, target_folder
+import yaml
+from conftest import TARGET, run, target_folder
 
 from pipeline.annotation.adjudication import check_loop_gold
+from pipeline.data.actors import ActorRegistry
 from pipeline.errors import DataError
 from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.params import load_params
@@ -108,7 +109,8 @@ def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
     annotation = ROOT / "data/targets/nato-tokyo-office/annotation"
     gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8")
     # The original passes vouch for the first pairs, the annotation loop's stored passes for the rest.
-    loop, _ = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv")
+    actors = set(ActorRegistry.load(TARGET / "actors.yaml").actors)
+    loop, _, _ = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv", actors)
     assert loop and gold_outside_passes(read_passes(annotation), TARGET / "labels.csv", loop) == []
     assert gold_outside_passes(read_passes(annotation), TARGET / "labels.csv") != []  # without them, unvouched
     (tmp_path / "labels.csv").write_text(gold + "zz_new,France blocked the office.,france,oppose\n", encoding="utf-8")
@@ -118,20 +120,65 @@ def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
     assert outside == [("zz_new", "France blocked the office.", "france")]
 
 
-def test_a_gold_label_that_contradicts_the_annotation_loops_passes_is_caught(tmp_path):
-    annotation = TARGET / "annotation"
-    loop, adjudicated = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv")
-    assert adjudicated == sum(1 for _ in csv.DictReader(open(annotation / "disagreements.csv", encoding="utf-8")))
-    with open(TARGET / "labels.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    first = next(r for r in rows if (r["article_id"], r["sentence"], r["actor"]) in loop)
-    first["label"] = "oppose" if first["label"] != "oppose" else "support"
-    with open(tmp_path / "labels.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    with pytest.raises(DataError, match="the loop's passes settle on"):
-        check_loop_gold(annotation / "passes", annotation / "disagreements.csv", tmp_path / "labels.csv")
+def test_the_loop_gold_is_what_its_stored_passes_settle(tmp_path):
+    """Passes that agree, or a filled `final`, settle a pair; one pass or a blank final does not yet."""
+    header = "article_id,sentence,actor,label"
+    blocked, welcomed, silent = "France blocked the office.", "Japan welcomed the plan.", "Berlin stayed silent."
+
+    def write(name: str, lines: list[str]) -> Path:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return tmp_path / name
+
+    write("passes/ann.csv", [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,support"])
+    write(
+        "passes/bob.csv",
+        [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,neutral", f"b2,{silent},germany,support"],
+    )
+    write("passes/cy.csv", [header, f"b2,{silent},germany,neutral", "c3,Seoul said nothing.,south_korea,neutral"])
+    disagreements = write(
+        "disagreements.csv",
+        [
+            "article_id,sentence,actor,label_ann,label_bob,label_cy,final",
+            f"a1,{welcomed},japan,support,neutral,,support",
+            f"b2,{silent},germany,,support,neutral,",  # not settled yet
+        ],
+    )
+    gold = write("labels.csv", [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,support"])
+    actors = {"france", "japan", "germany", "south_korea"}
+    settled, adjudicated, waiting = check_loop_gold(tmp_path / "passes", disagreements, gold, actors)
+    assert settled == {("a1", blocked, "france"), ("a1", welcomed, "japan")} and adjudicated == 1
+    assert waiting == 2  # b2's blank final, c3's single pass
+    flipped = write("flipped.csv", [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,neutral"])
+    with pytest.raises(DataError, match=r"flipped.csv:3: gold says 'neutral' for actor 'japan' .* settle on 'support'"):
+        check_loop_gold(tmp_path / "passes", disagreements, flipped, actors)
+    missing = write("missing.csv", [header, f"a1,{blocked},france,oppose"])
+    with pytest.raises(DataError, match=r"gold says None for actor 'japan'"):
+        check_loop_gold(tmp_path / "passes", disagreements, missing, actors)
+
+
+def test_stance_agreement_checks_both_sets_of_passes_and_fails_on_a_contradiction(tmp_path):
+    shipped = run(["stance", "agreement"], ROOT)
+    assert "more are not settled yet" in shipped.stdout and "no settled pass" not in shipped.stdout
+    (settled,) = [line for line in shipped.stdout.splitlines() if "annotation loop" in line]
+    assert int(settled.split()[0]) > 0
+    # The same project with one loop label flipped in the gold file: one line naming the file and line, exit 1.
+    rows = (TARGET / "labels.csv").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, row in enumerate(rows) if row.startswith("r0") and row.endswith(",neutral"))
+    rows[line] = rows[line].removesuffix(",neutral") + ",support"
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    params["data"]["articles"] = str(ROOT / params["data"]["articles"])
+    target = tmp_path / "project" / params["data"]["target"]
+    target_folder(target, labels=tmp_path / "labels.csv")
+    for store in ("passes", "disagreements.csv"):  # the shipped store, read only
+        (target / "annotation" / store).symlink_to(TARGET / "annotation" / store)
+    (tmp_path / "project/params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    failed = run(["stance", "agreement"], tmp_path / "project", check=False)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip().startswith(
+        f"error: {params['data']['target']}/labels.csv:{line + 1}: gold says 'support'"
+    )
 
 
 def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):

@@ -194,39 +194,51 @@ def append_gold(path: Path, rows: list[tuple]) -> None:
         temporary.write_bytes((text + buffer.getvalue()).encode("utf-8"))
 
 
-def check_loop_gold(passes_folder: Path, disagreements: Path, gold_path: Path) -> tuple[set, int]:
+def check_loop_gold(
+    passes_folder: Path, disagreements: Path, gold_path: Path, actors: set[str]
+) -> tuple[set[GoldKey], int, int]:
     """Raise unless every pair the annotation loop's stored passes settle has that label in the gold file
-    (what `stance label merge` appended); return (the settled keys, how many were adjudicated)."""
-    settled, *_ = settle(stored_passes(passes_folder), read_finals(disagreements))
-    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for _, r in csv_table(gold_path, LABEL_COLUMNS)}
+    (what `stance label merge` appended). Returns (the settled keys, how many of them were adjudicated,
+    how many pairs are not settled yet: one pass only, or a disagreement with no final)."""
+    settled, waiting, unsettled, _ = settle(stored_passes(passes_folder), read_finals(disagreements))
+    gold = read_gold(gold_path, actors)
     for key, label, _ in settled:
-        if gold.get(key) != label:
+        found, line = gold.get(key, (None, None))
+        if found != label:
             raise DataError(
-                gold_path, None, f"{key}: gold says {gold.get(key)!r}, the loop's passes settle on {label!r}"
+                gold_path,
+                line,
+                f"gold says {found!r} for actor {key[2]!r} in article {key[0]!r}, the loop's passes "
+                f"({passes_folder}) settle on {label!r}; fix one of them",
             )
-    return {key for key, _, _ in settled}, sum(disagreed for *_, disagreed in settled)
+    return {key for key, _, _ in settled}, sum(disagreed for *_, disagreed in settled), waiting + unsettled
 
 
 def agreement(params: Params) -> None:
     """`stance agreement`: the kappas of the target's original passes (<target>/annotation/pass_*.csv), and
     the check that its gold is what they and the loop's stored passes settle on."""
     folder, gold = Path(params.data.annotation), Path(params.data.labels)
-    passes = read_passes(folder)
-    pairs = len(next(iter(passes.values())))
-    for name, kappa in kappas(passes).items():
-        print(f"Cohen's kappa {name}: {kappa:.3f}")
-    settled = check_gold(passes, folder, gold)
-    print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
-    loop, loop_settled = check_loop_gold(Path(params.data.passes), Path(params.data.disagreements), gold)
-    if loop:
+    registry = ActorRegistry.load(params.data.actors)
+    passes = read_passes(folder) if any(folder.glob("pass_*.csv")) else {}
+    if passes:  # a target labelled only through the loop has none
+        pairs = len(next(iter(passes.values())))
+        for name, kappa in kappas(passes).items():
+            print(f"Cohen's kappa {name}: {kappa:.3f}")
+        settled = check_gold(passes, folder, gold)
+        print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
+    loop, loop_adjudicated, loop_open = check_loop_gold(
+        Path(params.data.passes), Path(params.data.disagreements), gold, set(registry.actors)
+    )
+    if loop or loop_open:
         print(
-            f"{len(loop)} more pairs settled by the annotation loop's passes ({params.data.passes}; "
-            f"{loop_settled} adjudicated): {gold} matches"
+            f"{len(loop)} pairs settled by the annotation loop's passes ({params.data.passes}; "
+            f"{loop_adjudicated} adjudicated): {gold} matches; {loop_open} more are not settled yet "
+            "(one pass, or a disagreement with no final)"
         )
     outside = gold_outside_passes(passes, gold, loop)
     if outside:
         article, sentence, actor = outside[0]
         print(
-            f"{gold}: {len(outside)} more gold pairs are in no pass, so nothing checks them "
+            f"{gold}: {len(outside)} gold pairs are in no settled pass, so nothing checks them "
             f"(the first: {article}, {actor}, {sentence[:60]!r}); record their passes in {folder}"
         )

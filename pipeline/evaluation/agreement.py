@@ -74,6 +74,7 @@ def gold_outside_passes(
 ) -> list[tuple[str, str, str]]:
     """Gold pairs that no pass labels, so nothing vouches for them (added by hand, say). `vouched`:
     keys that other passes settle (the annotation loop's: `pipeline.annotation.adjudication.check_loop_gold`)."""
-    labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in next(iter(passes.values()))} | set(vouched)
+    first = next(iter(passes.values()), [])
+    labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in first} | set(vouched)
     rows = _read(gold_path, LABEL_COLUMNS)
     return [key for r in rows if (key := (r["article_id"], r["sentence"], r["actor"])) not in labelled]

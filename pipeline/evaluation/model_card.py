@@ -82,7 +82,8 @@ def write_model_card(
         json.dumps(params.train.model_dump(), indent=2, sort_keys=True),
         "```",
         "",
-        f"Limits: trained on {len(articles)} English articles ({params.data.articles}) about one target"
+        f"Limits: trained on {len(articles)} English articles ({params.data.articles} and "
+        f"{params.data.annotation_articles}) about one target"
         + (f" ({known[0][:4]}-{known[-1][:4]})" if known else "")
         + f"; labels follow {target.guide}.",
         "Scores on other targets or languages mean nothing.",
