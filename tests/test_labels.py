@@ -120,6 +120,10 @@ def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
     assert outside == [("zz_new", "France blocked the office.", "france")]
 
 
+def test_a_target_labelled_only_through_the_loop_has_no_original_passes(tmp_path):
+    assert read_passes(tmp_path) == {} and gold_outside_passes({}, TARGET / "labels.csv") != []
+
+
 def test_the_loop_gold_is_what_its_stored_passes_settle(tmp_path):
     """Passes that agree, or a filled `final`, settle a pair; one pass or a blank final does not yet."""
     header = "article_id,sentence,actor,label"

@@ -27,9 +27,10 @@ def _read(path: Path, columns) -> list[dict]:
 
 
 def read_passes(folder: Path) -> dict[str, list[dict]]:
+    """{name: rows} of every pass_<name>.csv in `folder` (none for a target labelled only through the loop)."""
     passes = {path.stem.removeprefix("pass_"): _read(path, PASS_COLUMNS) for path in sorted(folder.glob("pass_*.csv"))}
     keys = {name: [(r["article_id"], r["sentence_index"], r["actor"]) for r in rows] for name, rows in passes.items()}
-    first = next(iter(keys.values()))
+    first = next(iter(keys.values()), None)
     for name, rows in keys.items():
         if rows != first:
             raise DataError(
