@@ -1,7 +1,8 @@
-"""The fine-tuned MiniLM candidate (benchmarks/finetuned_ensemble.py) on a few real synthetic pairs.
+"""The fine-tuned MiniLM candidate (benchmarks/finetuned_ensemble.py) on labelled pairs of the synthetic set.
 
-The benchmark itself takes half an hour; these check what its figures rest on: the encoder
-sees which actor the pair is about, and the same pairs give the same fitted model.
+The benchmark itself takes half an hour; these check two things its figures rest on: the
+encoder sees which actor the pair is about, and the same pairs give the same fitted model
+(in one process, on one machine).
 """
 
 from __future__ import annotations
