@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
-from candidates import OUTPUT, labelled_pairs, paired_difference, write_rows  # noqa: E402
+from candidates import OUTPUT, fit_linear, labelled_pairs, paired_difference, write_rows  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
@@ -49,7 +49,6 @@ from pipeline.data.splits import load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import locked_scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -131,14 +130,7 @@ class FineTuned:
 
 
 def fit_both(params, lexicon, rows: list[dict], labels: list[str], seed: int = SEED):
-    linear = fit_deterministic(
-        build_model(params.train, lexicon),
-        pairs_frame(rows),
-        labels,
-        pair_weights(rows, params.train),
-        calibration_groups(rows),
-    )
-    return linear, FineTuned(seed).fit(rows, labels)
+    return fit_linear(params, lexicon, rows, labels), FineTuned(seed).fit(rows, labels)
 
 
 def macro_f1(gold, scores) -> float:
