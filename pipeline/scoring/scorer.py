@@ -74,12 +74,21 @@ class Scorer:
 
     @classmethod
     def load(cls, model_path: str | Path = MODEL_PATH, explain_top: int = 0) -> Scorer:
+        """The model at `model_path`, averaged with the fine-tuned encoder beside it where that preset is on."""
+        from pipeline.modeling.finetuned import check_preset, finetuned_folder
+
+        folder = finetuned_folder(model_path)
+        preset = check_preset(folder, read_metadata(model_path), explain=explain_top > 0)
         scorer = None if explain_top else cls.load_plain(model_path)
         if scorer is None:
             from pipeline.modeling.persist import load_model
 
             model, metadata = load_model(model_path)
             scorer = cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
+        if preset:  # only then: the linear model alone loads without scikit-learn, pandas or torch
+            from pipeline.modeling.ensemble import load_ensemble
+
+            scorer.model = load_ensemble(scorer.model, read_metadata(model_path), folder)
         return scorer
 
     @classmethod
@@ -93,9 +102,7 @@ class Scorer:
 
     def class_scores(self, pairs: list[dict]):
         """Per-class probabilities in LABELS order, one row per candidate pair."""
-        from pipeline.modeling.plain import PlainModel
-
-        if isinstance(self.model, PlainModel):
+        if hasattr(self.model, "class_scores"):  # the plain model, or the fine-tuned ensemble
             return self.model.class_scores(pairs)
         from pipeline.modeling.predict import class_scores
 
@@ -241,7 +248,11 @@ def preload(model_path: str) -> None:
 
     Only the plain model: a model that needs scikit-learn (embeddings) would bring torch and its
     threads into the server, and a process with threads should not fork."""
+    from pipeline.modeling.finetuned import finetuned_folder, read_manifest
+
     try:
+        if read_manifest(finetuned_folder(model_path)):  # torch would come into the server: workers load it
+            return
         identity = _model_identity(model_path)  # before loading: a file replaced meanwhile is then not this one
         scorer = Scorer.load_plain(model_path)
         if identity is None or scorer is None:
@@ -258,7 +269,12 @@ def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
     keep_freed_memory()
     try:
-        preloaded = None if explain_top or not _preloaded else _preloaded.get(_model_identity(model_path))
+        from pipeline.modeling.finetuned import finetuned_folder, read_manifest
+
+        # The server preloads the linear model alone: never reuse it once the preset is on (it may have been
+        # switched on since the server started).
+        reuse = _preloaded and not explain_top and not read_manifest(finetuned_folder(model_path))
+        preloaded = _preloaded.get(_model_identity(model_path)) if reuse else None
         _worker_scorer = preloaded or Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
         _worker_error = err
@@ -440,7 +456,9 @@ def run_score(
     keep_freed_memory()
     scorer = Scorer.load(model_path, explain_top) if workers <= 1 else None
     if scorer is None:
-        read_metadata(model_path)
+        from pipeline.modeling.finetuned import check_preset, finetuned_folder
+
+        check_preset(finetuned_folder(model_path), read_metadata(model_path), explain=explain_top > 0)
         pool_context(None if explain_top else model_path)  # started now if `stance score` has not started it yet
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
