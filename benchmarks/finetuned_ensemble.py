@@ -46,6 +46,7 @@ from pipeline.data.splits import load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import locked_scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.modeling.ensemble import average  # noqa: E402
 from pipeline.modeling.finetuned import FineTunedEncoder  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -56,11 +57,6 @@ NAME = "MiniLM fine-tuned, averaged with the default"
 def fit_both(params, lexicon, rows: list[dict], labels: list[str], seed: int | None = None):
     settings = params.finetune if seed is None else params.finetune.model_copy(update={"seed": seed})
     return fit_linear(params, lexicon, rows, labels), FineTunedEncoder(settings).fit(rows, labels)
-
-
-def mix(params, linear, tuned):
-    """The preset's average: `finetune.weight` is the fine-tuned encoder's share."""
-    return (1 - params.finetune.weight) * linear + params.finetune.weight * tuned
 
 
 def macro_f1(gold, scores) -> float:
@@ -76,7 +72,7 @@ def held_out_test(params, lexicon, seed: int | None) -> None:
     a, b = class_scores(linear, pairs_frame(test_rows)), tuned.class_scores(test_rows)
     print(
         f"held-out test ({len(test_rows)} pairs, seed {params.finetune.seed if seed is None else seed}): linear {macro_f1(gold, a):.3f}, fine-tuned {macro_f1(gold, b):.3f}, "
-        f"mean {macro_f1(gold, mix(params, a, b)):.3f}",
+        f"mean {macro_f1(gold, average(a, b, params.finetune.weight)):.3f}",
         flush=True,
     )
 
@@ -89,7 +85,7 @@ def locked_test(params, lexicon) -> None:
     gold = [pair["label"] for pair in locked]
     linear_scores = class_scores(linear, pairs_frame(locked))
     baseline = best_labels(linear_scores)  # the shipped model, for the paired difference
-    predicted = best_labels(mix(params, linear_scores, tuned.class_scores(locked)))
+    predicted = best_labels(average(linear_scores, tuned.class_scores(locked), params.finetune.weight))
     figures = locked_scores(
         locked, gold, predicted, params.evaluate.bootstrap_resamples, params.evaluate.bootstrap_seed
     )

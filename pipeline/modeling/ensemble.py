@@ -1,7 +1,7 @@
 """The opt-in preset at scoring time: the linear model's probabilities averaged with the fine-tuned encoder's.
 
-`load_ensemble` puts the encoder beside the linear model only where the finetune stage
-left one (pipeline.modeling.finetuned), and only if both were trained on the same data.
+`load_ensemble` puts the encoder beside the linear model once `check_preset`
+(pipeline.modeling.finetuned) has found the preset on and trained on the linear model's data.
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ import pandas as pd
 from pydantic import ValidationError
 
 from pipeline.errors import DataError
-from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, FineTunedEncoder, check_preset
+from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, FineTunedEncoder
 from pipeline.modeling.predict import class_scores
 from pipeline.params import FinetuneParams
+
+
+def average(linear: np.ndarray, tuned: np.ndarray, weight: float) -> np.ndarray:
+    """The preset's probabilities: `weight` is the fine-tuned encoder's share."""
+    return (1 - weight) * linear + weight * tuned
 
 
 class Ensemble:
@@ -26,15 +31,11 @@ class Ensemble:
 
     def class_scores(self, pairs) -> np.ndarray:
         rows = pairs.to_dict("records") if isinstance(pairs, pd.DataFrame) else list(pairs)
-        linear = class_scores(self.linear, rows)
-        return (1 - self.weight) * linear + self.weight * self.encoder.class_scores(rows)
+        return average(class_scores(self.linear, rows), self.encoder.class_scores(rows), self.weight)
 
 
-def load_ensemble(linear, model_metadata: dict, folder: Path):
-    """`linear` averaged with the fine-tuned encoder in `folder`, or `linear` itself where the preset is off."""
-    manifest = check_preset(folder, model_metadata)
-    if manifest is None:
-        return linear
+def load_ensemble(linear, manifest: dict, folder: Path) -> Ensemble:
+    """`linear` averaged with the fine-tuned encoder in `folder`, whose manifest `check_preset` returned."""
     try:
         settings = FinetuneParams.model_validate(manifest["settings"])
     except ValidationError as err:

@@ -78,7 +78,7 @@ class Scorer:
         from pipeline.modeling.finetuned import check_preset, finetuned_folder
 
         folder = finetuned_folder(model_path)
-        preset = check_preset(folder, read_metadata(model_path), explain=explain_top > 0)
+        preset = check_preset(folder, read_metadata(model_path), explain=explain_top > 0)  # before any loading
         scorer = None if explain_top else cls.load_plain(model_path)
         if scorer is None:
             from pipeline.modeling.persist import load_model
@@ -88,7 +88,7 @@ class Scorer:
         if preset:  # only then: the linear model alone loads without scikit-learn, pandas or torch
             from pipeline.modeling.ensemble import load_ensemble
 
-            scorer.model = load_ensemble(scorer.model, read_metadata(model_path), folder)
+            scorer.model = load_ensemble(scorer.model, preset, folder)
         return scorer
 
     @classmethod

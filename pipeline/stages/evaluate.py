@@ -26,8 +26,8 @@ from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
-from pipeline.modeling.ensemble import load_ensemble
-from pipeline.modeling.finetuned import fine_tuned_test_scores
+from pipeline.modeling.ensemble import average, load_ensemble
+from pipeline.modeling.finetuned import check_preset, fine_tuned_test_scores
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
@@ -77,7 +77,9 @@ def evaluate(params: Params) -> dict:
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 
-    behaviour, failures = run_suite(model, load_suite(params.data.behaviour, registry, target), registry)
+    behaviour_suite = load_suite(params.data.behaviour, registry, target)
+    paraphrases = load_paraphrases(params.data.paraphrases, registry)
+    behaviour, failures = run_suite(model, behaviour_suite, registry)
     locked_pairs = load_labelled_set(params.data.locked, registry)
     locked_labels = [pair["label"] for pair in locked_pairs]
     locked_probabilities = class_scores(model, pairs_frame(locked_pairs))
@@ -113,7 +115,7 @@ def evaluate(params: Params) -> dict:
             "locked": calibration(locked_labels, locked_probabilities)[0],
         },
         "behaviour": behaviour,
-        "paraphrase": run_paraphrases(model, load_paraphrases(params.data.paraphrases, registry), registry),
+        "paraphrase": run_paraphrases(model, paraphrases, registry),
         "examples": {
             "train": len(train_labels),
             "synthetic": sum(row["origin"] == SYNTHETIC for row in extra_rows),
@@ -122,10 +124,10 @@ def evaluate(params: Params) -> dict:
             "per_class": {label: all_labels.count(label) for label in LABELS},
         },
     }
-    ensemble = load_ensemble(model, model_metadata, paths.FINETUNED)
-    if ensemble is not model:  # the opt-in preset is on: the same figures for it, CV aside (a fine-tune per fold)
-        weight = ensemble.weight
-        mixed_test = (1 - weight) * test_scores + weight * fine_tuned_test_scores(paths.FINETUNED, test_rows)
+    preset = check_preset(paths.FINETUNED, model_metadata)
+    if preset:  # the opt-in preset is on: the same figures for it, CV aside (a fine-tune per fold)
+        ensemble = load_ensemble(model, preset, paths.FINETUNED)
+        mixed_test = average(test_scores, fine_tuned_test_scores(paths.FINETUNED, test_rows), ensemble.weight)
         metrics["finetuned_ensemble"] = {
             "test": scores(test_labels, best_labels(mixed_test), test_actors),
             "locked": locked_scores(
@@ -135,8 +137,8 @@ def evaluate(params: Params) -> dict:
                 params.evaluate.bootstrap_resamples,
                 params.evaluate.bootstrap_seed,
             ),
-            "behaviour": run_suite(ensemble, load_suite(params.data.behaviour, registry, target), registry)[0],
-            "paraphrase": run_paraphrases(ensemble, load_paraphrases(params.data.paraphrases, registry), registry),
+            "behaviour": run_suite(ensemble, behaviour_suite, registry)[0],
+            "paraphrase": run_paraphrases(ensemble, paraphrases, registry),
         }
     write_json(paths.METRICS, metrics)
     write_csv(
