@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,14 @@ from conftest import TARGET, run, target_folder
 
 from pipeline.annotation.adjudication import check_loop_gold
 from pipeline.data.actors import ActorRegistry
+from pipeline.data.labels import read_gold
 from pipeline.errors import DataError
 from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.params import load_params
 from pipeline.stages.prepare import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
+ACTORS = set(ActorRegistry.load(TARGET / "actors.yaml").actors)
 ARTICLE = "France blocked the office.\nJapan welcomed the plan.\n"
 OTHER_ARTICLE = "Berlin stayed silent.\n"
 GOOD = [
@@ -93,35 +96,30 @@ def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where
 def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():
     passes = read_passes(ROOT / "data/targets/nato-tokyo-office/annotation")
     assert set(passes) == {"a", "b", "c"}
-    assert (
-        check_gold(
-            passes,
-            ROOT / "data/targets/nato-tokyo-office/annotation",
-            ROOT / "data/targets/nato-tokyo-office/labels.csv",
-        )
-        > 0
-    )
+    gold = TARGET / "labels.csv"
+    assert check_gold(passes, TARGET / "annotation", gold, read_gold(gold, ACTORS)) > 0
     assert all(0.6 < kappa <= 1 for kappa in kappas(passes).values())
 
 
 def test_gold_pairs_that_no_pass_labels_are_found_not_vouched_for(tmp_path):
     """A row added to labels.csv by hand is in no pass: agreement must say so, not that it matches."""
-    annotation = ROOT / "data/targets/nato-tokyo-office/annotation"
-    gold = (ROOT / "data/targets/nato-tokyo-office/labels.csv").read_text(encoding="utf-8")
+    annotation = TARGET / "annotation"
+    shipped = read_gold(TARGET / "labels.csv", ACTORS)
     # The original passes vouch for the first pairs, the annotation loop's stored passes for the rest.
-    actors = set(ActorRegistry.load(TARGET / "actors.yaml").actors)
-    loop, _, _ = check_loop_gold(annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv", actors)
-    assert loop and gold_outside_passes(read_passes(annotation), TARGET / "labels.csv", loop) == []
-    assert gold_outside_passes(read_passes(annotation), TARGET / "labels.csv") != []  # without them, unvouched
-    (tmp_path / "labels.csv").write_text(gold + "zz_new,France blocked the office.,france,oppose\n", encoding="utf-8")
-    passes = read_passes(annotation)
-    assert check_gold(passes, annotation, tmp_path / "labels.csv") > 0  # the passes' own pairs still match
-    outside = gold_outside_passes(passes, tmp_path / "labels.csv", loop)
-    assert outside == [("zz_new", "France blocked the office.", "france")]
+    loop, _, _ = check_loop_gold(
+        annotation / "passes", annotation / "disagreements.csv", TARGET / "labels.csv", shipped
+    )
+    assert loop and gold_outside_passes(read_passes(annotation), shipped, loop) == []
+    assert gold_outside_passes(read_passes(annotation), shipped) != []  # without them, unvouched
+    text = (TARGET / "labels.csv").read_text(encoding="utf-8")
+    (tmp_path / "labels.csv").write_text(text + "zz_new,France blocked the office.,france,oppose\n", encoding="utf-8")
+    passes, gold = read_passes(annotation), read_gold(tmp_path / "labels.csv", ACTORS)
+    assert check_gold(passes, annotation, tmp_path / "labels.csv", gold) > 0  # the passes' own pairs still match
+    assert gold_outside_passes(passes, gold, loop) == [("zz_new", "France blocked the office.", "france")]
 
 
 def test_a_target_labelled_only_through_the_loop_has_no_original_passes(tmp_path):
-    assert read_passes(tmp_path) == {} and gold_outside_passes({}, TARGET / "labels.csv") != []
+    assert read_passes(tmp_path) == {} and gold_outside_passes({}, read_gold(TARGET / "labels.csv", ACTORS)) != []
 
 
 def test_the_loop_gold_is_what_its_stored_passes_settle(tmp_path):
@@ -150,27 +148,20 @@ def test_the_loop_gold_is_what_its_stored_passes_settle(tmp_path):
     )
     gold = write("labels.csv", [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,support"])
     actors = {"france", "japan", "germany", "south_korea"}
-    settled, adjudicated, waiting = check_loop_gold(tmp_path / "passes", disagreements, gold, actors)
+    settled, adjudicated, waiting = check_loop_gold(tmp_path / "passes", disagreements, gold, read_gold(gold, actors))
     assert settled == {("a1", blocked, "france"), ("a1", welcomed, "japan")} and adjudicated == 1
     assert waiting == 2  # b2's blank final, c3's single pass
     flipped = write("flipped.csv", [header, f"a1,{blocked},france,oppose", f"a1,{welcomed},japan,neutral"])
     with pytest.raises(DataError, match=r"flipped.csv:3: gold says 'neutral' for actor 'japan' .* settle on 'support'"):
-        check_loop_gold(tmp_path / "passes", disagreements, flipped, actors)
+        check_loop_gold(tmp_path / "passes", disagreements, flipped, read_gold(flipped, actors))
     missing = write("missing.csv", [header, f"a1,{blocked},france,oppose"])
     with pytest.raises(DataError, match=r"gold says None for actor 'japan'"):
-        check_loop_gold(tmp_path / "passes", disagreements, missing, actors)
+        check_loop_gold(tmp_path / "passes", disagreements, missing, read_gold(missing, actors))
 
 
-def test_stance_agreement_checks_both_sets_of_passes_and_fails_on_a_contradiction(tmp_path):
-    shipped = run(["stance", "agreement"], ROOT)
-    assert "more are not settled yet" in shipped.stdout and "no settled pass" not in shipped.stdout
-    (settled,) = [line for line in shipped.stdout.splitlines() if "annotation loop" in line]
-    assert int(settled.split()[0]) > 0
-    # The same project with one loop label flipped in the gold file: one line naming the file and line, exit 1.
-    rows = (TARGET / "labels.csv").read_text(encoding="utf-8").splitlines()
-    line = next(n for n, row in enumerate(rows) if row.startswith("r0") and row.endswith(",neutral"))
-    rows[line] = rows[line].removesuffix(",neutral") + ",support"
-    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+def agreement_in(tmp_path: Path, gold_rows: list[str]) -> tuple[subprocess.CompletedProcess, str]:
+    """`stance agreement` in a project that is the shipped one but for its gold file; also the gold's path."""
+    (tmp_path / "labels.csv").write_text("\n".join(gold_rows) + "\n", encoding="utf-8")
     params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
     params["data"]["articles"] = str(ROOT / params["data"]["articles"])
     target = tmp_path / "project" / params["data"]["target"]
@@ -178,11 +169,33 @@ def test_stance_agreement_checks_both_sets_of_passes_and_fails_on_a_contradictio
     for store in ("passes", "disagreements.csv"):  # the shipped store, read only
         (target / "annotation" / store).symlink_to(TARGET / "annotation" / store)
     (tmp_path / "project/params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    failed = run(["stance", "agreement"], tmp_path / "project", check=False)
+    return run(["stance", "agreement"], tmp_path / "project", check=False), f"{params['data']['target']}/labels.csv"
+
+
+def test_stance_agreement_checks_both_sets_of_passes_and_fails_on_a_contradiction(tmp_path):
+    shipped = run(["stance", "agreement"], ROOT)
+    assert "more are not settled yet" in shipped.stdout
+    (settled,) = [line for line in shipped.stdout.splitlines() if "annotation loop" in line]
+    assert int(settled.split()[0]) > 0
+    # The same project with one loop label flipped in the gold file: one line naming the file and line, exit 1.
+    rows = (TARGET / "labels.csv").read_text(encoding="utf-8").splitlines()
+    line = next(n for n, row in enumerate(rows) if row.startswith("r0") and row.endswith(",neutral"))
+    rows[line] = rows[line].removesuffix(",neutral") + ",support"
+    failed, gold = agreement_in(tmp_path, rows)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert failed.stderr.strip().startswith(
-        f"error: {params['data']['target']}/labels.csv:{line + 1}: gold says 'support'"
-    )
+    assert failed.stderr.strip().startswith(f"error: {gold}:{line + 1}: gold says 'support'")
+
+
+def test_stance_agreement_fails_on_gold_pairs_that_no_pass_labels(tmp_path):
+    """A row added to the gold by hand passes prepare, but nobody has checked it: agreement must not say the gold matches."""
+    rows = (TARGET / "labels.csv").read_text(encoding="utf-8").splitlines()
+    rows.insert(3, "zz_new,France blocked the office.,france,oppose")
+    failed, gold = agreement_in(tmp_path, rows)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    (message,) = failed.stderr.strip().splitlines()
+    assert message.startswith(f"error: {gold}:4: 1 gold pairs are in no labelling pass")
+    assert "'france' in article 'zz_new'" in message
+    assert "pairs in 3 passes" in failed.stdout  # the checks before it still ran and printed
 
 
 def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
@@ -192,11 +205,12 @@ def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
     (tmp_path / "labels.csv").write_text(
         "\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8"
     )
-    with pytest.raises(DataError, match="the passes/adjudication say"):
+    with pytest.raises(DataError, match=r"labels.csv:2: .* the passes/adjudication say"):
         check_gold(
-            read_passes(ROOT / "data/targets/nato-tokyo-office/annotation"),
-            ROOT / "data/targets/nato-tokyo-office/annotation",
+            read_passes(TARGET / "annotation"),
+            TARGET / "annotation",
             tmp_path / "labels.csv",
+            read_gold(tmp_path / "labels.csv", ACTORS),
         )
 
 

@@ -36,7 +36,7 @@ from pipeline.data.labels import (
     read_gold,
 )
 from pipeline.errors import DataError
-from pipeline.evaluation.agreement import check_gold, gold_outside_passes, kappas, read_passes
+from pipeline.evaluation.agreement import Gold, check_gold, gold_outside_passes, kappas, read_passes
 from pipeline.files import atomic_output, read_text_file, write_csv
 from pipeline.params import Params
 
@@ -195,13 +195,13 @@ def append_gold(path: Path, rows: list[tuple]) -> None:
 
 
 def check_loop_gold(
-    passes_folder: Path, disagreements: Path, gold_path: Path, actors: set[str]
+    passes_folder: Path, disagreements: Path, gold_path: Path, gold: Gold
 ) -> tuple[set[GoldKey], int, int]:
     """Raise unless every pair the annotation loop's stored passes settle has that label in the gold file
-    (what `stance label merge` appended). Returns (the settled keys, how many of them were adjudicated,
-    how many pairs are not settled yet: one pass only, or a disagreement with no final)."""
+    (what `stance label merge` appended; `gold` is the file at `gold_path` as `read_gold` gives it).
+    Returns (the settled keys, how many of them were adjudicated, how many pairs are not settled yet:
+    one pass only, or a disagreement with no final)."""
     settled, waiting, unsettled, _ = settle(stored_passes(passes_folder), read_finals(disagreements))
-    gold = read_gold(gold_path, actors)
     for key, label, _ in settled:
         found, line = gold.get(key, (None, None))
         if found != label:
@@ -216,29 +216,31 @@ def check_loop_gold(
 
 def agreement(params: Params) -> None:
     """`stance agreement`: the kappas of the target's original passes (<target>/annotation/pass_*.csv), and
-    the check that its gold is what they and the loop's stored passes settle on."""
-    folder, gold = Path(params.data.annotation), Path(params.data.labels)
-    registry = ActorRegistry.load(params.data.actors)
+    the check that its gold is what they and the loop's stored passes settle on, every pair of it."""
+    folder, gold_path = Path(params.data.annotation), Path(params.data.labels)
+    gold = read_gold(gold_path, set(ActorRegistry.load(params.data.actors).actors))
     passes = read_passes(folder)
     if passes:  # a target labelled only through the loop has none
         pairs = len(next(iter(passes.values())))
         for name, kappa in kappas(passes).items():
             print(f"Cohen's kappa {name}: {kappa:.3f}")
-        settled = check_gold(passes, folder, gold)
-        print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold} matches")
+        settled = check_gold(passes, folder, gold_path, gold)
+        print(f"{pairs} pairs in {len(passes)} passes; {settled} disagreements adjudicated; {gold_path} matches")
     loop, loop_adjudicated, loop_open = check_loop_gold(
-        Path(params.data.passes), Path(params.data.disagreements), gold, set(registry.actors)
+        Path(params.data.passes), Path(params.data.disagreements), gold_path, gold
     )
     if loop or loop_open:
         print(
             f"{len(loop)} pairs settled by the annotation loop's passes ({params.data.passes}; "
-            f"{loop_adjudicated} adjudicated): {gold} matches; {loop_open} more are not settled yet "
+            f"{loop_adjudicated} adjudicated): {gold_path} matches; {loop_open} more are not settled yet "
             "(one pass, or a disagreement with no final)"
         )
     outside = gold_outside_passes(passes, gold, loop)
-    if outside:
-        article, sentence, actor = outside[0]
-        print(
-            f"{gold}: {len(outside)} gold pairs are in no settled pass, so nothing checks them "
-            f"(the first: {article}, {actor}, {sentence[:60]!r}); record their passes in {folder}"
+    if outside:  # a check that passed while some of the gold went unchecked would vouch for what nobody did
+        article, _, actor = outside[0]
+        raise DataError(
+            gold_path,
+            gold[outside[0]][1],
+            f"{len(outside)} gold pairs are in no labelling pass, so nothing checks them (the first: actor "
+            f"{actor!r} in article {article!r}); store two passes for them with `stance label import`",
         )

@@ -5,7 +5,7 @@ pairs; <target>/annotation/adjudication.csv settles every row on which they diff
 `stance agreement` (`pipeline.annotation.adjudication.agreement`) prints Cohen's kappa for
 each pair of passes and fails if <target>/labels.csv is not exactly: the unanimous label, or
 the adjudicated one; the pairs the annotation loop added later are checked there against
-its stored passes.
+its stored passes, and a gold pair that no pass labels fails the check too.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.data.labels import LABEL_COLUMNS, csv_table
+from pipeline.data.labels import GoldKey, csv_table
 from pipeline.errors import DataError
 
 PASS_COLUMNS = ("article_id", "sentence_index", "actor", "sentence", "label")
 ADJUDICATION_COLUMNS = ("article_id", "sentence_index", "actor", "final")
+Gold = dict[GoldKey, tuple[str, int]]  # what `read_gold` gives: (label, line) per (article_id, sentence, actor)
 
 
 def _read(path: Path, columns) -> list[dict]:
@@ -48,13 +49,13 @@ def kappas(passes: dict[str, list[dict]]) -> dict[str, float]:
     }
 
 
-def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> int:
-    """Raise unless every gold label is the passes' unanimous label or the adjudicated one; return #adjudicated."""
+def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path, gold: Gold) -> int:
+    """Raise unless every gold label is the passes' unanimous label or the adjudicated one; return #adjudicated.
+    `gold` is the gold file at `gold_path` as `read_gold` gives it."""
     adjudicated = {
         (r["article_id"], r["sentence_index"], r["actor"]): r["final"]
         for r in _read(folder / "adjudication.csv", ADJUDICATION_COLUMNS)
     }
-    gold = {(r["article_id"], r["sentence"], r["actor"]): r["label"] for r in _read(gold_path, LABEL_COLUMNS)}
     names = sorted(passes)
     for i, row in enumerate(passes[names[0]]):
         key = (row["article_id"], row["sentence_index"], row["actor"])
@@ -64,18 +65,16 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path) -> 
             raise DataError(
                 folder / "adjudication.csv", None, f"passes disagree on {key} and no adjudication row settles it"
             )
-        actual = gold.get((row["article_id"], row["sentence"], row["actor"]))
+        actual, line = gold.get((row["article_id"], row["sentence"], row["actor"]), (None, None))
         if actual != expected:
-            raise DataError(gold_path, None, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
+            raise DataError(gold_path, line, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
     return len(adjudicated)
 
 
-def gold_outside_passes(
-    passes: dict[str, list[dict]], gold_path: Path, vouched: set = frozenset()
-) -> list[tuple[str, str, str]]:
-    """Gold pairs that no pass labels, so nothing vouches for them (added by hand, say). `vouched`:
-    keys that other passes settle (the annotation loop's: `pipeline.annotation.adjudication.check_loop_gold`)."""
+def gold_outside_passes(passes: dict[str, list[dict]], gold: Gold, vouched: set = frozenset()) -> list[GoldKey]:
+    """Gold pairs that no pass labels, so nothing vouches for them (added by hand, say), in the gold
+    file's order. `vouched`: keys that other passes settle (the annotation loop's:
+    `pipeline.annotation.adjudication.check_loop_gold`)."""
     first = next(iter(passes.values()), [])
     labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in first} | set(vouched)
-    rows = _read(gold_path, LABEL_COLUMNS)
-    return [key for r in rows if (key := (r["article_id"], r["sentence"], r["actor"])) not in labelled]
+    return sorted((key for key in gold if key not in labelled), key=lambda key: gold[key][1])
