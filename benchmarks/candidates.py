@@ -49,7 +49,7 @@ from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noq
 from pipeline.features.embeddings import forget_encoded  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.files import atomic_output  # noqa: E402
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
+from pipeline.modeling.build import fit_pairs  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -148,21 +148,10 @@ def labelled_pairs() -> tuple[list, list, list, list]:
     return split_origins(rows, labels)
 
 
-def fit_linear(params, lexicon, rows: list[dict], labels: list[str]):
-    """The project's model fit on these pairs, weighted and calibrated as the train stage fits it."""
-    return fit_deterministic(
-        build_model(params.train, lexicon),
-        pairs_frame(rows),
-        labels,
-        pair_weights(rows, params.train),
-        calibration_groups(rows),
-    )
-
-
 def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
     """The model fit on every labelled pair, its aggregate locked-test figures, and its locked predictions
     (kept in memory for the paired difference, never written)."""
-    model = fit_linear(params, lexicon, rows, labels)
+    model = fit_pairs(params.train, lexicon, rows, labels)
     locked = load_labelled_set(params.data.locked, registry)
     predicted = best_labels(class_scores(model, pairs_frame(locked)))
     figures = locked_scores(

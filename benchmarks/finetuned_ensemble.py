@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from candidates import OUTPUT, fit_linear, labelled_pairs, paired_difference, write_rows  # noqa: E402
+from candidates import OUTPUT, labelled_pairs, paired_difference, write_rows  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
@@ -46,6 +46,7 @@ from pipeline.data.splits import load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import locked_scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.modeling.build import fit_pairs  # noqa: E402
 from pipeline.modeling.ensemble import average  # noqa: E402
 from pipeline.modeling.finetuned import FineTunedEncoder  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
@@ -56,7 +57,7 @@ NAME = "MiniLM fine-tuned, averaged with the default"
 
 def fit_both(params, lexicon, rows: list[dict], labels: list[str], seed: int | None = None):
     settings = params.finetune if seed is None else params.finetune.model_copy(update={"seed": seed})
-    return fit_linear(params, lexicon, rows, labels), FineTunedEncoder(settings).fit(rows, labels)
+    return fit_pairs(params.train, lexicon, rows, labels), FineTunedEncoder(settings).fit(rows, labels)
 
 
 def macro_f1(gold, scores) -> float:

@@ -25,6 +25,7 @@ from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.modeling.calibration import GroupCalibratedClassifier, TrainsWith
+from pipeline.modeling.predict import pairs_frame
 from pipeline.params import TrainParams
 
 
@@ -140,6 +141,14 @@ def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None)
         fit_params["classifier__groups"] = groups
     with threadpool_limits(limits=1):
         return model.fit(pairs, labels, **fit_params)
+
+
+def fit_pairs(p: TrainParams, lexicon: dict, rows: list[dict], labels) -> Pipeline:
+    """The project's model fit on these prepared pairs, weighted and calibrated as the train stage fits
+    the shipped one: the shipped, held-out and benchmark models are all fit here, so they cannot drift."""
+    return fit_deterministic(
+        build_model(p, lexicon), pairs_frame(rows), labels, pair_weights(rows, p), calibration_groups(rows)
+    )
 
 
 def calibration_groups(rows) -> list:

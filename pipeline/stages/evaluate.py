@@ -25,7 +25,7 @@ from pipeline.evaluation.model_card import write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
+from pipeline.modeling.build import fit_pairs, for_registry
 from pipeline.modeling.ensemble import average, load_ensemble
 from pipeline.modeling.finetuned import check_preset, fine_tuned_test_scores
 from pipeline.modeling.persist import load_model
@@ -52,13 +52,7 @@ def evaluate(params: Params) -> dict:
 
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
-    holdout = fit_deterministic(
-        build_model(params.train, lexicon),
-        pairs_frame(train_rows + extra_rows),
-        train_labels + extra_labels,
-        pair_weights(train_rows + extra_rows, params.train),
-        calibration_groups(train_rows + extra_rows),
-    )
+    holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
     test_actors = [r["actor"] for r in test_rows]

@@ -16,9 +16,8 @@ from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import files_sha256
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, for_registry, pair_weights
+from pipeline.modeling.build import fit_pairs, for_registry
 from pipeline.modeling.persist import save_model
-from pipeline.modeling.predict import pairs_frame
 from pipeline.params import Params
 
 
@@ -39,8 +38,7 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         dataset, split_labels = load_split(split)
         rows += dataset.to_list()
         labels += split_labels
-    model = build_model(train_params, lexicon)
-    fit_deterministic(model, pairs_frame(rows), labels, pair_weights(rows, train_params), calibration_groups(rows))
+    model = fit_pairs(train_params, lexicon, rows, labels)
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
         "params": train_params.model_dump(),
