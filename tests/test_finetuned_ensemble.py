@@ -8,6 +8,7 @@ file, the manifest, the held-out scores, the checks that refuse a mismatch) is e
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import random
 import shutil
@@ -213,6 +214,12 @@ def test_the_evaluate_stage_reports_the_preset_beside_the_linear_model(trained_m
     shipped = json.loads((ROOT / paths.METRICS).read_text())
     assert metrics["locked"]["model"] == shipped["locked"]["model"]  # the linear model's figures are untouched
     assert 0 < preset["behaviour"]["all"] <= 1
+    # Both models' behavioural failures, each row naming its model; the linear model's are the shipped run's.
+    failed = list(csv.DictReader((tmp_path / paths.REPORTS / "behaviour_failures.csv").open(encoding="utf-8")))
+    linear = [row for row in failed if row["model"] == "linear"]
+    shipped_failures = list(csv.DictReader((ROOT / paths.REPORTS / "behaviour_failures.csv").open(encoding="utf-8")))
+    assert linear == shipped_failures
+    assert any(row["model"] == "finetuned_ensemble" for row in failed) == (preset["behaviour"]["all"] < 1)
     card = (tmp_path / paths.MODEL_CARD).read_text()
     assert "Preset on (`finetune.enabled`)" in card.replace("**", "")
     assert f"{preset['locked']['macro_f1']:.3f}" in card

@@ -7,8 +7,9 @@ cross-validation over every real article; scores both baselines in the same run.
 Writes metrics.json (dvc metrics), plots/confusion_{test,cv}.csv and the reliability
 diagrams plots/reliability_{test,cv}.csv (dvc plots), the
 model card, and three reports: reports/misclassified.csv (cross-validated errors),
-reports/behaviour_failures.csv, and reports/test_predictions.csv (the train-split
-model's predictions on the held-out test articles)."""
+reports/behaviour_failures.csv (the linear model's, then the fine-tuned preset's when it is
+on), and reports/test_predictions.csv (the train-split model's predictions on the
+held-out test articles)."""
 
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ def evaluate(params: Params) -> dict:
     behaviour_suite = load_suite(params.data.behaviour, registry, target)
     paraphrases = load_paraphrases(params.data.paraphrases, registry)
     behaviour, failures = run_suite(model, behaviour_suite, registry)
+    failures = [{"model": "linear", **failure} for failure in failures]
     locked_pairs = load_labelled_set(params.data.locked, registry)
     locked_labels = [pair["label"] for pair in locked_pairs]
     locked_probabilities = class_scores(model, pairs_frame(locked_pairs))
@@ -121,6 +123,8 @@ def evaluate(params: Params) -> dict:
     preset = check_preset(paths.FINETUNED, model_metadata)
     if preset:  # the opt-in preset is on: the same figures for it, CV aside (a fine-tune per fold)
         ensemble = load_ensemble(model, preset, paths.FINETUNED)
+        preset_behaviour, preset_failures = run_suite(ensemble, behaviour_suite, registry)
+        failures += [{"model": "finetuned_ensemble", **failure} for failure in preset_failures]
         mixed_test = average(test_scores, fine_tuned_test_scores(paths.FINETUNED, test_rows), ensemble.weight)
         metrics["finetuned_ensemble"] = {
             "test": scores(test_labels, best_labels(mixed_test), test_actors),
@@ -131,7 +135,7 @@ def evaluate(params: Params) -> dict:
                 params.evaluate.bootstrap_resamples,
                 params.evaluate.bootstrap_seed,
             ),
-            "behaviour": run_suite(ensemble, behaviour_suite, registry)[0],
+            "behaviour": preset_behaviour,
             "paraphrase": run_paraphrases(ensemble, paraphrases, registry),
         }
     write_json(paths.METRICS, metrics)
@@ -190,7 +194,9 @@ def evaluate(params: Params) -> dict:
         [Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES],
     )
     write_csv(
-        paths.REPORTS / "behaviour_failures.csv", ["capability", "actor", "expected", "predicted", "sentence"], failures
+        paths.REPORTS / "behaviour_failures.csv",
+        ["model", "capability", "actor", "expected", "predicted", "sentence"],
+        failures,
     )
     cv_model, test_model = metrics["cv"]["model"], metrics["test"]["model"]
     locked = metrics["locked"]["model"]
