@@ -120,6 +120,33 @@ def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
     assert not_holds is None or not_holds not in cues, cues
 
 
+@pytest.mark.parametrize(
+    "sentence, actor, cues_held",
+    [
+        # what is opposed is no second stance: only the oppose cue is France's
+        ("France has rejected plans to establish a NATO liaison office in Japan.", "france", {"oppose"}),
+        ("China condemned plans to open a NATO office in Tokyo.", "china", {"oppose"}),
+        ("France opposed a proposal to set up a NATO liaison office.", "france", {"oppose"}),
+        # "refused" is also a negator; with the plan as its object the refusal is all there is
+        ("France has refused plans to establish a NATO liaison office in Japan.", "france", {"oppose"}),
+        # a negated objection to the plan is support
+        ("Germany did not object to plans to open the office.", "germany", {"support"}),
+        # a coordinator between them: two acts, both kept
+        ("France objected at first and later endorsed the office.", "france", {"oppose", "support"}),
+    ],
+)
+def test_a_support_cue_right_after_an_oppose_cue_is_what_is_opposed(registry, lexicon, sentence, actor, cues_held):
+    cues = views(sentence, registry, lexicon)[actor]["cues"]
+    held = {name.split(":")[1] for name in cues if name.startswith("self:") and name.count(":") == 1}
+    assert held & {"support", "oppose"} == cues_held, cues
+
+
+def test_an_actor_between_keeps_the_plan_its_owners(registry, lexicon):
+    """ "China criticised NATO's plans to open an office": NATO's plans stay NATO's support."""
+    found = views("China criticised NATO's plans to open an office in Tokyo.", registry, lexicon)
+    assert "self:oppose" in found["china"]["cues"] and "self:support" in found["nato"]["cues"]
+
+
 def test_a_lexicon_phrase_that_can_never_match_is_refused(tmp_path, lexicon):
     import yaml
 

@@ -6,7 +6,8 @@ semicolons, "but", "while"...); a quotation mark between two words of one clause
 quotes a phrase and does not cut it. A support cue right after a determiner names
 the plan ("blocked the plan"), not a stance, unless it starts with an auxiliary
 ("would be happy"); a cue shortly after a power phrase is the power's content
-("could use its veto to scupper"), not a choice. Each remaining stance cue gets one
+("could use its veto to scupper"), not a choice, and a support cue shortly after an oppose
+cue is what is opposed ("rejected plans to establish"). Each remaining stance cue gets one
 holder by the holder rules of `holders` (the speaker, addressees and target-name
 modifiers are found there too; actors listed together share a cue). A negator
 shortly before the cue in its clause, with no actor or other cue between, flips its
@@ -123,6 +124,14 @@ def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCu
         for first, last, name in stance_spans
         if not any(clause[end] == clause[first] and 0 < first - end <= syntax.power_content_reach for end in power_ends)
     ]
+    # "rejected plans to establish the office": a support cue shortly after an oppose cue, with no
+    # actor or list between, is what is opposed, not a second stance of the same holder.
+    oppose_ends = [last for _, last, name in stance_spans if name == "oppose"]
+    stance_spans = [
+        (first, last, name)
+        for first, last, name in stance_spans
+        if not (name == "support" and any(_is_content(tokens, clause, end, first, syntax) for end in oppose_ends))
+    ]
     stance_ends = {last for _, last, _ in stance_spans}
     cues = []
     for first, last, name in stance_spans:
@@ -199,6 +208,16 @@ def pair_cue_features(sentence: SentenceCues, targets: set[int], author: bool = 
     if speaker_is_target is True:
         features["self:speaker"] = 1.0
     return features
+
+
+def _is_content(tokens, clause, oppose_end: int, first: int, syntax: Syntax) -> bool:
+    """Is the cue starting at `first` the object of the oppose cue ending at `oppose_end`?"""
+    between = tokens[oppose_end + 1 : first]
+    return (
+        clause[oppose_end] == clause[first]
+        and 0 < first - oppose_end <= syntax.opposed_content_reach
+        and not any(t in (TARGET_TOKEN, OTHER_TOKEN) or t in syntax.coordinators for t in between)
+    )
 
 
 def _without_overlaps(spans):

@@ -59,6 +59,7 @@ DISTANCES = (
     "speaker_after_reporting",
     "addressee_modal_reach",
     "power_content_reach",
+    "opposed_content_reach",
     "possessor_reach",
     "passive_auxiliary_lookback",
     "gerund_min_length",
@@ -241,6 +242,7 @@ class Syntax:
     speaker_after_reporting: int
     addressee_modal_reach: int
     power_content_reach: int
+    opposed_content_reach: int
     possessor_reach: int
     passive_auxiliary_lookback: int
     gerund_min_length: int
