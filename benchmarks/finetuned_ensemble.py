@@ -88,7 +88,7 @@ def held_out_test(params, lexicon, seed: int | None) -> None:
 def locked_test(params, lexicon) -> None:
     real_rows, real_labels, extra_rows, extra_labels = labelled_pairs()
     linear, tuned = fit_both(params, lexicon, real_rows + extra_rows, real_labels + extra_labels)
-    locked_row(params, linear, tuned, NAME)
+    locked_row(params, linear, tuned, params.finetune.weight, NAME)
 
 
 def stage_locked_test(params) -> None:
@@ -98,16 +98,16 @@ def stage_locked_test(params) -> None:
     if not manifest:
         raise SystemExit(f"{paths.FINETUNED / MANIFEST}: the preset is off; run dvc exp run -S finetune.enabled=true")
     ensemble = load_ensemble(model, manifest, paths.FINETUNED)
-    locked_row(params, ensemble.linear, ensemble.encoder, STAGE_NAME)
+    locked_row(params, ensemble.linear, ensemble.encoder, ensemble.weight, STAGE_NAME)  # the manifest's weight
 
 
-def locked_row(params, linear, tuned, name: str) -> None:
+def locked_row(params, linear, tuned, weight: float, name: str) -> None:
     registry = ActorRegistry.load(params.data.actors)
     locked = load_labelled_set(params.data.locked, registry)
     gold = [pair["label"] for pair in locked]
     linear_scores = class_scores(linear, pairs_frame(locked))
     baseline = best_labels(linear_scores)  # the shipped model, for the paired difference
-    predicted = best_labels(average(linear_scores, tuned.class_scores(locked), params.finetune.weight))
+    predicted = best_labels(average(linear_scores, tuned.class_scores(locked), weight))
     figures = locked_scores(
         locked, gold, predicted, params.evaluate.bootstrap_resamples, params.evaluate.bootstrap_seed
     )

@@ -193,7 +193,8 @@ def test_stance_agreement_fails_on_gold_pairs_that_no_pass_labels(tmp_path):
     failed, gold = agreement_in(tmp_path, rows)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     (message,) = failed.stderr.strip().splitlines()
-    assert message.startswith(f"error: {gold}:4: 1 gold pairs are in no labelling pass")
+    assert message.startswith(f"error: {gold}:4: 1 gold pair(s) in no settled pass")
+    assert message.endswith("remove them, store two passes with `stance label import`, then `stance label merge`")
     assert "'france' in article 'zz_new'" in message
     assert "pairs in 3 passes" in failed.stdout  # the checks before it still ran and printed
 

@@ -241,6 +241,7 @@ def agreement(params: Params) -> None:
         raise DataError(
             gold_path,
             gold[outside[0]][1],
-            f"{len(outside)} gold pairs are in no labelling pass, so nothing checks them (the first: actor "
-            f"{actor!r} in article {article!r}); store two passes for them with `stance label import`",
+            f"{len(outside)} gold pair(s) in no settled pass, so nothing checks them (the first: actor "
+            f"{actor!r} in article {article!r}); remove them, store two passes with `stance label import`, "
+            "then `stance label merge`",
         )

@@ -65,7 +65,8 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path, gol
             raise DataError(
                 folder / "adjudication.csv", None, f"passes disagree on {key} and no adjudication row settles it"
             )
-        actual, line = gold.get((row["article_id"], row["sentence"], row["actor"]), (None, None))
+        # read_gold strips the ids; so must the lookup, or a stray space would read as a missing row
+        actual, line = gold.get((row["article_id"].strip(), row["sentence"], row["actor"].strip()), (None, None))
         if actual != expected:
             raise DataError(gold_path, line, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
     return len(adjudicated)
@@ -76,5 +77,5 @@ def gold_outside_passes(passes: dict[str, list[dict]], gold: Gold, vouched: set 
     file's order. `vouched`: keys that other passes settle (the annotation loop's:
     `pipeline.annotation.adjudication.check_loop_gold`)."""
     first = next(iter(passes.values()), [])
-    labelled = {(r["article_id"], r["sentence"], r["actor"]) for r in first} | set(vouched)
+    labelled = {(r["article_id"].strip(), r["sentence"], r["actor"].strip()) for r in first} | set(vouched)
     return sorted((key for key in gold if key not in labelled), key=lambda key: gold[key][1])
