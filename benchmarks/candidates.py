@@ -154,6 +154,11 @@ def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
     model = fit_pairs(params.train, lexicon, rows, labels)
     locked = load_labelled_set(params.data.locked, registry)
     predicted = best_labels(class_scores(model, pairs_frame(locked)))
+    return model, locked_figures(params, locked, predicted), predicted
+
+
+def locked_figures(params, locked: list[dict], predicted: list[str]) -> dict:
+    """A row's locked-test columns: macro-F1 with its article-bootstrap interval, support and oppose recall."""
     figures = locked_scores(
         locked,
         [pair["label"] for pair in locked],
@@ -161,26 +166,28 @@ def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
         params.evaluate.bootstrap_resamples,
         params.evaluate.bootstrap_seed,
     )
-    return (
-        model,
-        {
-            "locked_macro_f1": figures["macro_f1"],
-            "locked_low": figures["macro_f1_interval"][0],
-            "locked_high": figures["macro_f1_interval"][1],
-            "support_recall": figures["per_class"]["support"]["recall"],
-            "oppose_recall": figures["per_class"]["oppose"]["recall"],
-        },
-        predicted,
-    )
+    return {
+        "locked_macro_f1": figures["macro_f1"],
+        "locked_low": figures["macro_f1_interval"][0],
+        "locked_high": figures["macro_f1_interval"][1],
+        "support_recall": figures["per_class"]["support"]["recall"],
+        "oppose_recall": figures["per_class"]["oppose"]["recall"],
+    }
 
 
-def sentences_per_second(models: dict, params, registry, repeats: int) -> dict[str, int]:
-    """Featurise + predict_proba over every candidate pair of the locked articles; turns, best round each."""
+def locked_articles_pairs(params, registry) -> tuple[list[dict], int]:
+    """Every candidate pair of the locked articles, and how many sentences they have: what the speeds count."""
     pairs, sentences = [], 0
     for article in sorted(Path(params.data.locked, "articles").glob("*.txt")):
         text = article.read_text(encoding="utf-8")
         sentences += len(split_sentences(text))
         pairs += article_candidates(article.stem, text, registry)
+    return pairs, sentences
+
+
+def sentences_per_second(models: dict, params, registry, repeats: int) -> dict[str, int]:
+    """Featurise + predict_proba over every candidate pair of the locked articles; turns, best round each."""
+    pairs, sentences = locked_articles_pairs(params, registry)
     for model in models.values():
         class_scores(model, pairs_frame(pairs[:10]))  # load vectors or encoders outside the clock
     best = dict.fromkeys(models, float("inf"))

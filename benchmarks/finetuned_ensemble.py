@@ -40,16 +40,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from candidates import OUTPUT, labelled_pairs, paired_difference, write_rows  # noqa: E402
+from candidates import (  # noqa: E402
+    OUTPUT,
+    labelled_pairs,
+    locked_articles_pairs,
+    locked_figures,
+    paired_difference,
+    write_rows,
+)
 from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
 from pipeline.data.splits import load_split, split_origins  # noqa: E402
-from pipeline.data.text import split_sentences  # noqa: E402
-from pipeline.evaluation.metrics import locked_scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.modeling.build import fit_pairs  # noqa: E402
 from pipeline.modeling.ensemble import average, load_ensemble  # noqa: E402
@@ -104,26 +108,15 @@ def stage_locked_test(params) -> None:
 def locked_row(params, linear, tuned, weight: float, name: str) -> None:
     registry = ActorRegistry.load(params.data.actors)
     locked = load_labelled_set(params.data.locked, registry)
-    gold = [pair["label"] for pair in locked]
     linear_scores = class_scores(linear, pairs_frame(locked))
     baseline = best_labels(linear_scores)  # the shipped model, for the paired difference
     predicted = best_labels(average(linear_scores, tuned.class_scores(locked), weight))
-    figures = locked_scores(
-        locked, gold, predicted, params.evaluate.bootstrap_resamples, params.evaluate.bootstrap_seed
+    row = (
+        {"candidate": name}
+        | locked_figures(params, locked, predicted)
+        | paired_difference(params, registry, predicted, baseline)
     )
-    row = {
-        "candidate": name,
-        "locked_macro_f1": figures["macro_f1"],
-        "locked_low": figures["macro_f1_interval"][0],
-        "locked_high": figures["macro_f1_interval"][1],
-        "support_recall": figures["per_class"]["support"]["recall"],
-        "oppose_recall": figures["per_class"]["oppose"]["recall"],
-    } | paired_difference(params, registry, predicted, baseline)
-    pairs, sentences = [], 0
-    for article in sorted(Path(params.data.locked, "articles").glob("*.txt")):
-        text = article.read_text(encoding="utf-8")
-        sentences += len(split_sentences(text))
-        pairs += article_candidates(article.stem, text, registry)
+    pairs, sentences = locked_articles_pairs(params, registry)
     class_scores(linear, pairs_frame(pairs[:10]))  # first calls (tokenizers, caches) outside the clock
     tuned.class_scores(pairs[:10])
     start = time.perf_counter()

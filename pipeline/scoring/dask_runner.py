@@ -219,9 +219,10 @@ def run_dask(
     load_model(model_path)  # a bad model stops the run here, not on every worker
     from pipeline.modeling.finetuned import finetuned_folder, read_manifest
 
-    if read_manifest(finetuned_folder(model_path)):
+    preset_folder = finetuned_folder(model_path)
+    if read_manifest(preset_folder):
         raise DataError(
-            finetuned_folder(model_path),
+            preset_folder,
             None,
             "the fine-tuned preset is not available with --dask yet; "
             "score without --dask, or set finetune.enabled: false and run dvc repro",
