@@ -22,7 +22,7 @@ import pytest
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS, load_labelled_set
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, load_labelled_set
 from pipeline.data.splits import load_split, split_origins, write_split
 from pipeline.errors import DataError
 from pipeline.files import files_sha256
@@ -225,14 +225,66 @@ def test_the_evaluate_stage_reports_the_preset_beside_the_linear_model(trained_m
     assert f"{preset['locked']['macro_f1']:.3f}" in card
 
 
-def test_dask_refuses_the_preset_rather_than_score_without_it(trained_model, small_project, tmp_path):
+def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_project, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import pyarrow.parquet as pq
+
+    from pipeline.modeling.ensemble import Ensemble
+    from pipeline.scoring.dask_runner import run_dask
+    from pipeline.scoring.scorer import ArticleResult, score_paths
+
+    model_path = model_beside(trained_model, small_project, tmp_path / "models", weight=0.3)
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))[:6]
+    shards = []
+    for index in range(2):  # two partitions, so the workers' scorers are both used
+        shard = tmp_path / f"shard-{index}.jsonl"
+        shard.write_text(
+            "".join(json.dumps({"id": p.stem, "text": p.read_text(encoding="utf-8")}) + "\n" for p in seeds[index::2]),
+            encoding="utf-8",
+        )
+        shards.append(str(shard))
+    expected = [
+        row for event in score_paths(shards, model_path) if isinstance(event, ArticleResult) for row in event.rows
+    ]
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    with distributed.Client(cluster) as client:
+        assert run_dask(shards, "unused", str(tmp_path / "scored"), model_path, client=client) == 0
+        on_workers = client.run(lambda: [type(s.model).__name__ for s in _worker_scorers().values()])
+    cluster.close()
+    assert all(names == [Ensemble.__name__] for names in on_workers.values())
+    rows = [
+        row
+        for part in sorted((tmp_path / "scored/pairs").glob("part-*.parquet"))
+        for row in pq.read_table(part).to_pylist()
+    ]
+    assert len(rows) == len(expected) > 100
+    assert [(r["article_id"], r["actor"], r["stance"]) for r in rows] == [
+        (r["article_id"], r["actor"], r["stance"]) for r in expected
+    ]
+    for field in ("confidence", *PROBABILITY_FIELDS):  # torch on one thread per worker, here on two
+        np.testing.assert_allclose([r[field] for r in rows], [r[field] for r in expected], rtol=1e-6)
+    metadata = json.loads(pq.read_schema(tmp_path / "scored/pairs/part-00000.parquet").metadata[b"stance"])
+    assert metadata["finetuned"]["weight"] == 0.3
+
+
+def _worker_scorers():
+    from pipeline.scoring.dask_runner import _SCORERS
+
+    return _SCORERS
+
+
+def test_dask_refuses_damaged_preset_weights_on_the_client(trained_model, small_project, tmp_path):
     pytest.importorskip("distributed")
     from pipeline.scoring.dask_runner import run_dask
 
     model_path = model_beside(trained_model, small_project, tmp_path / "models")
+    weights = finetuned_folder(model_path) / WEIGHTS
+    weights.write_bytes(weights.read_bytes()[:1000])
     article = tmp_path / "a.txt"
     article.write_text("France blocked the liaison office.", encoding="utf-8")
-    with pytest.raises(DataError, match="not available with --dask"):
+    with pytest.raises(DataError, match="not the fine-tuned encoder's weights"):
         run_dask([str(article)], "local:1", str(tmp_path / "scored"), model_path)
     assert not (tmp_path / "scored").exists()
 

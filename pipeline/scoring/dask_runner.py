@@ -115,7 +115,8 @@ except ImportError:  # the [dask] extra is not installed; run_dask says how to i
 class ShipModel(WorkerPlugin):
     """Carries the model's files to each worker once (and to workers that join later); loads it there safely.
 
-    `files` maps file names to bytes: the skops model first, then its metadata and plain model."""
+    `files` maps paths relative to the model's folder to bytes: the skops model first, then its
+    metadata and plain model, and the fine-tuned preset's folder where it is on."""
 
     def __init__(self, files: dict[str, bytes], digest: str):
         self.files, self.digest = files, digest
@@ -125,6 +126,7 @@ class ShipModel(WorkerPlugin):
 
         folder = Path(tempfile.mkdtemp(prefix="stance-model-", dir=worker.local_directory))
         for name, data in self.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(data)
         _SCORERS[self.digest] = Scorer.load(folder / next(iter(self.files)))
         limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
@@ -183,6 +185,42 @@ def score_partition(
 
 
 # --- on the client ---
+def checked_model_files(model_path: Path) -> dict[str, bytes]:
+    """The files the workers need, by path relative to the model's folder, once they have loaded here.
+
+    A bad model, or a fine-tuned preset that cannot run beside it, stops the run on the client
+    in one line rather than on every worker."""
+    from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, check_preset, finetuned_folder
+    from pipeline.modeling.metadata import read_metadata
+
+    linear, _ = load_model(model_path)
+    files = {
+        path.name: path.read_bytes()
+        for path in (model_path, metadata_path(model_path), plain_path(model_path))
+        if path.exists()
+    }
+    folder = finetuned_folder(model_path)
+    preset = check_preset(folder, read_metadata(model_path))
+    if preset:  # the opt-in preset: its encoder travels with the linear model, as it sits beside it
+        from pipeline.modeling.ensemble import load_ensemble
+
+        load_ensemble(linear, preset, folder)
+        for name in (MANIFEST, WEIGHTS):
+            files[f"{folder.name}/{name}"] = (folder / name).read_bytes()
+    return files
+
+
+def files_digest(files: dict[str, bytes]) -> str:
+    """One SHA-256 over the shipped files' names and bytes: a changed file is another plugin."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, data in files.items():
+        digest.update(f"{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
 def connect(address: str):
     """A Client for a scheduler address, or for a new LocalCluster with `local` / `local:N`."""
     try:
@@ -216,25 +254,8 @@ def run_dask(
     check_outputs(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
     )
-    load_model(model_path)  # a bad model stops the run here, not on every worker
-    from pipeline.modeling.finetuned import finetuned_folder, read_manifest
-
-    preset_folder = finetuned_folder(model_path)
-    if read_manifest(preset_folder):
-        raise DataError(
-            preset_folder,
-            None,
-            "the fine-tuned preset is not available with --dask yet; "
-            "score without --dask, or set finetune.enabled: false and run dvc repro",
-        )
-    model_files = {
-        path.name: path.read_bytes()
-        for path in (Path(model_path), metadata_path(model_path), plain_path(model_path))
-        if path.exists()
-    }
-    import hashlib
-
-    digest = hashlib.sha256(model_files[Path(model_path).name]).hexdigest()
+    model_files = checked_model_files(Path(model_path))
+    digest = files_digest(model_files)
     partitions, problems = plan_partitions(inputs)
     out = Path(output)
     new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
