@@ -6,8 +6,9 @@ semicolons, "but", "while"...); a quotation mark between two words of one clause
 quotes a phrase and does not cut it. A support cue right after a determiner names
 the plan ("blocked the plan"), not a stance, unless it starts with an auxiliary
 ("would be happy"); a cue shortly after a power phrase is the power's content
-("could use its veto to scupper"), not a choice, and a support cue shortly after an oppose
-cue is what is opposed ("rejected plans to establish"). Each remaining stance cue gets one
+("could use its veto to scupper"), not a choice, and a support or reversal cue shortly after
+an oppose cue is what is opposed ("rejected plans to establish", "rejected calls to lift its
+veto"). Each remaining stance cue gets one
 holder by the holder rules of `holders` (the speaker, addressees and target-name
 modifiers are found there too; actors listed together share a cue). A negator
 shortly before the cue in its clause, with no actor or other cue between, flips its
@@ -124,13 +125,17 @@ def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCu
         for first, last, name in stance_spans
         if not any(clause[end] == clause[first] and 0 < first - end <= syntax.power_content_reach for end in power_ends)
     ]
-    # "rejected plans to establish the office": a support cue shortly after an oppose cue, with no
-    # actor or list between, is what is opposed, not a second stance of the same holder.
+    # "rejected plans to establish the office", "rejected calls to lift its veto": a support or
+    # reversal cue shortly after an oppose cue, with no actor or list between, is what is opposed,
+    # not a second stance of the same holder.
     oppose_ends = [last for _, last, name in stance_spans if name == "oppose"]
     stance_spans = [
         (first, last, name)
         for first, last, name in stance_spans
-        if not (name == "support" and any(_is_content(tokens, clause, end, first, syntax) for end in oppose_ends))
+        if not (
+            name in ("support", "reversal")
+            and any(_is_content(tokens, clause, end, first, syntax) for end in oppose_ends)
+        )
     ]
     stance_ends = {last for _, last, _ in stance_spans}
     cues = []
