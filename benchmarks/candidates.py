@@ -39,11 +39,10 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
-from pipeline.data.splits import load_split, split_origins  # noqa: E402
+from pipeline.data.splits import every_labelled_pair, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
 from pipeline.features.embeddings import forget_encoded  # noqa: E402
@@ -140,12 +139,7 @@ def main() -> None:
 def labelled_pairs() -> tuple[list, list, list, list]:
     """Every prepared pair (both splits) as real rows, their labels, the other rows (synthetic text and
     rewrites: trained on, never scored), their labels."""
-    rows, labels = [], []
-    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
-        dataset, split_labels = load_split(split)
-        rows += dataset.to_list()
-        labels += split_labels
-    return split_origins(rows, labels)
+    return split_origins(*every_labelled_pair())
 
 
 def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:

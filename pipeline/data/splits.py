@@ -17,7 +17,8 @@ from sklearn.model_selection import GroupShuffleSplit
 
 from pipeline.data.labels import LABELS, REAL
 from pipeline.errors import DataError
-from pipeline.files import atomic_output
+from pipeline.files import atomic_output, files_sha256
+from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
 
 FEATURES = Features(
     {
@@ -82,6 +83,22 @@ def load_split(path: Path) -> tuple[Dataset, list[str]]:
     dataset = Dataset.from_parquet(str(path))
     names = dataset.features["label"].names
     return dataset, [names[i] for i in dataset["label"]]
+
+
+def every_labelled_pair() -> tuple[list[dict], list[str]]:
+    """Both prepared splits, train first, as (rows, label names): what the shipped models are fit on."""
+    rows, labels = [], []
+    for split in (TRAIN_SPLIT, TEST_SPLIT):
+        dataset, split_labels = load_split(split)
+        rows += dataset.to_list()
+        labels += split_labels
+    return rows, labels
+
+
+def training_data_sha256() -> str:
+    """The digest of both prepared splits, recorded by every model fit on them: the scorer refuses to
+    average two models whose digests differ."""
+    return files_sha256([TRAIN_SPLIT, TEST_SPLIT])
 
 
 def split_origins(rows: list[dict], labels: list[str]) -> tuple[list, list, list, list]:

