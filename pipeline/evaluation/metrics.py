@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedGroupKFold
 
 from pipeline.data.labels import LABELS, article_stance, best_labels
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights
+from pipeline.modeling.build import calibration_groups, fit_pairs
 from pipeline.modeling.calibration import joining_fold
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.params import Params
@@ -83,23 +82,16 @@ def grouped_cv(
     folds that train on the article it retells (`calibration_groups`).
     """
     folds = StratifiedGroupKFold(n_splits=params.evaluate.cv_folds, shuffle=True, random_state=params.evaluate.cv_seed)
-    template = build_model(params.train, lexicon)
-    frame = pairs_frame(list(rows) + list(extra))
+    every_row = list(rows) + list(extra)
+    frame = pairs_frame(every_row)
     y = np.array(list(labels) + list(extra_labels))
-    weights = pair_weights(list(rows) + list(extra), params.train)
-    groups = np.array(calibration_groups(list(rows) + list(extra)), dtype=object)
+    groups = calibration_groups(every_row)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
     probabilities = np.empty((len(rows), len(LABELS)))
     for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
         held_out = {rows[i]["cluster"] for i in test_index}
         fit_index = np.r_[train_index, joining_fold(groups, range(len(rows), len(groups)), held_out)]
-        model = fit_deterministic(
-            clone(template),
-            frame.iloc[fit_index],
-            y[fit_index],
-            None if weights is None else np.asarray(weights)[fit_index],
-            groups[fit_index],
-        )
+        model = fit_pairs(params.train, lexicon, [every_row[i] for i in fit_index], y[fit_index])  # as train fits
         probabilities[test_index] = class_scores(model, frame.iloc[test_index])
         predictions["model"][test_index] = best_labels(probabilities[test_index])
         predictions["majority"][test_index] = majority(list(y[train_index]), len(test_index))  # real pairs only

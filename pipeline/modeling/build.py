@@ -145,7 +145,7 @@ def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None)
 
 def fit_pairs(p: TrainParams, lexicon: dict, rows: list[dict], labels) -> Pipeline:
     """The project's model fit on these prepared pairs, weighted and calibrated as the train stage fits
-    the shipped one: the shipped, held-out and benchmark models are all fit here, so they cannot drift."""
+    the shipped one: the shipped, held-out, grouped-CV and benchmark models are all fit here."""
     return fit_deterministic(
         build_model(p, lexicon), pairs_frame(rows), labels, pair_weights(rows, p), calibration_groups(rows)
     )
