@@ -65,18 +65,18 @@ def test_grouped_cv_never_trains_on_a_rewrite_of_an_article_it_holds_out(splits,
             into, into_labels = (rows, labels) if row["origin"] == REAL else (extra, extra_labels)
             into.append(row)
             into_labels.append(label)
+    everything = rows + extra
+    position = {id(row): i for i, row in enumerate(everything)}
     folds = []
 
-    def recording_fit(model, frame, y, weights, groups):  # which rows each fold fits on, instead of fitting
-        folds.append(set(frame.index))
-        return model
+    def recording_fit(p, lexicon, fit_rows, y):  # which rows each fold fits on, instead of fitting
+        folds.append({position[id(row)] for row in fit_rows})
 
-    monkeypatch.setattr(metrics, "fit_deterministic", recording_fit)
+    monkeypatch.setattr(metrics, "fit_pairs", recording_fit)
     monkeypatch.setattr(metrics, "class_scores", lambda model, frame: np.full((len(frame), 3), 1 / 3))
     params = load_params(ROOT / "params.yaml")
     metrics.grouped_cv(params, rows, labels, load_cue_lexicon(ROOT / params.data.cues), extra, extra_labels)
     assert len(folds) == params.evaluate.cv_folds
-    everything = rows + extra
     for fitted in folds:
         trained_real = {everything[i]["cluster"] for i in fitted if i < len(rows)}
         held_out = {row["cluster"] for row in rows} - trained_real
