@@ -236,7 +236,7 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     model_path = model_beside(trained_model, small_project, tmp_path / "models", weight=0.3)
     seeds = sorted((ROOT / "seeds").glob("*.txt"))[:6]
     shards = []
-    for index in range(2):  # two partitions, so the workers' scorers are both used
+    for index in range(2):  # two partitions (Dask decides which worker scores each)
         shard = tmp_path / f"shard-{index}.jsonl"
         shard.write_text(
             "".join(json.dumps({"id": p.stem, "text": p.read_text(encoding="utf-8")}) + "\n" for p in seeds[index::2]),

@@ -69,7 +69,10 @@ def test_grouped_cv_never_trains_on_a_rewrite_of_an_article_it_holds_out(splits,
     position = {id(row): i for i, row in enumerate(everything)}
     folds = []
 
+    every_label = labels + extra_labels
+
     def recording_fit(p, lexicon, fit_rows, y):  # which rows each fold fits on, instead of fitting
+        assert list(y) == [every_label[position[id(row)]] for row in fit_rows]  # labels in step with rows
         folds.append({position[id(row)] for row in fit_rows})
 
     monkeypatch.setattr(metrics, "fit_pairs", recording_fit)

@@ -148,7 +148,9 @@ def score_partition(
     out = Path(output)
     if partition_done(out, partition):
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
-    scorer = _SCORERS[digest]
+    scorer = _SCORERS.get(digest)
+    if scorer is None:  # the plugin's setup failed here (a worker that joined later logs it, nothing more)
+        raise DataError(output, None, "the model did not load on this worker; see the worker's log")
     problems, articles, pairs = [], 0, 0
     events = distinct_ids(  # within the partition; an id repeated across partitions is not seen here
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
