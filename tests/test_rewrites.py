@@ -14,7 +14,7 @@ from conftest import ROOT, run, target_folder
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.data.labels import REAL, REWRITE
-from pipeline.data.splits import load_split
+from pipeline.data.splits import load_split, split_origins
 from pipeline.evaluation import metrics
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.modeling.build import calibration_groups
@@ -59,12 +59,7 @@ def test_every_rewrite_sits_in_its_sources_cluster_on_its_sources_side(splits):
 
 def test_grouped_cv_never_trains_on_a_rewrite_of_an_article_it_holds_out(splits, monkeypatch):
     (train, train_labels), (test, test_labels) = splits
-    rows, labels, extra, extra_labels = [], [], [], []
-    for dataset, dataset_labels in ((train, train_labels), (test, test_labels)):
-        for row, label in zip(dataset.to_list(), dataset_labels):
-            into, into_labels = (rows, labels) if row["origin"] == REAL else (extra, extra_labels)
-            into.append(row)
-            into_labels.append(label)
+    rows, labels, extra, extra_labels = split_origins(train.to_list() + test.to_list(), train_labels + test_labels)
     everything = rows + extra
     position = {id(row): i for i, row in enumerate(everything)}
     folds = []

@@ -23,7 +23,7 @@ from pipeline.annotation.export import STANCE_CONTROL
 from pipeline.annotation.store import check_name, known_articles, read_pass, store_lock, write_pass
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, read_gold
+from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, gold_key, read_gold
 from pipeline.errors import DataError
 from pipeline.files import read_text_file
 from pipeline.params import Params
@@ -60,7 +60,7 @@ def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str
             if any(row.get(c) is None for c in LABEL_COLUMNS):
                 problems.append(f"{where}: wrong number of fields; quote any field that contains a comma")
                 continue
-            rows.append((where, (row["article_id"].strip(), row["sentence"], row["actor"].strip()), row["label"]))
+            rows.append((where, gold_key(row), row["label"]))
     except csv.Error as err:
         problems.append(f"{path}:{reader.line_num}: not valid CSV: {err}")
     return rows, problems
@@ -86,7 +86,7 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
         if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in ("text", "article_id", "actor")):
             problems.append(f"{where}: no data.text, data.article_id and data.actor; export tasks from `label export`")
             continue
-        key = (data["article_id"].strip(), data["text"], data["actor"].strip())
+        key = gold_key(data, sentence_field="text")
         submitted = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
         if len(submitted) > 1:
             problems.append(

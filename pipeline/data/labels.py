@@ -88,11 +88,16 @@ def check_label(path, line: int, field: str, written: str, label: str | None = N
         raise DataError(path, line, f"{field} {written!r} is not one of {', '.join(LABELS)}")
 
 
+def gold_key(row: dict, sentence_field: str = "sentence") -> GoldKey:
+    """A labelled row's key, as every label file is read: ids stripped, the sentence exactly as written."""
+    return (row["article_id"].strip(), row[sentence_field], row["actor"].strip())
+
+
 def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, int]]:
     """{(article_id, sentence, actor): (label, line)} from the gold CSV, each row checked."""
     gold: dict[GoldKey, tuple[str, int]] = {}
     for line, row in csv_table(path, LABEL_COLUMNS):
-        key = (row["article_id"].strip(), row["sentence"], row["actor"].strip())
+        key = gold_key(row)
         check_label(path, line, "label", row["label"], row["label"].strip())
         if key[2] not in actors:
             raise DataError(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline.data.labels import GoldKey, csv_table
+from pipeline.data.labels import GoldKey, csv_table, gold_key
 from pipeline.errors import DataError
 
 PASS_COLUMNS = ("article_id", "sentence_index", "actor", "sentence", "label")
@@ -65,8 +65,7 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path, gol
             raise DataError(
                 folder / "adjudication.csv", None, f"passes disagree on {key} and no adjudication row settles it"
             )
-        # read_gold strips the ids; so must the lookup, or a stray space would read as a missing row
-        actual, line = gold.get((row["article_id"].strip(), row["sentence"], row["actor"].strip()), (None, None))
+        actual, line = gold.get(gold_key(row), (None, None))  # keyed as read_gold keys the gold
         if actual != expected:
             raise DataError(gold_path, line, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
     return len(adjudicated)
@@ -77,5 +76,5 @@ def gold_outside_passes(passes: dict[str, list[dict]], gold: Gold, vouched: set 
     file's order. `vouched`: keys that other passes settle (the annotation loop's:
     `pipeline.annotation.adjudication.check_loop_gold`)."""
     first = next(iter(passes.values()), [])
-    labelled = {(r["article_id"].strip(), r["sentence"], r["actor"].strip()) for r in first} | set(vouched)
+    labelled = {gold_key(r) for r in first} | set(vouched)
     return sorted((key for key in gold if key not in labelled), key=lambda key: gold[key][1])

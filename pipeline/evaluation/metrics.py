@@ -83,12 +83,12 @@ def grouped_cv(
     """
     folds = StratifiedGroupKFold(n_splits=params.evaluate.cv_folds, shuffle=True, random_state=params.evaluate.cv_seed)
     every_row = list(rows) + list(extra)
-    frame = pairs_frame(every_row)
+    frame = pairs_frame(list(rows))  # only real pairs are predicted; fit_pairs frames each fold's own rows
     y = np.array(list(labels) + list(extra_labels))
     groups = calibration_groups(every_row)
     predictions = {name: np.empty(len(rows), dtype=object) for name in ("model", "majority")}
     probabilities = np.empty((len(rows), len(LABELS)))
-    for train_index, test_index in folds.split(frame[: len(rows)], y[: len(rows)], groups=[r["cluster"] for r in rows]):
+    for train_index, test_index in folds.split(frame, y[: len(rows)], groups=[r["cluster"] for r in rows]):
         held_out = {rows[i]["cluster"] for i in test_index}
         fit_index = np.r_[train_index, joining_fold(groups, range(len(rows), len(groups)), held_out)]
         model = fit_pairs(params.train, lexicon, [every_row[i] for i in fit_index], y[fit_index])  # as train fits

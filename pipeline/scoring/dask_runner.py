@@ -193,16 +193,15 @@ def checked_model_files(model_path: Path) -> dict[str, bytes]:
     A bad model, or a fine-tuned preset that cannot run beside it, stops the run on the client
     in one line rather than on every worker."""
     from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, check_preset, finetuned_folder
-    from pipeline.modeling.metadata import read_metadata
 
-    linear, _ = load_model(model_path)
+    linear, metadata = load_model(model_path)
     files = {
         path.name: path.read_bytes()
         for path in (model_path, metadata_path(model_path), plain_path(model_path))
         if path.exists()
     }
     folder = finetuned_folder(model_path)
-    preset = check_preset(folder, read_metadata(model_path))
+    preset = check_preset(folder, metadata)
     if preset:  # the opt-in preset: its encoder travels with the linear model, as it sits beside it
         from pipeline.modeling.ensemble import load_ensemble
 
