@@ -136,6 +136,7 @@ def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
         # a reversal is what is opposed too; after a comma it is a second act
         ("France rejected calls to lift its veto on the office.", "france", {"oppose"}),
         ("France objected, then lifted its veto on the office.", "france", {"oppose", "support"}),
+        ("France objected then lifted its veto on the office.", "france", {"oppose", "support"}),
     ],
 )
 def test_a_support_cue_right_after_an_oppose_cue_is_what_is_opposed(registry, lexicon, sentence, actor, cues_held):

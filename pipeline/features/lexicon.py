@@ -50,6 +50,7 @@ SYNTAX_LISTS = (
     "determiners",
     "auxiliaries",
     "coordinators",
+    "sequencers",
     "not_gerunds",
     "reporting_before_speaker",
 )
@@ -235,6 +236,7 @@ class Syntax:
     determiners: frozenset[str]
     auxiliaries: frozenset[str]
     coordinators: frozenset[str]
+    sequencers: frozenset[str]
     not_gerunds: frozenset[str]
     reporting_before_speaker: frozenset[str]
     negation_reach: int
