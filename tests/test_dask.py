@@ -180,3 +180,24 @@ def test_when_every_input_is_skipped_nothing_is_written(model_path, client, tmp_
     with pytest.raises(NothingScored):
         run_dask([str(tmp_path / "empty.txt")], "unused", str(tmp_path / "out"), model_path, client=client)
     assert not (tmp_path / "out").exists()
+
+
+def _left_on_worker(dask_worker):
+    from pipeline.scoring.dask_runner import _SCORERS, PLUGIN_PREFIX
+
+    return len(_SCORERS), sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
+
+
+def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, client, tmp_path):
+    """Each run ships the model under a plugin of its own and removes it when done, with the
+    model's files and scorer on every worker: a cluster that serves many runs does not fill up."""
+    from pipeline.scoring.dask_runner import run_dask
+
+    for run in range(2):
+        assert run_dask([str(shards[run])], "unused", str(tmp_path / f"out{run}"), model_path, client=client) == 0
+        assert not [
+            n
+            for n in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+            if n.startswith("stance-")
+        ]
+        assert list(client.run(_left_on_worker).values()) == [(0, [])] * 2

@@ -230,7 +230,6 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     distributed = pytest.importorskip("distributed")
     import pyarrow.parquet as pq
 
-    from pipeline.modeling.ensemble import Ensemble
     from pipeline.scoring.dask_runner import run_dask
     from pipeline.scoring.scorer import ArticleResult, score_paths
 
@@ -252,9 +251,18 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     )
     with distributed.Client(cluster) as client:
         assert run_dask(shards, "unused", str(tmp_path / "scored"), model_path, client=client) == 0
-        on_workers = client.run(lambda: [type(s.model).__name__ for s in _worker_scorers().values()])
+        # The run's plugin is gone with it: no scorer, no model files left on the workers.
+        assert not [
+            n
+            for n in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+            if n.startswith("stance-")
+        ]
+        on_workers = client.run(_left_on_worker)
     cluster.close()
-    assert all(names == [Ensemble.__name__] for names in on_workers.values())
+    assert list(on_workers.values()) == [(0, [])] * 2
+    linear_alone = [
+        row for event in score_paths(shards, trained_model) if isinstance(event, ArticleResult) for row in event.rows
+    ]
     rows = [
         row
         for part in sorted((tmp_path / "scored/pairs").glob("part-*.parquet"))
@@ -266,14 +274,16 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     ]
     for field in ("confidence", *PROBABILITY_FIELDS):  # torch on one thread per worker, here on two
         np.testing.assert_allclose([r[field] for r in rows], [r[field] for r in expected], rtol=1e-6)
+    # ...which are the ensemble's, not the linear model's alone
+    assert max(abs(r["p_neutral"] - alone["p_neutral"]) for r, alone in zip(rows, linear_alone)) > 0.01
     metadata = json.loads(pq.read_schema(tmp_path / "scored/pairs/part-00000.parquet").metadata[b"stance"])
     assert metadata["finetuned"]["weight"] == 0.3
 
 
-def _worker_scorers():
-    from pipeline.scoring.dask_runner import _SCORERS
+def _left_on_worker(dask_worker):
+    from pipeline.scoring.dask_runner import _SCORERS, PLUGIN_PREFIX
 
-    return _SCORERS
+    return len(_SCORERS), sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
 
 
 def test_dask_refuses_damaged_preset_weights_on_the_client(trained_model, small_project, tmp_path):

@@ -23,15 +23,19 @@ fixed since. Reading the parts in name order gives exactly the rows of the
 single-machine scorer.
 
 The model is shipped once per worker by a WorkerPlugin (also to workers that join
-later), loaded there with the same safe loader as everywhere else.
+later), loaded there with the same safe loader as everywhere else. The plugin is the
+run's own and is removed when the run ends, with the model's copy on each worker, so a
+long-lived cluster holds no model that no run is using.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,7 +107,8 @@ class _NothingToWrite(Exception):
 
 
 # --- on the workers ---
-_SCORERS: dict[str, object] = {}  # model digest -> Scorer, one per worker process
+_SCORERS: dict[str, object] = {}  # run's plugin name -> Scorer, one per worker process
+PLUGIN_PREFIX = "stance-model-"
 
 
 try:
@@ -118,24 +123,30 @@ class ShipModel(WorkerPlugin):
     `files` maps paths relative to the model's folder to bytes: the skops model first, then its
     metadata and plain model, and the fine-tuned preset's folder where it is on."""
 
-    def __init__(self, files: dict[str, bytes], digest: str):
-        self.files, self.digest = files, digest
+    def __init__(self, files: dict[str, bytes], name: str):
+        self.files, self.name, self.folder = files, name, None
 
     def setup(self, worker):
         from pipeline.scoring.scorer import Scorer
 
-        folder = Path(tempfile.mkdtemp(prefix="stance-model-", dir=worker.local_directory))
+        self.folder = Path(tempfile.mkdtemp(prefix=PLUGIN_PREFIX, dir=worker.local_directory))
         for name, data in self.files.items():
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
-        _SCORERS[self.digest] = Scorer.load(folder / next(iter(self.files)))
+            (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (self.folder / name).write_bytes(data)
+        _SCORERS[self.name] = Scorer.load(self.folder / next(iter(self.files)))
         limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
+
+    def teardown(self, worker):
+        """The run is over (its plugin unregistered): free the model and delete its files on this worker."""
+        _SCORERS.pop(self.name, None)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def score_partition(
     partition: Partition,
     output: str,
-    digest: str,
+    plugin: str,
     id_field: str,
     text_field: str,
     max_chars: int,
@@ -148,7 +159,7 @@ def score_partition(
     out = Path(output)
     if partition_done(out, partition):
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
-    scorer = _SCORERS.get(digest)
+    scorer = _SCORERS.get(plugin)
     if scorer is None:  # the plugin's setup failed here (a worker that joined later logs it, nothing more)
         raise DataError(output, None, "the model did not load on this worker; see the worker's log")
     problems, articles, pairs = [], 0, 0
@@ -222,7 +233,7 @@ def checked_model_files(model_path: Path) -> dict[str, bytes]:
 
 
 def files_digest(files: dict[str, bytes]) -> str:
-    """One SHA-256 over the shipped files' names and bytes: a changed file is another plugin."""
+    """One SHA-256 over the shipped files' names and bytes, named in the run's plugin (the worker logs show which model)."""
     import hashlib
 
     digest = hashlib.sha256()
@@ -266,7 +277,8 @@ def run_dask(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
     )
     model_files = checked_model_files(Path(model_path))
-    digest = files_digest(model_files)
+    # The run's own plugin: two runs on one cluster, of one model or two, never share or remove each other's.
+    plugin = f"{PLUGIN_PREFIX}{files_digest(model_files)[:12]}-{uuid.uuid4().hex[:8]}"
     partitions, problems = plan_partitions(inputs)
     out = Path(output)
     new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
@@ -277,15 +289,12 @@ def run_dask(
         from distributed import as_completed
         from tqdm import tqdm
 
-        client.register_plugin(
-            ShipModel(model_files, digest),
-            name=f"stance-model-{digest[:12]}",
-        )
+        client.register_plugin(ShipModel(model_files, plugin), name=plugin)
         futures = client.map(
             score_partition,
             todo,
             output=str(out.resolve()),
-            digest=digest,
+            plugin=plugin,
             id_field=id_field,
             text_field=text_field,
             max_chars=max_chars,
@@ -311,6 +320,8 @@ def run_dask(
                     client.cancel(futures)
                     raise FailFast(str(result["problems"][0]))
     finally:
+        with contextlib.suppress(Exception):  # a cluster already gone has nothing left to free
+            client.unregister_worker_plugin(plugin)
         if own_client:
             cluster = client.cluster
             client.close()
