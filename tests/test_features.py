@@ -137,6 +137,9 @@ def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
         ("France rejected calls to lift its veto on the office.", "france", {"oppose"}),
         ("France objected, then lifted its veto on the office.", "france", {"oppose", "support"}),
         ("France objected then lifted its veto on the office.", "france", {"oppose", "support"}),
+        # ...but "then" inside what is opposed is part of it
+        ("France rejected plans to then establish a NATO liaison office.", "france", {"oppose"}),
+        ("France rejected calls to then lift its veto on the office.", "france", {"oppose"}),
     ],
 )
 def test_a_support_cue_right_after_an_oppose_cue_is_what_is_opposed(registry, lexicon, sentence, actor, cues_held):

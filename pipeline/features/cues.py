@@ -126,8 +126,8 @@ def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCu
         if not any(clause[end] == clause[first] and 0 < first - end <= syntax.power_content_reach for end in power_ends)
     ]
     # "rejected plans to establish the office", "rejected calls to lift its veto": a support or
-    # reversal cue shortly after an oppose cue, with no actor, list or "then" between, is what is opposed,
-    # not a second stance of the same holder.
+    # reversal cue shortly after an oppose cue, with no actor or list between and no "then" right
+    # after the oppose cue, is what is opposed, not a second stance of the same holder.
     oppose_ends = [last for _, last, name in stance_spans if name == "oppose"]
     stance_spans = [
         (first, last, name)
@@ -221,9 +221,9 @@ def _is_content(tokens, clause, oppose_end: int, first: int, syntax: Syntax) -> 
     return (
         clause[oppose_end] == clause[first]
         and 0 < first - oppose_end <= syntax.opposed_content_reach
-        and not any(
-            t in (TARGET_TOKEN, OTHER_TOKEN) or t in syntax.coordinators or t in syntax.sequencers for t in between
-        )
+        and not any(t in (TARGET_TOKEN, OTHER_TOKEN) or t in syntax.coordinators for t in between)
+        # "objected then lifted its veto": a second act; "rejected plans to then establish": still the plan
+        and not (between and between[0] in syntax.sequencers)
     )
 
 
