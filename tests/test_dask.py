@@ -183,21 +183,28 @@ def test_when_every_input_is_skipped_nothing_is_written(model_path, client, tmp_
 
 
 def _left_on_worker(dask_worker):
-    from pipeline.scoring.dask_runner import _SCORERS, PLUGIN_PREFIX
+    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
 
-    return len(_SCORERS), sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
+    plugins = [name for name in dask_worker.plugins if name.startswith(PLUGIN_PREFIX)]
+    return plugins, sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
+
+
+def _stance_plugins(dask_scheduler):
+    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
+
+    return [name for name in dask_scheduler.worker_plugins if name.startswith(PLUGIN_PREFIX)]
 
 
 def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, client, tmp_path):
     """Each run ships the model under a plugin of its own and removes it when done, with the
-    model's files and scorer on every worker: a cluster that serves many runs does not fill up."""
-    from pipeline.scoring.dask_runner import run_dask
+    model's files and scorer on every worker: a cluster that serves many runs does not fill up.
+    A run killed before it could remove its plugin (its client gone) is cleaned up by the next."""
+    from pipeline.scoring.dask_runner import PLUGIN_PREFIX, ShipModel, checked_model_files, run_dask
 
+    killed = f"{PLUGIN_PREFIX}0123456789ab-deadbeef@Client-gone"  # as a run killed with -9 leaves it
+    client.register_plugin(ShipModel(checked_model_files(model_path)), name=killed)
+    assert client.run_on_scheduler(_stance_plugins) == [killed]
     for run in range(2):
         assert run_dask([str(shards[run])], "unused", str(tmp_path / f"out{run}"), model_path, client=client) == 0
-        assert not [
-            n
-            for n in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
-            if n.startswith("stance-")
-        ]
-        assert list(client.run(_left_on_worker).values()) == [(0, [])] * 2
+        assert client.run_on_scheduler(_stance_plugins) == []
+        assert list(client.run(_left_on_worker).values()) == [([], [])] * 2

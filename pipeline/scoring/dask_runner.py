@@ -24,8 +24,9 @@ single-machine scorer.
 
 The model is shipped once per worker by a WorkerPlugin (also to workers that join
 later), loaded there with the same safe loader as everywhere else. The plugin is the
-run's own and is removed when the run ends, with the model's copy on each worker, so a
-long-lived cluster holds no model that no run is using.
+run's own and is removed when the run ends, with the model's copy on each worker; a run
+killed before it could remove its plugin leaves it until the next run on the cluster
+finds its client gone and removes it.
 """
 
 from __future__ import annotations
@@ -107,8 +108,7 @@ class _NothingToWrite(Exception):
 
 
 # --- on the workers ---
-_SCORERS: dict[str, object] = {}  # run's plugin name -> Scorer, one per worker process
-PLUGIN_PREFIX = "stance-model-"
+PLUGIN_PREFIX = "stance-model-"  # then the model's digest, the run's own id, "@" and its client's id
 
 
 try:
@@ -123,8 +123,8 @@ class ShipModel(WorkerPlugin):
     `files` maps paths relative to the model's folder to bytes: the skops model first, then its
     metadata and plain model, and the fine-tuned preset's folder where it is on."""
 
-    def __init__(self, files: dict[str, bytes], name: str):
-        self.files, self.name, self.folder = files, name, None
+    def __init__(self, files: dict[str, bytes]):
+        self.files, self.folder, self.scorer = files, None, None  # the scorer is this worker's own copy
 
     def setup(self, worker):
         from pipeline.scoring.scorer import Scorer
@@ -133,12 +133,12 @@ class ShipModel(WorkerPlugin):
         for name, data in self.files.items():
             (self.folder / name).parent.mkdir(parents=True, exist_ok=True)
             (self.folder / name).write_bytes(data)
-        _SCORERS[self.name] = Scorer.load(self.folder / next(iter(self.files)))
+        self.scorer = Scorer.load(self.folder / next(iter(self.files)))
         limit_threads(1)  # Dask supplies the parallelism: one task per worker thread
 
     def teardown(self, worker):
         """The run is over (its plugin unregistered): free the model and delete its files on this worker."""
-        _SCORERS.pop(self.name, None)
+        self.scorer = None
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -159,7 +159,9 @@ def score_partition(
     out = Path(output)
     if partition_done(out, partition):
         return {"index": partition.index, "problems": [], "articles": 0, "pairs": 0, "skipped_done": True}
-    scorer = _SCORERS.get(plugin)
+    from distributed import get_worker
+
+    scorer = getattr(get_worker().plugins.get(plugin), "scorer", None)
     if scorer is None:  # the plugin's setup failed here (a worker that joined later logs it, nothing more)
         raise DataError(output, None, "the model did not load on this worker; see the worker's log")
     problems, articles, pairs = [], 0, 0
@@ -243,6 +245,15 @@ def files_digest(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def _orphaned_plugins(dask_scheduler) -> list[str]:
+    """This program's plugins whose run's client has gone (killed before it could remove its own)."""
+    return [
+        name
+        for name in dask_scheduler.worker_plugins
+        if name.startswith(PLUGIN_PREFIX) and name.rpartition("@")[2] not in dask_scheduler.clients
+    ]
+
+
 def connect(address: str):
     """A Client for a scheduler address, or for a new LocalCluster with `local` / `local:N`."""
     try:
@@ -277,19 +288,22 @@ def run_dask(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}
     )
     model_files = checked_model_files(Path(model_path))
-    # The run's own plugin: two runs on one cluster, of one model or two, never share or remove each other's.
-    plugin = f"{PLUGIN_PREFIX}{files_digest(model_files)[:12]}-{uuid.uuid4().hex[:8]}"
     partitions, problems = plan_partitions(inputs)
     out = Path(output)
     new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
     todo = [p for p in partitions if not partition_done(out, p)]
     own_client = client is None
     client = client or connect(address)
+    plugin = None
     try:
         from distributed import as_completed
         from tqdm import tqdm
 
-        client.register_plugin(ShipModel(model_files, plugin), name=plugin)
+        # The run's own plugin: two runs on one cluster, of one model or two, never share or remove each other's.
+        plugin = f"{PLUGIN_PREFIX}{files_digest(model_files)[:12]}-{uuid.uuid4().hex[:8]}@{client.id}"
+        for orphan in client.run_on_scheduler(_orphaned_plugins):
+            client.unregister_worker_plugin(orphan)
+        client.register_plugin(ShipModel(model_files), name=plugin)
         futures = client.map(
             score_partition,
             todo,
@@ -298,7 +312,7 @@ def run_dask(
             id_field=id_field,
             text_field=text_field,
             max_chars=max_chars,
-            provenance=provenance(model_path, explain_top=0, min_confidence=0.0),
+            provenance=provenance(model_path, shipped=model_files, explain_top=0, min_confidence=0.0),
             pure=False,
         )
         show = sys.stderr.isatty() if progress is None else progress
@@ -320,8 +334,9 @@ def run_dask(
                     client.cancel(futures)
                     raise FailFast(str(result["problems"][0]))
     finally:
-        with contextlib.suppress(Exception):  # a cluster already gone has nothing left to free
-            client.unregister_worker_plugin(plugin)
+        if plugin:
+            with contextlib.suppress(Exception):  # a cluster already gone has nothing left to free
+                client.unregister_worker_plugin(plugin)
         if own_client:
             cluster = client.cluster
             client.close()

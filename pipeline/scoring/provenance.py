@@ -8,6 +8,7 @@ It holds no time or path, so the same model, input and options give the same byt
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -27,17 +28,32 @@ def package_version() -> str:
         return "unknown"
 
 
-def provenance(model_path: str | Path, **options) -> dict:
-    """The provenance record of outputs scored with this model and these options."""
-    metadata = json.loads(metadata_path(Path(model_path)).read_text(encoding="utf-8"))
-    params = metadata.get("params", {})
-    from pipeline.modeling.finetuned import WEIGHTS, finetuned_folder, read_manifest
+def provenance(model_path: str | Path, shipped: dict[str, bytes] | None = None, **options) -> dict:
+    """The provenance record of outputs scored with this model and these options.
 
+    `shipped`: the model's files as a Dask client checked and shipped them (by path relative to
+    the model's folder); the record then describes those bytes, not the files on disk, which
+    may have changed since."""
+    from pipeline.modeling.finetuned import MANIFEST, WEIGHTS, finetuned_folder, read_manifest
+
+    model_path, folder = Path(model_path), finetuned_folder(model_path)
+    if shipped is None:
+        metadata = json.loads(metadata_path(model_path).read_text(encoding="utf-8"))
+        model_sha256 = files_sha256([model_path])
+        manifest = read_manifest(folder)
+        weights_sha256 = files_sha256([folder / WEIGHTS]) if manifest else None
+    else:
+        metadata = json.loads(shipped[metadata_path(model_path).name])
+        model_sha256 = hashlib.sha256(shipped[model_path.name]).hexdigest()
+        manifest_bytes = shipped.get(f"{folder.name}/{MANIFEST}")  # shipped only where the preset is on
+        manifest = json.loads(manifest_bytes) if manifest_bytes else None
+        weights_sha256 = hashlib.sha256(shipped[f"{folder.name}/{WEIGHTS}"]).hexdigest() if manifest else None
+    params = metadata.get("params", {})
     record = {
         "producer": "stance score",
         "package_version": package_version(),
-        "model_sha256": files_sha256([model_path]),
-        "model_file": Path(model_path).name,
+        "model_sha256": model_sha256,
+        "model_file": model_path.name,
         "labels": metadata["labels"],
         "feature_version": metadata["feature_version"],
         "model_params": {key: params[key] for key in MODEL_PARAMS if key in params},
@@ -45,13 +61,8 @@ def provenance(model_path: str | Path, **options) -> dict:
         "sklearn_version": metadata.get("sklearn_version"),
         "options": options,
     }
-    manifest = read_manifest(finetuned_folder(model_path))
     if manifest:  # the opt-in preset: the linear model averaged with this fine-tuned encoder
-        folder = finetuned_folder(model_path)
-        record["finetuned"] = {
-            "weights_sha256": files_sha256([folder / WEIGHTS]),
-            "weight": manifest["settings"]["weight"],
-        }
+        record["finetuned"] = {"weights_sha256": weights_sha256, "weight": manifest["settings"]["weight"]}
     return record
 
 
