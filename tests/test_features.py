@@ -137,6 +137,8 @@ def test_holder_rules(registry, lexicon, sentence, actor, holds, not_holds):
         ("France rejected calls to lift its veto on the office.", "france", {"oppose"}),
         ("France objected, then lifted its veto on the office.", "france", {"oppose", "support"}),
         ("France objected then lifted its veto on the office.", "france", {"oppose", "support"}),
+        ("France objected at first then lifted its veto on the office.", "france", {"oppose", "support"}),
+        ("France objected strongly then endorsed the office.", "france", {"oppose", "support"}),
         # ...but "then" inside what is opposed is part of it
         ("France rejected plans to then establish a NATO liaison office.", "france", {"oppose"}),
         ("France rejected calls to then lift its veto on the office.", "france", {"oppose"}),

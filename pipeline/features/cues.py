@@ -126,8 +126,8 @@ def sentence_cues(tokens, boundaries, found: dict, syntax: Syntax) -> SentenceCu
         if not any(clause[end] == clause[first] and 0 < first - end <= syntax.power_content_reach for end in power_ends)
     ]
     # "rejected plans to establish the office", "rejected calls to lift its veto": a support or
-    # reversal cue shortly after an oppose cue, with no actor or list between and no "then" right
-    # after the oppose cue, is what is opposed, not a second stance of the same holder.
+    # reversal cue shortly after an oppose cue, with no actor, list or "then" between ("to then"
+    # is still the plan), is what is opposed, not a second stance of the same holder.
     oppose_ends = [last for _, last, name in stance_spans if name == "oppose"]
     stance_spans = [
         (first, last, name)
@@ -222,8 +222,11 @@ def _is_content(tokens, clause, oppose_end: int, first: int, syntax: Syntax) -> 
         clause[oppose_end] == clause[first]
         and 0 < first - oppose_end <= syntax.opposed_content_reach
         and not any(t in (TARGET_TOKEN, OTHER_TOKEN) or t in syntax.coordinators for t in between)
-        # "objected then lifted its veto": a second act; "rejected plans to then establish": still the plan
-        and not (between and between[0] in syntax.sequencers)
+        # "objected (at first) then lifted its veto": a second act; "rejected plans to then establish": the plan
+        and not any(
+            t in syntax.sequencers and tokens[k - 1] not in syntax.infinitive_markers
+            for k, t in enumerate(between, start=oppose_end + 1)
+        )
     )
 
 

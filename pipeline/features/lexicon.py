@@ -51,6 +51,7 @@ SYNTAX_LISTS = (
     "auxiliaries",
     "coordinators",
     "sequencers",
+    "infinitive_markers",
     "not_gerunds",
     "reporting_before_speaker",
 )
@@ -237,6 +238,7 @@ class Syntax:
     auxiliaries: frozenset[str]
     coordinators: frozenset[str]
     sequencers: frozenset[str]
+    infinitive_markers: frozenset[str]
     not_gerunds: frozenset[str]
     reporting_before_speaker: frozenset[str]
     negation_reach: int
