@@ -198,13 +198,21 @@ def _stance_plugins(dask_scheduler):
 def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, client, tmp_path):
     """Each run ships the model under a plugin of its own and removes it when done, with the
     model's files and scorer on every worker: a cluster that serves many runs does not fill up.
-    A run killed before it could remove its plugin (its client gone) is cleaned up by the next."""
+    A run killed before it could remove its plugin (its client gone) is cleaned up by the next;
+    the plugin of a run whose client is alive stays, even where that client's name holds an "@"."""
     from pipeline.scoring.dask_runner import PLUGIN_PREFIX, ShipModel, checked_model_files, run_dask
 
+    files = checked_model_files(model_path)
     killed = f"{PLUGIN_PREFIX}0123456789ab-deadbeef@Client-gone"  # as a run killed with -9 leaves it
-    client.register_plugin(ShipModel(checked_model_files(model_path)), name=killed)
-    assert client.run_on_scheduler(_stance_plugins) == [killed]
-    for run in range(2):
-        assert run_dask([str(shards[run])], "unused", str(tmp_path / f"out{run}"), model_path, client=client) == 0
-        assert client.run_on_scheduler(_stance_plugins) == []
-        assert list(client.run(_left_on_worker).values()) == [([], [])] * 2
+    client.register_plugin(ShipModel(files), name=killed)
+    other = distributed.Client(client.scheduler.address, name="alice@host")  # another analyst's run, alive
+    running = f"{PLUGIN_PREFIX}0123456789ab-cafecafe@{other.id}"
+    other.register_plugin(ShipModel(files), name=running)
+    assert sorted(client.run_on_scheduler(_stance_plugins)) == sorted([killed, running])
+
+    assert run_dask([str(shards[0])], "unused", str(tmp_path / "out0"), model_path, client=client) == 0
+    assert client.run_on_scheduler(_stance_plugins) == [running]
+    other.close()  # now that run's client is gone too
+    assert run_dask([str(shards[1])], "unused", str(tmp_path / "out1"), model_path, client=client) == 0
+    assert client.run_on_scheduler(_stance_plugins) == []
+    assert list(client.run(_left_on_worker).values()) == [([], [])] * 2

@@ -247,11 +247,12 @@ def files_digest(files: dict[str, bytes]) -> str:
 
 def _orphaned_plugins(dask_scheduler) -> list[str]:
     """This program's plugins whose run's client has gone (killed before it could remove its own)."""
-    return [
-        name
-        for name in dask_scheduler.worker_plugins
-        if name.startswith(PLUGIN_PREFIX) and name.rpartition("@")[2] not in dask_scheduler.clients
-    ]
+    orphans = []
+    for name in dask_scheduler.worker_plugins:
+        _, at, client_id = name.partition("@")  # the first "@": a client's own name may hold one too
+        if name.startswith(PLUGIN_PREFIX) and at and client_id not in dask_scheduler.clients:
+            orphans.append(name)
+    return orphans
 
 
 def connect(address: str):
@@ -302,7 +303,8 @@ def run_dask(
         # The run's own plugin: two runs on one cluster, of one model or two, never share or remove each other's.
         plugin = f"{PLUGIN_PREFIX}{files_digest(model_files)[:12]}-{uuid.uuid4().hex[:8]}@{client.id}"
         for orphan in client.run_on_scheduler(_orphaned_plugins):
-            client.unregister_worker_plugin(orphan)
+            with contextlib.suppress(ValueError):  # another run starting now removed it first
+                client.unregister_worker_plugin(orphan)
         client.register_plugin(ShipModel(model_files), name=plugin)
         futures = client.map(
             score_partition,
