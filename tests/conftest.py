@@ -129,3 +129,19 @@ def trained_model(tmp_path_factory) -> Path:
         prepare(params)
         train(params)
     return workdir / "models" / "model.skops"
+
+
+# What a Dask run of `stance score` leaves on a cluster, for client.run_on_scheduler and client.run.
+def stance_plugins(dask_scheduler) -> list[str]:
+    """The scheduler's plugins of this program's runs."""
+    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
+
+    return [name for name in dask_scheduler.worker_plugins if name.startswith(PLUGIN_PREFIX)]
+
+
+def left_on_worker(dask_worker) -> tuple[list[str], list[str]]:
+    """A worker's plugins of this program's runs, and the model folders they wrote."""
+    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
+
+    plugins = [name for name in dask_worker.plugins if name.startswith(PLUGIN_PREFIX)]
+    return plugins, sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))

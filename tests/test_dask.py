@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT
+from conftest import ROOT, left_on_worker, stance_plugins
 
 from pipeline.data.text import split_sentences
 from pipeline.errors import DataError
@@ -182,19 +182,6 @@ def test_when_every_input_is_skipped_nothing_is_written(model_path, client, tmp_
     assert not (tmp_path / "out").exists()
 
 
-def _left_on_worker(dask_worker):
-    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
-
-    plugins = [name for name in dask_worker.plugins if name.startswith(PLUGIN_PREFIX)]
-    return plugins, sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
-
-
-def _stance_plugins(dask_scheduler):
-    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
-
-    return [name for name in dask_scheduler.worker_plugins if name.startswith(PLUGIN_PREFIX)]
-
-
 def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, client, tmp_path):
     """Each run ships the model under a plugin of its own and removes it when done, with the
     model's files and scorer on every worker: a cluster that serves many runs does not fill up.
@@ -208,11 +195,11 @@ def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, cli
     other = distributed.Client(client.scheduler.address, name="alice@host")  # another analyst's run, alive
     running = f"{PLUGIN_PREFIX}0123456789ab-cafecafe@{other.id}"
     other.register_plugin(ShipModel(files), name=running)
-    assert sorted(client.run_on_scheduler(_stance_plugins)) == sorted([killed, running])
+    assert sorted(client.run_on_scheduler(stance_plugins)) == sorted([killed, running])
 
     assert run_dask([str(shards[0])], "unused", str(tmp_path / "out0"), model_path, client=client) == 0
-    assert client.run_on_scheduler(_stance_plugins) == [running]
+    assert client.run_on_scheduler(stance_plugins) == [running]
     other.close()  # now that run's client is gone too
     assert run_dask([str(shards[1])], "unused", str(tmp_path / "out1"), model_path, client=client) == 0
-    assert client.run_on_scheduler(_stance_plugins) == []
-    assert list(client.run(_left_on_worker).values()) == [([], [])] * 2
+    assert client.run_on_scheduler(stance_plugins) == []
+    assert list(client.run(left_on_worker).values()) == [([], [])] * 2

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import left_on_worker, stance_plugins
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
@@ -252,12 +253,8 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     with distributed.Client(cluster) as client:
         assert run_dask(shards, "unused", str(tmp_path / "scored"), model_path, client=client) == 0
         # The run's plugin is gone with it: no scorer, no model files left on the workers.
-        assert not [
-            n
-            for n in client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
-            if n.startswith("stance-")
-        ]
-        on_workers = client.run(_left_on_worker)
+        assert client.run_on_scheduler(stance_plugins) == []
+        on_workers = client.run(left_on_worker)
     cluster.close()
     assert list(on_workers.values()) == [([], [])] * 2
     linear_alone = [
@@ -278,13 +275,6 @@ def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_pr
     assert max(abs(r["p_neutral"] - alone["p_neutral"]) for r, alone in zip(rows, linear_alone)) > 0.01
     metadata = json.loads(pq.read_schema(tmp_path / "scored/pairs/part-00000.parquet").metadata[b"stance"])
     assert metadata["finetuned"]["weight"] == 0.3
-
-
-def _left_on_worker(dask_worker):
-    from pipeline.scoring.dask_runner import PLUGIN_PREFIX
-
-    plugins = [name for name in dask_worker.plugins if name.startswith(PLUGIN_PREFIX)]
-    return plugins, sorted(p.name for p in Path(dask_worker.local_directory).glob(f"{PLUGIN_PREFIX}*"))
 
 
 def test_dask_refuses_damaged_preset_weights_on_the_client(trained_model, small_project, tmp_path):
