@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import left_on_worker, stance_plugins
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
@@ -230,6 +229,9 @@ def test_the_evaluate_stage_reports_the_preset_beside_the_linear_model(trained_m
 def test_dask_scores_with_the_preset_as_one_process_does(trained_model, small_project, tmp_path):
     distributed = pytest.importorskip("distributed")
     import pyarrow.parquet as pq
+
+    # Not at the top: another test imports this module as tests.test_finetuned_ensemble, without conftest.
+    from conftest import left_on_worker, stance_plugins
 
     from pipeline.scoring.dask_runner import run_dask
     from pipeline.scoring.scorer import ArticleResult, score_paths
