@@ -176,3 +176,33 @@ def test_the_entry_point_starts_the_server_before_it_imports_the_cli(tmp_path):
     probe.write_text(EARLY_PROBE, encoding="utf-8")
     result = run([sys.executable, str(probe)], ROOT, timeout=60)
     assert result.stdout.splitlines() == ["typer not imported m.skops"]
+
+
+@pytest.mark.parametrize("articles", [130, 150, 200])
+def test_a_pool_gets_the_last_two_batches_as_smaller_ones_and_every_article_once_in_order(tmp_path, articles):
+    import json
+
+    from pipeline.scoring.inputs import Problem, read_inputs
+    from pipeline.scoring.scorer import BATCH_ARTICLES, batches
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "seeds").glob("*.txt"))]
+    lines = [json.dumps({"id": f"a{i}", "text": texts[i % len(texts)]}) for i in range(articles)]
+    lines.insert(70, "{not json")  # read as a problem, in the middle of the second batch
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def read():
+        return read_inputs([str(corpus)], "id", "text", 10**7)
+
+    whole = list(batches(read()))
+    split = list(batches(read(), tail_pieces=4))
+    for items in (whole, split):  # every article once, in input order, and the bad line as a problem
+        assert [a.id for item in items if isinstance(item, list) for a in item] == [f"a{i}" for i in range(articles)]
+        assert sum(isinstance(item, Problem) for item in items) == 1
+    full = [item for item in whole if isinstance(item, list)]
+    pieces = [item for item in split if isinstance(item, list)]
+    assert all(len(batch) == BATCH_ARTICLES for batch in full[:-1])
+    assert pieces[: len(full) - 2] == full[:-2]  # the batches before the last two are unchanged
+    tail = pieces[len(full) - 2 :]
+    last_two = len(full[-2]) + len(full[-1])
+    assert len(tail) == 4 and max(map(len, tail)) == -(-last_two // 4) < BATCH_ARTICLES / 2

@@ -43,6 +43,7 @@ MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
 IN_FLIGHT_PER_WORKER = 2  # batches queued or being scored per worker: memory stays flat
 BATCH_CHARS = 2_000_000
+TAIL_PIECES_PER_WORKER = 2  # the last two batches, split for a pool so its workers finish together
 
 
 @dataclass
@@ -180,9 +181,38 @@ def summarise(result: ArticleResult) -> list[dict]:
 
 
 def batches(
-    events: Iterable[Article | Problem], max_articles: int = BATCH_ARTICLES, max_chars: int = BATCH_CHARS
+    events: Iterable[Article | Problem],
+    max_articles: int = BATCH_ARTICLES,
+    max_chars: int = BATCH_CHARS,
+    tail_pieces: int = 1,
 ) -> Iterator[Problem | list[Article]]:
-    """Group consecutive articles into batches; problems pass through in their place."""
+    """Group consecutive articles into batches; problems pass through as they are read.
+
+    With `tail_pieces` > 1 the articles of the last two batches come as that many smaller
+    batches of even size. For a pool: with full batches to the end, one worker scores the
+    last batch alone while the others wait (up to a batch's time, about 0.15 s); small ones
+    let them finish together. To know which batches are the last, each is yielded only once
+    the one after it is formed."""
+    if tail_pieces <= 1:
+        yield from _full_batches(events, max_articles, max_chars)
+        return
+    held: collections.deque = collections.deque()  # the last two batches formed
+    for item in _full_batches(events, max_articles, max_chars):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        held.append(item)
+        if len(held) > 2:
+            yield held.popleft()
+    tail = [article for batch in held for article in batch]
+    size = -(-len(tail) // tail_pieces)  # ceiling: at most tail_pieces batches
+    for start in range(0, len(tail), size or 1):
+        yield tail[start : start + size]
+
+
+def _full_batches(
+    events: Iterable[Article | Problem], max_articles: int, max_chars: int
+) -> Iterator[Problem | list[Article]]:
     batch, size = [], 0
     for event in events:
         if isinstance(event, Problem):
@@ -331,7 +361,7 @@ def score_batches(
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         pending: collections.deque = collections.deque()
-        for item in batches(events):
+        for item in batches(events, tail_pieces=TAIL_PIECES_PER_WORKER * workers):
             if isinstance(item, Problem):
                 pending.append(item)
             else:
