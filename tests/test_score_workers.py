@@ -206,3 +206,21 @@ def test_a_pool_gets_the_last_two_batches_as_smaller_ones_and_every_article_once
     tail = pieces[len(full) - 2 :]
     last_two = len(full[-2]) + len(full[-1])
     assert len(tail) == 4 and max(map(len, tail)) == -(-last_two // 4) < BATCH_ARTICLES / 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are set on Linux only")
+def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
+    import fcntl
+    import multiprocessing
+
+    from pipeline.scoring.pool import PIPE_BYTES, widen_pipes
+
+    def sizes(pool):
+        return [fcntl.fcntl(q._reader.fileno(), fcntl.F_GETPIPE_SZ) for q in (pool._inqueue, pool._outqueue)]
+
+    # spawn, not the scorer's fork server: a server started here would serve later tests without their model
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert max(sizes(pool)) < PIPE_BYTES  # the kernel's default: the pool does not widen them itself
+        widen_pipes(pool)
+        assert sizes(pool) == [PIPE_BYTES, PIPE_BYTES]
+        assert pool.apply(len, ("x" * PIPE_BYTES,)) == PIPE_BYTES  # a message as large as the pipe still crosses

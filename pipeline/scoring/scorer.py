@@ -36,7 +36,7 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.pool import pool_context
+from pipeline.scoring.pool import pool_context, widen_pipes
 
 UNCERTAIN = "uncertain"  # the stance of a pair below --min-confidence
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
@@ -360,6 +360,7 @@ def score_batches(
     context = pool_context(None if explain_top else model_path)  # explanations need the skops model
     threads = max(1, (os.cpu_count() or 1) // workers)
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
+        widen_pipes(pool)
         pending: collections.deque = collections.deque()
         for item in batches(events, tail_pieces=TAIL_PIECES_PER_WORKER * workers):
             if isinstance(item, Problem):
