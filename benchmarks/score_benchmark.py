@@ -45,6 +45,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,28 +133,41 @@ class Run:
 def timed(command: list[str]) -> Run:
     """Run a command; its wall time, CPU time and peak memory, over its whole process tree.
 
-    Every 50 ms each process of the tree is sampled: its resident memory (summed for the peak)
-    and its own CPU time, user + system (the last value seen per process is kept, so a process
-    that ends between two samples loses at most 50 ms of it).
+    The wall time ends when the command does (this thread waits for it). Meanwhile another thread
+    samples each process of the tree every 50 ms: its resident memory (summed for the peak) and
+    its own CPU time, user + system (the last value seen per process is kept, so a process that
+    ends between two samples loses at most 50 ms of it).
     """
+    errors = tempfile.TemporaryFile()  # not a pipe: the end of the command is when it exits, not when its pipes close
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root, peak, cpu_of = psutil.Process(process.pid), 0, {}
-    while process.poll() is None:
-        memory = 0
-        for member in [root, *_descendants(root)]:
-            try:
-                memory += member.memory_info().rss
-                times = member.cpu_times()
-                cpu_of[member.pid] = times.user + times.system
-            except psutil.Error:
-                pass
-        peak = max(peak, memory)
-        time.sleep(0.05)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors)
+    root, cpu_of, peak = psutil.Process(process.pid), {}, [0]
+    ended = threading.Event()
+
+    def sample() -> None:
+        while not ended.is_set():
+            memory = 0
+            for member in [root, *_descendants(root)]:
+                try:
+                    memory += member.memory_info().rss
+                    times = member.cpu_times()
+                    cpu_of[member.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
+            peak[0] = max(peak[0], memory)
+            ended.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    process.wait()
     elapsed = time.perf_counter() - start
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
-    return Run(elapsed, sum(cpu_of.values()), peak / 2**20)
+    ended.set()
+    sampler.join()
+    with errors:
+        errors.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {errors.read().decode()}")
+    return Run(elapsed, sum(cpu_of.values()), peak[0] / 2**20)
 
 
 def _descendants(root: psutil.Process) -> list[psutil.Process]:
