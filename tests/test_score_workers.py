@@ -212,6 +212,8 @@ def test_a_pool_gets_the_last_two_batches_as_smaller_ones_and_every_article_once
 def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
     import fcntl
     import multiprocessing
+    import os
+    from pathlib import Path
 
     from pipeline.scoring.pool import PIPE_BYTES, widen_pipes
 
@@ -220,7 +222,10 @@ def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
 
     # spawn, not the scorer's fork server: a server started here would serve later tests without their model
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        assert max(sizes(pool)) < PIPE_BYTES  # the kernel's default: the pool does not widen them itself
+        before = sizes(pool)
+        assert max(before) < PIPE_BYTES  # the kernel's default: the pool does not widen them itself
         widen_pipes(pool)
-        assert sizes(pool) == [PIPE_BYTES, PIPE_BYTES]
+        # Linux refuses more than fs.pipe-max-size (1 MB by default) to all but root; refused, nothing changes
+        allowed = PIPE_BYTES <= int(Path("/proc/sys/fs/pipe-max-size").read_text()) or os.geteuid() == 0
+        assert sizes(pool) == ([PIPE_BYTES, PIPE_BYTES] if allowed else before)
         assert pool.apply(len, ("x" * PIPE_BYTES,)) == PIPE_BYTES  # a message as large as the pipe still crosses
