@@ -229,3 +229,24 @@ def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
         allowed = PIPE_BYTES <= int(Path("/proc/sys/fs/pipe-max-size").read_text()) or os.geteuid() == 0
         assert sizes(pool) == ([PIPE_BYTES, PIPE_BYTES] if allowed else before)
         assert pool.apply(len, ("x" * PIPE_BYTES,)) == PIPE_BYTES  # a message as large as the pipe still crosses
+
+
+def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend_on_the_batch(trained_model, tmp_path):
+    import json
+    import shutil
+
+    from pipeline.modeling.metadata import metadata_path
+    from pipeline.modeling.plain import plain_path
+    from pipeline.scoring.scorer import scores_each_pair_alone
+
+    assert scores_each_pair_alone(trained_model)  # the plain model: each pair on its own
+    assert not scores_each_pair_alone(trained_model, explain_top=3)  # the skops pipeline
+    # A model the plain format does not cover (the embeddings' MiniLM step) is scored by the skops pipeline
+    copy = tmp_path / "model.skops"
+    for source in (trained_model, metadata_path(trained_model), plain_path(trained_model)):
+        shutil.copy(source, tmp_path / source.name)
+    metadata = json.loads(metadata_path(copy).read_text(encoding="utf-8"))
+    metadata["plain_model"]["covered"] = False
+    metadata_path(copy).write_text(json.dumps(metadata), encoding="utf-8")
+    assert not scores_each_pair_alone(copy)
+    assert not scores_each_pair_alone(tmp_path / "missing.skops")  # the workers report it

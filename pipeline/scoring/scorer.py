@@ -362,7 +362,8 @@ def score_batches(
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         widen_pipes(pool)
         pending: collections.deque = collections.deque()
-        for item in batches(events, tail_pieces=TAIL_PIECES_PER_WORKER * workers):
+        tail_pieces = TAIL_PIECES_PER_WORKER * workers if scores_each_pair_alone(model_path, explain_top) else 1
+        for item in batches(events, tail_pieces=tail_pieces):
             if isinstance(item, Problem):
                 pending.append(item)
             else:
@@ -371,6 +372,22 @@ def score_batches(
                 yield _resolved(pending.popleft())
         while pending:
             yield _resolved(pending.popleft())
+
+
+def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool:
+    """Whether the model scoring `model_path` gives each pair the same numbers whatever batch it is in.
+
+    The plain model does, to the last bit, so a pool may cut the last batches smaller and still
+    write what one process writes. A MiniLM encoder (the embeddings, the fine-tuned preset) encodes
+    the texts of a batch together, and its numbers can move in their last bits with the batch
+    (tests/test_embeddings.py caught it); the skops pipeline (explanations) is left as it was too."""
+    from pipeline.modeling.finetuned import finetuned_folder, read_manifest
+
+    try:
+        covered = (read_metadata(model_path).get("plain_model") or {}).get("covered")
+        return bool(covered) and not explain_top and read_manifest(finetuned_folder(model_path)) is None
+    except DataError:  # the workers load the model and report what is wrong
+        return False
 
 
 def _resolved(item):
