@@ -249,4 +249,9 @@ def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend
     metadata["plain_model"]["covered"] = False
     metadata_path(copy).write_text(json.dumps(metadata), encoding="utf-8")
     assert not scores_each_pair_alone(copy)
+    metadata["plain_model"]["covered"] = True
+    metadata_path(copy).write_text(json.dumps(metadata), encoding="utf-8")
+    assert scores_each_pair_alone(copy)
+    plain_path(copy).unlink()  # copied without its plain file: the skops pipeline scores it
+    assert not scores_each_pair_alone(copy)
     assert not scores_each_pair_alone(tmp_path / "missing.skops")  # the workers report it

@@ -382,10 +382,12 @@ def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool
     the texts of a batch together, and its numbers can move in their last bits with the batch
     (tests/test_embeddings.py caught it); the skops pipeline (explanations) is left as it was too."""
     from pipeline.modeling.finetuned import finetuned_folder, read_manifest
+    from pipeline.modeling.plain import plain_path
 
     try:
         covered = (read_metadata(model_path).get("plain_model") or {}).get("covered")
-        return bool(covered) and not explain_top and read_manifest(finetuned_folder(model_path)) is None
+        plain = bool(covered) and plain_path(model_path).exists()  # as pipeline.modeling.plain.load_plain decides
+        return plain and not explain_top and read_manifest(finetuned_folder(model_path)) is None
     except DataError:  # the workers load the model and report what is wrong
         return False
 
