@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -176,6 +177,29 @@ def test_the_entry_point_starts_the_server_before_it_imports_the_cli(tmp_path):
     probe.write_text(EARLY_PROBE, encoding="utf-8")
     result = run([sys.executable, str(probe)], ROOT, timeout=60)
     assert result.stdout.splitlines() == ["typer not imported m.skops"]
+
+
+PARENT_PROBE = """
+import sys
+
+from pipeline.scoring.scorer import run_score
+
+if __name__ == "__main__":  # the workers' server imports this file too
+    code = run_score([sys.argv[2]], model_path=sys.argv[1], output=sys.argv[3], workers=2)
+    print(code, sorted({name.split(".")[0] for name in sys.modules} & {"scipy", "sklearn", "skops", "torch"}))
+"""
+
+
+def test_the_parent_of_a_pool_reads_and_writes_without_importing_what_the_workers_score_with(trained_model, tmp_path):
+    """The parent's imports come before its first batch: scipy alone took it 0.1 s while the workers waited."""
+    article = tmp_path / "a.txt"
+    article.write_text("France opposed the NATO office in Tokyo. Japan welcomed it.\n", encoding="utf-8")
+    output = tmp_path / "pairs.jsonl"
+    probe = tmp_path / "probe.py"
+    probe.write_text(PARENT_PROBE, encoding="utf-8")
+    result = run([sys.executable, str(probe), str(trained_model), str(article), str(output)], ROOT, timeout=120)
+    assert result.stdout.splitlines() == ["0 []"]
+    assert {"france", "japan"} <= {row["actor"] for row in map(json.loads, output.read_text().splitlines())}
 
 
 @pytest.mark.parametrize("articles", [130, 150, 200])

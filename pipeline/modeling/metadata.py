@@ -25,6 +25,12 @@ def metadata_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def plain_path(path: str | Path) -> Path:
+    """`models/model.skops` -> `models/model.npz` (pipeline.modeling.plain reads it; the path is here,
+    beside the metadata's, so that asking where it is imports neither numpy's nor scipy's arrays)."""
+    return Path(path).with_suffix(".npz")
+
+
 def _where_it_is(path: Path) -> str | None:
     """Run from a subfolder of the project, a relative model path names nothing; say where it is."""
     if path.is_absolute():

@@ -32,7 +32,7 @@ from pipeline.features.pair_rows import PairRows
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.features.vectorize import char_wb_counts, tfidf_weights, word_counts
 from pipeline.files import atomic_output
-from pipeline.modeling.metadata import BUILD_HINT
+from pipeline.modeling.metadata import BUILD_HINT, plain_path
 
 FORMAT = 1
 PAIR_ROWS_PARAMS = (
@@ -44,11 +44,6 @@ PAIR_ROWS_PARAMS = (
     "cue_features",
     "frame_roles",
 )
-
-
-def plain_path(model_path: str | Path) -> Path:
-    """`models/model.skops` -> `models/model.npz`."""
-    return Path(model_path).with_suffix(".npz")
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:

@@ -43,9 +43,8 @@ from pathlib import Path
 from pipeline.errors import DataError
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
-from pipeline.modeling.metadata import metadata_path
+from pipeline.modeling.metadata import metadata_path, plain_path
 from pipeline.modeling.persist import load_model
-from pipeline.modeling.plain import plain_path
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs

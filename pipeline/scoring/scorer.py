@@ -33,7 +33,7 @@ from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance, best_labels
 from pipeline.errors import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, DataError  # noqa: F401 (the scorer's exit codes)
 from pipeline.files import MAX_ARTICLE_CHARS
-from pipeline.modeling.metadata import read_metadata
+from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 from pipeline.scoring.pool import pool_context, widen_pipes
@@ -262,9 +262,6 @@ _preloaded: dict[tuple, Scorer] = {}  # in the fork server: (model files' identi
 def _model_identity(model_path: str | Path) -> tuple | None:
     """The model's path and its three files' size and modification time: a file replaced since is not the
     one loaded. None where they cannot be read (the worker then loads the model and reports what is wrong)."""
-    from pipeline.modeling.metadata import metadata_path
-    from pipeline.modeling.plain import plain_path
-
     try:
         path = Path(model_path).resolve()
         files = (path, metadata_path(path), plain_path(path))
@@ -359,10 +356,11 @@ def score_batches(
         return
     context = pool_context(None if explain_top else model_path)  # explanations need the skops model
     threads = max(1, (os.cpu_count() or 1) // workers)
+    # Decided before the pool starts: creating it waits for the workers' server, so this costs the run nothing.
+    tail_pieces = TAIL_PIECES_PER_WORKER * workers if scores_each_pair_alone(model_path, explain_top) else 1
     with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
         widen_pipes(pool)
         pending: collections.deque = collections.deque()
-        tail_pieces = TAIL_PIECES_PER_WORKER * workers if scores_each_pair_alone(model_path, explain_top) else 1
         for item in batches(events, tail_pieces=tail_pieces):
             if isinstance(item, Problem):
                 pending.append(item)
@@ -382,7 +380,6 @@ def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool
     the texts of a batch together, and its numbers can move in their last bits with the batch
     (tests/test_embeddings.py caught it); the skops pipeline (explanations) is left as it was too."""
     from pipeline.modeling.finetuned import finetuned_folder, read_manifest
-    from pipeline.modeling.plain import plain_path
 
     try:
         covered = (read_metadata(model_path).get("plain_model") or {}).get("covered")
