@@ -204,8 +204,6 @@ def test_the_parent_of_a_pool_reads_and_writes_without_importing_what_the_worker
 
 @pytest.mark.parametrize("articles", [130, 150, 200])
 def test_a_pool_gets_the_last_two_batches_as_smaller_ones_and_every_article_once_in_order(tmp_path, articles):
-    import json
-
     from pipeline.scoring.inputs import Problem, read_inputs
     from pipeline.scoring.scorer import BATCH_ARTICLES, batches
 
@@ -256,7 +254,6 @@ def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
 
 
 def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend_on_the_batch(trained_model, tmp_path):
-    import json
     import shutil
 
     from pipeline.modeling.metadata import metadata_path
