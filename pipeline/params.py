@@ -87,6 +87,7 @@ class TrainParams(Section):
         "none", "sigmoid", "isotonic", "temperature"
     ]  # probabilities fitted on grouped out-of-fold scores
     calibration_folds: int = Field(ge=2)
+    class_offsets: Literal["none", "macro_f1"]  # per-class decision offsets on those scores (needs temperature)
     seed: int = Field(ge=0)
 
     @field_validator("word_ngrams", "char_ngrams")
@@ -96,6 +97,13 @@ class TrainParams(Section):
         if not 1 <= low <= high and not (info.field_name == "char_ngrams" and value == [0, 0]):
             off = ", or [0, 0] for none" if info.field_name == "char_ngrams" else ""
             raise ValueError(f"must be [min, max] with 1 <= min <= max{off}")
+        return value
+
+    @field_validator("class_offsets")
+    @classmethod
+    def _offsets_on_temperature(cls, value: str, info):
+        if value != "none" and info.data.get("calibration") != "temperature":
+            raise ValueError("needs train.calibration: temperature (the offsets are chosen on its scaled scores)")
         return value
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
 from pipeline.data.splits import load_split
 from pipeline.modeling.build import calibration_groups
-from pipeline.modeling.calibration import GroupCalibratedClassifier, _fit_temperature
+from pipeline.modeling.calibration import OFFSET_GRID, GroupCalibratedClassifier, _fit_offsets, _fit_temperature
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import pairs_frame
 from pipeline.paths import TRAIN_SPLIT
@@ -64,3 +65,46 @@ def test_the_temperature_does_not_move_with_the_last_bits_of_another_cpu(feature
         return -(hits * np.log(p / p.sum(axis=1, keepdims=True))).sum(axis=1).mean()
 
     assert loss(fitted) <= min(loss(fitted * 1.01), loss(fitted / 1.01))
+
+
+def test_class_offsets_move_only_the_intercepts_and_the_labels_are_the_shifted_argmax(features):
+    X, y, groups = features
+    base = LogisticRegression(C=3.0, class_weight="balanced", max_iter=5000, random_state=0)
+    unshifted = GroupCalibratedClassifier(base, method="temperature").fit(X, y, groups=groups)
+    shifted = GroupCalibratedClassifier(base, method="temperature", offsets="macro_f1").fit(X, y, groups=groups)
+    assert np.array_equal(shifted.estimator_.coef_, unshifted.estimator_.coef_)
+    assert shifted.temperature_ == unshifted.temperature_
+    moved = shifted.estimator_.intercept_ - unshifted.estimator_.intercept_
+    assert np.allclose(moved, shifted.temperature_ * shifted.offsets_)
+    assert np.isin(shifted.offsets_, OFFSET_GRID).all() and (shifted.offsets_ == 0).sum() >= 1
+    scaled = unshifted.decision_function(X) / unshifted.temperature_
+    expected = shifted.classes_[(scaled + shifted.offsets_).argmax(axis=1)]
+    assert np.mean(shifted.predict(X) == expected) > 0.999  # only float ties may differ
+    assert np.allclose(unshifted.predict_proba(X).sum(axis=1), 1) and np.allclose(
+        shifted.predict_proba(X).sum(axis=1), 1
+    )
+
+
+def test_the_offsets_are_the_best_macro_f1_on_the_grid_by_scikit_learns_count():
+    """Skewed scores whose plain argmax under-predicts the two small classes: the chosen offsets
+    must reach the grid's best macro-F1 as scikit-learn computes it, and beat no offsets at all."""
+    rng = np.random.default_rng(3)
+    y = rng.choice([0, 1, 2], size=600, p=[0.15, 0.15, 0.7])
+    scores = rng.normal(size=(600, 3)) + 1.5 * np.eye(3)[y] + np.array([-0.6, -0.4, 0.3])
+    classes = np.array([0, 1, 2])
+    offsets = _fit_offsets(scores, y, classes)
+    assert offsets[2] == 0  # the most frequent class is the reference
+    chosen = f1_score(y, (scores + offsets).argmax(axis=1), average="macro")
+    best = max(
+        f1_score(y, (scores + np.array([a, b, 0.0])).argmax(axis=1), average="macro")
+        for a in OFFSET_GRID
+        for b in OFFSET_GRID
+    )
+    assert chosen == pytest.approx(best, abs=1e-12)
+    assert chosen > f1_score(y, scores.argmax(axis=1), average="macro") + 0.01
+
+
+def test_offsets_need_temperature_scaling(features):
+    X, y, groups = features
+    with pytest.raises(ValueError, match="need method='temperature'"):
+        GroupCalibratedClassifier(LogisticRegression(), method="sigmoid", offsets="macro_f1").fit(X, y, groups=groups)

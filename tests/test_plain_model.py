@@ -67,6 +67,7 @@ def train_rows(trained_model):
         {"calibration": "none", "word_ngrams": [1, 1], "char_ngrams": [3, 5]},  # softmax of a bare logreg
         {"char_ngrams": [0, 0], "window": 0, "cue_features": False},  # words only
         {"frame_roles": True},  # cue features that read the pair's actor
+        {"class_offsets": "macro_f1"},  # decision offsets, folded into the intercepts
     ],
 )
 def test_other_covered_settings_give_the_same_numbers_too(train_rows, shipped_pairs, changes, tmp_path):

@@ -112,7 +112,11 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
 def _classifier(p: TrainParams):
     if p.calibration != "none":
         return GroupCalibratedClassifier(
-            _linear_classifier(p), method=p.calibration, n_splits=p.calibration_folds, random_state=p.seed
+            _linear_classifier(p),
+            method=p.calibration,
+            offsets=p.class_offsets,
+            n_splits=p.calibration_folds,
+            random_state=p.seed,
         )
     return _linear_classifier(p)
 

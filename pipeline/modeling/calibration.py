@@ -11,6 +11,11 @@ scikit-learn's `CalibratedClassifierCV` (`ensemble=False`) does: each class's sc
 one-vs-rest, then normalised to sum to 1.
 `temperature` instead divides all scores by one fitted number before the softmax, which
 keeps every predicted label as it was (sigmoid and isotonic may move a pair to another class).
+With temperature, `offsets="macro_f1"` then moves the decision itself: one offset per class,
+added to the scaled scores and chosen on the same out-of-fold scores for the best macro-F1
+there, then folded into the linear classifier's intercepts (so the plain model and the
+explanations need nothing new). Balanced class weights equalise the classes in the training
+data, synthetic text included; the offsets fit the decision to real articles.
 
 Its own class rather than `CalibratedClassifierCV` because that one cannot keep
 synthetic rows out of the calibration set, nor take the article groups through a
@@ -32,6 +37,8 @@ from sklearn.utils.validation import check_is_fitted
 from pipeline.modeling.plain import softmax
 
 METHODS = ("sigmoid", "isotonic", "temperature")
+OFFSETS = ("none", "macro_f1")
+OFFSET_GRID = np.round(np.arange(-1.0, 1.0 + 1e-9, 0.05), 2)  # per class, in units of the scaled score
 LOG_TEMPERATURE_DECIMALS = 3  # steps of 0.1% in T: far above that noise, far below what the log loss tells apart
 
 
@@ -63,15 +70,26 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
     for a row that trains only beside that cluster. Without `groups` every row is its own group.
     """
 
-    def __init__(self, estimator=None, *, method: str = "sigmoid", n_splits: int = 5, random_state: int = 0):
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        method: str = "sigmoid",
+        offsets: str = "none",
+        n_splits: int = 5,
+        random_state: int = 0,
+    ):
         self.estimator = estimator
         self.method = method
+        self.offsets = offsets
         self.n_splits = n_splits
         self.random_state = random_state
 
     def fit(self, X, y, sample_weight=None, groups=None):
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        if self.offsets not in OFFSETS or (self.offsets != "none" and self.method != "temperature"):
+            raise ValueError(f"offsets must be one of {OFFSETS}, and need method='temperature', not {self.offsets!r}")
         y = np.asarray(y)
         groups = np.arange(len(y)).astype(object) if groups is None else np.asarray(groups, dtype=object)
         calibrating = np.flatnonzero([not trains_only(group) for group in groups])
@@ -94,6 +112,11 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         if self.method == "temperature":
             self.temperature_ = _fit_temperature(out_of_fold, hits)
             self.calibrators_ = []
+            self.offsets_ = np.zeros(len(self.classes_))
+            if self.offsets == "macro_f1":
+                self.offsets_ = _fit_offsets(out_of_fold / self.temperature_, y[calibrating], self.classes_)
+                # softmax((s + T b) / T) = softmax(s / T + b): the offsets become part of the scores.
+                self.estimator_.intercept_ = self.estimator_.intercept_ + self.temperature_ * self.offsets_
             return self
         self.calibrators_ = [
             self._calibrator().fit(out_of_fold[:, [k]] if self.method == "sigmoid" else out_of_fold[:, k], hits[:, k])
@@ -147,6 +170,34 @@ def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
     # the result rounded to a step far coarser than that noise.
     log_t = minimize_scalar(loss, bounds=(-5.0, 5.0), method="bounded", options={"xatol": 1e-9}).x
     return float(np.exp(round(log_t, LOG_TEMPERATURE_DECIMALS)))
+
+
+def _fit_offsets(scaled: np.ndarray, y: np.ndarray, classes) -> np.ndarray:
+    """The per-class offsets (the most frequent class's fixed at 0) on OFFSET_GRID whose argmax of
+    `scaled + offsets` has the best macro-F1 against `y`; among equals, the smallest change."""
+    if len(classes) < 3:
+        raise ValueError("offsets need three or more classes")
+    truth = np.array([list(classes).index(label) for label in y])
+    reference = int(np.bincount(truth, minlength=len(classes)).argmax())
+    free = [k for k in range(len(classes)) if k != reference]
+    best, best_key = np.zeros(len(classes)), None
+    for values in np.stack(np.meshgrid(*[OFFSET_GRID] * len(free), indexing="ij"), axis=-1).reshape(-1, len(free)):
+        offsets = np.zeros(len(classes))
+        offsets[free] = values
+        key = (_macro_f1(truth, (scaled + offsets).argmax(axis=1), len(classes)), -np.abs(values).sum())
+        if best_key is None or key > best_key:
+            best, best_key = offsets, key
+    return best
+
+
+def _macro_f1(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
+    """Macro-F1 over all classes from one confusion matrix (scikit-learn's f1_score, without its checks)."""
+    confusion = np.bincount(truth * n_classes + predicted, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
+    hits = np.diag(confusion).astype(float)
+    denominators = confusion.sum(axis=0) + confusion.sum(axis=1)
+    return float(np.mean(np.divide(2 * hits, denominators, out=np.zeros(n_classes), where=denominators > 0)))
 
 
 def _class_scores(estimator, X, classes) -> np.ndarray:
