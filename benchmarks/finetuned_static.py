@@ -2,7 +2,9 @@
 
     python benchmarks/finetuned_static.py OUT      # ~15 min on 2 cores; needs .[embeddings,distill] and `dvc repro`
     cp OUT/* models/static_vectors/ && dvc exp run -S train.embeddings=static
-    git checkout . && dvc checkout                 # back to the shipped model; `dvc exp show` keeps the candidate
+    git checkout -- params.yaml dvc.lock metrics.json models/ plots/ reports/ && dvc checkout
+
+The last line goes back to the shipped model (`dvc exp show` keeps the candidate).
 
 The static vectors of the distill stage come from the bundled MiniLM as it ships; they did
 not move the locked test (docs/QUALITY.md). The fine-tuned preset's encoder reads wordings
@@ -37,6 +39,8 @@ def main() -> int:
     parser.add_argument("out", type=Path, help="folder for the distilled vectors")
     args = parser.parse_args()
     out = args.out.resolve()
+    # Before the encoder imports tqdm, which reads it once: model2vec's per-token bar would fill the log.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     os.chdir(ROOT)  # the params' paths (distill.vocabulary) are the project's, as in the stages
     params = load_params(paths.PARAMS)
     rows, labels = load_split(paths.TRAIN_SPLIT)

