@@ -102,6 +102,7 @@ class TrainParams(Section):
     @field_validator("class_offsets")
     @classmethod
     def _offsets_on_temperature(cls, value: str, info):
+        # info.data holds the fields declared above this one: calibration must stay above class_offsets.
         if value != "none" and info.data.get("calibration") != "temperature":
             raise ValueError("needs train.calibration: temperature (the offsets are chosen on its scaled scores)")
         return value

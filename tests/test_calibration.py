@@ -80,6 +80,7 @@ def test_class_offsets_move_only_the_intercepts_and_the_labels_are_the_shifted_a
     scaled = unshifted.decision_function(X) / unshifted.temperature_
     expected = shifted.classes_[(scaled + shifted.offsets_).argmax(axis=1)]
     assert np.mean(shifted.predict(X) == expected) > 0.999  # only float ties may differ
+    assert np.any(shifted.offsets_ != 0) and np.any(shifted.predict(X) != unshifted.predict(X))
     assert np.allclose(unshifted.predict_proba(X).sum(axis=1), 1) and np.allclose(
         shifted.predict_proba(X).sum(axis=1), 1
     )

@@ -15,7 +15,8 @@ With temperature, `offsets="macro_f1"` then moves the decision itself: one offse
 added to the scaled scores and chosen on the same out-of-fold scores for the best macro-F1
 there, then folded into the linear classifier's intercepts (so the plain model and the
 explanations need nothing new). Balanced class weights equalise the classes in the training
-data, synthetic text included; the offsets fit the decision to real articles.
+data, synthetic text included; the offsets fit the decision to real articles. The temperature
+is not refitted after them: they trade some calibration for the labels they move.
 
 Its own class rather than `CalibratedClassifierCV` because that one cannot keep
 synthetic rows out of the calibration set, nor take the article groups through a
@@ -38,7 +39,7 @@ from pipeline.modeling.plain import softmax
 
 METHODS = ("sigmoid", "isotonic", "temperature")
 OFFSETS = ("none", "macro_f1")
-OFFSET_GRID = np.round(np.arange(-1.0, 1.0 + 1e-9, 0.05), 2)  # per class, in units of the scaled score
+OFFSET_GRID = np.round(np.arange(-2.0, 2.0 + 1e-9, 0.05), 2)  # per class, in units of the scaled score
 LOG_TEMPERATURE_DECIMALS = 3  # steps of 0.1% in T: far above that noise, far below what the log loss tells apart
 
 
