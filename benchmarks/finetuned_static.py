@@ -46,7 +46,6 @@ def main() -> int:
     rows, labels = load_split(paths.TRAIN_SPLIT)
     print(f"fine-tuning on the train split ({len(labels)} pairs)", flush=True)
     encoder = FineTunedEncoder(params.finetune).fit(rows.to_list(), labels).encoder
-    out.mkdir(parents=True, exist_ok=True)
     about = "the bundled MiniLM fine-tuned on the train split (benchmarks/finetuned_static.py)"
     distill_encoder(params.distill, out, encoder, about)
     return 0

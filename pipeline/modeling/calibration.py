@@ -115,7 +115,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
             self.calibrators_ = []
             self.offsets_ = np.zeros(len(self.classes_))
             if self.offsets == "macro_f1":
-                self.offsets_ = _fit_offsets(out_of_fold / self.temperature_, y[calibrating], self.classes_)
+                self.offsets_ = _fit_offsets(out_of_fold / self.temperature_, hits)
                 # softmax((s + T b) / T) = softmax(s / T + b): the offsets become part of the scores.
                 self.estimator_.intercept_ = self.estimator_.intercept_ + self.temperature_ * self.offsets_
             return self
@@ -173,19 +173,21 @@ def _fit_temperature(scores: np.ndarray, hits: np.ndarray) -> float:
     return float(np.exp(round(log_t, LOG_TEMPERATURE_DECIMALS)))
 
 
-def _fit_offsets(scaled: np.ndarray, y: np.ndarray, classes) -> np.ndarray:
+def _fit_offsets(scaled: np.ndarray, hits: np.ndarray) -> np.ndarray:
     """The per-class offsets (the most frequent class's fixed at 0) on OFFSET_GRID whose argmax of
-    `scaled + offsets` has the best macro-F1 against `y`; among equals, the smallest change."""
-    if len(classes) < 3:
+    `scaled + offsets` has the best macro-F1 against the true classes (`hits`: a 1 in each row's
+    true column, as the temperature is fitted to); among equals, the smallest change."""
+    n_classes = hits.shape[1]
+    if n_classes < 3:
         raise ValueError("offsets need three or more classes")
-    truth = np.array([list(classes).index(label) for label in y])
-    reference = int(np.bincount(truth, minlength=len(classes)).argmax())
-    free = [k for k in range(len(classes)) if k != reference]
-    best, best_key = np.zeros(len(classes)), None
+    truth = hits.argmax(axis=1)
+    reference = int(hits.sum(axis=0).argmax())
+    free = [k for k in range(n_classes) if k != reference]
+    best, best_key = np.zeros(n_classes), None
     for values in np.stack(np.meshgrid(*[OFFSET_GRID] * len(free), indexing="ij"), axis=-1).reshape(-1, len(free)):
-        offsets = np.zeros(len(classes))
+        offsets = np.zeros(n_classes)
         offsets[free] = values
-        key = (_macro_f1(truth, (scaled + offsets).argmax(axis=1), len(classes)), -np.abs(values).sum())
+        key = (_macro_f1(truth, (scaled + offsets).argmax(axis=1), n_classes), -np.abs(values).sum())
         if best_key is None or key > best_key:
             best, best_key = offsets, key
     return best
