@@ -13,17 +13,24 @@ new article id), then for each size prints one table:
   through the same fitted pipeline (identical numbers);
 - stance score: `stance score corpus.jsonl --output out.parquet --workers N` as a
   subprocess, for each N: the median of `--repeat` runs (3), the worker counts taking turns;
+- the machine's ceiling for N workers: N one-worker runs at once, each on its share of the
+  corpus (the articles dealt out in turn), timed to the last one's end, in the same turns.
+  What it loses against one worker is what a pool of N loses too before it does anything of
+  its own: N busy cores slow each other (shared caches and memory), and every run starts
+  before it scores. The gap between it and the pool is what the pool costs;
 - Dask: `stance score shards/ --dask local:N` on the corpus in 32 shards, at its own
   size (`--dask-sentences`);
 - one article: `stance score one.txt` (the first seed article), best of three.
 
 Each subprocess row gives wall seconds, sentences per second, CPU seconds (user +
-system, of the whole process tree, from the kernel's accounting of finished
-children), sentences per CPU second (per core, and much less sensitive to other
-load on the machine than the wall-clock rate) and peak memory summed over the
-process tree (sampled every 50 ms with psutil). Ratios: each rate against the
-keyword floor, and N workers against 1 worker (wall clock: on a busy machine the
-ratio is only as good as the cores it got).
+system, of the whole process tree), sentences per CPU second (per core, and much less
+sensitive to other load on the machine than the wall-clock rate) and peak memory summed
+over the process tree, sampled every 50 ms with psutil. The `stance score` rows take their
+wall times from the runs in turns, which nothing samples, and their CPU and memory from one
+more run of each: the sampler takes about 4% of a core (0.14 CPU s in a 3.9 s run), and with
+every core busy that is time taken from the workers. Ratios: each rate against the keyword
+floor, and N workers against 1 worker (wall clock: on a busy machine the ratio is only as
+good as the cores it got).
 
     python benchmarks/score_benchmark.py --pathological 1 2.5 5 10
 
@@ -42,6 +49,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +119,18 @@ def predict_rates(corpus: Path, scorer: Scorer, model: Path, limit_pairs: int) -
     return rates
 
 
+def deal(corpus: Path, shares: int) -> list[Path]:
+    """The corpus's articles dealt out in turn into `shares` JSONL files beside it (share-1-of-2.jsonl, ...)."""
+    paths = [corpus.with_name(f"{corpus.stem}-share-{i + 1}-of-{shares}.jsonl") for i in range(shares)]
+    handles = [open(path, "w", encoding="utf-8") for path in paths]
+    with open(corpus, encoding="utf-8") as source:
+        for number, line in enumerate(source):
+            handles[number % shares].write(line)
+    for handle in handles:
+        handle.close()
+    return paths
+
+
 def shard(corpus: Path, folder: Path, shards: int) -> Path:
     """The corpus as `shards` JSONL files in one folder: Dask's unit of work is a file."""
     folder.mkdir(exist_ok=True)
@@ -128,6 +148,28 @@ class Run:
     seconds: float  # wall clock
     cpu: float  # user + system seconds of the whole process tree
     peak_mib: float  # peak resident memory summed over the process tree
+
+
+def wall_seconds(commands: list[list[str]]) -> float:
+    """Start the commands at once and wait for all; the seconds until the last one exits.
+
+    Nothing samples them: on a machine whose cores the commands keep busy, a sampler's own CPU
+    is taken from them."""
+    errors = [tempfile.TemporaryFile() for _ in commands]  # files, not pipes: a command ends when it exits
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=error)
+        for command, error in zip(commands, errors)
+    ]
+    for process in processes:
+        process.wait()
+    elapsed = time.perf_counter() - start
+    for command, process, error in zip(commands, processes, errors):
+        with error:
+            error.seek(0)
+            if process.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed: {error.read().decode()}")
+    return elapsed
 
 
 def timed(command: list[str]) -> Run:
@@ -311,17 +353,38 @@ def run(args, model: Path) -> None:
             print(row(sentences, "keyword floor (same reading, splitting, matching, writing)", result, floor[1], floor))
             for name, per_cpu in predict_rates(corpus, scorer, model, args.floor_pairs).items():
                 print(row(sentences, f"`{name}` on prepared pairs (in process)", None, per_cpu, floor), flush=True)
-            # Runs alternate between worker counts, so a slow spell of a shared machine falls on all of them.
-            runs = {workers: [] for workers in args.workers}
+            # What is timed: each worker count, and for N > 1 its ceiling, N one-worker runs at once on
+            # the corpus's N shares. Runs alternate between them, so a slow spell falls on all of them.
+            timings = {("pool", workers): [] for workers in args.workers}
+            shares = {}
+            for workers in args.workers:
+                if workers > 1:
+                    shares[workers] = deal(corpus, workers)
+                    timings[("ceiling", workers)] = []
             for _ in range(args.repeat):
-                for workers in args.workers:
-                    runs[workers].append(timed(score_command(corpus, folder / "out.parquet", model, workers)))
+                for kind, workers in timings:
+                    if kind == "pool":
+                        commands = [score_command(corpus, folder / "out.parquet", model, workers)]
+                    else:
+                        commands = [
+                            score_command(share, folder / f"{share.stem}.parquet", model, 1)
+                            for share in shares[workers]
+                        ]
+                    timings[(kind, workers)].append(wall_seconds(commands))
             base = None
             for workers in args.workers:
-                result = sorted(runs[workers], key=lambda run: run.seconds)[len(runs[workers]) // 2]  # the median
+                sampled = timed(score_command(corpus, folder / "out.parquet", model, workers))  # CPU and memory
+                result = Run(statistics.median(timings[("pool", workers)]), sampled.cpu, sampled.peak_mib)
                 base = base or sentences / result.seconds
                 label = f"`stance score`, {workers} worker{'s' if workers > 1 else ''}"
                 print(row(sentences, label, result, sentences / result.cpu, floor, base), flush=True)
+            for workers in shares:
+                seconds = statistics.median(timings[("ceiling", workers)])
+                ceiling = sentences / seconds
+                cells = [f"{sentences:,}", f"ceiling: {workers} one-worker runs at once, each on a 1/{workers} share"]
+                cells += [f"{seconds:.1f}", f"{ceiling:,.0f}", "", "", "", f"{ceiling / floor[0]:.2f}", ""]
+                cells += [f"{ceiling / base:.2f}" if base else ""]
+                print("| " + " | ".join(cells) + " |", flush=True)
             if args.dask:
                 dask_size = args.dask_sentences or size
                 dask_corpus = corpus
