@@ -154,6 +154,29 @@ def test_two_workers_write_the_same_output_as_one(model_path, tmp_path):
     assert (tmp_path / "s1.jsonl").read_bytes() == (tmp_path / "s2.jsonl").read_bytes()
 
 
+def test_one_worker_scores_with_the_model_frozen_out_of_the_collector_and_hands_it_back(
+    model_path, tmp_path, monkeypatch
+):
+    """The collector's full passes skip what lives for the whole run; a caller gets its collector back."""
+    import gc
+
+    from pipeline.scoring.scorer import Scorer, run_score
+
+    frozen_while_scoring = []
+    score_batch = Scorer.score_batch
+
+    def watched(self, batch):
+        frozen_while_scoring.append(gc.get_freeze_count())
+        return score_batch(self, batch)
+
+    monkeypatch.setattr(Scorer, "score_batch", watched)
+    before = gc.get_freeze_count()
+    code = run_score([str(ROOT / "seeds")], model_path, output=str(tmp_path / "pairs.jsonl"), progress=False)
+    assert code == 0 and read_jsonl(tmp_path / "pairs.jsonl")
+    assert frozen_while_scoring and min(frozen_while_scoring) > before + 10_000  # the imports and the model
+    assert gc.get_freeze_count() == before
+
+
 def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(trained_model):
     text = "France blocked the liaison office. Japan welcomed it."
     result = stance(
