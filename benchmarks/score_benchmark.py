@@ -12,12 +12,14 @@ new article id), then for each size prints one table:
   matched (features and classifier only), and `class_scores`, the scorer's walk
   through the same fitted pipeline (identical numbers);
 - stance score: `stance score corpus.jsonl --output out.parquet --workers N` as a
-  subprocess, for each N: the median of `--repeat` runs (3), the worker counts taking turns;
-- the machine's ceiling for N workers: N one-worker runs at once, each on its share of the
-  corpus (the articles dealt out in turn), timed to the last one's end, in the same turns.
-  What it loses against one worker is what a pool of N loses too before it does anything of
-  its own: N busy cores slow each other (shared caches and memory), and every run starts
-  before it scores. The gap between it and the pool is what the pool costs;
+  subprocess, for each N: the median wall time of `--repeat` runs (3), the worker counts
+  taking turns;
+- the machine's ceiling for N workers: N one-worker runs at once, each on one of N
+  contiguous shares of the corpus with as equal a number of sentences as whole articles
+  allow (the row names them), timed to the last one's end, the median of `--repeat` runs in
+  the same turns. What it loses against one worker a pool of N loses too before it does
+  anything of its own: N busy cores slow each other (shared caches and memory), and every
+  run starts before it scores. The gap between it and the pool is what the pool costs;
 - Dask: `stance score shards/ --dask local:N` on the corpus in 32 shards, at its own
   size (`--dask-sentences`);
 - one article: `stance score one.txt` (the first seed article), best of three.
@@ -26,11 +28,13 @@ Each subprocess row gives wall seconds, sentences per second, CPU seconds (user 
 system, of the whole process tree), sentences per CPU second (per core, and much less
 sensitive to other load on the machine than the wall-clock rate) and peak memory summed
 over the process tree, sampled every 50 ms with psutil. The `stance score` rows take their
-wall times from the runs in turns, which nothing samples, and their CPU and memory from one
-more run of each: the sampler takes about 4% of a core (0.14 CPU s in a 3.9 s run), and with
-every core busy that is time taken from the workers. Ratios: each rate against the keyword
-floor, and N workers against 1 worker (wall clock: on a busy machine the ratio is only as
-good as the cores it got).
+wall times (the median) from the runs in turns, which nothing samples, and their CPU and
+memory from one more run of each, after them: the sampler takes about 4% of a core (0.14 CPU s
+in a 3.9 s run), and with every core busy that is time taken from the workers. The keyword
+floor, Dask and one-article rows are sampled runs (one each; the best of three for one
+article). Ratios: each rate against the keyword floor, and N workers against 1 worker (wall
+clock: on a busy machine the ratio is only as good as the cores it got; empty without a
+one-worker row).
 
     python benchmarks/score_benchmark.py --pathological 1 2.5 5 10
 
@@ -119,16 +123,30 @@ def predict_rates(corpus: Path, scorer: Scorer, model: Path, limit_pairs: int) -
     return rates
 
 
-def deal(corpus: Path, shares: int) -> list[Path]:
-    """The corpus's articles dealt out in turn into `shares` JSONL files beside it (share-1-of-2.jsonl, ...)."""
-    paths = [corpus.with_name(f"{corpus.stem}-share-{i + 1}-of-{shares}.jsonl") for i in range(shares)]
-    handles = [open(path, "w", encoding="utf-8") for path in paths]
-    with open(corpus, encoding="utf-8") as source:
-        for number, line in enumerate(source):
-            handles[number % shares].write(line)
-    for handle in handles:
-        handle.close()
-    return paths
+def deal(corpus: Path, shares: int) -> list[tuple[Path, int]]:
+    """The corpus cut into `shares` contiguous runs of whole articles, as equal in sentences as whole
+    articles allow (share-1-of-2.jsonl, ... beside it); each file with its sentence count.
+
+    Contiguous runs, not articles dealt out in turn: the corpus repeats the same articles in the
+    same order, so dealing them out would give one share the same articles every time (at 40k,
+    20,940 sentences against 19,066), and the ceiling would time that imbalance."""
+    lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    counts = [len(split_sentences(json.loads(line)["text"])) for line in lines]
+    total, paths, written, start = sum(counts), [], [], 0
+    for share in range(shares):
+        end, sentences = start, 0
+        goal = total * (share + 1) / shares - sum(written)
+        while end < len(lines) and (share == shares - 1 or sentences + counts[end] / 2 <= goal):
+            sentences += counts[end]
+            end += 1
+        if end == start:
+            raise SystemExit(f"{corpus}: too few articles to cut into {shares} shares")
+        path = corpus.with_name(f"{corpus.stem}-share-{share + 1}-of-{shares}.jsonl")
+        path.write_text("".join(lines[start:end]), encoding="utf-8")
+        paths.append(path)
+        written.append(sentences)
+        start = end
+    return list(zip(paths, written))
 
 
 def shard(corpus: Path, folder: Path, shards: int) -> Path:
@@ -156,14 +174,19 @@ def wall_seconds(commands: list[list[str]]) -> float:
     Nothing samples them: on a machine whose cores the commands keep busy, a sampler's own CPU
     is taken from them."""
     errors = [tempfile.TemporaryFile() for _ in commands]  # files, not pipes: a command ends when it exits
-    start = time.perf_counter()
-    processes = [
-        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=error)
-        for command, error in zip(commands, errors)
-    ]
-    for process in processes:
-        process.wait()
-    elapsed = time.perf_counter() - start
+    processes = []
+    try:
+        start = time.perf_counter()
+        for command, error in zip(commands, errors):
+            processes.append(subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=error))
+        for process in processes:
+            process.wait()
+        elapsed = time.perf_counter() - start
+    finally:  # a command that could not start, or Ctrl-C: none of the others is left running
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     for command, process, error in zip(commands, processes, errors):
         with error:
             error.seek(0)
@@ -280,6 +303,8 @@ def main() -> None:
         help="time a model trained with these MiniLM embeddings on (trained first, into a temp folder)",
     )
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     with tempfile.TemporaryDirectory() as folder:
         model = ROOT / MODEL_PATH
         if args.embeddings:
@@ -368,20 +393,24 @@ def run(args, model: Path) -> None:
                     else:
                         commands = [
                             score_command(share, folder / f"{share.stem}.parquet", model, 1)
-                            for share in shares[workers]
+                            for share, _ in shares[workers]
                         ]
                     timings[(kind, workers)].append(wall_seconds(commands))
-            base = None
+            # The "vs 1 worker" column needs a one-worker row; without one it stays empty.
+            base = sentences / statistics.median(timings[("pool", 1)]) if 1 in args.workers else None
             for workers in args.workers:
                 sampled = timed(score_command(corpus, folder / "out.parquet", model, workers))  # CPU and memory
                 result = Run(statistics.median(timings[("pool", workers)]), sampled.cpu, sampled.peak_mib)
-                base = base or sentences / result.seconds
                 label = f"`stance score`, {workers} worker{'s' if workers > 1 else ''}"
                 print(row(sentences, label, result, sentences / result.cpu, floor, base), flush=True)
             for workers in shares:
                 seconds = statistics.median(timings[("ceiling", workers)])
                 ceiling = sentences / seconds
-                cells = [f"{sentences:,}", f"ceiling: {workers} one-worker runs at once, each on a 1/{workers} share"]
+                sizes = " / ".join(f"{count:,}" for _, count in shares[workers])
+                cells = [
+                    f"{sentences:,}",
+                    f"ceiling: {workers} one-worker runs at once, on shares of {sizes} sentences",
+                ]
                 cells += [f"{seconds:.1f}", f"{ceiling:,.0f}", "", "", "", f"{ceiling / floor[0]:.2f}", ""]
                 cells += [f"{ceiling / base:.2f}" if base else ""]
                 print("| " + " | ".join(cells) + " |", flush=True)

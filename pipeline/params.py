@@ -102,8 +102,9 @@ class TrainParams(Section):
     @field_validator("class_offsets")
     @classmethod
     def _offsets_on_temperature(cls, value: str, info):
-        # info.data holds the fields declared above this one: calibration must stay above class_offsets.
-        if value != "none" and info.data.get("calibration") != "temperature":
+        # info.data holds the fields declared above this one that passed: calibration must stay above
+        # class_offsets. A calibration that failed is not there, and its own error is the one to report.
+        if value != "none" and info.data.get("calibration", "temperature") != "temperature":
             raise ValueError("needs train.calibration: temperature (the offsets are chosen on its scaled scores)")
         return value
 

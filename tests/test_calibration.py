@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -9,11 +11,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from pipeline.data.splits import load_split
+from pipeline.errors import DataError
 from pipeline.modeling.build import calibration_groups
 from pipeline.modeling.calibration import OFFSET_GRID, GroupCalibratedClassifier, _fit_offsets, _fit_temperature
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import pairs_frame
+from pipeline.params import load_params
 from pipeline.paths import TRAIN_SPLIT
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +83,7 @@ def test_class_offsets_move_only_the_intercepts_and_the_labels_are_the_shifted_a
     moved = shifted.estimator_.intercept_ - unshifted.estimator_.intercept_
     assert np.allclose(moved, shifted.temperature_ * shifted.offsets_)
     assert np.isin(shifted.offsets_, OFFSET_GRID).all() and (shifted.offsets_ == 0).sum() >= 1
+    assert np.abs(shifted.offsets_).max() < OFFSET_GRID.max()  # a choice on the grid's edge: the grid is too narrow
     scaled = unshifted.decision_function(X) / unshifted.temperature_
     expected = shifted.classes_[(scaled + shifted.offsets_).argmax(axis=1)]
     assert np.mean(shifted.predict(X) == expected) > 0.999  # only float ties may differ
@@ -87,8 +94,8 @@ def test_class_offsets_move_only_the_intercepts_and_the_labels_are_the_shifted_a
 
 
 def test_the_offsets_are_the_best_macro_f1_on_the_grid_by_scikit_learns_count():
-    """Skewed scores whose plain argmax under-predicts the two small classes: the chosen offsets
-    must reach the grid's best macro-F1 as scikit-learn computes it, and beat no offsets at all."""
+    """Scores skewed toward the most frequent class: the chosen offsets must reach the grid's best
+    macro-F1 as scikit-learn computes it, and beat no offsets at all."""
     rng = np.random.default_rng(3)
     y = rng.choice([0, 1, 2], size=600, p=[0.15, 0.15, 0.7])
     scores = rng.normal(size=(600, 3)) + 1.5 * np.eye(3)[y] + np.array([-0.6, -0.4, 0.3])
@@ -102,6 +109,20 @@ def test_the_offsets_are_the_best_macro_f1_on_the_grid_by_scikit_learns_count():
     )
     assert chosen == pytest.approx(best, abs=1e-12)
     assert chosen > f1_score(y, scores.argmax(axis=1), average="macro") + 0.01
+
+
+@pytest.mark.parametrize("calibration", ["none", "sigmoid", "isotonic"])
+def test_params_refuse_offsets_without_temperature_in_one_line_naming_the_file_and_line(tmp_path, calibration):
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    assert "  calibration: temperature" in text and "  class_offsets: none" in text
+    text = text.replace("  calibration: temperature", f"  calibration: {calibration}")
+    (tmp_path / "params.yaml").write_text(text.replace("  class_offsets: none", "  class_offsets: macro_f1"))
+    line = 1 + text.splitlines().index(next(row for row in text.splitlines() if row.startswith("  class_offsets:")))
+    with pytest.raises(DataError) as raised:
+        load_params(tmp_path / "params.yaml")
+    assert str(raised.value).startswith(
+        f"{tmp_path / 'params.yaml'}:{line}: train.class_offsets: needs train.calibration"
+    )
 
 
 def test_offsets_need_temperature_scaling(features):
