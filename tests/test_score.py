@@ -170,11 +170,18 @@ def test_one_worker_scores_with_the_model_frozen_out_of_the_collector_and_hands_
         return score_batch(self, batch)
 
     monkeypatch.setattr(Scorer, "score_batch", watched)
-    before = gc.get_freeze_count()
+    gc.unfreeze()  # nothing is frozen before a command runs
     code = run_score([str(ROOT / "seeds")], model_path, output=str(tmp_path / "pairs.jsonl"), progress=False)
     assert code == 0 and read_jsonl(tmp_path / "pairs.jsonl")
-    assert frozen_while_scoring and min(frozen_while_scoring) > before + 10_000  # the imports and the model
-    assert gc.get_freeze_count() == before
+    assert frozen_while_scoring and min(frozen_while_scoring) > 10_000  # the imports and the model
+    assert gc.get_freeze_count() == 0
+    # A caller that froze objects itself keeps them frozen, and nothing more: its arrangement is its own.
+    kept = [object() for _ in range(3)]
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    assert run_score([str(ROOT / "seeds")], model_path, output=str(tmp_path / "again.jsonl"), progress=False) == 0
+    assert frozen - 100 < gc.get_freeze_count() <= frozen and kept  # (the run may free a few by refcount)
+    gc.unfreeze()
 
 
 def test_jsonl_from_stdin_with_custom_field_names_and_the_python_api_agree(trained_model):

@@ -513,7 +513,7 @@ def run_score(
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
     with contextlib.ExitStack() as stack:
-        if scorer is not None:
+        if scorer is not None and gc.get_freeze_count() == 0:  # a caller that froze objects keeps its own
             # The imports and the model live as long as the run, yet every full collection walked them
             # all: about 0.1 s per 40k sentences. Frozen, the collector skips them; whatever reference
             # counting frees is still freed. (Workers freeze theirs as they start: _init_worker, warm.py.)
