@@ -131,16 +131,17 @@ def deal(corpus: Path, shares: int) -> list[tuple[Path, int]]:
     same order, so dealing them out would give one share the same articles every time (at 40k,
     20,940 sentences against 19,066), and the ceiling would time that imbalance."""
     lines = corpus.read_text(encoding="utf-8").splitlines(keepends=True)
+    if len(lines) < shares:
+        raise SystemExit(f"{corpus}: {len(lines)} articles cannot make {shares} shares")
     counts = [len(split_sentences(json.loads(line)["text"])) for line in lines]
     total, paths, written, start = sum(counts), [], [], 0
     for share in range(shares):
-        end, sentences = start, 0
+        after = shares - share - 1  # shares still to fill after this one, each needing an article
         goal = total * (share + 1) / shares - sum(written)
-        while end < len(lines) and (share == shares - 1 or sentences + counts[end] / 2 <= goal):
+        end, sentences = start + 1, counts[start]  # at least one article
+        while end < len(lines) - after and (after == 0 or sentences + counts[end] / 2 <= goal):
             sentences += counts[end]
             end += 1
-        if end == start:
-            raise SystemExit(f"{corpus}: too few articles to cut into {shares} shares")
         path = corpus.with_name(f"{corpus.stem}-share-{share + 1}-of-{shares}.jsonl")
         path.write_text("".join(lines[start:end]), encoding="utf-8")
         paths.append(path)
