@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import json
 import random
 import shutil
@@ -394,6 +395,7 @@ def test_a_worker_never_reuses_a_linear_model_preloaded_before_the_preset_was_on
     finally:
         scorer._preloaded.pop(identity, None)
         scorer._worker_scorer = None
+        gc.unfreeze()  # _init_worker froze this process as it would a worker's
 
 
 def test_switched_off_the_stage_never_imports_torch(small_project, tmp_path):

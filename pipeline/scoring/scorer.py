@@ -306,7 +306,10 @@ def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
         _worker_scorer = preloaded or Scorer.load(model_path, explain_top)
     except DataError as err:  # reported with the first batch: a failing initializer would restart forever
         _worker_error = err
-    gc.freeze()  # what the worker holds from here on lives as long as it does (see run_score)
+    # What the worker holds now, the server's objects it forked with included, lives as long as it does:
+    # frozen, the collector's full passes skip it (see run_score), and never write to the inherited
+    # objects' headers, which would copy the server's pages into every worker (Python's docs on gc.freeze).
+    gc.freeze()
     if "torch" in sys.modules:  # the embeddings extra: N workers share the cores, not a thread per core each
         from pipeline.features.embeddings import limit_threads
 
@@ -516,7 +519,7 @@ def run_score(
         if scorer is not None and gc.get_freeze_count() == 0:  # a caller that froze objects keeps its own
             # The imports and the model live as long as the run, yet every full collection walked them
             # all: about 0.1 s per 40k sentences. Frozen, the collector skips them; whatever reference
-            # counting frees is still freed. (Workers freeze theirs as they start: _init_worker, warm.py.)
+            # counting frees is still freed. (Workers freeze theirs as they start: _init_worker.)
             gc.freeze()
             stack.callback(gc.unfreeze)  # a caller in this process gets its collector back as it was
         write_pairs = stack.enter_context(row_writer(output, schema, about))

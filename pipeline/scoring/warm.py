@@ -3,15 +3,10 @@
 
 Anything that goes wrong here is left to the workers, which load the model themselves and report
 the error with the first batch, as they do without this.
-
-Then everything the server holds is frozen out of the collector's reach (gc.freeze, as Python's
-docs advise before fork): a worker's full collections would otherwise walk all of it, and write to
-each object's header as they do, copying the server's pages into every worker.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 
 from pipeline.scoring.pool import WORKER_MODEL
@@ -19,4 +14,3 @@ from pipeline.scoring.scorer import preload
 
 if os.environ.get(WORKER_MODEL):
     preload(os.environ[WORKER_MODEL])  # never raises: an error here would stop the server
-gc.freeze()
