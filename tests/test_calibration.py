@@ -123,6 +123,7 @@ def test_params_refuse_offsets_without_temperature_in_one_line_naming_the_file_a
     assert str(raised.value).startswith(
         f"{tmp_path / 'params.yaml'}:{line}: train.class_offsets: needs train.calibration"
     )
+    assert "\n" not in str(raised.value)
 
 
 def test_offsets_need_temperature_scaling(features):
