@@ -189,11 +189,16 @@ def wall_seconds(commands: list[list[str]]) -> float:
                 process.kill()
                 process.wait()
     for command, process, error in zip(commands, processes, errors):
-        with error:
-            error.seek(0)
-            if process.returncode != 0:
-                raise SystemExit(f"{' '.join(command)} failed: {error.read().decode()}")
+        _check_exit(command, process, error)
     return elapsed
+
+
+def _check_exit(command: list[str], process: subprocess.Popen, errors) -> None:
+    """Close the command's error file; stop the benchmark with what it said if it failed."""
+    with errors:
+        errors.seek(0)
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {errors.read().decode()}")
 
 
 def timed(command: list[str]) -> Run:
@@ -229,10 +234,7 @@ def timed(command: list[str]) -> Run:
     elapsed = time.perf_counter() - start
     ended.set()
     sampler.join()
-    with errors:
-        errors.seek(0)
-        if process.returncode != 0:
-            raise SystemExit(f"{' '.join(command)} failed: {errors.read().decode()}")
+    _check_exit(command, process, errors)
     return Run(elapsed, sum(cpu_of.values()), peak[0] / 2**20)
 
 
