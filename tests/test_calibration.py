@@ -130,3 +130,14 @@ def test_offsets_need_temperature_scaling(features):
     X, y, groups = features
     with pytest.raises(ValueError, match="need method='temperature'"):
         GroupCalibratedClassifier(LogisticRegression(), method="sigmoid", offsets="macro_f1").fit(X, y, groups=groups)
+
+
+def test_params_report_a_bad_calibration_itself_not_the_offsets_that_need_it(tmp_path):
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    text = text.replace("  calibration: temperature", "  calibration: platt")
+    (tmp_path / "params.yaml").write_text(text.replace("  class_offsets: none", "  class_offsets: macro_f1"))
+    line = 1 + next(i for i, row in enumerate(text.splitlines()) if row.startswith("  calibration:"))
+    with pytest.raises(DataError) as raised:
+        load_params(tmp_path / "params.yaml")
+    assert str(raised.value).startswith(f"{tmp_path / 'params.yaml'}:{line}: train.calibration:")
+    assert "class_offsets" not in str(raised.value) and "\n" not in str(raised.value)
