@@ -71,6 +71,7 @@ class TrainParams(Section):
     class_weight: Literal["balanced", "none"]
     mark_actors: bool
     negation_scope: bool
+    power_scope: bool  # the words of a power phrase and its content as other words than a choice made
     word_ngrams: list[int] = Field(min_length=2, max_length=2)
     char_ngrams: list[int] = Field(min_length=2, max_length=2)  # [0, 0]: none
     window: int = Field(ge=0)

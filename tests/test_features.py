@@ -80,6 +80,25 @@ def test_negation_scope_prefixes_tokens_to_the_clause_end(registry, lexicon):
     assert "not_support not_the not_office , officials" in text
 
 
+def test_power_scope_prefixes_a_power_phrase_and_its_content_not_an_act(registry, lexicon):
+    # guide: "France could use its veto" is neutral, "France used its veto" is oppose
+    could = views("France could use its veto against the office, officials said.", registry, lexicon, power_scope=True)
+    assert could["france"]["text"].split()[:9] == [
+        "actorx",
+        *("power_" + w for w in ("could", "use", "its", "veto", "against", "the")),
+        "office",
+        ",",
+    ]
+    assert "power_veto" in could["france"]["window"].split()
+    used = views("France used its veto against the office.", registry, lexicon, power_scope=True)
+    assert not any(t.startswith("power_") for t in used["france"]["text"].split())
+    # the content stops at the clause's end, and nothing is prefixed with the switch off
+    short = views("Germany can block it, and Japan welcomed the office.", registry, lexicon, power_scope=True)
+    assert "power_block power_it , and actoro welcomed" in short["germany"]["text"]
+    off = views("France could use its veto against the office.", registry, lexicon)
+    assert "power_" not in off["france"]["text"]
+
+
 def test_another_target_only_gets_no_stance_of_its_own(registry, lexicon):
     cues = views("Germany supports NATO membership for Ukraine.", registry, lexicon)["germany"]["cues"]
     assert "off:self:support" in cues and "self:support" not in cues

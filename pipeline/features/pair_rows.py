@@ -4,7 +4,9 @@ For each (sentence, this actor's mention spans, other actors' spans) it gives:
 
 - `text`: the sentence with this actor's mentions as ACTORX and other actors' as
   ACTORO, lower-cased, and (optionally) every token in a negation's scope
-  prefixed NOT_, so "not against" and "against" are different n-grams;
+  prefixed NOT_, so "not against" and "against" are different n-grams; and (optionally)
+  every token of a power phrase and of its content prefixed POWER_, so "could use its
+  veto" is not read as the veto used;
 - `window`: the marked tokens nearest this actor's mentions;
 - `context`: the marked neighbouring sentences (optional);
 - `cues`: a dict of lexicon features scoped to this actor (see `cues` and `holders`), and with
@@ -25,6 +27,7 @@ from pipeline.features.lexicon import STANCE_CLASSES, Lexicon, Syntax
 from pipeline.features.tokens import (
     NEGATED_PREFIX,
     OTHER_TOKEN,
+    POWER_PREFIX,
     TARGET_TOKEN,
     token_starts,
     tokenize,
@@ -45,6 +48,7 @@ class PairRows:
         lexicon=None,
         mark_actors=True,
         negation_scope=True,
+        power_scope=False,
         window=6,
         context_sentences=False,
         cue_features=True,
@@ -53,6 +57,7 @@ class PairRows:
         self.lexicon = lexicon
         self.mark_actors = mark_actors
         self.negation_scope = negation_scope
+        self.power_scope = power_scope
         self.window = window
         self.context_sentences = context_sentences
         self.cue_features = cue_features
@@ -100,7 +105,9 @@ class PairRows:
             "found": found,
             "boundaries": boundaries,
             # Mentions are never in a negation's scope, so one actor's marking does not change the rest.
-            "shown": self._negation_marked(tokens, boundaries, found["negators"]),
+            "shown": self._power_marked(
+                self._negation_marked(tokens, boundaries, found["negators"]), boundaries, found["power"], syntax
+            ),
             "cues": sentence_cues(tokens, boundaries, found, syntax)
             if self.cue_features and self.mark_actors
             else None,
@@ -149,6 +156,20 @@ class PairRows:
             shown.append(NEGATED_PREFIX + token if scope and token not in (TARGET_TOKEN, OTHER_TOKEN) else token)
             if i in negator_ends:
                 scope = True
+        return shown
+
+    def _power_marked(self, shown, boundaries, powers, syntax: Syntax) -> list[str]:
+        """The guide: "France could use its veto" is neutral, "France used its veto" oppose. The
+        phrase and the cue it may take as content (power_content_reach) read as other words than the act."""
+        if not self.power_scope or not powers:
+            return shown
+        shown = list(shown)
+        for first, last in powers:
+            for i in range(first, min(len(shown), last + 1 + syntax.power_content_reach)):
+                if i > last and (boundaries[i] or shown[i] == ","):  # the content stays in the phrase's clause
+                    break
+                if shown[i] not in (TARGET_TOKEN, OTHER_TOKEN) and not shown[i].startswith(POWER_PREFIX):
+                    shown[i] = POWER_PREFIX + shown[i]
         return shown
 
 

@@ -9,6 +9,7 @@ from operator import add
 TARGET_TOKEN = "actorx"  # this pair's actor
 OTHER_TOKEN = "actoro"  # any other actor
 NEGATED_PREFIX = "not_"
+POWER_PREFIX = "power_"  # a word of a power to decide ("could use its veto"), not of a choice made
 # PairView has already tokenised: the vectorisers keep its tokens (actorx, not_x, punctuation) by
 # cutting its texts at white space, which no token holds.
 VECTORIZER_TOKEN_PATTERN = r"\S+"

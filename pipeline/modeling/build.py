@@ -97,6 +97,7 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
                     lexicon=lexicon,
                     mark_actors=p.mark_actors,
                     negation_scope=p.negation_scope,
+                    power_scope=p.power_scope,
                     window=p.window,
                     context_sentences=p.context_sentences,
                     cue_features=p.cue_features,

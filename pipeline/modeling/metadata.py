@@ -16,7 +16,7 @@ from pipeline.errors import DataError
 from pipeline.paths import MODEL
 
 # Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
-FEATURE_VERSION = 10
+FEATURE_VERSION = 11
 BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
 
 

@@ -39,6 +39,7 @@ PAIR_ROWS_PARAMS = (
     "lexicon",
     "mark_actors",
     "negation_scope",
+    "power_scope",
     "window",
     "context_sentences",
     "cue_features",
