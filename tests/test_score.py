@@ -23,6 +23,7 @@ from pipeline.errors import DataError
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.paths import TEST_SPLIT
+from pipeline.scoring.inputs import read_inputs
 from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, arrow_array, check_outputs
 from pipeline.scoring.scorer import score_texts
 
@@ -441,3 +442,62 @@ def test_from_a_subfolder_the_default_model_is_pointed_to(tmp_path):
         result.stderr
         == "error: models/model.skops: model file not found; build one with `dvc repro` (or `stance train`)\n"
     )
+
+
+def test_hostile_jsonl_lines_are_skipped_one_line_each_and_the_rest_is_scored(trained_model, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    lines = [
+        '{"id": "surrogate", "text": "France \\ud800 opposes the liaison office."}',  # half a surrogate pair
+        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser recurses
+        json.dumps({"id": "long", "text": "France " * 150}),
+        json.dumps({"id": "good", "text": "France blocked the liaison office."}),
+    ]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = tmp_path / "o.jsonl"
+    result = stance(trained_model, str(feed), "--max-article-chars", "100", "--output", str(output))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"skipped: {feed}:1: text or id holds an unpaired surrogate escape (\\ud800-\\udfff), not Unicode text",
+        f"skipped: {feed}:2: line too long for an article of at most 100 characters; skipped (see --max-article-chars)",
+        f"skipped: {feed}:3: article has 1050 characters, more than 100; skipped (see --max-article-chars)",
+    ]
+    assert {row["article_id"] for row in read_jsonl(output)} == {"good"}
+
+
+def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    [problem] = read_inputs([str(feed)])
+    assert str(problem) == f"skipped: {feed}:1: not valid JSON here (nested too deeply)"
+
+
+def test_a_text_input_that_never_ends_is_read_no_further_than_an_article_can_be(tmp_path):
+    # A device reports size 0 whatever it holds; the reader stops after max_chars * 4 bytes.
+    [problem] = read_inputs(["/dev/zero"], max_chars=1000)
+    assert str(problem) == "skipped: /dev/zero: larger than 1000 characters; not an article (see --max-article-chars)"
+
+
+def test_a_line_too_long_for_any_article_is_passed_over_without_holding_it(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    with feed.open("wb") as handle:
+        handle.write(b'{"id": "big", "text": "' + b"a" * 5_000_000 + b'"}\n')
+        handle.write(b'{"id": "next", "text": "Japan welcomed the office."}\n')
+    events = list(read_inputs([str(feed)], max_chars=1000))
+    assert str(events[0]).startswith(f"skipped: {feed}:1: line too long for an article of at most 1000 characters")
+    assert [(e.id, e.origin) for e in events[1:]] == [("next", f"{feed}:2")]
+
+
+def test_fail_fast_goes_on_after_a_warning_whose_article_was_scored(trained_model, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        json.dumps({"id": "a", "text": "France blocked the liaison office.", "date": "someday"})
+        + "\n"
+        + json.dumps({"id": "a", "text": "Japan welcomed the liaison office."})
+        + "\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "o.jsonl"
+    result = stance(trained_model, str(feed), "--fail-fast", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stderr.splitlines()] == ["warning", "warning"]
+    assert {row["article_id"] for row in read_jsonl(output)} == {"a", "a#2"}

@@ -168,14 +168,20 @@ def distinct_ids(events: Iterable[Article | Problem]) -> Iterator[Article | Prob
 
 def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
     origin = str(path)
+    too_large = Problem(origin, f"larger than {max_chars} characters; not an article (see --max-article-chars)", True)
     try:
         # UTF-8 uses at most 4 bytes per character, so a file this large is certainly too long.
         if path.stat().st_size > 4 * max_chars:
-            yield Problem(origin, f"larger than {max_chars} characters; not an article (see --max-article-chars)", True)
+            yield too_large
             return
-        raw = path.read_bytes()
+        # A device or a pipe says size 0 whatever it holds: read no more than an article can be.
+        with open(path, "rb") as handle:
+            raw = handle.read(4 * max_chars + 1)
     except OSError as err:
         yield Problem(origin, f"cannot read: {err.strerror}", skipped=True)
+        return
+    if len(raw) > 4 * max_chars:
+        yield too_large
         return
     yield from _article_from_bytes(raw, path.stem, origin, max_chars)
 
@@ -224,14 +230,17 @@ def _read_jsonl(
     handle: BinaryIO, name: str, id_field: str, text_field: str, max_chars: int
 ) -> Iterator[Article | Problem]:
     problems: list[Problem] = []  # a broken UTF-16 stream, found while reading it
-    for number, raw in enumerate(_utf8_lines(handle, name, problems), start=1):
+    longest = 4 * max_chars + 1024  # bytes: an article of max_chars characters, in UTF-8, and its record's fields
+    for number, raw in enumerate(_utf8_lines(handle, name, problems, longest), start=1):
         origin = f"{name}:{number}"
-        if not raw.strip():
-            continue
-        if len(raw) > 4 * max_chars + 1024:
+        if raw is None:
             yield Problem(
-                origin, f"line longer than {max_chars} characters allow; skipped (see --max-article-chars)", True
+                origin,
+                f"line too long for an article of at most {max_chars} characters; skipped (see --max-article-chars)",
+                True,
             )
+            continue
+        if not raw.strip():
             continue
         if b"\x00" in raw:
             yield Problem(origin, "NUL bytes in line, not JSON text", skipped=True)
@@ -247,6 +256,9 @@ def _read_jsonl(
             message = err.msg.removesuffix(" at")
             yield Problem(origin, f"not valid JSON ({message} at column {err.colno})", skipped=True)
             continue
+        except RecursionError:
+            yield Problem(origin, "not valid JSON here (nested too deeply)", skipped=True)
+            continue
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
             continue
@@ -257,6 +269,12 @@ def _read_jsonl(
         if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
             yield Problem(
                 origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True
+            )
+            continue
+        if "\\u" in line and not _is_unicode(text, str(article_id)):
+            # JSON can escape half of a surrogate pair ("\ud800"), which is no character and cannot be written.
+            yield Problem(
+                origin, "text or id holds an unpaired surrogate escape (\\ud800-\\udfff), not Unicode text", True
             )
             continue
         date, problem = _record_date(record.get("date"), origin)
@@ -282,18 +300,40 @@ def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
         return None, Problem(origin, message, skipped=False)
 
 
-def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem]) -> Iterator[bytes]:
-    """The stream's lines as UTF-8 bytes; UTF-16/32 with a mark (PowerShell's `>` writes UTF-16) transcoded."""
+def _is_unicode(*texts: str) -> bool:
+    try:
+        for text in texts:
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: int) -> Iterator[bytes | None]:
+    """The stream's lines as UTF-8 bytes; UTF-16/32 with a mark (PowerShell's `>` writes UTF-16) transcoded.
+
+    A line longer than `longest` bytes (characters, in UTF-16/32) is None, read past without holding it."""
     encoding = text_encoding(handle.peek(4)[:4]) if hasattr(handle, "peek") else "utf-8"
     if encoding in ("utf-8", "utf-8-sig"):
-        yield from handle
+        while line := handle.readline(longest + 1):
+            if len(line) > longest and not line.endswith(b"\n"):
+                while (rest := handle.readline(2**20)) and not rest.endswith(b"\n"):
+                    pass
+                yield None
+            else:
+                yield line
         return
     text = io.TextIOWrapper(handle, encoding=encoding, newline=None)
     read = 0
     try:
-        for line in text:
+        while line := text.readline(longest + 1):
             read += 1
-            yield line.encode("utf-8")
+            if len(line) > longest and not line.endswith("\n"):
+                while (rest := text.readline(2**20)) and not rest.endswith("\n"):
+                    pass
+                yield None
+            else:
+                yield line.encode("utf-8")
     except UnicodeDecodeError:
         label = encoding.upper()
         message = f"not valid {label} (its byte-order mark says {label}); save the file as UTF-8"

@@ -538,7 +538,7 @@ def run_score(
             if isinstance(batch, Problem):
                 print(batch, file=sys.stderr)
                 skipped += batch.skipped
-                if fail_fast:
+                if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
                     raise FailFast(str(batch))
                 continue
             write_pairs(batch.pairs)
