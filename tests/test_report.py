@@ -231,6 +231,18 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     (tmp_path / "broken.jsonl").write_text("\n".join([*lines[:2], lines[2][:40], *lines[3:]]) + "\n")
     (tmp_path / "bad_stance.jsonl").write_text(lines[0] + "\n" + lines[1].replace('"stance": "', '"stance": "x') + "\n")
     (tmp_path / "notes.txt").write_text("hello\n")
+    sentence = json.loads(lines[1])["sentence"]
+    (tmp_path / "surrogate.jsonl").write_text(
+        lines[0] + "\n" + lines[1].replace(json.dumps(sentence), '"\\ud800"') + "\n"
+    )
+    (tmp_path / "nested.jsonl").write_text(lines[0] + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    summary = (scored / "summary.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "cut.csv").write_text("\n".join([*summary[:3], summary[3].rsplit(",", 2)[0]]) + "\n")
+    (tmp_path / "extra.csv").write_text("\n".join([*summary[:2], summary[2] + ",1", *summary[3:]]) + "\n")
+    fields = summary[0].split(",")
+    negative = summary[1].split(",")
+    negative[fields.index("pairs")] = "-5"
+    (tmp_path / "negative.csv").write_text("\n".join([summary[0], ",".join(negative)]) + "\n")
     cases = {
         str(tmp_path / "missing.jsonl"): f"{tmp_path / 'missing.jsonl'}: no such file or folder",
         str(tmp_path / "broken.jsonl"): f"{tmp_path / 'broken.jsonl'}:3: not valid JSON",
@@ -240,6 +252,15 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         ): f"{ROOT / 'data/targets/nato-tokyo-office/labels.csv'}: no column 'sentence_index' for pair rows",
         str(tmp_path / "notes.txt"): f"{tmp_path / 'notes.txt'}: unknown format '.txt'",
         str(report): f"{report}: --output is the input",
+        str(tmp_path / "surrogate.jsonl"): f"{tmp_path / 'surrogate.jsonl'}:2: an unpaired surrogate escape",
+        str(tmp_path / "nested.jsonl"): f"{tmp_path / 'nested.jsonl'}:2: not valid JSON here (nested too deeply)",
+        str(
+            tmp_path / "cut.csv"
+        ): f"{tmp_path / 'cut.csv'}:4: {len(fields) - 2} fields where the header has {len(fields)}",
+        str(
+            tmp_path / "extra.csv"
+        ): f"{tmp_path / 'extra.csv'}:3: {len(fields) + 1} fields where the header has {len(fields)}",
+        str(tmp_path / "negative.csv"): f"{tmp_path / 'negative.csv'}:2: pairs -5 is negative",
     }
     for source, message in cases.items():
         result = stance("report", source, "--output", str(report))

@@ -105,18 +105,38 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
             record = json.loads(line)
         except json.JSONDecodeError as err:
             raise DataError(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
+        except RecursionError:
+            raise DataError(path, number, "not valid JSON here (nested too deeply)") from None
         if not isinstance(record, dict):
             raise DataError(path, number, "a JSON object (one scored row) is expected")
+        if "\\u" in line:
+            # JSON can escape half of a surrogate pair ("\ud800"): no character, and the page could not be written.
+            try:
+                json.dumps(record, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise DataError(
+                    path, number, "an unpaired surrogate escape (\\ud800-\\udfff), not Unicode text"
+                ) from None
         columns = columns or list(record)
         records.append((number, record))
     return columns, records
 
 
+_SHORT_ROW = object()  # the value DictReader gives a field that a short row lacks
+
+
 def _csv_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]:
-    reader = csv.DictReader(handle)
+    reader = csv.DictReader(handle, restval=_SHORT_ROW)
     columns = list(reader.fieldnames or [])
-    # CSV has no null: an empty cell is a missing value (no date, no actor).
-    return columns, [(reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}) for row in reader]
+    records = []
+    for row in reader:
+        # A row with fewer or more fields than the header: a file cut short or written by hand.
+        if None in row or _SHORT_ROW in row.values():
+            fields = len(columns) + len(row.get(None, [])) - sum(v is _SHORT_ROW for v in row.values())
+            raise DataError(path, reader.line_num, f"{fields} fields where the header has {len(columns)}")
+        # CSV has no null: an empty cell is a missing value (no date, no actor).
+        records.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}))
+    return columns, records
 
 
 def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -150,13 +170,16 @@ def _pair_row(path: Path, line: int, record: dict) -> dict:
 
 def _summary_row(path: Path, line: int, record: dict) -> dict:
     stance = _choice(path, line, record, SUMMARY_STANCES)
-    return {
+    row = {
         "article_id": _text(path, line, record, "article_id"),
         "date": _date(path, line, record),
         "actor": None if stance == "no_actors" else _text(path, line, record, "actor"),
         "pairs": _number(path, line, record, "pairs", int),
         "stance": stance,
     }
+    if row["pairs"] < 0:
+        raise DataError(path, line, f"pairs {row['pairs']} is negative")
+    return row
 
 
 def _text(path, line, record, name) -> str:
