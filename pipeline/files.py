@@ -183,7 +183,11 @@ def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_DATA_FILE_BYTES
 def load_yaml(path: str | os.PathLike):
     """Parse a YAML data file safely, keeping line numbers on strings, lists and mappings."""
     text = read_text_file(path)
-    loader = _LineLoader(text, str(path))
+    try:
+        loader = _LineLoader(text, str(path))
+    except yaml.reader.ReaderError as err:  # the reader checks every character before any parsing
+        line = text.count("\n", 0, err.position) + 1
+        raise DataError(path, line, f"invalid YAML: control character #x{err.character:02x} is not allowed") from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as err:

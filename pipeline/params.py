@@ -17,7 +17,7 @@ from pipeline.paths import PARAMS
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class DataParams(Section):
@@ -141,6 +141,9 @@ class Params(Section):
 
 def load_params(path: str | Path = PARAMS) -> Params:
     raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        sections = ", ".join(Params.model_fields)
+        raise DataError(path, None, f"the file holds no sections; it needs {sections}")
     try:
         return Params.model_validate(raw)
     except ValidationError as err:

@@ -216,3 +216,23 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
     with pytest.raises(DataError) as caught:
         ActorRegistry.load(path)
     assert str(caught.value).startswith(f"{path}: file is") and "more than" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "edit, line, message",
+    [
+        (lambda text: text.replace("  C: 3.0", "  C: .inf"), "C", "train.C: Input should be a finite number, not inf"),
+        (lambda text: text.replace("  cue_weight: 1.0", "  cue_weight: .nan"), "cue_weight", "train.cue_weight: "),
+        (lambda text: text.replace("  seed: 0", "  seed: 0\x00"), "seed", "invalid YAML: control character #x00"),
+        (lambda text: "", None, "the file holds no sections; it needs data, distill, prepare, train"),
+        (lambda text: "- data\n", None, "the file holds no sections"),
+    ],
+)
+def test_params_that_yaml_or_numbers_refuse_are_one_line_naming_the_file(tmp_path, edit, line, message):
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "params.yaml"
+    path.write_text(edit(text), encoding="utf-8")
+    where = f"{path}:{1 + text[: text.index('  ' + line + ':')].count(chr(10))}" if line else str(path)
+    with pytest.raises(DataError) as raised:
+        load_params(path)
+    assert str(raised.value).startswith(f"{where}: {message}") and "\n" not in str(raised.value)
