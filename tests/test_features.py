@@ -448,3 +448,37 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
     )
     with pytest.raises(DataError, match=rf"{path}:4: negation: label 'maybe'"):
         load_suite(path, registry, TARGET)
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        (
+            'outlets: []\ncapabilities:\n  negation:\n    - {text: "{actor} objects", expect: {actor: oppose}}\n',
+            1,
+            "outlets needs at least one",
+        ),
+        (
+            "outlets: [R]\ncapabilities:\n  negation:\n    - {text: 5, expect: {actor: oppose}}\n",
+            4,
+            "'text' must be a string",
+        ),
+        (
+            "outlets: [R]\ncapabilities:\n  negation:\n    - {text: [a], expect: {actor: oppose}}\n",
+            4,
+            "'text' must be a string",
+        ),
+        ("outlets: [R]\ncolour: red\ncapabilities: {}\n", 2, "unknown key 'colour'"),
+        (
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects", expect: {actor: oppose}, weight: 2}\n',
+            4,
+            "unknown key 'weight'",
+        ),
+    ],
+)
+def test_a_malformed_suite_is_refused_with_file_and_line(tmp_path, registry, text, line, words):
+    path = tmp_path / "behaviour.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as raised:
+        load_suite(path, registry, TARGET)
+    assert str(raised.value).startswith(f"{path}:{line}: ") and words in str(raised.value)

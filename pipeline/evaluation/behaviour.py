@@ -14,10 +14,11 @@ from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
 from pipeline.errors import DataError
-from pipeline.files import expect_list_of_strings, expect_mapping, line_of, load_yaml
+from pipeline.files import expect_list_of_strings, expect_mapping, kind, line_of, load_yaml
 from pipeline.modeling.predict import class_scores, pairs_frame
 
 ROLES = ("actor", "other")
+SUITE_KEYS = ("outlets", "capabilities")
 INVARIANCE = "invariance"
 
 
@@ -31,10 +32,17 @@ class Case:
 def load_suite(path, registry: ActorRegistry, target: Target) -> list[Case]:
     """Every template for every actor; {target} takes the target's paraphrases (target.yaml)."""
     data = expect_mapping(load_yaml(path), path, "the behaviour suite")
-    for key in ("outlets", "capabilities"):
+    for key in data:
+        if key not in SUITE_KEYS:
+            raise DataError(
+                path, data.key_lines[key], f"unknown key {key!r}; the keys here are {', '.join(SUITE_KEYS)}"
+            )
+    for key in SUITE_KEYS:
         if key not in data:
             raise DataError(path, data.line or 1, f"missing {key!r}")
     outlets = expect_list_of_strings(data["outlets"], path, "outlets", data.key_lines["outlets"])
+    if not outlets:
+        raise DataError(path, data.key_lines["outlets"], "outlets needs at least one outlet")
     phrases = target.phrases
     capabilities = expect_mapping(data["capabilities"], path, "capabilities", data.key_lines["capabilities"])
     actors = registry.actors
@@ -65,8 +73,15 @@ def _check_template(path, capability, template, line, author: bool = False):
     """`author`: the registry's one holder is the text's author, whom a template never names."""
     if not isinstance(template, dict) or "text" not in template or "expect" not in template:
         raise DataError(path, line_of(template, line), f"{capability}: each template needs 'text' and 'expect'")
+    unknown = sorted(set(template) - {"text", "expect"})
+    if unknown:
+        raise DataError(
+            path, line_of(template, line), f"{capability}: unknown key {unknown[0]!r}; a template has text and expect"
+        )
     text, expect = template["text"], template["expect"]
-    where = line_of(text, line)
+    where = line_of(text, line_of(template, line))
+    if not isinstance(text, str):
+        raise DataError(path, where, f"{capability}: 'text' must be a string, got {kind(text)}")
     if not isinstance(expect, dict) or not expect or set(expect) - set(ROLES):
         raise DataError(path, where, f"{capability}: 'expect' maps {' / '.join(ROLES)} to a label")
     for role, label in expect.items():

@@ -42,6 +42,10 @@ def evaluate(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
     params = params.model_copy(update={"train": for_registry(params.train, registry)})
     target = Target.load(params.data.description)
+    # The suites are checked before minutes of fitting, so a broken file stops the stage at once.
+    behaviour_suite = load_suite(params.data.behaviour, registry, target)
+    paraphrases = load_paraphrases(params.data.paraphrases, registry)
+    locked_pairs = load_labelled_set(params.data.locked, registry)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
     # real articles.
@@ -72,11 +76,8 @@ def evaluate(params: Params) -> dict:
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 
-    behaviour_suite = load_suite(params.data.behaviour, registry, target)
-    paraphrases = load_paraphrases(params.data.paraphrases, registry)
     behaviour, failures = run_suite(model, behaviour_suite, registry)
     failures = [{"model": "linear", **failure} for failure in failures]
-    locked_pairs = load_labelled_set(params.data.locked, registry)
     locked_labels = [pair["label"] for pair in locked_pairs]
     locked_probabilities = class_scores(model, pairs_frame(locked_pairs))
     locked_predicted = best_labels(locked_probabilities)
