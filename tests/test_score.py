@@ -23,7 +23,7 @@ from pipeline.errors import DataError
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import class_scores, pairs_frame
 from pipeline.paths import TEST_SPLIT
-from pipeline.scoring.inputs import read_inputs
+from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, arrow_array, check_outputs
 from pipeline.scoring.scorer import score_texts
 
@@ -501,3 +501,16 @@ def test_fail_fast_goes_on_after_a_warning_whose_article_was_scored(trained_mode
     assert result.returncode == 0, result.stderr
     assert [line.split(":")[0] for line in result.stderr.splitlines()] == ["warning", "warning"]
     assert {row["article_id"] for row in read_jsonl(output)} == {"a", "a#2"}
+
+
+@pytest.mark.parametrize(
+    "ids, kept",
+    [(pa.array([["x"], ["y"]]), []), (pa.array([1.5, 2.0]), []), (pa.array([7, 8]), ["7", "8"])],
+)
+def test_a_parquet_id_is_a_string_or_an_integer_as_in_jsonl(tmp_path, ids, kept):
+    feed = tmp_path / "feed.parquet"
+    pq.write_table(pa.table({"id": ids, "text": ["France objected.", "Japan welcomed it."]}), feed)
+    events = list(read_inputs([str(feed)]))
+    assert [e.id for e in events if not isinstance(e, Problem)] == kept
+    problems = [str(e) for e in events if isinstance(e, Problem)]
+    assert problems == ([] if kept else [f"skipped: {feed}:{n}: row lacks a string or integer 'id'" for n in (1, 2)])

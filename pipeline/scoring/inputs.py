@@ -360,7 +360,11 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
         for article_id, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
             row += 1
             origin = f"{name}:{row}"
-            if not isinstance(text, str) or article_id is None or str(article_id) == "":
-                yield Problem(origin, f"row lacks a string {text_field!r} or an {id_field!r}", skipped=True)
+            if not isinstance(text, str):
+                yield Problem(origin, f"row lacks a string {text_field!r}", skipped=True)
+                continue
+            # As in JSONL: an id is a string or an integer; a float or a list would be written as some other id.
+            if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
+                yield Problem(origin, f"row lacks a string or integer {id_field!r}", skipped=True)
                 continue
             yield from _checked_article(str(article_id), text, origin, max_chars)
