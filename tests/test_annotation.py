@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT, run, target_folder
 
 from pipeline.annotation.adjudication import agree, merge
-from pipeline.annotation.export import select
+from pipeline.annotation.export import export, select
 from pipeline.annotation.passes import RowProblems, import_pass
 from pipeline.annotation.store import write_pass
 from pipeline.data.labels import LABELS
@@ -54,6 +54,16 @@ def params(tmp_path):
     params.data.target = target_folder(
         tmp_path / "target", labels=tmp_path / "labels.csv", annotation_articles=FIXTURES / "articles"
     )
+    return params
+
+
+@pytest.fixture
+def export_params(tmp_path):
+    """The shipped target, but for an empty annotation articles folder of the test's: what an export stores goes there."""
+    params = load_params(ROOT / "params.yaml")
+    params.data.articles = str(ROOT / "seeds")
+    (tmp_path / "stored").mkdir()
+    params.data.target = target_folder(tmp_path / "target", annotation_articles=tmp_path / "stored")
     return params
 
 
@@ -261,6 +271,18 @@ def test_export_takes_the_most_uncertain_pairs_spread_across_articles_and_actors
     # Within an article, the most uncertain pairs go first.
     assert [p["margin"] for p in chosen if p["article_id"] == "long"] == [0.01, 0.02, 0.07]
     assert select(long, n=100, per_actor=2) == [long[0], long[1], long[6], long[7]]
+
+
+@pytest.mark.parametrize("name", ["batch.csv", "batch.json"])
+def test_an_export_that_cannot_write_its_batch_stores_no_article(export_params, trained_model, tmp_path, name):
+    stored = Path(export_params.data.annotation_articles)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the batch's folder should be\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"cannot write here .*\(nothing was written\)"):
+        export(export_params, [str(FIXTURES / "articles")], 5, str(blocker / name), trained_model)
+    assert list(stored.iterdir()) == []
+    export(export_params, [str(FIXTURES / "articles")], 5, str(tmp_path / name), trained_model)
+    assert sorted(p.name for p in stored.iterdir()) == sorted(p.name for p in (FIXTURES / "articles").iterdir())
 
 
 # --- prepare: partly labelled articles ---

@@ -18,13 +18,15 @@ so its labels can join training (`stance prepare` reads that folder as partly la
 from __future__ import annotations
 
 import collections
+import contextlib
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from pipeline.annotation.store import known_articles, labelled_keys, store_article
+from pipeline.annotation.store import known_articles, labelled_keys, new_articles, store_articles
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
@@ -168,19 +170,28 @@ def label_config(actors: list[str], target_name: str) -> str:
 """
 
 
-def write_batch(output: Path, chosen: list[dict], actors: list[str], target_name: str) -> None:
-    if output.suffix.lower() == ".csv":
-        with atomic_output(output) as temporary:
+@contextlib.contextmanager
+def written_batch(output: Path, chosen: list[dict], actors: list[str], target_name: str) -> Iterator[None]:
+    """Write the batch into temporary files beside its outputs; rename them into place only if the block succeeds.
+
+    The export stores its articles inside the block: a batch that cannot be written stores nothing.
+    """
+    with contextlib.ExitStack() as stack:
+        if output.suffix.lower() == ".csv":
+            temporary = stack.enter_context(atomic_output(output))
             with open(temporary, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
                 writer.writeheader()
                 writer.writerows({**pair, "label": ""} for pair in chosen)
-    else:
-        tasks = [label_studio_task(pair) for pair in chosen]
-        with atomic_output(config_path(output)) as temporary:
-            temporary.write_text(label_config(actors, target_name), encoding="utf-8")
-        with atomic_output(output) as temporary:
-            temporary.write_text(json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        else:
+            tasks = [label_studio_task(pair) for pair in chosen]
+            stack.enter_context(atomic_output(config_path(output))).write_text(
+                label_config(actors, target_name), encoding="utf-8"
+            )
+            stack.enter_context(atomic_output(output)).write_text(
+                json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+        yield
 
 
 def export(
@@ -211,11 +222,10 @@ def export(
     pairs, texts = scored_pairs(inputs, scorer, skip, id_field, text_field, max_chars)
     chosen = select(pairs, n, per_actor)
     known, _ = known_articles(params)
-    stored = 0
-    for article_id in dict.fromkeys(pair["article_id"] for pair in chosen):
-        text, origin = texts[article_id]
-        stored += store_article(params, article_id, text, origin, known)
-    write_batch(output, chosen, actors, target.name)
+    new = new_articles(params, {pair["article_id"]: texts[pair["article_id"]] for pair in chosen}, known)
+    with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
+        store_articles(params, new)
+    stored = len(new)
     articles = len({pair["article_id"] for pair in chosen})
     where = f"{output} and {config_path(output)}" if output.suffix.lower() == ".json" else str(output)
     print(

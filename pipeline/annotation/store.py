@@ -109,24 +109,32 @@ def known_articles(params: Params) -> tuple[dict[str, str], set[str]]:
     return load_all_articles(params.data.articles, params.data.annotation_articles)
 
 
-def store_article(params: Params, article_id: str, text: str, origin: str, known: dict[str, str]) -> bool:
-    """Keep an exported article's text where `prepare` reads it; True if a new file was written.
+def new_articles(params: Params, articles: dict[str, tuple[str, str]], known: dict[str, str]) -> dict[str, str]:
+    """{article id: text} of the exported articles (id: (text, origin)) not stored yet; nothing is written.
 
     An article already in seeds/ or in the annotation folder is left alone, but only if
-    its text is the same: two texts under one id would make the labels ambiguous.
+    its text is the same: two texts under one id would make the labels ambiguous. Every
+    article is checked before any is stored, so a refused export stores none.
     """
-    if article_id in known:
-        if known[article_id] != text:
-            raise DataError(
-                origin,
-                None,
-                f"article id {article_id!r} is already stored with another text (in {params.data.articles} or "
-                f"{params.data.annotation_articles}); give this article another id",
-            )
-        return False
-    check_name(article_id, origin)
-    path = Path(params.data.annotation_articles) / f"{article_id}.txt"
-    with atomic_output(path) as temporary:
-        temporary.write_bytes(text.encode("utf-8"))
-    known[article_id] = text
-    return True
+    new = {}
+    for article_id, (text, origin) in articles.items():
+        if article_id in known:
+            if known[article_id] != text:
+                raise DataError(
+                    origin,
+                    None,
+                    f"article id {article_id!r} is already stored with another text (in {params.data.articles} or "
+                    f"{params.data.annotation_articles}); give this article another id",
+                )
+            continue
+        check_name(article_id, origin)
+        new[article_id] = text
+    return new
+
+
+def store_articles(params: Params, articles: dict[str, str]) -> None:
+    """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them."""
+    for article_id, text in articles.items():
+        path = Path(params.data.annotation_articles) / f"{article_id}.txt"
+        with atomic_output(path) as temporary:
+            temporary.write_bytes(text.encode("utf-8"))
