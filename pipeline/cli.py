@@ -250,8 +250,14 @@ def label_export(
 ):
     """The N unlabelled pairs the model is least sure of, spread across articles; stores their articles."""
     from pipeline.annotation.export import export
+    from pipeline.scoring.scorer import NoOutputWritten
 
-    run_stage(lambda: export(load_params(params), inputs, n, output, model, per_actor, id_field, text_field))
+    try:
+        code = run_stage(lambda: export(load_params(params), inputs, n, output, model, per_actor, id_field, text_field))
+    except NoOutputWritten as stop:
+        print(f"error: {stop.reason}; no output was written", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR) from None
+    raise SystemExit(code)
 
 
 @label_app.command("import")

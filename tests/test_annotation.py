@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from conftest import ROOT, run, target_folder
 
 from pipeline.annotation.adjudication import agree, merge
@@ -283,6 +284,37 @@ def test_an_export_that_cannot_write_its_batch_stores_no_article(export_params, 
     assert list(stored.iterdir()) == []
     export(export_params, [str(FIXTURES / "articles")], 5, str(tmp_path / name), trained_model)
     assert sorted(p.name for p in stored.iterdir()) == sorted(p.name for p in (FIXTURES / "articles").iterdir())
+
+
+def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_writes_nothing(
+    export_params, trained_model, tmp_path
+):
+    project = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    project["data"].update(articles=export_params.data.articles, target=export_params.data.target)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
+    bad_line = write(tmp_path / "more.jsonl", ['{"id": "x09", "text": "Japan welcomed the office."', ""])
+    binary = tmp_path / "scan.txt"
+    binary.write_bytes(b"\x00\x01 not text")
+    stored = Path(export_params.data.annotation_articles)
+
+    def label_export(*inputs: str, output: Path):
+        args = [*inputs, "--n", "5", "--output", str(output), "--model", str(trained_model)]
+        return run(["stance", "label", "export", *args, "--params", str(tmp_path / "params.yaml")], ROOT, check=False)
+
+    some = label_export(str(FIXTURES / "articles"), str(bad_line), output=tmp_path / "batch.csv")
+    assert some.returncode == 3, some.stderr
+    assert some.stderr.startswith(f"skipped: {bad_line}:1: not valid JSON") and "Traceback" not in some.stderr
+    assert "exported 5 of" in some.stdout and (tmp_path / "batch.csv").exists()
+
+    before = sorted(stored.iterdir())
+    none = label_export(str(binary), str(tmp_path / "missing"), output=tmp_path / "none.csv")
+    assert none.returncode == 1, none.stderr
+    assert none.stderr.splitlines() == [
+        f"skipped: {binary}: binary file (NUL bytes), not text",
+        f"skipped: {tmp_path / 'missing'}: no such file or folder",
+        "error: every input was skipped (each named above); no output was written",
+    ]
+    assert none.stdout == "" and not (tmp_path / "none.csv").exists() and sorted(stored.iterdir()) == before
 
 
 # --- prepare: partly labelled articles ---

@@ -30,12 +30,12 @@ from pipeline.annotation.store import known_articles, labelled_keys, new_article
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
-from pipeline.errors import DataError
+from pipeline.errors import EXIT_OK, EXIT_SKIPPED, DataError
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.params import Params
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
-from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, Scorer
+from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, NothingScored, Scorer
 
 CSV_FIELDS = ["article_id", "sentence", "actor", "label", "model_guess", "model_confidence", "margin"]
 STANCE_CONTROL = "stance"  # the Choices name in the labelling config; `label import` reads it
@@ -49,11 +49,12 @@ def config_path(output: Path) -> Path:
 
 
 def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, text_field: str, max_chars: int):
-    """(unlabelled scored pairs, {article id: (text, origin)}); input problems go to stderr."""
-    pairs, texts = [], {}
+    """(unlabelled scored pairs, {article id: (text, origin)}, inputs skipped); input problems go to stderr."""
+    pairs, texts, skipped = [], {}, 0
     for event in read_inputs(inputs, id_field, text_field, max_chars, distinct=False):  # ids name stored files
         if isinstance(event, Problem):
             print(event, file=sys.stderr)
+            skipped += event.skipped
             continue
         if event.id in texts:
             if texts[event.id][0] != event.text:
@@ -83,7 +84,7 @@ def scored_pairs(inputs: list[str], scorer: Scorer, skip: set, id_field: str, te
                         "margin": round(float(top - second), 4),
                     }
                 )
-    return pairs, texts
+    return pairs, texts, skipped
 
 
 def select(pairs: list[dict], n: int, per_actor: int) -> list[dict]:
@@ -204,8 +205,12 @@ def export(
     id_field: str = "id",
     text_field: str = "text",
     max_chars: int = MAX_ARTICLE_CHARS,
-) -> list[dict]:
-    """`stance label export`: write the batch, store the articles it needs; return the chosen pairs."""
+) -> int:
+    """`stance label export`: write the batch, store the articles it needs; return the exit code.
+
+    0: every input was read; 3: some input was skipped (each named on stderr); every input
+    skipped raises NothingScored before anything is written (exit 1), as in `stance score`.
+    """
     output = Path(output)
     if output.suffix.lower() not in (".csv", ".json"):
         raise DataError(output, None, "unknown format; use .csv (a spreadsheet) or .json (Label Studio tasks)")
@@ -219,7 +224,9 @@ def export(
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
     skip = labelled_keys(params, set(actors))
-    pairs, texts = scored_pairs(inputs, scorer, skip, id_field, text_field, max_chars)
+    pairs, texts, skipped = scored_pairs(inputs, scorer, skip, id_field, text_field, max_chars)
+    if skipped and not texts:
+        raise NothingScored  # as `stance score`: an empty batch would only replace an earlier one
     chosen = select(pairs, n, per_actor)
     known, _ = known_articles(params)
     new = new_articles(params, {pair["article_id"]: texts[pair["article_id"]] for pair in chosen}, known)
@@ -234,4 +241,4 @@ def export(
     )
     if chosen:
         print(f"margins {chosen[0]['margin']:.3f} (most uncertain) to {chosen[-1]['margin']:.3f}")
-    return chosen
+    return EXIT_SKIPPED if skipped else EXIT_OK
