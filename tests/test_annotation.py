@@ -146,6 +146,20 @@ def test_each_bad_label_studio_task_is_one_line_with_file_and_task_id(params, tm
     assert not (tmp_path / "passes").exists()
 
 
+def test_a_label_studio_export_nested_too_deeply_is_one_line_naming_its_line(params, tmp_path):
+    tasks = LABEL_STUDIO.read_text(encoding="utf-8").rstrip().removesuffix("]")
+    export = tmp_path / "export.json"
+    export.write_text(f"{tasks},\n{'[' * 100_000}{']' * 100_000}\n]\n", encoding="utf-8")
+    line = tasks.count("\n") + 2
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(export), "bob", folder=tmp_path / "passes")
+    assert caught.value.problems == [
+        f"{export}:{line}: not valid JSON: arrays or objects nested too deeply",
+        f"{export}: 1 problem(s); nothing was stored",
+    ]
+    assert not (tmp_path / "passes").exists()
+
+
 def test_a_pass_is_never_overwritten_silently(params, tmp_path):
     passes = tmp_path / "passes"
     import_pass(params, str(LABEL_STUDIO), "bob", folder=passes)

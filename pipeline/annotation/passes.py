@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 from pipeline.annotation.export import STANCE_CONTROL
@@ -66,16 +67,35 @@ def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str
     return rows, problems
 
 
+JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (skipped whole) or a bracket
+
+
+def _deepest_line(text: str) -> int:
+    """The line where the JSON text's arrays and objects first reach their deepest nesting."""
+    depth = deepest = at = 0
+    for match in JSON_TOKEN.finditer(text):
+        if match.group() in ("[", "{"):
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, match.start()
+        elif match.group() in ("]", "}"):
+            depth -= 1
+    return text.count("\n", 0, at) + 1
+
+
 def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from Label Studio's JSON export; `where` is `file: task <id>`.
 
     The stance is the `choices` result of the submitted annotation (cancelled, i.e.
     skipped, annotations do not count); the mention spans in the result are ignored.
     """
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
     try:
-        tasks = json.loads(read_text_file(path, MAX_LABEL_FILE_BYTES))
+        tasks = json.loads(text)
     except json.JSONDecodeError as err:
         return [], [f"{path}:{err.lineno}: not valid JSON: {err.msg}"]
+    except RecursionError:  # json recurses once per level of nesting; an export nests a few levels
+        return [], [f"{path}:{_deepest_line(text)}: not valid JSON: arrays or objects nested too deeply"]
     if not isinstance(tasks, list):
         return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
     rows, problems = [], []
