@@ -133,6 +133,13 @@ def _choices(task) -> dict:
         (lambda task: task["data"].update(actor="atlantis"), "unknown actor 'atlantis'"),
         (lambda task: task["data"].update(text="France said nothing."), "sentence not found in article"),
         (lambda task: task["annotations"].append(task["annotations"][0]), "2 annotations"),
+        (lambda task: task.update(annotations="support"), "`annotations` is not a list of objects"),
+        (lambda task: task.update(annotations=[1]), "`annotations` is not a list of objects"),
+        (lambda task: task["annotations"][0].update(result=[1, 2]), "`result` is not a list of objects"),
+        (lambda task: task["annotations"][0].update(result={"choices": ["support"]}), "`result` is not a list"),
+        (lambda task: _choices(task).update(value=["support"]), "`value.choices` is not a list of strings"),
+        (lambda task: _choices(task)["value"].update(choices="support"), "`value.choices` is not a list of strings"),
+        (lambda task: _choices(task)["value"].update(choices=[{"support": 1}]), "`value.choices` is not a list"),
     ],
 )
 def test_each_bad_label_studio_task_is_one_line_with_file_and_task_id(params, tmp_path, change, words):
@@ -144,6 +151,14 @@ def test_each_bad_label_studio_task_is_one_line_with_file_and_task_id(params, tm
     assert first.startswith(f"{export}: task {task_id}: ") and "\n" not in first
     assert words in first
     assert not (tmp_path / "passes").exists()
+
+
+def test_a_label_studio_task_without_a_one_line_id_is_named_by_its_place(params, tmp_path):
+    export = _label_studio_variant(tmp_path, lambda task: task.update(id="4102\nerror: forged", annotations=7))
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(export), "bob", folder=tmp_path / "passes")
+    assert caught.value.problems[0].startswith(f"{export}: task #2: `annotations` is not a list of objects; ")
+    assert all("\n" not in problem for problem in caught.value.problems)
 
 
 def test_a_label_studio_export_nested_too_deeply_is_one_line_naming_its_line(params, tmp_path):

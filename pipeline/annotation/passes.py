@@ -5,7 +5,8 @@ and its line (CSV) or task id (Label Studio), and any problem stores nothing:
 an empty label, a label other than support/oppose/neutral, an unknown actor, an article
 that is neither in seeds/ nor in the annotation articles folder, a sentence not in its
 article, a sentence that gives no candidate pair for the actor, the same pair twice, and
-a pair that is already gold.
+a pair that is already gold; in a Label Studio export also a task whose annotations,
+results or choices are not in the shape its Export > JSON writes.
 
 The pass is stored as <target>/annotation/passes/<annotator>.csv. A second import by the same
 annotator adds its pairs to the pass; one that relabels pairs of the pass is refused
@@ -83,6 +84,25 @@ def _deepest_line(text: str) -> int:
     return text.count("\n", 0, at) + 1
 
 
+NOT_AN_EXPORT = "export the project again with Label Studio's Export > JSON"
+
+
+def _objects(value) -> list[dict] | None:
+    """A JSON list of objects (null or absent: an empty one), or None for any other shape."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) and all(isinstance(item, dict) for item in value) else None
+
+
+def _strings(value) -> bool:
+    """A list of one-line strings (or null or absent)."""
+    return value is None or (isinstance(value, list) and all(_printable(item) for item in value))
+
+
+def _printable(value) -> bool:
+    return isinstance(value, str) and value.isprintable() and value != ""
+
+
 def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from Label Studio's JSON export; `where` is `file: task <id>`.
 
@@ -100,27 +120,40 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
         return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
     rows, problems = [], []
     for number, task in enumerate(tasks, start=1):
-        task_id = task.get("id", f"#{number}") if isinstance(task, dict) else f"#{number}"
+        task_id = task.get("id") if isinstance(task, dict) else None
+        if not (isinstance(task_id, int) and not isinstance(task_id, bool)) and not _printable(task_id):
+            task_id = f"#{number}"  # no usable id: its place in the list
         where = f"{path}: task {task_id}"
         data = task.get("data") if isinstance(task, dict) else None
         if not isinstance(data, dict) or not all(isinstance(data.get(f), str) for f in ("text", "article_id", "actor")):
             problems.append(f"{where}: no data.text, data.article_id and data.actor; export tasks from `label export`")
             continue
         key = gold_key(data, sentence_field="text")
-        submitted = [a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")]
+        annotations = _objects(task.get("annotations"))
+        if annotations is None:
+            problems.append(f"{where}: `annotations` is not a list of objects; {NOT_AN_EXPORT}")
+            continue
+        submitted = [a for a in annotations if not a.get("was_cancelled")]
         if len(submitted) > 1:
             problems.append(
                 f"{where}: {len(submitted)} annotations; a pass is one annotator's, "
                 "so export each annotator's annotations separately"
             )
             continue
-        choices = [
-            choice
-            for annotation in submitted
-            for result in annotation.get("result") or []
+        results = [_objects(annotation.get("result")) for annotation in submitted]
+        if None in results:
+            problems.append(f"{where}: the annotation's `result` is not a list of objects; {NOT_AN_EXPORT}")
+            continue
+        values = [
+            result.get("value") or {}
+            for annotation in results
+            for result in annotation
             if result.get("type") == "choices" and result.get("from_name") == STANCE_CONTROL
-            for choice in (result.get("value") or {}).get("choices") or []
         ]
+        if not all(isinstance(value, dict) and _strings(value.get("choices")) for value in values):
+            problems.append(f"{where}: the stance's `value.choices` is not a list of strings; {NOT_AN_EXPORT}")
+            continue
+        choices = [choice for value in values for choice in value.get("choices") or []]
         if len(choices) > 1:
             problems.append(f"{where}: {len(choices)} stances chosen ({', '.join(map(str, choices))}); choose one")
             continue
