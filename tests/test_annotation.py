@@ -85,6 +85,8 @@ def write(path: Path, lines: list[str]) -> Path:
         (f'{ARTICLE},"Japan said no.",japan,oppose,neutral', f"sentence not found in article '{ARTICLE}'"),
         (f'x99_nowhere,"{SENTENCE}",japan,support,support', "article 'x99_nowhere' is neither in"),
         (GOOD, "duplicate of line 2"),
+        (f"{GOOD},an extra field", "wrong number of fields"),
+        (f'{ARTICLE},"{SENTENCE}",japan', "wrong number of fields"),
         (f'{ARTICLE},"{SENTENCE}",france,oppose,neutral', "no candidate pair"),
         (
             "000_5ea5e603efdd03d0,\"French officials have restated the country's lack of support for the idea of the "

@@ -59,7 +59,7 @@ def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str
     try:
         for row in reader:
             where = f"{path}:{reader.line_num}"
-            if any(row.get(c) is None for c in LABEL_COLUMNS):
+            if None in row or any(row.get(c) is None for c in LABEL_COLUMNS):  # more fields than the header, or fewer
                 problems.append(f"{where}: wrong number of fields; quote any field that contains a comma")
                 continue
             rows.append((where, gold_key(row), row["label"]))
