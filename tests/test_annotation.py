@@ -107,6 +107,20 @@ def test_each_bad_csv_row_is_one_line_with_file_and_line(params, tmp_path, row, 
     assert not (tmp_path / "passes").exists()
 
 
+def test_a_file_of_bad_rows_shows_the_first_problems_and_counts_the_rest(params, tmp_path):
+    batch = write(tmp_path / "batch.csv", [HEADER, *[f'{ARTICLE},"{SENTENCE}",japan,,support'] * 1000])
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(batch), "alice", folder=tmp_path / "passes")
+    problems = caught.value.problems
+    assert problems[:2] == [
+        f"{batch}:2: empty label; write support, oppose or neutral",
+        f"{batch}:3: empty label; write support, oppose or neutral",
+    ]
+    assert len(problems) == 21 and problems[19].startswith(f"{batch}:21: ")
+    assert problems[-1] == f"{batch}: 1000 problem(s), the first 20 shown; nothing was stored"
+    assert not (tmp_path / "passes").exists()
+
+
 def test_a_label_studio_export_imports_as_a_pass(params, tmp_path):
     stored = import_pass(params, str(LABEL_STUDIO), "bob", folder=tmp_path / "passes")
     with open(stored, newline="", encoding="utf-8") as handle:

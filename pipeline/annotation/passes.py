@@ -30,6 +30,8 @@ from pipeline.errors import DataError
 from pipeline.files import read_text_file
 from pipeline.params import Params
 
+MAX_PROBLEMS_SHOWN = 20  # a file of wrong rows (the wrong file, a shifted column) is one mistake, not a page each
+
 
 class RowProblems(DataError):
     """Several one-line problems of one input file; the CLI prints each on its own line."""
@@ -226,7 +228,9 @@ def import_pass(params: Params, file: str, annotator: str, replace: bool = False
     labels, more = validate(rows, params, registry, gold)
     problems += more
     if problems:
-        raise RowProblems(problems + [f"{path}: {len(problems)} problem(s); nothing was stored"])
+        shown = f", the first {MAX_PROBLEMS_SHOWN} shown" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        summary = f"{path}: {len(problems)} problem(s){shown}; nothing was stored"
+        raise RowProblems(problems[:MAX_PROBLEMS_SHOWN] + [summary])
     if not labels:
         raise DataError(path, None, "no labelled pairs in the file")
     folder = folder or Path(params.data.passes)
