@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import skops.io as sio
 
 from pipeline.errors import DataError
 from pipeline.modeling.persist import load_model
+from pipeline.scoring.scorer import Scorer
 
 MARKER = Path("/tmp") / "stance-model-safety-marker"
 
@@ -83,3 +85,33 @@ def test_a_model_from_another_setup_is_refused(trained_model, tmp_path, changes,
     shutil.copy(trained_model, target)
     with pytest.raises(DataError, match=words):
         load_model(with_metadata(trained_model, target, **changes))
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"plain_model": [1]}, "plain_model: should be a JSON object"),
+        ({"plain_model": "x"}, "plain_model: should be a JSON object"),
+        ({"registry": None}, "registry: should be a JSON object"),
+        ({"registry": [1, 2]}, "registry: should be a JSON object"),
+        ({"registry": {}}, "registry.aliases: Field required"),
+        ({"params": None}, "params: Input should be a valid dictionary"),
+        ({"sklearn_version": None}, "sklearn_version: Input should be a valid string"),
+    ],
+)
+def test_a_metadata_file_of_the_wrong_shape_is_refused_in_one_line(trained_model, tmp_path, changes, words):
+    target = tmp_path / "model.skops"
+    for suffix in (".skops", ".npz"):
+        shutil.copy(trained_model.with_suffix(suffix), target.with_suffix(suffix))
+    with_metadata(trained_model, target, **changes)
+    for load in (Scorer.load, load_model):  # the plain model, as `stance score` loads it, and the skops one
+        with pytest.raises(DataError, match=f"model.json: model metadata is corrupt \\({re.escape(words)}\\)"):
+            load(target)
+
+
+def test_a_metadata_file_that_is_not_an_object_is_refused_in_one_line(trained_model, tmp_path):
+    target = tmp_path / "model.skops"
+    shutil.copy(trained_model, target)
+    target.with_suffix(".json").write_text("[]", encoding="utf-8")
+    with pytest.raises(DataError, match=r"model metadata is corrupt \(not a JSON object\)"):
+        Scorer.load(target)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
@@ -18,6 +21,30 @@ from pipeline.paths import MODEL
 # Bump when PairView's output changes meaning or a trusted type moves; old models are then refused.
 FEATURE_VERSION = 11
 BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
+
+
+class _Registry(BaseModel):
+    aliases: dict[str, list[str]]
+    exact_case: dict[str, list[str]]
+    not_actors: list[str]
+    author: str | None = None
+
+
+class _PlainEntry(BaseModel):
+    covered: bool
+    file: str | None = None
+    sha256: str | None = None
+
+
+class _Metadata(BaseModel):
+    """The shape of what the loaders read (other keys are kept as they are)."""
+
+    labels: list[str]
+    feature_version: int
+    registry: _Registry
+    params: dict[str, Any] = {}
+    plain_model: _PlainEntry | None = None
+    sklearn_version: str
 
 
 def metadata_path(path: str | Path) -> Path:
@@ -52,6 +79,8 @@ def read_metadata(path: str | Path = MODEL) -> dict:
         metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise DataError(metadata_path(path), None, f"model metadata missing or unreadable; {BUILD_HINT}") from None
+    if not isinstance(metadata, dict):
+        raise DataError(metadata_path(path), None, f"model metadata is corrupt (not a JSON object); {BUILD_HINT}")
     if metadata.get("labels") != list(LABELS):
         raise DataError(
             path, None, f"model was trained for labels {metadata.get('labels')}, not {list(LABELS)}; {BUILD_HINT}"
@@ -64,4 +93,13 @@ def read_metadata(path: str | Path = MODEL) -> dict:
         )
     if "registry" not in metadata:
         raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {BUILD_HINT}")
+    try:
+        _Metadata.model_validate(metadata, strict=True)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        what = "should be a JSON object" if problem["type"] == "model_type" else problem["msg"]
+        raise DataError(
+            metadata_path(path), None, f"model metadata is corrupt ({where}: {what}); {BUILD_HINT}"
+        ) from None
     return metadata
