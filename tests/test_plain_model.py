@@ -165,3 +165,40 @@ def test_explanations_still_come_from_the_skops_pipeline(trained_model):
     scorer = Scorer.load(trained_model, explain_top=3)
     assert hasattr(scorer.model, "named_steps")
     assert isinstance(Scorer.load(trained_model).model, PlainModel)
+
+
+def first_idf(arrays: dict) -> str:
+    return min(name for name in arrays if name.startswith("idf_"))
+
+
+@pytest.mark.parametrize(
+    "edit, words, extra",
+    [
+        (lambda a: a.update(coef=a["coef"][:, :-1]), "coef is float64 of shape (3, ", ()),
+        (lambda a: a.update(coef=a["coef"][:2]), "coef is float64 of shape (2, ", ("--workers", "2")),
+        (lambda a: a.pop(first_idf(a)), "no array idf_", ()),
+        (lambda a: a.update({first_idf(a): a[first_idf(a)][:-5]}), "not float64 of shape", ()),
+        (lambda a: a["coef"].__setitem__((0, 0), np.nan), "coef holds a value that is not a finite number", ()),
+    ],
+)
+def test_a_plain_model_edited_with_its_sha256_updated_is_refused_in_one_line(
+    trained_model, tmp_path, edit, words, extra
+):
+    """model.json vouches for the file, but its arrays do not fit its spec or each other."""
+    model = copy_model(trained_model, tmp_path / "model")
+    with np.load(plain_path(model)) as original:
+        arrays = {name: original[name] for name in original.files}
+    edit(arrays)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w") as entry:
+                np.lib.format.write_array(entry, array, allow_pickle=False)
+    plain_path(model).write_bytes(buffer.getvalue())
+    metadata = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["plain_model"]["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    model.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    result = score(model, tmp_path / "out.jsonl", *extra)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{plain_path(model)}: plain model file is corrupt (" in result.stderr and words in result.stderr
+    assert "dvc repro" in result.stderr and not (tmp_path / "out.jsonl").exists()

@@ -103,6 +103,7 @@ class PlainModel:
     """PairRows, feature blocks and a linear classifier with a softmax: the scorer's whole model."""
 
     def __init__(self, spec: dict, arrays: dict):
+        _check_arrays(spec, arrays)
         self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
         self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
         # PairRows' tokens never hold white space, so a block that cuts text at white space (the
@@ -135,8 +136,39 @@ class PlainModel:
             if spec.get("format") != FORMAT or not spec.get("covered"):
                 raise ValueError("not a plain model of this format")
             return cls(spec, arrays)
+        except NotThisModel as err:
+            raise DataError(path, None, f"plain model file is corrupt ({err}); {BUILD_HINT}") from None
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
             raise DataError(path, None, f"plain model file is corrupt ({type(err).__name__}); {BUILD_HINT}") from None
+
+
+class NotThisModel(ValueError):
+    """The plain model's arrays do not fit its spec or each other."""
+
+
+def _check_arrays(spec: dict, arrays: dict) -> None:
+    """Refuse arrays that a scoring run would fail on or turn into NaN: their SHA-256 only says that
+    model.json vouches for them, so an edited file with its hash updated is checked here, once."""
+    if sorted(spec["classes"]) != sorted(LABELS):
+        raise NotThisModel(f"its classes are {spec['classes']}")
+    width = sum(len(block["terms"]) for block in spec["blocks"])  # the feature matrix's columns
+    shapes = {"coef": (len(LABELS), width), "intercept": (len(LABELS),)}
+    for block in spec["blocks"]:
+        if block["kind"] != "dict":
+            shapes[f"idf_{block['name']}"] = (len(block["terms"]),)
+        if block["weight"] is not None and not np.isfinite(block["weight"]):
+            raise NotThisModel(f"feature block {block['name']} has weight {block['weight']}")
+    for name, shape in shapes.items():
+        array = arrays.get(name)
+        if array is None:
+            raise NotThisModel(f"no array {name}")
+        if array.dtype != np.float64 or array.shape != shape:
+            raise NotThisModel(f"{name} is {array.dtype} of shape {array.shape}, not float64 of shape {shape}")
+        if not np.isfinite(array).all():
+            raise NotThisModel(f"{name} holds a value that is not a finite number")
+    temperature = spec["temperature"]
+    if temperature is not None and not (isinstance(temperature, float) and 0 < temperature < np.inf):
+        raise NotThisModel(f"its temperature is {temperature}")
 
 
 def load_plain(model_path: str | Path, metadata: dict) -> PlainModel | None:
