@@ -5,10 +5,12 @@ The tampering tests use `trained_model` (the real model, fitted in-process), so 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from pipeline.modeling.persist import load_model
 from pipeline.scoring.scorer import Scorer
 
 MARKER = Path("/tmp") / "stance-model-safety-marker"
+ARTICLE = Path(__file__).resolve().parents[1] / "seeds/000_5ea5e603efdd03d0.txt"
 
 
 class Payload:
@@ -45,6 +48,11 @@ def with_metadata(model_path: Path, target: Path, **changes) -> Path:
     return target
 
 
+def vouch_for(crafted: Path, model_path: Path) -> None:
+    """The model's metadata beside `crafted`, with the SHA-256 of `crafted`."""
+    with_metadata(model_path, crafted, model_sha256=hashlib.sha256(crafted.read_bytes()).hexdigest())
+
+
 def test_the_built_model_loads_and_is_the_model_trained_in_process(model_path, trained_model):
     model, metadata = load_model(model_path)
     assert list(model.named_steps) == ["pairs", "features", "classifier"]
@@ -56,8 +64,9 @@ def test_the_built_model_loads_and_is_the_model_trained_in_process(model_path, t
 def test_a_skops_file_with_a_foreign_object_is_refused_without_running_it(trained_model, tmp_path):
     model, _ = load_model(trained_model)
     model.named_steps["classifier"].payload = Payload()  # rides inside an otherwise valid model
-    crafted = with_metadata(trained_model, tmp_path / "model.skops")
+    crafted = tmp_path / "model.skops"
     sio.dump(model, crafted)
+    vouch_for(crafted, trained_model)  # a model.json edited to match: the allow-list still holds
     with pytest.raises(DataError) as caught:
         load_model(crafted)
     assert "not allowed" in str(caught.value) and "Payload" in str(caught.value)
@@ -65,8 +74,9 @@ def test_a_skops_file_with_a_foreign_object_is_refused_without_running_it(traine
 
 
 def test_a_pickle_renamed_to_skops_is_refused_without_running_it(trained_model, tmp_path):
-    crafted = with_metadata(trained_model, tmp_path / "model.skops")
+    crafted = tmp_path / "model.skops"
     crafted.write_bytes(pickle.dumps(Payload()))
+    vouch_for(crafted, trained_model)
     with pytest.raises(DataError, match="corrupt or not a skops model"):
         load_model(crafted)
     assert not MARKER.exists()
@@ -115,3 +125,31 @@ def test_a_metadata_file_that_is_not_an_object_is_refused_in_one_line(trained_mo
     target.with_suffix(".json").write_text("[]", encoding="utf-8")
     with pytest.raises(DataError, match=r"model metadata is corrupt \(not a JSON object\)"):
         Scorer.load(target)
+
+
+def test_the_metadata_records_the_model_files_sha256_and_a_metadata_without_it_is_an_older_build(
+    trained_model, tmp_path
+):
+    metadata = json.loads(trained_model.with_suffix(".json").read_text(encoding="utf-8"))
+    assert metadata["model_sha256"] == hashlib.sha256(trained_model.read_bytes()).hexdigest()
+    target = tmp_path / "model.skops"
+    shutil.copy(trained_model, target)
+    del metadata["model_sha256"]
+    target.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    with pytest.raises(DataError, match=r"model.json: model metadata has no SHA-256 of model.skops \(an older build\)"):
+        Scorer.load(target)
+
+
+@pytest.mark.parametrize("extra", [(), ("--workers", "2"), ("--explain", "1")])
+def test_a_truncated_model_file_beside_its_plain_model_is_refused_in_one_line(trained_model, tmp_path, extra):
+    """The plain model scores without reading model.skops, but the output would name its SHA-256."""
+    target = tmp_path / "model.skops"
+    for suffix in (".json", ".npz"):
+        shutil.copy(trained_model.with_suffix(suffix), target.with_suffix(suffix))
+    target.write_bytes(trained_model.read_bytes()[:100_000])
+    output = tmp_path / "out.jsonl"
+    command = ["stance", "score", str(ARTICLE), "--model", str(target), "--output", str(output), *extra]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{target}: model file does not belong to model.json (its SHA-256 differs)" in result.stderr
+    assert "dvc repro" in result.stderr and not output.exists()

@@ -45,6 +45,7 @@ class _Metadata(BaseModel):
     params: dict[str, Any] = {}
     plain_model: _PlainEntry | None = None
     sklearn_version: str
+    model_sha256: str
 
 
 def metadata_path(path: str | Path) -> Path:
@@ -93,6 +94,10 @@ def read_metadata(path: str | Path = MODEL) -> dict:
         )
     if "registry" not in metadata:
         raise DataError(metadata_path(path), None, f"model metadata has no actor registry; {BUILD_HINT}")
+    if "model_sha256" not in metadata:
+        raise DataError(
+            metadata_path(path), None, f"model metadata has no SHA-256 of {path.name} (an older build); {BUILD_HINT}"
+        )
     try:
         _Metadata.model_validate(metadata, strict=True)
     except ValidationError as err:
@@ -103,3 +108,12 @@ def read_metadata(path: str | Path = MODEL) -> dict:
             metadata_path(path), None, f"model metadata is corrupt ({where}: {what}); {BUILD_HINT}"
         ) from None
     return metadata
+
+
+def check_model_sha256(path: str | Path, metadata: dict, sha256: str) -> None:
+    """Refuse a model file that is not the one its metadata was written for (swapped, truncated, from
+    another build): `sha256` is the file's, computed by the caller from the bytes it reads anyway."""
+    if sha256 != metadata.get("model_sha256"):
+        raise DataError(
+            path, None, f"model file does not belong to {metadata_path(path).name} (its SHA-256 differs); {BUILD_HINT}"
+        )

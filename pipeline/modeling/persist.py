@@ -9,6 +9,7 @@ the same bytes, and dvc.lock holds from machine to machine.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.abc
 import re
 import sys
@@ -21,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, files_sha256, write_json
-from pipeline.modeling.metadata import BUILD_HINT, FEATURE_VERSION, metadata_path, read_metadata
+from pipeline.modeling.metadata import BUILD_HINT, FEATURE_VERSION, check_model_sha256, metadata_path, read_metadata
 from pipeline.modeling.plain import plain_path, save_plain
 from pipeline.paths import MODEL
 
@@ -86,6 +87,7 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(temporary)
+    metadata["model_sha256"] = files_sha256([path])  # the loaders refuse a model.skops swapped beside this file
     covered = save_plain(model, plain_path(path))
     metadata["plain_model"] = {
         "file": plain_path(path).name,
@@ -144,15 +146,17 @@ def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
             f"model was saved with scikit-learn {metadata.get('sklearn_version')}, this is "
             f"{sklearn.__version__}; {build}",
         )
+    data = path.read_bytes()
+    check_model_sha256(path, metadata, hashlib.sha256(data).hexdigest())
     sio = _skops_io()
     from skops.io.exceptions import UntrustedTypesFoundException
 
     try:
         # skops audits every type in the file before it builds anything, and refuses the file
         # if one is not trusted: one read of the file, not one to list the types and one to load.
-        model = sio.load(path, trusted=TRUSTED_TYPES)
+        model = sio.loads(data, trusted=TRUSTED_TYPES)
     except UntrustedTypesFoundException:
-        unexpected = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
+        unexpected = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
         raise DataError(
             path,
             None,

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from pipeline.files import files_sha256
-from pipeline.modeling.metadata import metadata_path
+from pipeline.modeling.metadata import check_model_sha256, metadata_path
 
 METADATA_KEY = "stance"  # the Parquet key-value metadata key
 SIDECAR_SUFFIX = ".meta.json"
@@ -48,6 +48,7 @@ def provenance(model_path: str | Path, shipped: dict[str, bytes] | None = None, 
         manifest_bytes = shipped.get(f"{folder.name}/{MANIFEST}")  # shipped only where the preset is on
         manifest = json.loads(manifest_bytes) if manifest_bytes else None
         weights_sha256 = hashlib.sha256(shipped[f"{folder.name}/{WEIGHTS}"]).hexdigest() if manifest else None
+    check_model_sha256(model_path, metadata, model_sha256)  # the plain model's run reads the skops file only here
     params = metadata.get("params", {})
     record = {
         "producer": "stance score",
