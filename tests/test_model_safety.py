@@ -153,3 +153,14 @@ def test_a_truncated_model_file_beside_its_plain_model_is_refused_in_one_line(tr
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert f"{target}: model file does not belong to model.json (its SHA-256 differs)" in result.stderr
     assert "dvc repro" in result.stderr and not output.exists()
+
+
+def test_a_model_whose_cue_lexicon_is_of_an_older_feature_set_is_refused_in_one_line(trained_model, tmp_path):
+    """Even with a model.json that vouches for it: --explain used to fail with a KeyError at the first pair."""
+    model, _ = load_model(trained_model)
+    del model.named_steps["pairs"].lexicon["syntax"]["infinitive_markers"]  # a key older builds lack
+    crafted = tmp_path / "model.skops"
+    sio.dump(model, crafted)
+    vouch_for(crafted, trained_model)
+    with pytest.raises(DataError, match="built by another version: its cue lexicon has no 'infinitive_markers'"):
+        Scorer.load(crafted, explain_top=1)

@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
+from pipeline.features.pair_rows import PairRows
 from pipeline.files import atomic_output, files_sha256, write_json
 from pipeline.modeling.metadata import BUILD_HINT, FEATURE_VERSION, check_model_sha256, metadata_path, read_metadata
 from pipeline.modeling.plain import plain_path, save_plain
@@ -169,4 +170,11 @@ def load_model(path: str | Path = MODEL) -> tuple[Pipeline, dict]:
         ) from None
     if not isinstance(model, Pipeline) or list(model.named_steps) != ["pairs", "features", "classifier"]:
         raise DataError(path, None, f"model file does not hold a stance pipeline; {build}")
+    view = model.named_steps["pairs"]
+    try:
+        if isinstance(view, PairRows):
+            view._compiled()  # the cue lexicon's sets and regexes: built now, not at the first pair
+    except (KeyError, ValueError, TypeError) as err:
+        what = f"has no {err}" if isinstance(err, KeyError) else f"is not one this code reads ({type(err).__name__})"
+        raise DataError(path, None, f"model was built by another version: its cue lexicon {what}; {build}") from None
     return model, metadata

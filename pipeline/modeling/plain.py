@@ -105,6 +105,7 @@ class PlainModel:
     def __init__(self, spec: dict, arrays: dict):
         _check_arrays(spec, arrays)
         self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
+        self.pair_rows._compiled()  # a lexicon this code cannot read is refused at load, not at the first pair
         self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
         # PairRows' tokens never hold white space, so a block that cuts text at white space (the
         # vectorisers' token pattern, or char_wb's words) reads them as lists: nothing to join and cut again.
