@@ -63,6 +63,10 @@ def test_the_window_is_embedded_without_pair_view_marks():
         ["L_did L_not L_not_back L_the actorx said", "did not back the this actor said"]  # as PairView writes it
     )
     assert np.array_equal(marked, plain)
+    power, plain = embedder.transform(
+        ["actorx power_could power_not_veto L_power_block", "this actor could veto block"]
+    )
+    assert np.array_equal(power, plain)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +96,8 @@ def test_a_static_model_saves_without_the_vectors_and_loads_as_allow_listed_type
     names = [name for name, _, _ in model.named_steps["features"].transformers]
     assert {"static_sentence", "static_window"} <= set(names)
     path = workdir / "model.skops"
-    save_model(model, path, {"params": params.train.model_dump(), "registry": {}})
+    registry = {"aliases": {}, "exact_case": {}, "not_actors": []}
+    save_model(model, path, {"params": params.train.model_dump(), "registry": registry})
     assert path.stat().st_size < (VECTORS / paths.STATIC_VECTORS_FILE).stat().st_size / 4  # a reference, not a copy
     loaded, _ = load_model(path)  # skops: refuses any type outside TRUSTED_TYPES
     assert np.array_equal(class_scores(loaded, test_pairs), class_scores(model, test_pairs))

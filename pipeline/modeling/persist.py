@@ -88,7 +88,8 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(temporary)
-    metadata["model_sha256"] = files_sha256([path])  # the loaders refuse a model.skops swapped beside this file
+    # load_model and every scoring run's provenance refuse a model.skops swapped beside this file.
+    metadata["model_sha256"] = files_sha256([path])
     covered = save_plain(model, plain_path(path))
     metadata["plain_model"] = {
         "file": plain_path(path).name,
