@@ -203,3 +203,19 @@ def test_a_long_lived_cluster_keeps_no_model_after_a_run(shards, model_path, cli
     assert run_dask([str(shards[1])], "unused", str(tmp_path / "out1"), model_path, client=client) == 0
     assert client.run_on_scheduler(stance_plugins) == []
     assert list(client.run(left_on_worker).values()) == [([], [])] * 2
+
+
+def test_fail_fast_on_dask_goes_on_after_a_warning_and_stops_at_a_skipped_input(model_path, client, tmp_path):
+    from pipeline.scoring.dask_runner import run_dask
+    from pipeline.scoring.scorer import FailFast
+
+    feed = tmp_path / "feed.jsonl"
+    record = {"id": "a", "text": "France blocked the liaison office.", "date": "someday"}  # a date dropped: a warning
+    feed.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    assert run_dask([str(feed)], "unused", str(tmp_path / "out"), model_path, fail_fast=True, client=client) == 0
+    assert {row["article_id"] for row in read_parts(tmp_path / "out" / "pairs")} == {"a"}
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(FailFast, match="empty article"):
+        run_dask(
+            [str(tmp_path / "empty.txt")], "unused", str(tmp_path / "out2"), model_path, fail_fast=True, client=client
+        )

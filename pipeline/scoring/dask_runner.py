@@ -329,11 +329,12 @@ def run_dask(
                     ) from None
                 results.append(result)
                 bar.update(1)
-                if fail_fast and result["problems"]:
+                skipped = [problem for problem in result["problems"] if problem.skipped]
+                if fail_fast and skipped:  # a warning's article was scored: not a bad input
                     for problem in result["problems"]:
                         print(problem, file=sys.stderr)
                     client.cancel(futures)
-                    raise FailFast(str(result["problems"][0]))
+                    raise FailFast(str(skipped[0]))
     finally:
         if plugin:
             with contextlib.suppress(Exception):  # a cluster already gone has nothing left to free
@@ -347,8 +348,8 @@ def run_dask(
         problems.extend(result["problems"])
     for problem in problems:
         print(problem, file=sys.stderr)
-    if fail_fast and problems:
-        raise FailFast(str(problems[0]))
+    if fail_fast and any(p.skipped for p in problems):
+        raise FailFast(str(next(p for p in problems if p.skipped)))
     scored = sum(r["articles"] for r in results)
     if not scored and len(todo) == len(partitions) and any(p.skipped for p in problems):
         for folder in new_folders:  # made by the workers on the way to writing nothing
