@@ -331,6 +331,18 @@ def test_an_export_that_cannot_write_its_batch_stores_no_article(export_params, 
     assert sorted(p.name for p in stored.iterdir()) == sorted(p.name for p in (FIXTURES / "articles").iterdir())
 
 
+@pytest.mark.parametrize("folder", ["batch.csv", "batch.json", "batch.label_config.xml"])
+def test_an_export_whose_batch_or_config_path_is_a_folder_stores_no_article(
+    export_params, trained_model, tmp_path, folder
+):
+    stored = Path(export_params.data.annotation_articles)
+    (tmp_path / folder).mkdir()
+    name = "batch.csv" if folder == "batch.csv" else "batch.json"
+    with pytest.raises(DataError, match=rf"{tmp_path / folder}: is a folder; give a file path \(nothing was written\)"):
+        export(export_params, [str(FIXTURES / "articles")], 5, str(tmp_path / name), trained_model)
+    assert list(stored.iterdir()) == []
+
+
 def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_writes_nothing(
     export_params, trained_model, tmp_path
 ):

@@ -186,11 +186,12 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
                 writer.writerows({**pair, "label": ""} for pair in chosen)
         else:
             tasks = [label_studio_task(pair) for pair in chosen]
-            stack.enter_context(atomic_output(config_path(output))).write_text(
-                label_config(actors, target_name), encoding="utf-8"
-            )
+            # The stack renames in reverse: the config first, as before, then the tasks that need it.
             stack.enter_context(atomic_output(output)).write_text(
                 json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
+            stack.enter_context(atomic_output(config_path(output))).write_text(
+                label_config(actors, target_name), encoding="utf-8"
             )
         yield
 
@@ -220,6 +221,9 @@ def export(
         [*inputs, *read],
         {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
+    for path in (output, config_path(output)) if output.suffix.lower() == ".json" else (output,):
+        if path.is_dir():  # the rename at the end would fail after the articles were stored
+            raise DataError(path, None, "is a folder; give a file path (nothing was written)")
     target = Target.load(params.data.description)
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)

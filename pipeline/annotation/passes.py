@@ -70,7 +70,8 @@ def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str
     return rows, problems
 
 
-JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string (skipped whole) or a bracket
+# A string (skipped whole; its closing quote optional, so an unterminated one costs one pass) or a bracket.
+JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
 def _deepest_line(text: str) -> int:
