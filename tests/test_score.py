@@ -8,6 +8,7 @@ quick tier covers the command's input and error handling.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
 from pathlib import Path
@@ -448,7 +449,7 @@ def test_hostile_jsonl_lines_are_skipped_one_line_each_and_the_rest_is_scored(tr
     feed = tmp_path / "feed.jsonl"
     lines = [
         '{"id": "surrogate", "text": "France \\ud800 opposes the liaison office."}',  # half a surrogate pair
-        "[" * 100_000 + "]" * 100_000,  # deeper than the JSON parser recurses
+        "[" * 100_000 + "]" * 100_000,  # nested past the parser, and too long before that
         json.dumps({"id": "long", "text": "France " * 150}),
         json.dumps({"id": "good", "text": "France blocked the liaison office."}),
     ]
@@ -514,3 +515,17 @@ def test_a_parquet_id_is_a_string_or_an_integer_as_in_jsonl(tmp_path, ids, kept)
     assert [e.id for e in events if not isinstance(e, Problem)] == kept
     problems = [str(e) for e in events if isinstance(e, Problem)]
     assert problems == ([] if kept else [f"skipped: {feed}:{n}: row lacks a string or integer 'id'" for n in (1, 2)])
+
+
+def test_a_line_that_goes_on_past_what_is_passed_over_ends_the_reading_of_its_input(monkeypatch):
+    import pipeline.scoring.inputs as inputs
+
+    monkeypatch.setattr(inputs, "MAX_PASSED_BYTES", 0)  # then 16 times the longest line: 16 * (4 * 10 + 1024)
+    line = b"x" * 3 * 2**20 + b"\n" + json.dumps({"id": "a", "text": "France."}).encode()
+    events = [str(e) for e in read_inputs(["-"], max_chars=10, stdin=io.BufferedReader(io.BytesIO(line)))]
+    assert len(events) == 2 and events[0].startswith("skipped: <stdin>:1: line too long for an article")
+    # 1,065 bytes read for the line, then 1 MiB at a time: past 16 * 1,064 after the first MiB
+    assert (
+        events[1]
+        == f"skipped: <stdin>:1: the line goes on past {1065 + 2**20} bytes; the rest of the input was not read"
+    )

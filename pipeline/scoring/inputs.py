@@ -24,6 +24,9 @@ from pipeline.files import (
 )
 
 BINARY_SNIFF_BYTES = 8192
+# A JSONL line longer than an article can be is passed over, up to this many bytes or 16 times the
+# longest line, whichever is more; past that (a device or pipe that never ends) its input is left unread.
+MAX_PASSED_BYTES = 2**30
 
 
 @dataclass(frozen=True)
@@ -312,34 +315,39 @@ def _is_unicode(*texts: str) -> bool:
 def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: int) -> Iterator[bytes | None]:
     """The stream's lines as UTF-8 bytes; UTF-16/32 with a mark (PowerShell's `>` writes UTF-16) transcoded.
 
-    A line longer than `longest` bytes (characters, in UTF-16/32) is None, read past without holding it."""
+    A line longer than `longest` bytes (characters, in UTF-16/32) is None, named at once and then
+    read past without holding it; past MAX_PASSED_BYTES (an input that never ends, such as
+    /dev/zero) the rest of the input is left unread, with a problem saying so."""
     encoding = text_encoding(handle.peek(4)[:4]) if hasattr(handle, "peek") else "utf-8"
     if encoding in ("utf-8", "utf-8-sig"):
-        while line := handle.readline(longest + 1):
-            if len(line) > longest and not line.endswith(b"\n"):
-                while (rest := handle.readline(2**20)) and not rest.endswith(b"\n"):
-                    pass
-                yield None
-            else:
-                yield line
-        return
-    text = io.TextIOWrapper(handle, encoding=encoding, newline=None)
-    read = 0
+        stream, newline, transcode = handle, b"\n", False
+    else:
+        stream, newline, transcode = io.TextIOWrapper(handle, encoding=encoding, newline=None), "\n", True
+    number = 0  # the line being read
     try:
-        while line := text.readline(longest + 1):
-            read += 1
-            if len(line) > longest and not line.endswith("\n"):
-                while (rest := text.readline(2**20)) and not rest.endswith("\n"):
-                    pass
-                yield None
-            else:
-                yield line.encode("utf-8")
+        while True:
+            number += 1
+            line = stream.readline(longest + 1)
+            if not line:
+                return
+            if len(line) <= longest or line.endswith(newline):
+                yield line.encode("utf-8") if transcode else line
+                continue
+            yield None
+            passed = len(line)
+            while (rest := stream.readline(2**20)) and not rest.endswith(newline):
+                passed += len(rest)
+                if passed > max(MAX_PASSED_BYTES, 16 * longest):
+                    message = f"the line goes on past {passed} bytes; the rest of the input was not read"
+                    problems.append(Problem(f"{name}:{number}", message, skipped=True))
+                    return
     except UnicodeDecodeError:
         label = encoding.upper()
         message = f"not valid {label} (its byte-order mark says {label}); save the file as UTF-8"
-        problems.append(Problem(f"{name}:{read + 1}", message, skipped=True))
+        problems.append(Problem(f"{name}:{number}", message, skipped=True))
     finally:
-        text.detach()  # the caller closes its own handle
+        if transcode:
+            stream.detach()  # the caller closes its own handle
 
 
 def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> Iterator[Article | Problem]:
