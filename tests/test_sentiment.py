@@ -43,3 +43,12 @@ def test_the_lexicon_is_vaders_whole_word_list():
     assert len(lexicon) > 7000
     assert lexicon["rejected"] < 0 < lexicon["welcomed"]
     assert np.isclose(lexicon["support"], 1.7)
+
+
+def test_a_power_phrase_keeps_its_words_valence_and_negation():
+    marked, plain = (
+        WindowSentiment()
+        .fit(None)
+        .transform(["actorx power_could power_not_welcome L_power_condemned", "actorx could not_welcome L_condemned"])
+    )
+    assert np.array_equal(marked, plain) and plain[1] > 0 and plain[3] > 0

@@ -29,7 +29,7 @@ from pipeline.errors import DataError
 INSTALL_HINT = "install the embeddings extra: pip install -e '.[embeddings]'"
 DIMENSIONS = 384
 DECIMALS = 5  # round away float noise from threaded matrix products, so metrics stay byte-identical
-_MARKER_PREFIX = re.compile(r"\bL_(?:not_)?|\bnot_")  # also both at once: "L_not_back"
+_MARKER_PREFIX = re.compile(r"\b(?:L_|power_|not_)+")  # also several at once: "L_power_not_veto"
 _TAG = re.compile(r"(?<!\w)[#@](\w+)")  # a hashtag or a handle, not the @ of an e-mail address
 _CAPITALISED = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")  # ProLife2016 -> Pro, Life, 2016
 _encoder = None  # one per process
@@ -94,7 +94,7 @@ def tags_as_words(text: str) -> str:
 
 
 def plain_window(window: str) -> str:
-    """PairView's window as words a sentence encoder knows: no L_/not_ marks, actors named."""
+    """PairView's window as words a sentence encoder knows: no L_/power_/not_ marks, actors named."""
     return _MARKER_PREFIX.sub("", window).replace("actorx", "this actor").replace("actoro", "another actor")
 
 

@@ -56,7 +56,7 @@ class WindowSentiment(BaseEstimator, TransformerMixin):
         for row, window in enumerate(windows):
             for token in str(window).split():
                 side = 2 if token.startswith("L_") else 0
-                token = token.removeprefix("L_")
+                token = token.removeprefix("L_").removeprefix("power_")  # a power phrase's words keep their valence
                 negated = token.startswith("not_")
                 valence = lexicon.get(token.removeprefix("not_"), 0.0) * (-1 if negated else 1)
                 if valence > 0:
