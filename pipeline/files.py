@@ -187,7 +187,7 @@ def load_yaml(path: str | os.PathLike):
         loader = _LineLoader(text, str(path))
     except yaml.reader.ReaderError as err:  # the reader checks every character before any parsing
         line = text.count("\n", 0, err.position) + 1
-        raise DataError(path, line, f"invalid YAML: control character #x{err.character:02x} is not allowed") from None
+        raise DataError(path, line, f"invalid YAML: character #x{err.character:02x} is not allowed") from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as err:

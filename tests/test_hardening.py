@@ -223,7 +223,11 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
     [
         (lambda text: text.replace("  C: 3.0", "  C: .inf"), "C", "train.C: Input should be a finite number, not inf"),
         (lambda text: text.replace("  cue_weight: 1.0", "  cue_weight: .nan"), "cue_weight", "train.cue_weight: "),
-        (lambda text: text.replace("  seed: 0", "  seed: 0\x00"), "seed", "invalid YAML: control character #x00"),
+        (
+            lambda text: text.replace("  seed: 0", "  seed: 0\x00"),
+            "seed",
+            "invalid YAML: character #x00 is not allowed",
+        ),
         (lambda text: "", None, "the file holds no sections; it needs data, distill, prepare, train"),
         (lambda text: "- data\n", None, "the file holds no sections"),
     ],

@@ -73,7 +73,7 @@ def _check_template(path, capability, template, line, author: bool = False):
     """`author`: the registry's one holder is the text's author, whom a template never names."""
     if not isinstance(template, dict) or "text" not in template or "expect" not in template:
         raise DataError(path, line_of(template, line), f"{capability}: each template needs 'text' and 'expect'")
-    unknown = sorted(set(template) - {"text", "expect"})
+    unknown = sorted(set(template) - {"text", "expect"}, key=str)
     if unknown:
         raise DataError(
             path, line_of(template, line), f"{capability}: unknown key {unknown[0]!r}; a template has text and expect"

@@ -113,7 +113,7 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
             # JSON can escape half of a surrogate pair ("\ud800"): no character, and the page could not be written.
             try:
                 json.dumps(record, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError:
+            except (UnicodeEncodeError, RecursionError):
                 raise DataError(
                     path, number, "an unpaired surrogate escape (\\ud800-\\udfff), not Unicode text"
                 ) from None
