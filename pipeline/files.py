@@ -247,6 +247,8 @@ def atomic_output(path: str | os.PathLike):
     be written to, or a full disk, is a `DataError` naming the output, not a traceback.
     """
     path = Path(path)
+    if path.is_dir():  # the rename onto it would fail only after the block's work: refuse before it
+        raise DataError(path, None, "is a folder; give a file path (nothing was written)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -529,3 +529,13 @@ def test_a_line_that_goes_on_past_what_is_passed_over_ends_the_reading_of_its_in
         events[1]
         == f"skipped: <stdin>:1: the line goes on past {1065 + 2**20} bytes; the rest of the input was not read"
     )
+
+
+def test_an_output_path_that_is_a_folder_is_refused_before_scoring(trained_model, tmp_path):
+    article, output = tmp_path / "a.txt", tmp_path / "o.jsonl"
+    article.write_text("France blocked the liaison office.", encoding="utf-8")
+    output.mkdir()
+    result = stance(trained_model, str(article), "--output", str(output))
+    assert result.returncode == 1
+    assert result.stderr == f"error: {output}: is a folder; give a file path (nothing was written)\n"
+    assert list(output.iterdir()) == []

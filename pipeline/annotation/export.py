@@ -221,9 +221,6 @@ def export(
         [*inputs, *read],
         {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
-    for path in (output, config_path(output)) if output.suffix.lower() == ".json" else (output,):
-        if path.is_dir():  # the rename at the end would fail after the articles were stored
-            raise DataError(path, None, "is a folder; give a file path (nothing was written)")
     target = Target.load(params.data.description)
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
