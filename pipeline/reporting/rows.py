@@ -122,17 +122,15 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
     return columns, records
 
 
-_SHORT_ROW = object()  # the value DictReader gives a field that a short row lacks
-
-
 def _csv_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]:
-    reader = csv.DictReader(handle, restval=_SHORT_ROW)
+    reader = csv.DictReader(handle)
     columns = list(reader.fieldnames or [])
     records = []
     for row in reader:
         # A row with fewer or more fields than the header: a file cut short or written by hand.
-        if None in row or _SHORT_ROW in row.values():
-            fields = len(columns) + len(row.get(None, [])) - sum(v is _SHORT_ROW for v in row.values())
+        # Every cell read is a string (empty ones too): None is a field the row lacks, as in csv_table.
+        if None in row or None in row.values():
+            fields = len(columns) + len(row.get(None, [])) - sum(v is None for v in row.values())
             raise DataError(path, reader.line_num, f"{fields} fields where the header has {len(columns)}")
         # CSV has no null: an empty cell is a missing value (no date, no actor).
         records.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}))
