@@ -143,19 +143,27 @@ def test_a_plain_model_that_does_not_belong_to_its_model_is_refused_in_one_line(
     assert str(plain_path(model)) in result.stderr and not (tmp_path / "out.jsonl").exists()
 
 
-def test_a_plain_model_holding_an_object_array_is_refused_without_unpickling(trained_model, tmp_path):
-    """Even with a metadata file vouching for it: np.load never unpickles."""
-    model = copy_model(trained_model, tmp_path / "model")
+def write_vouched_plain(model: Path, arrays: dict) -> None:
+    """Write `arrays` as the model's plain file and record its SHA-256 in model.json, as a build would."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive, np.load(plain_path(model)) as original:
-        for name in original.files:
-            array = np.array([print], dtype=object) if name == "coef" else original[name]
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, array in arrays.items():
             with archive.open(f"{name}.npy", "w") as entry:
-                np.lib.format.write_array(entry, array, allow_pickle=True)
+                np.lib.format.write_array(entry, array, allow_pickle=array.dtype == object)
     plain_path(model).write_bytes(buffer.getvalue())
     metadata = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
     metadata["plain_model"]["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
     model.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+
+
+def test_a_plain_model_holding_an_object_array_is_refused_without_unpickling(trained_model, tmp_path):
+    """Even with a metadata file vouching for it: np.load never unpickles."""
+    model = copy_model(trained_model, tmp_path / "model")
+    with np.load(plain_path(model)) as original:
+        arrays = {
+            name: np.array([print], dtype=object) if name == "coef" else original[name] for name in original.files
+        }
+    write_vouched_plain(model, arrays)
     result = score(model, tmp_path / "out.jsonl")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "plain model file is corrupt" in result.stderr and "dvc repro" in result.stderr
@@ -189,15 +197,7 @@ def test_a_plain_model_edited_with_its_sha256_updated_is_refused_in_one_line(
     with np.load(plain_path(model)) as original:
         arrays = {name: original[name] for name in original.files}
     edit(arrays)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, array in arrays.items():
-            with archive.open(f"{name}.npy", "w") as entry:
-                np.lib.format.write_array(entry, array, allow_pickle=False)
-    plain_path(model).write_bytes(buffer.getvalue())
-    metadata = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
-    metadata["plain_model"]["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    model.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    write_vouched_plain(model, arrays)
     result = score(model, tmp_path / "out.jsonl", *extra)
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert f"{plain_path(model)}: plain model file is corrupt (" in result.stderr and words in result.stderr
