@@ -117,6 +117,11 @@ def test_text_saved_by_windows_editors_and_spreadsheets_is_scored_exactly_as_utf
         "parquet",
     }
     assert len(by_article["plain"]) == 3  # france, japan and nato
+    # The Parquet file's date column is kept in its rows; apart from it, every input's rows are the same.
+    assert {row.pop("date") for row in by_article["parquet"]} == {"2023-05-04"}
+    for article_id, article_rows in by_article.items():
+        if article_id != "parquet":
+            assert {row.pop("date") for row in article_rows} == {None}, article_id
     for article_id, article_rows in by_article.items():
         assert article_rows == by_article["plain"], article_id  # same sentences, same probabilities
     assert not any("\r" in row["sentence"] or "\ufeff" in row["sentence"] for row in rows)

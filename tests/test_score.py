@@ -8,6 +8,7 @@ quick tier covers the command's input and error handling.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import shutil
@@ -515,6 +516,77 @@ def test_a_parquet_id_is_a_string_or_an_integer_as_in_jsonl(tmp_path, ids, kept)
     assert [e.id for e in events if not isinstance(e, Problem)] == kept
     problems = [str(e) for e in events if isinstance(e, Problem)]
     assert problems == ([] if kept else [f"skipped: {feed}:{n}: row lacks a string or integer 'id'" for n in (1, 2)])
+
+
+PARQUET_DATED_TEXTS = ["France blocked the liaison office.", "Japan welcomed the liaison office.", "NATO opened it."]
+
+
+def test_a_parquet_date_column_is_kept_in_the_rows_as_a_jsonl_date_is(trained_model, tmp_path):
+    """Strings by the JSONL rules; a date or timestamp column as the ISO date JSONL would give; a null is no date."""
+    day, evening = datetime.date(2023, 7, 9), datetime.datetime(2023, 7, 9, 23, 30)
+    columns = {
+        "strings": pa.array(["2023-07-09", "2023-07", None]),
+        "date32": pa.array([day, day, None], pa.date32()),
+        "date64": pa.array([day, day, None], pa.date64()),
+        # 23:30 UTC on 9 July is 08:30 on 10 July in the column's zone, as "2023-07-10T08:30+09:00" in JSONL
+        "timestamp": pa.array([evening, evening, None], pa.timestamp("us", tz="Asia/Tokyo")),
+    }
+    expected = {
+        "strings": ["2023-07-09", "2023-07", None],
+        "date32": ["2023-07-09", "2023-07-09", None],
+        "date64": ["2023-07-09", "2023-07-09", None],
+        "timestamp": ["2023-07-10", "2023-07-10", None],
+    }
+    for name, dates in columns.items():
+        ids = [f"{name}-{n}" for n in range(3)]
+        pq.write_table(pa.table({"id": ids, "text": PARQUET_DATED_TEXTS, "date": dates}), tmp_path / f"{name}.parquet")
+    with open(tmp_path / "strings.jsonl", "w", encoding="utf-8") as feed:  # the same articles and dates as JSONL
+        for n, (text, date) in enumerate(zip(PARQUET_DATED_TEXTS, expected["strings"])):
+            feed.write(json.dumps({"id": f"jsonl-{n}", "text": text, "date": date}) + "\n")
+    inputs = [str(tmp_path / f"{name}.parquet") for name in columns] + [str(tmp_path / "strings.jsonl")]
+    output, summary = tmp_path / "o.jsonl", tmp_path / "s.jsonl"
+    result = stance(trained_model, *inputs, "--output", str(output), "--summary", str(summary))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    expected["jsonl"] = expected["strings"]
+    for rows in (read_jsonl(output), read_jsonl(summary)):
+        dates = {(row["article_id"], row["date"]) for row in rows}
+        assert dates == {(f"{name}-{n}", date) for name, days in expected.items() for n, date in enumerate(days)}
+    # Apart from the article id, each file's rows are the JSONL file's: same dates, same scores.
+    by_file: dict[str, list] = {}
+    for row in read_jsonl(output):
+        name, _, n = row.pop("article_id").rpartition("-")
+        by_file.setdefault(name, []).append((n, row))
+    assert by_file["strings"] == by_file["jsonl"]
+
+
+def test_a_bad_parquet_date_is_dropped_with_the_jsonl_warning_naming_the_row(trained_model, tmp_path):
+    feed = tmp_path / "feed.parquet"
+    dates = ["2023-07-09", "9 July 2023", "2023-13-01"]
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": PARQUET_DATED_TEXTS, "date": dates}), feed)
+    # Dates Arrow holds and Python cannot: past the year 9999, and in a time zone no database knows
+    unreadable = {
+        "far": pa.array([2**30], pa.date32()),
+        "nowhere": pa.array([0], pa.timestamp("us", tz="Nowhere/Atlantis")),
+    }
+    for name, date in unreadable.items():
+        pq.write_table(
+            pa.table({"id": [name], "text": PARQUET_DATED_TEXTS[:1], "date": date}), tmp_path / f"{name}.parquet"
+        )
+    output = tmp_path / "o.jsonl"
+    inputs = [str(feed), *(str(tmp_path / f"{name}.parquet") for name in unreadable)]
+    result = stance(trained_model, *inputs, "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    not_iso = "not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+    lines = result.stderr.splitlines()
+    assert lines[:2] == [
+        f"warning: {feed}:2: field 'date' is '9 July 2023', {not_iso}",
+        f"warning: {feed}:3: field 'date' is '2023-13-01', {not_iso}",
+    ]
+    assert len(lines) == 4
+    for line, name in zip(lines[2:], unreadable):  # the value as Arrow writes it, which varies by version
+        assert line.startswith(f"warning: {tmp_path / name}.parquet:1: field 'date' is ") and line.endswith(not_iso)
+    dates = {(row["article_id"], row["date"]) for row in read_jsonl(output)}
+    assert dates == {("a", "2023-07-09"), ("b", None), ("c", None), ("far", None), ("nowhere", None)}
 
 
 def test_a_line_that_goes_on_past_what_is_passed_over_ends_the_reading_of_its_input(monkeypatch):

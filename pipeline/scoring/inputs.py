@@ -1,7 +1,7 @@
-"""Reading articles to score: .txt files, folders of them, JSONL files and standard input.
+"""Reading articles to score: .txt files, folders of them, JSONL and Parquet files and standard input.
 
 `read_inputs` yields, in input order, either an `Article` or a `Problem`. A problem
-is one line naming the input (and line, for JSONL) that the scorer reports before
+is one line naming the input (and line or row, for JSONL and Parquet) that the scorer reports before
 going on with the rest of the batch. Nothing here raises for bad input.
 """
 
@@ -34,7 +34,7 @@ class Article:
     id: str
     text: str
     origin: str  # "path" or "path:line", for messages
-    date: str | None = None  # YYYY-MM-DD or YYYY-MM, from a JSONL record's `date` field; kept in the rows
+    date: str | None = None  # YYYY-MM-DD or YYYY-MM, from a JSONL record's or Parquet row's `date`; kept in the rows
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,8 @@ def _read_jsonl(
 def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
     """A record's optional `date`: YYYY-MM-DD (from any ISO date or time), or YYYY-MM when only the month is known.
 
-    A value that is neither is dropped with a warning; the article is still scored.
+    A value that is neither is dropped with a warning; the article is still scored. A Parquet
+    date or timestamp reaches here as the ISO text `_parquet_dates` gives it.
     """
     if value is None:
         return None, None
@@ -351,7 +352,7 @@ def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: i
 
 
 def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> Iterator[Article | Problem]:
-    """Articles from a Parquet file's id and text columns, read in batches (memory stays flat)."""
+    """Articles from a Parquet file's id, text and (if it has one) date columns, read in batches (memory stays flat)."""
     import pyarrow.parquet as pq
 
     try:
@@ -363,9 +364,15 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
     if missing:
         yield Problem(name, f"no column {missing[0]!r} (set the name with --id-field / --text-field)", skipped=True)
         return
+    dated = "date" in source.schema_arrow.names
+    columns = list(dict.fromkeys([id_field, text_field, *(["date"] if dated else [])]))
     row = 0
-    for batch in source.iter_batches(columns=[id_field, text_field], batch_size=1024):
-        for article_id, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+    for batch in source.iter_batches(columns=columns, batch_size=1024):
+        # By the first column of each name: a file may repeat a name, and `--id-field date` reads one column twice.
+        column = {name: batch.column(batch.schema.names.index(name)) for name in columns}
+        ids, texts = column[id_field].to_pylist(), column[text_field].to_pylist()
+        dates = _parquet_dates(column["date"]) if dated else [None] * batch.num_rows
+        for article_id, text, value in zip(ids, texts, dates):
             row += 1
             origin = f"{name}:{row}"
             if not isinstance(text, str):
@@ -375,4 +382,34 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
                 yield Problem(origin, f"row lacks a string or integer {id_field!r}", skipped=True)
                 continue
-            yield from _checked_article(str(article_id), text, origin, max_chars)
+            date, problem = _record_date(value, origin)
+            if problem:
+                yield problem
+            yield from _checked_article(str(article_id), text, origin, max_chars, date)
+
+
+def _parquet_dates(column) -> list:
+    """A batch's date column as `_record_date` reads a JSONL date: a date or timestamp as its ISO date,
+    a null as None, a string (or any other value) as it is.
+
+    A timestamp with a time zone gives the date in that zone, as an ISO time with that offset does in
+    JSONL. A value Python cannot hold (past the year 9999, or in a time zone unknown here) is given as
+    Arrow writes it, for the warning.
+    """
+    import pyarrow as pa
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column.to_pylist()
+    values = []
+    for scalar in column:  # one at a time: a value Python cannot hold is that row's warning alone
+        try:
+            value = scalar.as_py()
+        except (OverflowError, ValueError, pa.ArrowException):
+            try:
+                value = scalar.cast(pa.string()).as_py()
+            except pa.ArrowException:  # a time zone unknown here: Arrow cannot write it either
+                value = f"<{scalar.type} {getattr(scalar, 'value', '')}>"
+        if isinstance(value, datetime.datetime):
+            value = value.date()
+        values.append(value.isoformat() if isinstance(value, datetime.date) else value)
+    return values

@@ -33,7 +33,7 @@ from pipeline.scoring.provenance import METADATA_KEY, sidecar_path
 PAIR_SCHEMA = pa.schema(
     [
         ("article_id", pa.string()),
-        ("date", pa.string()),  # YYYY-MM-DD or YYYY-MM from a JSONL input's `date` field; else empty
+        ("date", pa.string()),  # YYYY-MM-DD or YYYY-MM from a JSONL or Parquet input's `date`; else empty
         ("sentence_index", pa.int32()),
         ("sentence", pa.string()),
         ("actor", pa.string()),
