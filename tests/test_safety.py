@@ -252,8 +252,11 @@ def test_a_repeated_article_id_is_named_and_its_rows_kept_apart_in_the_summary(t
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
         "".join(
-            json.dumps({"id": "a7", "text": text}) + "\n"
-            for text in ("Japan welcomed the office.", "Russia condemned the office.")
+            json.dumps({"id": "a7", "text": text, "date": date}) + "\n"
+            for text, date in (
+                ("Japan welcomed the office.", "2023-07-09"),
+                ("Russia condemned the office.", "2023-07"),
+            )
         ),
         encoding="utf-8",
     )
@@ -284,11 +287,11 @@ def test_a_repeated_article_id_is_named_and_its_rows_kept_apart_in_the_summary(t
         ("a7#2", "russia"): "oppose",
     }
     pairs = read_jsonl(tmp_path / "pairs.jsonl")
-    assert [(row["article_id"], row["sentence"]) for row in pairs] == [
-        ("report", "France blocked the liaison office."),
-        ("report#2", "France backed the office."),
-        ("a7", "Japan welcomed the office."),
-        ("a7#2", "Russia condemned the office."),
+    assert [(row["article_id"], row["date"], row["sentence"]) for row in pairs] == [
+        ("report", None, "France blocked the liaison office."),
+        ("report#2", None, "France backed the office."),
+        ("a7", "2023-07-09", "Japan welcomed the office."),
+        ("a7#2", "2023-07", "Russia condemned the office."),  # renamed, still with its own date
     ]
 
 

@@ -12,7 +12,7 @@ import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -164,7 +164,7 @@ def distinct_ids(events: Iterable[Article | Problem]) -> Iterator[Article | Prob
                     f"article id {event.id!r} is also {first[event.id]}; its rows are kept apart as {renamed!r}",
                     skipped=False,
                 )
-                event = Article(renamed, event.text, event.origin)
+                event = replace(event, id=renamed)  # all else kept: its date is its own
             first[event.id] = event.origin
         yield event
 
