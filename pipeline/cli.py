@@ -139,8 +139,8 @@ def score(
     output: str | None = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),
     summary: str | None = typer.Option(None, help="One row per (article, actor): .jsonl, .csv or .parquet."),
     workers: int = typer.Option(1, min=1, help="Score in N processes; the output order is the same."),
-    id_field: str = typer.Option("id", help="JSONL field holding the article id."),
-    text_field: str = typer.Option("text", help="JSONL field holding the article text."),
+    id_field: str = typer.Option("id", help="JSONL field or Parquet column holding the article id."),
+    text_field: str = typer.Option("text", help="JSONL field or Parquet column holding the article text."),
     fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
     max_article_chars: int = typer.Option(MAX_ARTICLE_CHARS, min=1, help="Skip longer articles (scraping accidents)."),
     dask: str | None = typer.Option(
@@ -239,13 +239,15 @@ app.add_typer(label_app, name="label")
 
 @label_app.command("export")
 def label_export(
-    inputs: list[str] = typer.Argument(..., help="Articles, as for `stance score`: .txt files, folders, .jsonl."),
+    inputs: list[str] = typer.Argument(
+        ..., help="Articles, as for `stance score`: .txt files, folders, .jsonl or .parquet."
+    ),
     n: int = typer.Option(..., "--n", min=1, help="How many pairs to export."),
     output: str = typer.Option(..., help=".csv (a spreadsheet) or .json (Label Studio tasks + .label_config.xml)."),
     model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
     per_actor: int = typer.Option(2, min=1, help="At most this many pairs per (article, actor)."),
-    id_field: str = typer.Option("id", help="JSONL field holding the article id."),
-    text_field: str = typer.Option("text", help="JSONL field holding the article text."),
+    id_field: str = typer.Option("id", help="JSONL field or Parquet column holding the article id."),
+    text_field: str = typer.Option("text", help="JSONL field or Parquet column holding the article text."),
     params: Path = PARAMS_OPTION,
 ):
     """The N unlabelled pairs the model is least sure of, spread across articles; stores their articles."""
