@@ -262,10 +262,24 @@ def label_export(
     raise SystemExit(code)
 
 
+def _annotator_name(name: str) -> str:
+    """The name becomes the pass's file name; one that cannot is a bad command-line value (exit 2), before any work."""
+    from pipeline.annotation.store import name_problem
+
+    problem = name_problem(name)
+    if problem:
+        raise typer.BadParameter(problem)
+    return name
+
+
 @label_app.command("import")
 def label_import(
     file: str = typer.Argument(..., help="A filled export .csv, or Label Studio's JSON export (.json)."),
-    annotator: str = typer.Option(..., help="Who labelled it; the pass is <target>/annotation/passes/<annotator>.csv."),
+    annotator: str = typer.Option(
+        ...,
+        callback=_annotator_name,
+        help="Who labelled it; the pass is <target>/annotation/passes/<annotator>.csv.",
+    ),
     replace: bool = typer.Option(False, help="Replace this annotator's stored pass instead of adding to it."),
     params: Path = PARAMS_OPTION,
 ):

@@ -73,6 +73,15 @@ def write(path: Path, lines: list[str]) -> Path:
     return path
 
 
+def params_file(params, folder: Path) -> Path:
+    """The project's params.yaml, but for the test's seeds and target folder, for a command run on them."""
+    project = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    project["data"].update(articles=params.data.articles, target=params.data.target)
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(project), encoding="utf-8")
+    return path
+
+
 # --- import: every bad row is one line naming the file and line, and nothing is stored ---
 
 
@@ -203,6 +212,26 @@ def test_a_pass_is_never_overwritten_silently(params, tmp_path):
     with pytest.raises(RowProblems):  # a bad file leaves the pass as it was
         import_pass(params, str(batch), "bob", folder=passes)
     assert (passes / "bob.csv").read_bytes() == before
+
+
+def test_an_annotator_name_that_cannot_be_a_file_name_is_a_usage_error_and_stores_nothing(params, tmp_path):
+    batch = write(tmp_path / "batch.csv", [HEADER, GOOD])
+    config = params_file(params, tmp_path)
+    annotation = Path(params.data.annotation)
+
+    def label_import(annotator: str):
+        args = ["stance", "label", "import", str(batch), "--annotator", annotator, "--params", str(config)]
+        return run(args, ROOT, check=False)
+
+    for name in ("a/b", "../alice", "two words", "", "alice."):
+        refused = label_import(name)
+        assert refused.returncode == 2, (name, refused.stderr)
+        assert "Invalid value for '--annotator'" in refused.stderr and "Traceback" not in refused.stderr
+        assert refused.stdout == ""
+        assert not Path(params.data.passes).exists() and not (annotation / ".lock").exists()
+    stored = label_import("alice")  # the same file under a usable name is stored
+    assert stored.returncode == 0, stored.stderr
+    assert (Path(params.data.passes) / "alice.csv").exists()
 
 
 # --- agreement, adjudication, merge ---
@@ -346,9 +375,7 @@ def test_an_export_whose_batch_or_config_path_is_a_folder_stores_no_article(
 def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_writes_nothing(
     export_params, trained_model, tmp_path
 ):
-    project = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    project["data"].update(articles=export_params.data.articles, target=export_params.data.target)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(project), encoding="utf-8")
+    config = params_file(export_params, tmp_path)
     bad_line = write(tmp_path / "more.jsonl", ['{"id": "x09", "text": "Japan welcomed the office."', ""])
     binary = tmp_path / "scan.txt"
     binary.write_bytes(b"\x00\x01 not text")
@@ -356,7 +383,7 @@ def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_wr
 
     def label_export(*inputs: str, output: Path):
         args = [*inputs, "--n", "5", "--output", str(output), "--model", str(trained_model)]
-        return run(["stance", "label", "export", *args, "--params", str(tmp_path / "params.yaml")], ROOT, check=False)
+        return run(["stance", "label", "export", *args, "--params", str(config)], ROOT, check=False)
 
     some = label_export(str(FIXTURES / "articles"), str(bad_line), output=tmp_path / "batch.csv")
     assert some.returncode == 3, some.stderr

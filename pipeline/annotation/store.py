@@ -29,12 +29,17 @@ from pipeline.params import Params
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+def name_problem(name: str) -> str | None:
+    """Why an annotator name or article id cannot become a file name (letters, digits, '.', '_', '-'), or None."""
+    if SAFE_NAME.fullmatch(name) and not name.endswith("."):
+        return None
+    return f"{name!r} cannot be a file name; use letters, digits, '.', '_' and '-' (at most 100)"
+
+
 def check_name(name: str, what: str) -> str:
-    """An annotator name or article id that becomes a file name: letters, digits, '.', '_', '-'."""
-    if not SAFE_NAME.fullmatch(name) or name.endswith("."):
-        raise DataError(
-            what, None, f"{name!r} cannot be a file name; use letters, digits, '.', '_' and '-' (at most 100)"
-        )
+    problem = name_problem(name)
+    if problem:
+        raise DataError(what, None, problem)
     return name
 
 
