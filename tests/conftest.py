@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,17 @@ def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@contextlib.contextmanager
+def own_signal_handlers():
+    """`stance` installs SIGINT/SIGTERM handlers; run in-process, give pytest its own back."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 def clone_project(destination: Path) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import re
 import shutil
@@ -18,12 +19,14 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import ROOT, run, target_folder
+from conftest import ROOT, own_signal_handlers, run, target_folder
+from typer.testing import CliRunner
 
 from pipeline.annotation.adjudication import agree, merge
 from pipeline.annotation.export import export, select
 from pipeline.annotation.passes import RowProblems, import_pass
 from pipeline.annotation.store import write_pass
+from pipeline.cli import app
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
 from pipeline.params import load_params
@@ -399,6 +402,52 @@ def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_wr
         "error: every input was skipped (each named above); no output was written",
     ]
     assert none.stdout == "" and not (tmp_path / "none.csv").exists() and sorted(stored.iterdir()) == before
+
+
+def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
+    export_params, trained_model, tmp_path, monkeypatch
+):
+    inputs = tmp_path / "new"
+    shutil.copytree(FIXTURES / "articles", inputs)
+    (inputs / "x04_later-report.txt").write_text("Japan welcomed the office again.\n", encoding="utf-8")
+    stored = Path(export_params.data.annotation_articles)
+    earlier = stored / "x00_earlier.txt"  # an article a previous export stored
+    earlier.write_text("France blocked the office.\n", encoding="utf-8")
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored.iterdir()}
+    config = params_file(export_params, tmp_path)
+    args = ["label", "export", str(inputs), "--n", "8", "--output", str(tmp_path / "batch.csv")]
+    args += ["--model", str(trained_model), "--params", str(config)]
+
+    write_bytes = Path.write_bytes
+    into_store = []
+
+    def second_write_fills_the_disk(path: Path, data: bytes):
+        if path.parent == stored:
+            into_store.append(path)
+            if len(into_store) == 2:
+                raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", second_write_fills_the_disk)
+    with own_signal_handlers():
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    assert re.fullmatch(
+        rf"error: {re.escape(str(stored))}/x0[1-4]_[a-z-]+\.txt: could not be written \(disk full\); "
+        r"nothing was written\n",
+        result.stderr,
+    ), result.stderr
+    assert len(into_store) == 2  # the failure came partway, after one article was written
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored.iterdir()} == before
+    assert not (tmp_path / "batch.csv").exists()
+
+    monkeypatch.undo()  # with room on the disk, the same export stores every new article
+    with own_signal_handlers():
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert "stored 4 new articles" in result.stdout
+    assert sorted(p.name for p in stored.iterdir()) == sorted([earlier.name, *(p.name for p in inputs.iterdir())])
+    assert earlier.read_bytes() == before[earlier.name][0]
 
 
 # --- prepare: partly labelled articles ---

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import BIN, ROOT, TARGET, run, target_folder
+from conftest import BIN, ROOT, TARGET, own_signal_handlers, run, target_folder
 from filelock import FileLock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -501,17 +501,6 @@ def must_refuse(inputs: list[str], outputs: list[str]) -> bool:
         for source in inputs
         for target in files
     )
-
-
-@contextlib.contextmanager
-def own_signal_handlers():
-    """`stance` installs SIGINT/SIGTERM handlers; run in-process, give pytest its own back."""
-    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in saved.items():
-            signal.signal(signum, handler)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

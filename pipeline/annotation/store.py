@@ -138,8 +138,13 @@ def new_articles(params: Params, articles: dict[str, tuple[str, str]], known: di
 
 
 def store_articles(params: Params, articles: dict[str, str]) -> None:
-    """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them."""
-    for article_id, text in articles.items():
-        path = Path(params.data.annotation_articles) / f"{article_id}.txt"
-        with atomic_output(path) as temporary:
-            temporary.write_bytes(text.encode("utf-8"))
+    """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them.
+
+    All or none: every text is written to a temporary file beside its place first, and
+    the files are renamed into place only once all are written (a rename needs no disk
+    space), so a full disk partway stores no article and removes the temporary files.
+    """
+    with contextlib.ExitStack() as stack:
+        for article_id, text in articles.items():
+            path = Path(params.data.annotation_articles) / f"{article_id}.txt"
+            stack.enter_context(atomic_output(path)).write_bytes(text.encode("utf-8"))
