@@ -212,6 +212,61 @@ def line_of_key(key: str) -> int:
     return CUES_TEXT.splitlines().index(key) + 1
 
 
+BACKING = CUES_TEXT.splitlines().index("  - backing") + 1  # a support cue's line
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        # twice in one class, also when only the spaces between its tokens differ
+        (
+            "  - backing\n",
+            "  - backing\n  - backing\n",
+            f"support: phrase 'backing' is listed twice (first on line {BACKING})",
+        ),
+        (
+            "  - in support of\n",
+            "  - in support of\n  - in  support of\n",
+            "support: phrase 'in  support of' is listed",
+        ),
+        # one phrase as two stances, or as the office and another target
+        (
+            "  - nix*\n",
+            "  - nix*\n  - backing\n",
+            f"oppose: phrase 'backing' is also under support (line {BACKING}); a match gives one stance",
+        ),
+        ("  - summit\n", "  - summit\n  - office\n", "off_target: phrase 'office' is also under target (line"),
+    ],
+)
+def test_a_phrase_listed_twice_or_as_two_stances_is_refused_at_its_second_line(tmp_path, old, new, message):
+    path, line = edited_cues(tmp_path, old, new)
+    with pytest.raises(DataError) as refused:
+        load_cue_lexicon(path)
+    assert str(refused.value).startswith(f"{path}:{line}: {message}"), str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_phrase_in_two_stance_classes_is_refused_at_the_later_line_whatever_order_the_file_gives(tmp_path):
+    oppose = CUES_TEXT[CUES_TEXT.index("oppose:\n") : CUES_TEXT.index("reversal:\n")]
+    text = CUES_TEXT.replace(oppose, "").replace(
+        "support:\n", oppose.replace("  - nix*\n", "  - nix*\n  - backing\n") + "support:\n"
+    )
+    path = tmp_path / "cues.yaml"
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    first, second = lines.index("  - backing") + 1, lines.index("  - backing", lines.index("support:")) + 1
+    with pytest.raises(DataError) as refused:
+        load_cue_lexicon(path)
+    assert str(refused.value).startswith(
+        f"{path}:{second}: support: phrase 'backing' is also under oppose (line {first})"
+    )
+
+
+def test_a_phrase_may_be_a_stance_cue_and_a_negator(lexicon):
+    # "refused to back it": an oppose cue that also flips the cue after it
+    assert "refus*" in lexicon["oppose"] and "refus*" in lexicon["negators"]
+
+
 @pytest.mark.parametrize(
     "old, new, message",
     [

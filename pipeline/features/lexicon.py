@@ -36,6 +36,14 @@ CUE_CLASSES = (
     "boundaries",
 )
 STANCE_CLASSES = ("support", "oppose", "reversal", "no_comment", "power")
+TOPIC_CLASSES = ("target", "related", "off_target")
+# Classes no phrase may share, and why: in two of them one entry silently overrides the other (a
+# stance match keeps the class first in CUE_CLASSES; a target match hides an off_target one).
+# Classes of different kinds may share one: "refus*" is an oppose cue and negates the cue after it.
+EXCLUSIVE_CLASSES = {
+    STANCE_CLASSES: "a match gives one stance",
+    TOPIC_CLASSES: "a match says once what the sentence is about",
+}
 # Named lists of single tokens in the `syntax` section, and named token counts in `distances`.
 SYNTAX_LISTS = (
     "place_words",
@@ -103,6 +111,7 @@ def load_cue_lexicon(path, actors: list[str] | None = None) -> dict:
                     f"{name}: phrase {phrase!r} can never match; write it as {split!r}",
                 )
         lexicon[name] = [str(p) for p in phrases]
+    _refuse_repeats(data, path)
     unknown = set(data) - set(CUE_CLASSES) - set(SECTIONS) - set(OPTIONAL_SECTIONS)
     if unknown:
         key = sorted(unknown, key=str)[0]
@@ -118,6 +127,32 @@ def load_cue_lexicon(path, actors: list[str] | None = None) -> dict:
     if "frame_roles" in data:  # only then, so a lexicon without roles is saved as it always was
         lexicon["frame_roles"] = _load_frame_roles(data, path, actors)
     return lexicon
+
+
+def _refuse_repeats(data, path) -> None:
+    """Refuse a phrase listed twice in a class, or in two classes of EXCLUSIVE_CLASSES, at its later line."""
+    seen = {}  # (the classes it may be in once, its tokens) -> (class, line) where first listed
+    for name in CUE_CLASSES:
+        group = next((classes for classes in EXCLUSIVE_CLASSES if name in classes), (name,))
+        for phrase in data[name]:
+            key, here = (group, " ".join(phrase.split())), (name, line_of(phrase, data.key_lines[name]))
+            if key not in seen:
+                seen[key] = here
+                continue
+            # Classes are read in CUE_CLASSES order, not the file's: point at the later of the two.
+            (first, first_line), (second, line) = sorted((seen[key], here), key=lambda entry: entry[1])
+            if first == second:
+                raise DataError(
+                    path,
+                    line,
+                    f"{second}: phrase {phrase!r} is listed twice (first on line {first_line}); list it once",
+                )
+            raise DataError(
+                path,
+                line,
+                f"{second}: phrase {phrase!r} is also under {first} (line {first_line}); "
+                f"{EXCLUSIVE_CLASSES[group]}, so keep it in one of them",
+            )
 
 
 def _load_frame_roles(data, path, actors) -> dict[str, list[str]]:
