@@ -290,8 +290,23 @@ def test_a_phrase_may_be_a_stance_cue_and_a_negator(lexicon):
             "syntax: agent_markers: 'on behalf of' is not one token",
         ),
         ("  place_words: [in, to", "  place_words: in to", "syntax: place_words must be a list of strings"),
-        # distances are positive whole numbers of tokens
+        # distances are positive whole numbers of tokens, at most 100 (past any clause)
         ("  negation_reach: 5\n", "  negation_reach: 0\n", "distances: negation_reach must be a positive whole number"),
+        (
+            "  opposed_content_reach: 4\n",
+            "  opposed_content_reach: -4\n",
+            "distances: opposed_content_reach must be a positive whole number of at most 100, got a number -4",
+        ),
+        (
+            "  power_content_reach: 2\n",
+            "  power_content_reach: 100000000000000000000\n",
+            "distances: power_content_reach must be a positive whole number of at most 100, got a number 10000000000",
+        ),
+        (
+            "  gerund_min_length: 6\n",
+            "  gerund_min_length: 101\n",
+            "gerund_min_length must be a positive whole number of",
+        ),
         (
             "  possessor_reach: 3\n",
             "  possessor_reach: three\n",
@@ -347,7 +362,7 @@ def test_a_lexicon_without_word_lists_is_refused_by_pair_view(registry, lexicon)
         views("Germany welcomed the office.", registry, old)
 
 
-@pytest.mark.parametrize("reach, stance", [(5, "oppose"), (3, "oppose"), (2, "support")])
+@pytest.mark.parametrize("reach, stance", [(100, "oppose"), (5, "oppose"), (3, "oppose"), (2, "support")])
 def test_the_negation_reach_in_cues_yaml_decides_whether_a_far_negator_flips_the_cue(tmp_path, registry, reach, stance):
     # "not" is three tokens before "welcome": inside a reach of 3 or more, outside one of 2
     path, _ = edited_cues(tmp_path, "  negation_reach: 5\n", f"  negation_reach: {reach}\n")

@@ -241,16 +241,22 @@ def _load_syntax(data, path) -> dict[str, list[str]]:
     return syntax
 
 
+# Reaches count tokens, mostly within one clause, and gerund_min_length letters of one word;
+# 100 is far past any clause or word, so a larger value is a slip (10**20), not a setting.
+MAX_DISTANCE = 100
+
+
 def _load_distances(data, path) -> dict[str, int]:
     section = _section(data, path, "distances", DISTANCES, "distance")
     distances = {}
     for name in DISTANCES:
         value = section[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DISTANCE:
             raise DataError(
                 path,
                 section.key_lines[name],
-                f"distances: {name} must be a positive whole number, got {kind(value)} {value!r}; write e.g. {name}: 3",
+                f"distances: {name} must be a positive whole number of at most {MAX_DISTANCE}, "
+                f"got {kind(value)} {value!r}; write e.g. {name}: 3",
             )
         distances[name] = int(value)
     return distances
