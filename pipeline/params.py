@@ -74,7 +74,7 @@ class TrainParams(Section):
     power_scope: bool  # the words of a power phrase and its content as other words than a choice made
     word_ngrams: list[int] = Field(min_length=2, max_length=2)
     char_ngrams: list[int] = Field(min_length=2, max_length=2)  # [0, 0]: none
-    window: int = Field(ge=0)
+    window: int = Field(ge=0, le=100)  # tokens each side, within a clause: no clause is near 100
     context_sentences: bool
     cue_features: bool
     cue_weight: float = Field(ge=0)

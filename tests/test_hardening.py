@@ -224,6 +224,11 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
         (lambda text: text.replace("  C: 3.0", "  C: .inf"), "C", "train.C: Input should be a finite number, not inf"),
         (lambda text: text.replace("  cue_weight: 1.0", "  cue_weight: .nan"), "cue_weight", "train.cue_weight: "),
         (
+            lambda text: text.replace("  window: 6 ", "  window: 100000000000000000000 "),
+            "window",
+            "train.window: Input should be less than or equal to 100, not 100000000000000000000",
+        ),
+        (
             lambda text: text.replace("  seed: 0", "  seed: 0\x00"),
             "seed",
             "invalid YAML: character #x00 is not allowed",
