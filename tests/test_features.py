@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run, target_folder
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -446,6 +448,25 @@ def test_a_frame_role_naming_an_unknown_actor_or_an_actor_twice_is_refused_at_it
         load_cue_lexicon(path, registry.actors)
     line = body.count("\n") + 1 + section.count("\n") + 1
     assert str(caught.value).startswith(f"{path}:{line}: ") and words in str(caught.value)
+
+
+def unknown_host(tmp_path) -> tuple[str, int]:
+    """A target folder whose cues.yaml gives a frame role to 'tokyo', no actor of its registry; and that line."""
+    body = CUES_TEXT[: CUES_TEXT.index("frame_roles:\n")]
+    cues = tmp_path / "cues.yaml"
+    cues.write_text(body + "frame_roles:\n  host: [tokyo]\n", encoding="utf-8")
+    return target_folder(tmp_path / "target", cues=cues), body.count("\n") + 2
+
+
+def test_the_evaluate_stage_checks_the_frame_roles_against_the_registry_as_train_does(tmp_path):
+    folder, line = unknown_host(tmp_path)
+    params = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    params = re.sub(r"(?m)^  target: \S+", f"  target: {folder}", params)
+    (tmp_path / "params.yaml").write_text(re.sub(r"(?m)^  articles: \S+", f"  articles: {ROOT / 'seeds'}", params))
+    result = run(["stance", "evaluate"], tmp_path, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {folder}/cues.yaml:{line}: frame_roles: host: 'tokyo' is not an actor")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_leaving_a_holder_rule_out_changes_who_holds_a_cue(registry, lexicon):

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from chromium import Browser, available
-from conftest import ROOT, run
+from conftest import ROOT, run, target_folder
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.features.lexicon import load_cue_lexicon
@@ -283,6 +283,19 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     )
     assert report.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_a_frame_role_naming_no_actor_of_the_registry_stops_the_report(scored, tmp_path):
+    body = (ROOT / "data/targets/nato-tokyo-office/cues.yaml").read_text(encoding="utf-8")
+    body = body[: body.index("frame_roles:\n")]
+    (tmp_path / "cues.yaml").write_text(body + "frame_roles:\n  host: [tokyo]\n", encoding="utf-8")
+    folder = target_folder(tmp_path / "target", cues=tmp_path / "cues.yaml")
+    report = tmp_path / "report.html"
+    result = stance("report", str(scored / "undated.jsonl"), "--output", str(report), "--target", folder)
+    assert result.returncode == 1 and "Traceback" not in result.stderr and not report.exists()
+    line = body.count("\n") + 2
+    assert result.stderr.startswith(f"error: {folder}/cues.yaml:{line}: frame_roles: host: 'tokyo' is not an actor")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 def test_the_deciding_words_come_from_the_explanation_when_the_rows_carry_one():

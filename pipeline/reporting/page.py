@@ -49,7 +49,9 @@ def write_report(inputs: list[str], output: str, target: str | Path, evidence: i
             raise DataError(
                 path, None, "file not found; run in the project folder or give the target's folder with --target"
             )
-    highlighter = Highlighter(ActorRegistry.load(files["actors"]), load_cue_lexicon(files["cues"]))
+    registry = ActorRegistry.load(files["actors"])
+    # The page shows no frame roles, but a role naming no actor of the registry is a broken lexicon.
+    highlighter = Highlighter(registry, load_cue_lexicon(files["cues"], registry.actors))
     scored = read_scored(inputs)
     page, articles, actor_count = build_page(scored, highlighter, evidence, Target.load(files["target"]).name)
     with atomic_output(output) as temporary:

@@ -37,9 +37,9 @@ SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder
 
 
 def evaluate(params: Params) -> dict:
-    model, model_metadata = load_model(paths.MODEL)
-    lexicon = load_cue_lexicon(params.data.cues)
     registry = ActorRegistry.load(params.data.actors)
+    lexicon = load_cue_lexicon(params.data.cues, registry.actors)  # its frame_roles name actors, as train checks
+    model, model_metadata = load_model(paths.MODEL)
     params = params.model_copy(update={"train": for_registry(params.train, registry)})
     target = Target.load(params.data.description)
     # The suites are checked before minutes of fitting, so a broken file stops the stage at once.
