@@ -369,7 +369,7 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
     row = 0
     for batch in source.iter_batches(columns=columns, batch_size=1024):
         # By the first column of each name: a file may repeat a name, and `--id-field date` reads one column twice.
-        column = {name: batch.column(batch.schema.names.index(name)) for name in columns}
+        column = {field: batch.column(batch.schema.names.index(field)) for field in columns}
         ids, texts = column[id_field].to_pylist(), column[text_field].to_pylist()
         dates = _parquet_dates(column["date"]) if dated else [None] * batch.num_rows
         for article_id, text, value in zip(ids, texts, dates):
