@@ -559,7 +559,7 @@ def test_a_parquet_date_column_is_kept_in_the_rows_as_a_jsonl_date_is(trained_mo
     assert by_file["strings"] == by_file["jsonl"]
 
 
-def test_a_bad_parquet_date_is_dropped_with_the_jsonl_warning_naming_the_row(trained_model, tmp_path):
+def test_a_bad_parquet_date_is_dropped_with_a_warning_naming_the_row(trained_model, tmp_path):
     feed = tmp_path / "feed.parquet"
     dates = ["2023-07-09", "9 July 2023", "2023-13-01"]
     pq.write_table(pa.table({"id": ["a", "b", "c"], "text": PARQUET_DATED_TEXTS, "date": dates}), feed)
@@ -579,12 +579,12 @@ def test_a_bad_parquet_date_is_dropped_with_the_jsonl_warning_naming_the_row(tra
     not_iso = "not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
     lines = result.stderr.splitlines()
     assert lines[:2] == [
-        f"warning: {feed}:2: field 'date' is '9 July 2023', {not_iso}",
-        f"warning: {feed}:3: field 'date' is '2023-13-01', {not_iso}",
+        f"warning: {feed}:2: column 'date' is '9 July 2023', {not_iso}",
+        f"warning: {feed}:3: column 'date' is '2023-13-01', {not_iso}",
     ]
     assert len(lines) == 4
     for line, name in zip(lines[2:], unreadable):  # the value as Arrow writes it, which varies by version
-        assert line.startswith(f"warning: {tmp_path / name}.parquet:1: field 'date' is ") and line.endswith(not_iso)
+        assert line.startswith(f"warning: {tmp_path / name}.parquet:1: column 'date' is ") and line.endswith(not_iso)
     dates = {(row["article_id"], row["date"]) for row in read_jsonl(output)}
     assert dates == {("a", "2023-07-09"), ("b", None), ("c", None), ("far", None), ("nowhere", None)}
 

@@ -287,11 +287,12 @@ def _read_jsonl(
     yield from problems
 
 
-def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
+def _record_date(value, origin: str, kind: str = "field") -> tuple[str | None, Problem | None]:
     """A record's optional `date`: YYYY-MM-DD (from any ISO date or time), or YYYY-MM when only the month is known.
 
-    A value that is neither is dropped with a warning; the article is still scored. A Parquet
-    date or timestamp reaches here as the ISO text `_parquet_dates` gives it.
+    A value that is neither is dropped with a warning naming the `kind` (a JSONL field, a Parquet
+    column); the article is still scored. A Parquet date or timestamp reaches here as the ISO text
+    `_parquet_dates` gives it.
     """
     if value is None:
         return None, None
@@ -300,7 +301,7 @@ def _record_date(value, origin: str) -> tuple[str | None, Problem | None]:
             return datetime.date.fromisoformat(value + "-01").isoformat()[:7], None
         return datetime.datetime.fromisoformat(value).date().isoformat(), None
     except (TypeError, ValueError):
-        message = f"field 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+        message = f"{kind} 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
         return None, Problem(origin, message, skipped=False)
 
 
@@ -382,7 +383,7 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
                 yield Problem(origin, f"row lacks a string or integer {id_field!r}", skipped=True)
                 continue
-            date, problem = _record_date(value, origin)
+            date, problem = _record_date(value, origin, "column")
             if problem:
                 yield problem
             yield from _checked_article(str(article_id), text, origin, max_chars, date)
