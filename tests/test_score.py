@@ -589,6 +589,60 @@ def test_a_bad_parquet_date_is_dropped_with_a_warning_naming_the_row(trained_mod
     assert dates == {("a", "2023-07-09"), ("b", None), ("c", None), ("far", None), ("nowhere", None)}
 
 
+NOT_DATES = "not a date or text; scored without dates"
+
+
+def test_a_parquet_date_column_of_another_type_is_named_once_and_the_file_scored_without_dates(trained_model, tmp_path):
+    """Its type is known before any row is read: one warning for the file, not one a row."""
+    feed = tmp_path / "feed.parquet"
+    dates = pa.array([20230709, 20230710, None], pa.int64())
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": PARQUET_DATED_TEXTS, "date": dates}), feed)
+    output, summary = tmp_path / "o.jsonl", tmp_path / "s.jsonl"
+    result = stance(trained_model, str(feed), "--output", str(output), "--summary", str(summary))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"warning: {feed}: column 'date' is int64, {NOT_DATES}"]
+    for rows in (read_jsonl(output), read_jsonl(summary)):
+        assert {(row["article_id"], row["date"]) for row in rows} == {("a", None), ("b", None), ("c", None)}
+
+
+@pytest.mark.parametrize(
+    "dates, kept",
+    [
+        (pa.array([True, False]), None),
+        (pa.array([1.5, None]), None),
+        (pa.array([b"2023-07-09", None]), None),
+        (pa.array([datetime.time(1), None], pa.time64("us")), None),
+        (pa.array([["2023-07-09"], None]), None),
+        (pa.array([{"year": 2023}, None]), None),
+        (pa.array(["2023-07-09", None]).dictionary_encode(), ["2023-07-09", None]),
+        (pa.array(["2023-07-09", None], pa.string_view()), ["2023-07-09", None]),
+        (pa.array([None, None]), [None, None]),
+    ],
+    ids=["bool", "double", "binary", "time", "list", "struct", "dictionary", "string_view", "null"],
+)
+def test_only_text_date_timestamp_or_null_parquet_columns_are_read_as_dates(tmp_path, dates, kept):
+    feed = tmp_path / "feed.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": PARQUET_DATED_TEXTS[:2], "date": dates}), feed)
+    events = list(read_inputs([str(feed)]))
+    problems = [str(e) for e in events if isinstance(e, Problem)]
+    if kept is None:
+        date_type = pq.ParquetFile(feed).schema_arrow.field("date").type
+        assert problems == [f"warning: {feed}: column 'date' is {date_type}, {NOT_DATES}"]
+    else:
+        assert problems == []
+    assert [e.date for e in events if not isinstance(e, Problem)] == (kept or [None, None])
+
+
+def test_a_parquet_file_with_no_row_is_named_empty_after_its_date_columns_warning(tmp_path):
+    feed = tmp_path / "feed.parquet"
+    empty = {"id": pa.array([], pa.string()), "text": pa.array([], pa.string()), "date": pa.array([], pa.int64())}
+    pq.write_table(pa.table(empty), feed)
+    assert [str(e) for e in read_inputs([str(feed)])] == [
+        f"warning: {feed}: column 'date' is int64, {NOT_DATES}",
+        f"skipped: {feed}: empty: no records",
+    ]
+
+
 def test_a_line_that_goes_on_past_what_is_passed_over_ends_the_reading_of_its_input(monkeypatch):
     import pipeline.scoring.inputs as inputs
 

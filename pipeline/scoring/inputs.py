@@ -118,7 +118,8 @@ def _named_if_empty(name: str, events: Iterator[Article | Problem]) -> Iterator[
     so is a feed that came out empty."""
     empty = True
     for event in events:
-        empty = False
+        if isinstance(event, Article) or event.skipped:  # a warning alone (on the date column) is no record
+            empty = False
         yield event
     if empty:
         yield Problem(name, "empty: no records", skipped=True)
@@ -366,6 +367,13 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
         yield Problem(name, f"no column {missing[0]!r} (set the name with --id-field / --text-field)", skipped=True)
         return
     dated = "date" in source.schema_arrow.names
+    if dated:
+        # The type is known before any row: one that cannot hold a date is named once, not on every row.
+        date_type = source.schema_arrow.field(source.schema_arrow.names.index("date")).type
+        if not _may_hold_dates(date_type):
+            message = f"column 'date' is {date_type}, not a date or text; scored without dates"
+            yield Problem(name, message, skipped=False)
+            dated = False
     columns = list(dict.fromkeys([id_field, text_field, *(["date"] if dated else [])]))
     row = 0
     for batch in source.iter_batches(columns=columns, batch_size=1024):
@@ -389,9 +397,26 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             yield from _checked_article(str(article_id), text, origin, max_chars, date)
 
 
+def _may_hold_dates(arrow_type) -> bool:
+    """Text (plain or dictionary-encoded), a date, a timestamp, or a column of nulls only."""
+    import pyarrow as pa
+
+    def text(t) -> bool:
+        return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+
+    if pa.types.is_dictionary(arrow_type):
+        return text(arrow_type.value_type)
+    return (
+        text(arrow_type)
+        or pa.types.is_date(arrow_type)
+        or pa.types.is_timestamp(arrow_type)
+        or pa.types.is_null(arrow_type)
+    )
+
+
 def _parquet_dates(column) -> list:
     """A batch's date column as `_record_date` reads a JSONL date: a date or timestamp as its ISO date,
-    a null as None, a string (or any other value) as it is.
+    a null as None, a string as it is (`_may_hold_dates` has let no other type through).
 
     A timestamp with a time zone gives the date in that zone, as an ISO time with that offset does in
     JSONL. A value Python cannot hold (past the year 9999, or in a time zone unknown here) is given as
