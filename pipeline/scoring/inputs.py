@@ -420,7 +420,7 @@ def _parquet_dates(column) -> list:
 
     A timestamp with a time zone gives the date in that zone, as an ISO time with that offset does in
     JSONL. A value Python cannot hold (past the year 9999, or in a time zone unknown here) is given as
-    Arrow writes it, for the warning.
+    its type and the number Arrow stores (since 1970, in the type's unit), for the warning.
     """
     import pyarrow as pa
 
@@ -431,10 +431,9 @@ def _parquet_dates(column) -> list:
         try:
             value = scalar.as_py()
         except (OverflowError, ValueError, pa.ArrowException):
-            try:
-                value = scalar.cast(pa.string()).as_py()
-            except pa.ArrowException:  # a time zone unknown here: Arrow cannot write it either
-                value = f"<{scalar.type} {getattr(scalar, 'value', '')}>"
+            # Only a date or timestamp gets here. The stored number, not Arrow's text: that overflows for
+            # a zoned timestamp past 9999 (showing another time), and an unknown zone has none.
+            value = f"<{scalar.type} {scalar.value}>"
         if isinstance(value, datetime.datetime):
             value = value.date()
         values.append(value.isoformat() if isinstance(value, datetime.date) else value)
