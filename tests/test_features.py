@@ -249,18 +249,20 @@ def test_a_phrase_listed_twice_or_as_two_stances_is_refused_at_its_second_line(t
 
 
 def test_a_phrase_in_two_stance_classes_is_refused_at_the_later_line_whatever_order_the_file_gives(tmp_path):
+    """Support is read first, but the file lists oppose first: the later line is support's, quoted as written there."""
     oppose = CUES_TEXT[CUES_TEXT.index("oppose:\n") : CUES_TEXT.index("reversal:\n")]
     text = CUES_TEXT.replace(oppose, "").replace(
-        "support:\n", oppose.replace("  - nix*\n", "  - nix*\n  - backing\n") + "support:\n"
+        "support:\n", oppose.replace("  - nix*\n", "  - nix*\n  - in  support of\n") + "support:\n"
     )
     path = tmp_path / "cues.yaml"
     path.write_text(text, encoding="utf-8")
     lines = text.splitlines()
-    first, second = lines.index("  - backing") + 1, lines.index("  - backing", lines.index("support:")) + 1
+    first, second = lines.index("  - in  support of") + 1, lines.index("  - in support of") + 1
+    assert first < second
     with pytest.raises(DataError) as refused:
         load_cue_lexicon(path)
     assert str(refused.value).startswith(
-        f"{path}:{second}: support: phrase 'backing' is also under oppose (line {first})"
+        f"{path}:{second}: support: phrase 'in support of' is also under oppose (line {first})"
     )
 
 

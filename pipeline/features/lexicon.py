@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipeline.errors import DataError
 from pipeline.features.tokens import tokenize
@@ -44,6 +45,8 @@ EXCLUSIVE_CLASSES = {
     STANCE_CLASSES: "a match gives one stance",
     TOPIC_CLASSES: "a match says once what the sentence is about",
 }
+# Each class's group from EXCLUSIVE_CLASSES (itself alone if in none): a phrase is listed at most once in a group.
+EXCLUSIVE_GROUP = {name: next((g for g in EXCLUSIVE_CLASSES if name in g), (name,)) for name in CUE_CLASSES}
 # Named lists of single tokens in the `syntax` section, and named token counts in `distances`.
 SYNTAX_LISTS = (
     "place_words",
@@ -129,29 +132,38 @@ def load_cue_lexicon(path, actors: list[str] | None = None) -> dict:
     return lexicon
 
 
+class _Listing(NamedTuple):
+    cue_class: str
+    line: int
+    phrase: str  # as written on that line: two listings may differ in the spaces between tokens
+
+
 def _refuse_repeats(data, path) -> None:
     """Refuse a phrase listed twice in a class, or in two classes of EXCLUSIVE_CLASSES, at its later line."""
-    seen = {}  # (the classes it may be in once, its tokens) -> (class, line) where first listed
+    seen: dict[tuple, _Listing] = {}  # (the classes it may be in once, its tokens) -> where first read
     for name in CUE_CLASSES:
-        group = next((classes for classes in EXCLUSIVE_CLASSES if name in classes), (name,))
+        group = EXCLUSIVE_GROUP[name]
         for phrase in data[name]:
-            key, here = (group, " ".join(phrase.split())), (name, line_of(phrase, data.key_lines[name]))
+            key = (group, " ".join(phrase.split()))
+            here = _Listing(name, line_of(phrase, data.key_lines[name]), phrase)
             if key not in seen:
                 seen[key] = here
                 continue
-            # Classes are read in CUE_CLASSES order, not the file's: point at the later of the two.
-            (first, first_line), (second, line) = sorted((seen[key], here), key=lambda entry: entry[1])
-            if first == second:
+            previous = seen[key]
+            # Classes are read in CUE_CLASSES order, not the file's: report the later line, as written there.
+            earlier, later = (here, previous) if here.line < previous.line else (previous, here)
+            if earlier.cue_class == later.cue_class:
                 raise DataError(
                     path,
-                    line,
-                    f"{second}: phrase {phrase!r} is listed twice (first on line {first_line}); list it once",
+                    later.line,
+                    f"{later.cue_class}: phrase {later.phrase!r} is listed twice (first on line {earlier.line}); "
+                    "list it once",
                 )
             raise DataError(
                 path,
-                line,
-                f"{second}: phrase {phrase!r} is also under {first} (line {first_line}); "
-                f"{EXCLUSIVE_CLASSES[group]}, so keep it in one of them",
+                later.line,
+                f"{later.cue_class}: phrase {later.phrase!r} is also under {earlier.cue_class} "
+                f"(line {earlier.line}); {EXCLUSIVE_CLASSES[group]}, so keep it in one of them",
             )
 
 
