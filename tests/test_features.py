@@ -231,7 +231,7 @@ BACKING = CUES_TEXT.splitlines().index("  - backing") + 1  # a support cue's lin
             "  - in support of\n  - in  support of\n",
             "support: phrase 'in  support of' is listed",
         ),
-        # one phrase as two stances, or as the office and another target
+        # one phrase as two stances, or under two of target, related and off_target
         (
             "  - nix*\n",
             "  - nix*\n  - backing\n",
@@ -266,9 +266,23 @@ def test_a_phrase_in_two_stance_classes_is_refused_at_the_later_line_whatever_or
     )
 
 
-def test_a_phrase_may_be_a_stance_cue_and_a_negator(lexicon):
-    # "refused to back it": an oppose cue that also flips the cue after it
-    assert "refus*" in lexicon["oppose"] and "refus*" in lexicon["negators"]
+def cues_listing(tmp_path, phrase: str, *classes: str) -> Path:
+    """data/targets/nato-tokyo-office/cues.yaml with `phrase` added first under each of `classes`."""
+    text = CUES_TEXT
+    for name in classes:
+        assert text.count(f"\n{name}:\n") == 1, name
+        text = text.replace(f"\n{name}:\n", f"\n{name}:\n  - {phrase}\n")
+    path = tmp_path / "cues.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_phrase_may_be_a_stance_cue_and_a_negator_but_not_two_stance_cues(tmp_path):
+    # "stonewalled the plan": an oppose cue that may also flip the cue after it, as "refus*" does
+    lexicon = load_cue_lexicon(cues_listing(tmp_path, "stonewall*", "oppose", "negators"))
+    assert "stonewall*" in lexicon["oppose"] and "stonewall*" in lexicon["negators"]
+    with pytest.raises(DataError, match="phrase 'stonewall\\*' is also under support"):
+        load_cue_lexicon(cues_listing(tmp_path, "stonewall*", "oppose", "support"))
 
 
 @pytest.mark.parametrize(
