@@ -247,7 +247,18 @@ def atomic_output(path: str | os.PathLike):
     be written to, or a full disk, is a `DataError` naming the output, not a traceback.
     """
     path = Path(path)
-    if path.is_dir():  # the rename onto it would fail only after the block's work: refuse before it
+    temporary = temporary_beside(path)
+    try:
+        with output_errors(path, temporary):
+            yield temporary
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new empty file in `path`'s folder (made if missing), to be renamed onto `path` once written; the caller removes it."""
+    if path.is_dir():  # the rename onto it would fail only after the work: refuse before it
         raise DataError(path, None, "is a folder; give a file path (nothing was written)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -260,17 +271,19 @@ def atomic_output(path: str | os.PathLike):
         ) from None
     os.close(fd)
     os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
+    return Path(temporary)
+
+
+@contextlib.contextmanager
+def output_errors(path: Path, temporary: Path):
+    """Turn an OSError about `path` or its temporary file into a one-line `DataError` naming `path`."""
     try:
-        yield Path(temporary)
-        os.replace(temporary, path)
+        yield
     except OSError as err:
-        if err.filename not in (None, temporary, str(path)):
+        if err.filename not in (None, str(temporary), str(path)):
             raise  # about some other file (an input): not this output's to explain
         kept = "the previous file is unchanged" if path.exists() else "nothing was written"
         raise DataError(path, None, f"could not be written ({_reason(err)}); {kept}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def describe_os_error(err: OSError) -> str:
