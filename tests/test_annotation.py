@@ -12,6 +12,7 @@ import contextlib
 import csv
 import errno
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -25,7 +26,7 @@ from typer.testing import CliRunner
 from pipeline.annotation.adjudication import agree, merge
 from pipeline.annotation.export import export, select
 from pipeline.annotation.passes import RowProblems, import_pass
-from pipeline.annotation.store import write_pass
+from pipeline.annotation.store import store_articles, write_pass
 from pipeline.cli import app
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
@@ -404,20 +405,28 @@ def test_an_export_that_skips_an_input_exits_3_and_one_that_skips_every_input_wr
     assert none.stdout == "" and not (tmp_path / "none.csv").exists() and sorted(stored.iterdir()) == before
 
 
-def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
-    export_params, trained_model, tmp_path, monkeypatch
-):
+def export_of_new_articles(export_params, trained_model, tmp_path, output: str) -> tuple[Path, dict, list[str]]:
+    """(the store, {name: (bytes, mtime)} of what it holds, CLI arguments) of an export of four new articles."""
     inputs = tmp_path / "new"
     shutil.copytree(FIXTURES / "articles", inputs)
     (inputs / "x04_later-report.txt").write_text("Japan welcomed the office again.\n", encoding="utf-8")
     stored = Path(export_params.data.annotation_articles)
     earlier = stored / "x00_earlier.txt"  # an article a previous export stored
     earlier.write_text("France blocked the office.\n", encoding="utf-8")
-    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored.iterdir()}
     config = params_file(export_params, tmp_path)
-    args = ["label", "export", str(inputs), "--n", "8", "--output", str(tmp_path / "batch.csv")]
-    args += ["--model", str(trained_model), "--params", str(config)]
+    args = ["label", "export", str(inputs), "--n", "8", "--output", str(tmp_path / output)]
+    return stored, store_as_it_was(stored), [*args, "--model", str(trained_model), "--params", str(config)]
 
+
+def store_as_it_was(stored: Path) -> dict[str, tuple[bytes, int]]:
+    """{name: (bytes, mtime)} of every file in the store, temporary ones too."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored.iterdir()}
+
+
+def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
+    export_params, trained_model, tmp_path, monkeypatch
+):
+    stored, before, args = export_of_new_articles(export_params, trained_model, tmp_path, "batch.csv")
     write_bytes = Path.write_bytes
     into_store = []
 
@@ -438,7 +447,7 @@ def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
         result.stderr,
     ), result.stderr
     assert len(into_store) == 2  # the failure came partway, after one article was written
-    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in stored.iterdir()} == before
+    assert store_as_it_was(stored) == before
     assert not (tmp_path / "batch.csv").exists()
 
     monkeypatch.undo()  # with room on the disk, the same export stores every new article
@@ -446,8 +455,58 @@ def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
         result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert "stored 4 new articles" in result.stdout
-    assert sorted(p.name for p in stored.iterdir()) == sorted([earlier.name, *(p.name for p in inputs.iterdir())])
-    assert earlier.read_bytes() == before[earlier.name][0]
+    assert sorted(p.name for p in stored.iterdir()) == sorted(
+        [*before, *(p.name for p in (tmp_path / "new").iterdir())]
+    )
+    assert store_as_it_was(stored)["x00_earlier.txt"] == before["x00_earlier.txt"]
+
+
+def failing_rename(monkeypatch, fails, failure: BaseException | None = None) -> list[str]:
+    """Make `os.replace` raise for the first destination for which `fails(destinations so far)` is true."""
+    replace = os.replace
+    destinations = []
+
+    def rename(source, destination):
+        destinations.append(str(destination))
+        if fails(destinations):
+            raise failure or OSError(errno.EACCES, "Permission denied", str(source), None, str(destination))
+        return replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", rename)
+    return destinations
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["rename-refused", "ctrl-c"])
+def test_an_export_whose_second_article_cannot_be_renamed_into_place_stores_none(
+    export_params, trained_model, tmp_path, monkeypatch, interrupt
+):
+    stored, before, args = export_of_new_articles(export_params, trained_model, tmp_path, "batch.csv")
+
+    def second_article(destinations: list[str]) -> bool:
+        return Path(destinations[-1]).parent == stored and [Path(d).parent for d in destinations].count(stored) == 2
+
+    renamed = failing_rename(monkeypatch, second_article, KeyboardInterrupt() if interrupt else None)
+    with own_signal_handlers():
+        result = CliRunner().invoke(app, args)
+    article = rf"{re.escape(str(stored))}/x0[1-4]_[a-z-]+\.txt"
+    if interrupt:
+        assert (result.exit_code, result.stderr) == (130, "interrupted\n")
+    else:
+        assert result.exit_code == 1, result.stderr
+        error = rf"error: {article}: could not be written \(permission denied\); nothing was written\n"
+        assert re.fullmatch(error, result.stderr), result.stderr
+    assert [Path(d).parent for d in renamed] == [stored, stored]  # one article was in place when the second failed
+    assert store_as_it_was(stored) == before  # no new article, no temporary file, the earlier one untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "params.yaml", "stored", "target"]
+
+
+def test_an_article_whose_file_exists_unseen_stores_none(export_params):
+    stored = Path(export_params.data.annotation_articles)
+    (stored / "x02.txt").write_text("France blocked the office.\n", encoding="utf-8")  # X02's, on a disk ignoring case
+    before = store_as_it_was(stored)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(stored / 'x02.txt'))}: already exists "):
+        store_articles(export_params, {"x01": "Japan welcomed the office.\n", "x02": "Japan welcomed it.\n"})
+    assert store_as_it_was(stored) == before  # x01 was written to a temporary file, now removed
 
 
 # --- prepare: partly labelled articles ---

@@ -26,7 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from pipeline.annotation.store import known_articles, labelled_keys, new_articles, store_articles
+from pipeline.annotation.store import (
+    known_articles,
+    labelled_keys,
+    new_articles,
+    store_articles,
+    store_lock,
+)
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
@@ -229,16 +235,18 @@ def export(
     if skipped and not texts:
         raise NothingScored  # as `stance score`: an empty batch would only replace an earlier one
     chosen = select(pairs, n, per_actor)
-    known, _ = known_articles(params)
-    new = new_articles(params, {pair["article_id"]: texts[pair["article_id"]] for pair in chosen}, known)
-    with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
-        store_articles(params, new)
-    stored = len(new)
+    exported = {pair["article_id"]: texts[pair["article_id"]] for pair in chosen}
+    # Held from reading the store to the batch's rename, so no other export stores an article in between.
+    with store_lock(Path(params.data.annotation)):
+        known, _ = known_articles(params)
+        new = new_articles(params, exported, known)
+        with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
+            stored = store_articles(params, new)
     articles = len({pair["article_id"] for pair in chosen})
     where = f"{output} and {config_path(output)}" if output.suffix.lower() == ".json" else str(output)
     print(
         f"exported {len(chosen)} of {len(pairs)} unlabelled pairs from {articles} articles to {where}; "
-        f"stored {stored} new articles in {params.data.annotation_articles}"
+        f"stored {len(stored)} new articles in {params.data.annotation_articles}"
     )
     if chosen:
         print(f"margins {chosen[0]['margin']:.3f} (most uncertain) to {chosen[-1]['margin']:.3f}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from filelock import FileLock, Timeout
 
 from pipeline.data.labels import LABEL_COLUMNS, GoldKey, check_label, csv_table, load_all_articles, read_gold
 from pipeline.errors import DataError
-from pipeline.files import atomic_output
+from pipeline.files import atomic_output, output_errors, temporary_beside
 from pipeline.params import Params
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -137,14 +138,54 @@ def new_articles(params: Params, articles: dict[str, tuple[str, str]], known: di
     return new
 
 
-def store_articles(params: Params, articles: dict[str, str]) -> None:
-    """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them.
+def store_articles(params: Params, articles: dict[str, str]) -> list[Path]:
+    """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them; their paths.
 
     All or none: every text is written to a temporary file beside its place first, and
-    the files are renamed into place only once all are written (a rename needs no disk
-    space), so a full disk partway stores no article and removes the temporary files.
+    only then are they renamed into place one by one. A write or a rename that fails, or
+    an interrupt, removes the temporary files and every article already renamed.
     """
-    with contextlib.ExitStack() as stack:
+    folder = Path(params.data.annotation_articles)
+    temporaries: dict[Path, Path] = {}
+    placed: list[Path] = []
+    try:
         for article_id, text in articles.items():
-            path = Path(params.data.annotation_articles) / f"{article_id}.txt"
-            stack.enter_context(atomic_output(path)).write_bytes(text.encode("utf-8"))
+            path = folder / f"{article_id}.txt"
+            # new_articles left out every id stored (under the store lock the export holds), but on
+            # a case-insensitive disk an id differing only in case still names a stored file.
+            if path.exists():
+                raise DataError(
+                    path,
+                    None,
+                    "already exists (on a disk that ignores case, for an id differing only in case); "
+                    "give this article another id",
+                )
+            temporaries[path] = temporary = temporary_beside(path)
+            with output_errors(path, temporary):
+                temporary.write_bytes(text.encode("utf-8"))
+        for path, temporary in temporaries.items():
+            placed.append(path)  # listed first: an interrupt just after the rename must undo it too
+            with output_errors(path, temporary):
+                os.replace(temporary, path)
+    except BaseException:
+        remove_articles(placed)  # none existed before (see above), so removing them loses nothing
+        raise
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
+    return placed
+
+
+def remove_articles(paths: list[Path]) -> None:
+    """Undo `store_articles` for an export that failed, so that it stores no article."""
+    left = []
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as err:
+            left.append((path, err.strerror or str(err)))
+    if left:
+        (path, reason), more = left[0], f" and {len(left) - 1} more beside it" if len(left) > 1 else ""
+        raise DataError(
+            path, None, f"stored by an export that failed, and cannot be removed ({reason}); remove it{more}"
+        )
