@@ -462,7 +462,7 @@ def test_an_export_whose_disk_fills_while_storing_articles_stores_none(
 
 
 def failing_rename(monkeypatch, fails, failure: BaseException | None = None) -> list[str]:
-    """Make `os.replace` raise for the first destination for which `fails(destinations so far)` is true."""
+    """Make `os.replace` raise (an OSError naming the files, or `failure`) when `fails(destinations so far)`."""
     replace = os.replace
     destinations = []
 
@@ -498,6 +498,22 @@ def test_an_export_whose_second_article_cannot_be_renamed_into_place_stores_none
     assert [Path(d).parent for d in renamed] == [stored, stored]  # one article was in place when the second failed
     assert store_as_it_was(stored) == before  # no new article, no temporary file, the earlier one untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "params.yaml", "stored", "target"]
+
+
+@pytest.mark.parametrize("name", ["batch.csv", "batch.json"])
+def test_an_export_whose_batch_cannot_be_renamed_into_place_stores_no_article(
+    export_params, trained_model, tmp_path, monkeypatch, name
+):
+    stored, before, args = export_of_new_articles(export_params, trained_model, tmp_path, name)
+    batch = tmp_path / name
+    renamed = failing_rename(monkeypatch, lambda destinations: destinations[-1] == str(batch))
+    with own_signal_handlers():
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr == f"error: {batch}: could not be written (permission denied); nothing was written\n"
+    assert sum(Path(d).parent == stored for d in renamed) == 4  # the articles were in place before the batch
+    assert store_as_it_was(stored) == before and not batch.exists()
+    assert not list(tmp_path.glob(".*.tmp"))
 
 
 def test_an_article_whose_file_exists_unseen_stores_none(export_params):

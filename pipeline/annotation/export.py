@@ -30,6 +30,7 @@ from pipeline.annotation.store import (
     known_articles,
     labelled_keys,
     new_articles,
+    remove_articles,
     store_articles,
     store_lock,
 )
@@ -240,8 +241,13 @@ def export(
     with store_lock(Path(params.data.annotation)):
         known, _ = known_articles(params)
         new = new_articles(params, exported, known)
-        with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
-            stored = store_articles(params, new)
+        stored = []
+        try:
+            with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
+                stored = store_articles(params, new)
+        except BaseException:
+            remove_articles(stored)  # the batch (or its config) could not be renamed into place: it stores no article
+            raise
     articles = len({pair["article_id"] for pair in chosen})
     where = f"{output} and {config_path(output)}" if output.suffix.lower() == ".json" else str(output)
     print(
