@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from pipeline.annotation.adjudication import agree, merge
 from pipeline.annotation.export import export, select
 from pipeline.annotation.passes import RowProblems, import_pass
-from pipeline.annotation.store import store_articles, write_pass
+from pipeline.annotation.store import name_problem, store_articles, write_pass
 from pipeline.cli import app
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
@@ -236,6 +236,15 @@ def test_an_annotator_name_that_cannot_be_a_file_name_is_a_usage_error_and_store
     stored = label_import("alice")  # the same file under a usable name is stored
     assert stored.returncode == 0, stored.stderr
     assert (Path(params.data.passes) / "alice.csv").exists()
+
+
+def test_the_name_rule_is_stated_whole_on_one_short_line_however_long_the_name():
+    for name in ("x" * 5000 + "/", "\n" * 5000):
+        problem = name_problem(name)
+        assert "\n" not in problem and len(problem) < 200, problem
+        assert problem.endswith(
+            "use 1 to 100 letters, digits, '.', '_' and '-', starting with a letter or digit and not ending in '.'"
+        )
 
 
 # --- agreement, adjudication, merge ---

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import os
 import re
+import reprlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,13 +32,17 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def name_problem(name: str) -> str | None:
-    """Why an annotator name or article id cannot become a file name (letters, digits, '.', '_', '-'), or None."""
+    """Why an annotator name or article id cannot become a file name, or None."""
     if SAFE_NAME.fullmatch(name) and not name.endswith("."):
         return None
-    return f"{name!r} cannot be a file name; use letters, digits, '.', '_' and '-' (at most 100)"
+    return (
+        f"{reprlib.repr(name)} cannot be a file name; use 1 to 100 letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit and not ending in '.'"
+    )
 
 
 def check_name(name: str, what: str) -> str:
+    """`name` if it can become a file name, else a DataError naming `what` (a file or an option)."""
     problem = name_problem(name)
     if problem:
         raise DataError(what, None, problem)
