@@ -78,11 +78,13 @@ STORE_LOCK_SECONDS = 120  # an import or merge takes seconds; longer means a stu
 
 @contextlib.contextmanager
 def store_lock(annotation: Path) -> Iterator[None]:
-    """Hold `annotation/.lock` while a pass, the disagreements or the gold file is read and rewritten.
+    """Hold `annotation/.lock` while a pass, the disagreements or the gold file is read and rewritten,
+    or an export reads the stored articles and stores new ones.
 
     Two label commands at once (two imports into one pass, an import during a merge) would
     otherwise each read the file, add their rows and write it back, and the one renamed
-    into place last would drop the other's labels. The second command waits for the first.
+    into place last would drop the other's labels; two exports could both store one article,
+    and a failed one remove it. The second command waits for the first.
     The lock is the kernel's (flock), so a killed command never leaves it held.
     """
     annotation.mkdir(parents=True, exist_ok=True)
