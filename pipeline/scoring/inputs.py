@@ -397,17 +397,20 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             yield from _checked_article(str(article_id), text, origin, max_chars, date)
 
 
+def _is_text(arrow_type) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type)
+
+
 def _may_hold_dates(arrow_type) -> bool:
     """Text (plain or dictionary-encoded), a date, a timestamp, or a column of nulls only."""
     import pyarrow as pa
 
-    def text(t) -> bool:
-        return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
     if pa.types.is_dictionary(arrow_type):
-        return text(arrow_type.value_type)
+        return _is_text(arrow_type.value_type)
     return (
-        text(arrow_type)
+        _is_text(arrow_type)
         or pa.types.is_date(arrow_type)
         or pa.types.is_timestamp(arrow_type)
         or pa.types.is_null(arrow_type)
@@ -424,7 +427,7 @@ def _parquet_dates(column) -> list:
     """
     import pyarrow as pa
 
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+    if _is_text(column.type):
         return column.to_pylist()
     values = []
     for scalar in column:  # one at a time: a value Python cannot hold is that row's warning alone
