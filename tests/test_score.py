@@ -291,6 +291,18 @@ def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trai
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "o.jsonl"]
 
 
+def test_an_empty_stdin_is_named_as_empty_and_the_old_output_stays(trained_model, tmp_path):
+    output = tmp_path / "o.jsonl"
+    output.write_text("previous good output\n", encoding="utf-8")
+    result = stance(trained_model, "-", "--output", str(output), stdin="")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "skipped: <stdin>: empty: no records",
+        "error: every input was skipped (each named above); no output was written",
+    ]
+    assert output.read_text(encoding="utf-8") == "previous good output\n"
+
+
 @pytest.mark.parametrize("name", ["feed.jsonl", "feed.parquet"])
 def test_a_data_file_that_holds_no_record_is_named_as_empty(trained_model, tmp_path, name):
     feed, good = tmp_path / name, tmp_path / "good.txt"

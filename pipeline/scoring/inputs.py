@@ -98,8 +98,10 @@ def read_source(
     max_chars: int = MAX_ARTICLE_CHARS,
     stdin: BinaryIO | None = None,
 ) -> Iterator[Article | Problem]:
-    if kind == "stdin":
-        yield from _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
+    if kind == "stdin":  # a feed that came out empty (its producer failed, say) must not wipe an earlier output
+        yield from _named_if_empty(
+            "<stdin>", _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
+        )
     elif kind == "txt":
         yield from _read_text_file(Path(name), max_chars)
     else:
