@@ -198,7 +198,7 @@ def test_a_label_studio_export_nested_too_deeply_is_one_line_naming_its_line(par
     with pytest.raises(RowProblems) as caught:
         import_pass(params, str(export), "bob", folder=tmp_path / "passes")
     assert caught.value.problems == [
-        f"{export}:{line}: not valid JSON: arrays or objects nested too deeply",
+        f"{export}:{line}: not valid JSON here (nested too deeply)",
         f"{export}: 1 problem(s); nothing was stored",
     ]
     assert not (tmp_path / "passes").exists()

@@ -118,7 +118,7 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
     except json.JSONDecodeError as err:
         return [], [f"{path}:{err.lineno}: not valid JSON: {err.msg}"]
     except RecursionError:  # json recurses once per level of nesting; an export nests a few levels
-        return [], [f"{path}:{_deepest_line(text)}: not valid JSON: arrays or objects nested too deeply"]
+        return [], [f"{path}:{_deepest_line(text)}: not valid JSON here (nested too deeply)"]
     if not isinstance(tasks, list):
         return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
     rows, problems = [], []
