@@ -2,7 +2,8 @@
 
 YAML data files are parsed safely with line numbers kept, so every problem becomes a
 `DataError` reading `path:line: what is wrong; what to do`. Outputs are written to a
-temporary file and renamed into place, in a byte-identical form for equal data.
+temporary file and renamed into place, in a byte-identical form for equal data; outputs
+that belong together are renamed into place all or none.
 """
 
 from __future__ import annotations
@@ -246,14 +247,89 @@ def atomic_output(path: str | os.PathLike):
     output is always one run's whole file: the last to finish wins. A folder that cannot
     be written to, or a full disk, is a `DataError` naming the output, not a traceback.
     """
-    path = Path(path)
-    temporary = temporary_beside(path)
+    with atomic_outputs([path]) as (temporary,):
+        yield temporary
+
+
+@contextlib.contextmanager
+def atomic_outputs(paths):
+    """Yield a temporary path beside each of `paths`, in order; rename them all into place only if the block succeeds.
+
+    All or none, for outputs that only make sense together: a failed write or rename, or an
+    interrupt, leaves every output as it was. An output renamed before the last has its
+    previous file set aside beside it until the last is in place, and put back if a later
+    step fails; one that did not exist is removed. The last rename completes the set, so it
+    needs no backup: with one output this is exactly `atomic_output`. An OSError about one
+    output is a `DataError` naming it; an error naming no file names the output only if it is
+    the only one (a caller with several wraps its writes in `output_errors`).
+    """
+    paths = [Path(path) for path in paths]
+    temporaries: list[Path] = []
+    backups: dict[Path, Path] = {}  # output: its previous file, set aside until every output is in place
     try:
-        with output_errors(path, temporary):
-            yield temporary
+        for path in paths:
+            temporaries.append(temporary_beside(path))
+        yield temporaries
+        for path, temporary in zip(paths, temporaries):
+            # Nothing comes after the last rename that could undo it, so only the others need a backup.
+            if path != paths[-1] and path.exists():
+                backups[path] = temporary_beside(path)
+                os.replace(path, backups[path])
             os.replace(temporary, path)
+    except BaseException as err:
+        if not (temporaries and len(temporaries) == len(paths) and not temporaries[-1].exists()):
+            _put_back(paths, temporaries, backups)  # else the last rename was done: every output is in place
+        output = _output_named(err, paths, temporaries, backups) if isinstance(err, OSError) else None
+        if output is None:
+            raise
+        raise DataError(output, None, f"could not be written ({_reason(err)}); {_kept(paths)}") from None
     finally:
-        temporary.unlink(missing_ok=True)
+        for leftover in [*temporaries, *backups.values()]:
+            leftover.unlink(missing_ok=True)
+
+
+def _put_back(paths: list[Path], temporaries: list[Path], backups: dict[Path, Path]) -> None:
+    """Undo the renames of outputs written together: each previous file back in place, each new one removed."""
+    left = []
+    for path, temporary in zip(paths, temporaries):
+        renamed = not temporary.exists()  # os.replace moved it onto `path` whole, or did nothing
+        try:
+            if path in backups and (renamed or not path.exists()):  # set aside, maybe replaced: put it back
+                os.replace(backups[path], path)
+            elif renamed:
+                path.unlink()
+        except OSError as err:
+            reason = _reason(err)
+            if path in backups:
+                backup = backups.pop(path)  # so not removed with the temporary files: it is the only previous copy
+                left.append(
+                    (path, f"could not be put back ({reason}); its previous file is {backup}: rename it to {path.name}")
+                )
+            else:
+                left.append((path, f"written by a run that failed, and cannot be removed ({reason}); remove it"))
+    if left:
+        (path, message), more = left[0], f" (and {len(left) - 1} more)" if len(left) > 1 else ""
+        raise DataError(path, None, message + more)
+
+
+def _output_named(err: OSError, paths: list[Path], temporaries: list[Path], backups: dict[Path, Path]) -> Path | None:
+    """The output an OSError is about (by its name, its temporary's or its backup's); None if another file's.
+
+    An error naming no file (a full disk while writing) is the output's only if there is one.
+    """
+    if err.filename is None:
+        return paths[0] if len(paths) == 1 else None
+    names = {str(path): path for path in paths}
+    names.update({str(temporary): path for path, temporary in zip(paths, temporaries)})
+    names.update({str(backup): path for path, backup in backups.items()})
+    return names.get(err.filename)
+
+
+def _kept(paths: list[Path]) -> str:
+    """What a failed write left, once every output is as it was before."""
+    if not any(path.exists() for path in paths):
+        return "nothing was written"
+    return "the previous file is unchanged" if len(paths) == 1 else "the previous files are unchanged"
 
 
 def temporary_beside(path: Path) -> Path:
@@ -282,8 +358,7 @@ def output_errors(path: Path, temporary: Path):
     except OSError as err:
         if err.filename not in (None, str(temporary), str(path)):
             raise  # about some other file (an input): not this output's to explain
-        kept = "the previous file is unchanged" if path.exists() else "nothing was written"
-        raise DataError(path, None, f"could not be written ({_reason(err)}); {kept}") from None
+        raise DataError(path, None, f"could not be written ({_reason(err)}); {_kept([path])}") from None
 
 
 def describe_os_error(err: OSError) -> str:

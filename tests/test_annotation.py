@@ -30,6 +30,7 @@ from pipeline.annotation.store import name_problem, store_articles, write_pass
 from pipeline.cli import app
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
+from pipeline.files import atomic_outputs
 from pipeline.params import load_params
 from pipeline.stages.prepare import prepare
 
@@ -532,6 +533,78 @@ def test_an_article_whose_file_exists_unseen_stores_none(export_params):
     with pytest.raises(DataError, match=rf"^{re.escape(str(stored / 'x02.txt'))}: already exists "):
         store_articles(export_params, {"x01": "Japan welcomed the office.\n", "x02": "Japan welcomed it.\n"})
     assert store_as_it_was(stored) == before  # x01 was written to a temporary file, now removed
+
+
+# --- outputs written together (the batch and its config, the stored articles): all or none ---
+
+
+def test_outputs_written_together_are_all_renamed_into_place_once_the_block_succeeds(tmp_path):
+    earlier, new = tmp_path / "batch.json", tmp_path / "batch.label_config.xml"
+    earlier.write_text("the earlier batch\n", encoding="utf-8")
+    with atomic_outputs([earlier, new]) as temporaries:
+        assert [temporary.parent for temporary in temporaries] == [tmp_path, tmp_path]
+        for temporary, text in zip(temporaries, ["tasks\n", "config\n"]):
+            temporary.write_text(text, encoding="utf-8")
+        assert earlier.read_text(encoding="utf-8") == "the earlier batch\n" and not new.exists()
+    assert [earlier.read_text(encoding="utf-8"), new.read_text(encoding="utf-8")] == ["tasks\n", "config\n"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.json", "batch.label_config.xml"]
+
+
+@pytest.mark.parametrize("interrupt", [False, True], ids=["rename-refused", "ctrl-c"])
+@pytest.mark.parametrize("failing", [1, 2], ids=["second-rename", "last-rename"])
+def test_outputs_written_together_are_all_left_as_they_were_when_a_rename_fails(
+    tmp_path, monkeypatch, failing, interrupt
+):
+    outputs = [tmp_path / "first.json", tmp_path / "second.csv", tmp_path / "third.xml"]
+    outputs[0].write_bytes(b"first, before\n")
+    outputs[2].write_bytes(b"third, before\n")  # the second is new
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    failure = KeyboardInterrupt() if interrupt else None
+    renamed = failing_rename(monkeypatch, lambda destinations: destinations[-1] == str(outputs[failing]), failure)
+    with pytest.raises(KeyboardInterrupt if interrupt else DataError) as raised:
+        with atomic_outputs(outputs) as temporaries:
+            for temporary in temporaries:
+                temporary.write_bytes(b"new\n")
+    # The outputs before the failing one were in place when it failed ...
+    assert all(renamed.index(str(path)) < renamed.index(str(outputs[failing])) for path in outputs[:failing])
+    # ... and are back as they were: the first's previous bytes, the new second absent, nothing set aside left.
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    if not interrupt:
+        assert str(raised.value) == (
+            f"{outputs[failing]}: could not be written (permission denied); the previous files are unchanged"
+        )
+
+
+def test_new_outputs_written_together_whose_last_rename_fails_leave_nothing(tmp_path, monkeypatch):
+    outputs = [tmp_path / "batch.label_config.xml", tmp_path / "batch.json"]
+    failing_rename(monkeypatch, lambda destinations: destinations[-1] == str(outputs[1]))
+    with pytest.raises(DataError) as raised:
+        with atomic_outputs(outputs) as temporaries:
+            for temporary in temporaries:
+                temporary.write_text("new\n", encoding="utf-8")
+    assert str(raised.value) == f"{outputs[1]}: could not be written (permission denied); nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_previous_file_that_cannot_be_put_back_is_kept_and_named(tmp_path, monkeypatch):
+    outputs = [tmp_path / "batch.label_config.xml", tmp_path / "batch.json"]
+    outputs[0].write_text("the earlier config\n", encoding="utf-8")
+
+    def last_rename_and_the_way_back(destinations: list[str]) -> bool:
+        return destinations[-1] == str(outputs[1]) or destinations.count(str(outputs[0])) == 2
+
+    failing_rename(monkeypatch, last_rename_and_the_way_back)
+    with pytest.raises(DataError) as raised:
+        with atomic_outputs(outputs) as temporaries:
+            for temporary in temporaries:
+                temporary.write_text("new\n", encoding="utf-8")
+    (kept,) = tmp_path.glob(".batch.label_config.xml.*.tmp")
+    assert str(raised.value) == (
+        f"{outputs[0]}: could not be put back (permission denied); its previous file is {kept}: "
+        "rename it to batch.label_config.xml"
+    )
+    assert kept.read_text(encoding="utf-8") == "the earlier config\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([outputs[0].name, kept.name])
 
 
 # --- prepare: partly labelled articles ---
