@@ -526,6 +526,35 @@ def test_an_export_whose_batch_cannot_be_renamed_into_place_stores_no_article(
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("interrupt", [False, True], ids=["rename-refused", "ctrl-c"])
+def test_a_label_studio_batch_whose_tasks_cannot_be_renamed_keeps_the_earlier_batch_and_config(
+    export_params, trained_model, tmp_path, monkeypatch, interrupt
+):
+    stored, before, args = export_of_new_articles(export_params, trained_model, tmp_path, "batch.json")
+    batch, config = tmp_path / "batch.json", tmp_path / "batch.label_config.xml"
+    batch.write_text('[{"data": {"text": "an earlier batch"}}]\n', encoding="utf-8")
+    config.write_text("<View><!-- the earlier batch's config --></View>\n", encoding="utf-8")
+    earlier = {path: path.read_bytes() for path in (batch, config)}
+    # The config is renamed into place before the tasks: the failure comes with a new config in place.
+    renamed = failing_rename(
+        monkeypatch, lambda destinations: destinations[-1] == str(batch), KeyboardInterrupt() if interrupt else None
+    )
+    with own_signal_handlers():
+        result = CliRunner().invoke(app, args)
+    assert {path: path.read_bytes() for path in (batch, config)} == earlier  # not a new config beside old tasks
+    assert str(config) in renamed
+    if interrupt:
+        assert (result.exit_code, result.stderr) == (130, "interrupted\n")
+    else:
+        assert result.exit_code == 1, result.stderr
+        assert result.stderr == (
+            f"error: {batch}: could not be written (permission denied); the previous files are unchanged\n"
+        )
+    assert store_as_it_was(stored) == before
+    names = ["batch.json", "batch.label_config.xml", "new", "params.yaml", "stored", "target"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary file, no previous file set aside
+
+
 def test_an_article_whose_file_exists_unseen_stores_none(export_params):
     stored = Path(export_params.data.annotation_articles)
     (stored / "x02.txt").write_text("France blocked the office.\n", encoding="utf-8")  # X02's, on a disk ignoring case

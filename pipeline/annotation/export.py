@@ -38,7 +38,7 @@ from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
 from pipeline.errors import EXIT_OK, EXIT_SKIPPED, DataError
-from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
+from pipeline.files import MAX_ARTICLE_CHARS, atomic_output, atomic_outputs, output_errors
 from pipeline.params import Params
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
@@ -183,24 +183,27 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
     """Write the batch into temporary files beside its outputs; rename them into place only if the block succeeds.
 
     The export stores its articles inside the block: a batch that cannot be written stores nothing.
+    Label Studio tasks and their config are renamed together: a rename that fails, or an
+    interrupt, leaves both as they were, never a new config beside earlier tasks.
     """
-    with contextlib.ExitStack() as stack:
-        if output.suffix.lower() == ".csv":
-            temporary = stack.enter_context(atomic_output(output))
+    if output.suffix.lower() == ".csv":
+        with atomic_output(output) as temporary:
             with open(temporary, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
                 writer.writeheader()
                 writer.writerows({**pair, "label": ""} for pair in chosen)
-        else:
-            tasks = [label_studio_task(pair) for pair in chosen]
-            # The stack renames in reverse: the config first, as before, then the tasks that need it.
-            stack.enter_context(atomic_output(output)).write_text(
-                json.dumps(tasks, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-            stack.enter_context(atomic_output(config_path(output))).write_text(
-                label_config(actors, target_name), encoding="utf-8"
-            )
-        yield
+            yield
+    else:
+        tasks = [label_studio_task(pair) for pair in chosen]
+        texts = {  # the config first, then the tasks that need it: tasks in place mean their config is
+            config_path(output): label_config(actors, target_name),
+            output: json.dumps(tasks, indent=2, ensure_ascii=False) + "\n",
+        }
+        with atomic_outputs(texts) as temporaries:
+            for (path, text), temporary in zip(texts.items(), temporaries):
+                with output_errors(path, temporary):  # a full disk is named by the file it filled
+                    temporary.write_text(text, encoding="utf-8")
+            yield
 
 
 def export(
