@@ -561,7 +561,7 @@ def test_an_article_whose_file_exists_unseen_stores_none(export_params):
     before = store_as_it_was(stored)
     with pytest.raises(DataError, match=rf"^{re.escape(str(stored / 'x02.txt'))}: already exists "):
         store_articles(export_params, {"x01": "Japan welcomed the office.\n", "x02": "Japan welcomed it.\n"})
-    assert store_as_it_was(stored) == before  # x01 was written to a temporary file, now removed
+    assert store_as_it_was(stored) == before  # x01 neither stored nor left in a temporary file
 
 
 # --- outputs written together (the batch and its config, the stored articles): all or none ---

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import os
 import re
 import reprlib
 import sys
@@ -25,7 +24,7 @@ from filelock import FileLock, Timeout
 
 from pipeline.data.labels import LABEL_COLUMNS, GoldKey, check_label, csv_table, load_all_articles, read_gold
 from pipeline.errors import DataError
-from pipeline.files import atomic_output, output_errors, temporary_beside
+from pipeline.files import atomic_output, atomic_outputs, output_errors
 from pipeline.params import Params
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -149,38 +148,26 @@ def store_articles(params: Params, articles: dict[str, str]) -> list[Path]:
     """Keep exported articles' texts ({article id: text}, from `new_articles`) where `prepare` reads them; their paths.
 
     All or none: every text is written to a temporary file beside its place first, and
-    only then are they renamed into place one by one. A write or a rename that fails, or
-    an interrupt, removes the temporary files and every article already renamed.
+    only then are they renamed into place (`atomic_outputs`). A write or a rename that
+    fails, or an interrupt, removes the temporary files and every article already renamed.
     """
     folder = Path(params.data.annotation_articles)
-    temporaries: dict[Path, Path] = {}
-    placed: list[Path] = []
-    try:
-        for article_id, text in articles.items():
-            path = folder / f"{article_id}.txt"
-            # new_articles left out every id stored (under the store lock the export holds), but on
-            # a case-insensitive disk an id differing only in case still names a stored file.
-            if path.exists():
-                raise DataError(
-                    path,
-                    None,
-                    "already exists (on a disk that ignores case, for an id differing only in case); "
-                    "give this article another id",
-                )
-            temporaries[path] = temporary = temporary_beside(path)
-            with output_errors(path, temporary):
+    paths = [folder / f"{article_id}.txt" for article_id in articles]
+    for path in paths:
+        # new_articles left out every id stored (under the store lock the export holds), but on
+        # a case-insensitive disk an id differing only in case still names a stored file.
+        if path.exists():
+            raise DataError(
+                path,
+                None,
+                "already exists (on a disk that ignores case, for an id differing only in case); "
+                "give this article another id",
+            )
+    with atomic_outputs(paths) as temporaries:
+        for path, temporary, text in zip(paths, temporaries, articles.values()):
+            with output_errors(path, temporary):  # a full disk is named by the article it filled
                 temporary.write_bytes(text.encode("utf-8"))
-        for path, temporary in temporaries.items():
-            placed.append(path)  # listed first: an interrupt just after the rename must undo it too
-            with output_errors(path, temporary):
-                os.replace(temporary, path)
-    except BaseException:
-        remove_articles(placed)  # none existed before (see above), so removing them loses nothing
-        raise
-    finally:
-        for temporary in temporaries.values():
-            temporary.unlink(missing_ok=True)
-    return placed
+    return paths
 
 
 def remove_articles(paths: list[Path]) -> None:
