@@ -6,13 +6,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 
 import pyarrow.parquet as pq
+import pytest
 from conftest import ROOT, run
 from test_score import read_jsonl, stance
 
+import pipeline.files as files
 from pipeline.data.labels import LABELS
-from pipeline.errors import EXIT_CODES
+from pipeline.errors import EXIT_CODES, DataError
+from pipeline.scoring.outputs import SUMMARY_SCHEMA, row_writer
 
 ARTICLES = ROOT / "seeds"
 
@@ -96,3 +100,26 @@ def test_version_and_short_help_work_everywhere():
     version = run(["stance", "--version"], ROOT)
     assert version.stdout.startswith("stance ") and version.stdout.split()[1][0].isdigit()
     assert "--explain" in run(["stance", "score", "-h"], ROOT).stdout
+
+
+def test_a_jsonl_output_whose_rename_fails_keeps_its_earlier_rows_and_sidecar(tmp_path, monkeypatch):
+    """The sidecar is renamed with its output: never a new run's provenance beside an earlier run's rows."""
+    output = tmp_path / "s.jsonl"
+    output.write_text('{"earlier": "rows"}\n', encoding="utf-8")
+    sidecar = tmp_path / "s.jsonl.meta.json"
+    sidecar.write_text('{"earlier": "provenance"}\n', encoding="utf-8")
+    real_replace = os.replace
+
+    def replace(source, destination):
+        if str(destination) == str(output):
+            raise PermissionError(13, "Permission denied", str(destination))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(DataError) as raised:
+        with row_writer(str(output), SUMMARY_SCHEMA, {"model_sha256": "new"}) as write:
+            write([{"article_id": "a", "actor": "japan"}])
+    assert str(raised.value) == f"{output}: could not be written (permission denied); the previous files are unchanged"
+    assert output.read_text(encoding="utf-8") == '{"earlier": "rows"}\n'
+    assert sidecar.read_text(encoding="utf-8") == '{"earlier": "provenance"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl", "s.jsonl.meta.json"]

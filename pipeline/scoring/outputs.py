@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
 from pipeline.errors import DataError
-from pipeline.files import atomic_output
+from pipeline.files import atomic_outputs, output_errors
 from pipeline.scoring.provenance import METADATA_KEY, sidecar_path
 
 PAIR_SCHEMA = pa.schema(
@@ -214,21 +214,24 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
         return
     if provenance is not None and kind == ".parquet":
         schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
-    with contextlib.ExitStack() as stack:
+    # A JSONL or CSV file and its sidecar are renamed into place together: a rename that fails
+    # never leaves a new sidecar beside an earlier output.
+    outputs = [path] if provenance is None or kind == ".parquet" else [sidecar_path(path), path]
+    with atomic_outputs(outputs) as temporaries:
+        temporary = temporaries[-1]
         # Only the output's own file is open while rows are written, so a folder that cannot be
         # written or a disk that fills is reported under the name the user gave.
-        temporary = stack.enter_context(atomic_output(path))
-        if kind == ".parquet":
-            writer = _ParquetWriter(temporary, schema)
-            stack.callback(writer.close)
-            yield writer.write
-        else:
-            handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
-            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
-        if provenance is not None and kind != ".parquet":
-            # Written once the rows are whole, renamed into place just before the output.
-            with atomic_output(sidecar_path(path)) as sidecar:
-                sidecar.write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        with output_errors(Path(path), temporary), contextlib.ExitStack() as stack:
+            if kind == ".parquet":
+                writer = _ParquetWriter(temporary, schema)
+                stack.callback(writer.close)
+                yield writer.write
+            else:
+                handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
+                yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
+        if len(outputs) == 2:  # written once the rows are whole
+            with output_errors(Path(outputs[0]), temporaries[0]):
+                temporaries[0].write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 class _JsonlWriter:
