@@ -100,13 +100,23 @@ def test_a_model_from_another_setup_is_refused(trained_model, tmp_path, changes,
 @pytest.mark.parametrize(
     "changes, words",
     [
-        ({"plain_model": [1]}, "plain_model: should be a JSON object"),
-        ({"plain_model": "x"}, "plain_model: should be a JSON object"),
+        ({"plain_model": [1]}, "plain_model: should be a JSON object or null"),
+        ({"plain_model": "x"}, "plain_model: should be a JSON object or null"),
+        ({"plain_model": {"covered": 1}}, "plain_model.covered: should be true or false"),
         ({"registry": None}, "registry: should be a JSON object"),
         ({"registry": [1, 2]}, "registry: should be a JSON object"),
-        ({"registry": {}}, "registry.aliases: Field required"),
-        ({"params": None}, "params: Input should be a valid dictionary"),
-        ({"sklearn_version": None}, "sklearn_version: Input should be a valid string"),
+        ({"registry": {}}, "registry.aliases: missing"),
+        (
+            {"registry": {"aliases": {"japan": ["Japan", 7]}, "exact_case": {}, "not_actors": []}},
+            "registry.aliases.japan.1: should be text",
+        ),
+        (
+            {"registry": {"aliases": {}, "exact_case": {}, "not_actors": [], "author": 1}},
+            "registry.author: should be text or null",
+        ),
+        ({"params": None}, "params: should be a JSON object"),
+        ({"sklearn_version": None}, "sklearn_version: should be text"),
+        ({"model_sha256": 7}, "model_sha256: should be text"),
     ],
 )
 def test_a_metadata_file_of_the_wrong_shape_is_refused_in_one_line(trained_model, tmp_path, changes, words):
