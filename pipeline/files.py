@@ -256,25 +256,28 @@ def atomic_outputs(paths):
     """Yield a temporary path beside each of `paths`, in order; rename them all into place only if the block succeeds.
 
     All or none, for outputs that only make sense together: a failed write or rename, or an
-    interrupt, leaves every output as it was. An output renamed before the last has its
-    previous file set aside beside it until the last is in place, and put back if a later
-    step fails; one that did not exist is removed. The last rename completes the set, so it
-    needs no backup: with one output this is exactly `atomic_output`. An OSError about one
-    output is a `DataError` naming it; an error naming no file names the output only if it is
-    the only one (a caller with several wraps its writes in `output_errors`).
+    interrupt before the last rename, leaves every output as it was. An output renamed before
+    the last has its previous file set aside beside it until the last is in place, and put back
+    if a later step fails; one that did not exist is removed. The last rename completes the set,
+    so it needs no backup: with one output this is exactly `atomic_output`. The temporary files
+    are made in order, so a folder that cannot be written is named by the first path (the output
+    the user named; its companions after it). An OSError about one output is a `DataError`
+    naming it; an error naming no file names the output only if it is the only one (a caller
+    with several wraps its writes in `output_errors`).
     """
     paths = [Path(path) for path in paths]
+    if len(set(paths)) != len(paths):
+        raise ValueError(f"outputs written together must be distinct: {[str(p) for p in paths]}")
     temporaries: list[Path] = []
-    backups: dict[Path, Path] = {}  # output: its previous file, set aside until every output is in place
+    backups: dict[Path, Path] = {}  # output: its previous file, once set aside, until every output is in place
     try:
         for path in paths:
             temporaries.append(temporary_beside(path))
         yield temporaries
-        for path, temporary in zip(paths, temporaries):
+        for index, (path, temporary) in enumerate(zip(paths, temporaries)):
             # Nothing comes after the last rename that could undo it, so only the others need a backup.
-            if path != paths[-1] and path.exists():
-                backups[path] = temporary_beside(path)
-                os.replace(path, backups[path])
+            if index < len(paths) - 1 and os.path.lexists(path):
+                _set_aside(path, backups)
             os.replace(temporary, path)
     except BaseException as err:
         if not (temporaries and len(temporaries) == len(paths) and not temporaries[-1].exists()):
@@ -288,13 +291,22 @@ def atomic_outputs(paths):
             leftover.unlink(missing_ok=True)
 
 
+def _set_aside(path: Path, backups: dict[Path, Path]) -> None:
+    """Move `path`'s previous file to a backup beside it, to be put back if a later step fails."""
+    backups[path] = temporary_beside(path)  # recorded first: an interrupt just after the move must undo it too
+    try:
+        os.replace(path, backups[path])
+    except FileNotFoundError:  # gone meanwhile (another run set it aside): nothing to keep, nothing to put back
+        backups.pop(path).unlink(missing_ok=True)
+
+
 def _put_back(paths: list[Path], temporaries: list[Path], backups: dict[Path, Path]) -> None:
     """Undo the renames of outputs written together: each previous file back in place, each new one removed."""
     left = []
     for path, temporary in zip(paths, temporaries):
         renamed = not temporary.exists()  # os.replace moved it onto `path` whole, or did nothing
         try:
-            if path in backups and (renamed or not path.exists()):  # set aside, maybe replaced: put it back
+            if path in backups and (renamed or not os.path.lexists(path)):  # set aside, maybe replaced: put it back
                 os.replace(backups[path], path)
             elif renamed:
                 path.unlink()
@@ -306,10 +318,10 @@ def _put_back(paths: list[Path], temporaries: list[Path], backups: dict[Path, Pa
                     (path, f"could not be put back ({reason}); its previous file is {backup}: rename it to {path.name}")
                 )
             else:
-                left.append((path, f"written by a run that failed, and cannot be removed ({reason}); remove it"))
-    if left:
-        (path, message), more = left[0], f" (and {len(left) - 1} more)" if len(left) > 1 else ""
-        raise DataError(path, None, message + more)
+                left.append((path, f"written by a run that failed, and cannot be removed ({reason}): remove it"))
+    if left:  # every file named, on one line: the user has to act on each
+        (path, first), rest = left[0], [f"{other}: {message}" for other, message in left[1:]]
+        raise DataError(path, None, "; ".join([first, *rest]))
 
 
 def _output_named(err: OSError, paths: list[Path], temporaries: list[Path], backups: dict[Path, Path]) -> Path | None:
@@ -327,7 +339,7 @@ def _output_named(err: OSError, paths: list[Path], temporaries: list[Path], back
 
 def _kept(paths: list[Path]) -> str:
     """What a failed write left, once every output is as it was before."""
-    if not any(path.exists() for path in paths):
+    if not any(os.path.lexists(path) for path in paths):
         return "nothing was written"
     return "the previous file is unchanged" if len(paths) == 1 else "the previous files are unchanged"
 

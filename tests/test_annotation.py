@@ -527,7 +527,7 @@ def test_an_export_whose_batch_cannot_be_renamed_into_place_stores_no_article(
 
 
 @pytest.mark.parametrize("interrupt", [False, True], ids=["rename-refused", "ctrl-c"])
-def test_a_label_studio_batch_whose_tasks_cannot_be_renamed_keeps_the_earlier_batch_and_config(
+def test_a_label_studio_batch_whose_config_cannot_be_renamed_keeps_the_earlier_batch_and_config(
     export_params, trained_model, tmp_path, monkeypatch, interrupt
 ):
     stored, before, args = export_of_new_articles(export_params, trained_model, tmp_path, "batch.json")
@@ -535,20 +535,20 @@ def test_a_label_studio_batch_whose_tasks_cannot_be_renamed_keeps_the_earlier_ba
     batch.write_text('[{"data": {"text": "an earlier batch"}}]\n', encoding="utf-8")
     config.write_text("<View><!-- the earlier batch's config --></View>\n", encoding="utf-8")
     earlier = {path: path.read_bytes() for path in (batch, config)}
-    # The config is renamed into place before the tasks: the failure comes with a new config in place.
+    # The tasks are renamed into place before the config: the failure comes with new tasks in place.
     renamed = failing_rename(
-        monkeypatch, lambda destinations: destinations[-1] == str(batch), KeyboardInterrupt() if interrupt else None
+        monkeypatch, lambda destinations: destinations[-1] == str(config), KeyboardInterrupt() if interrupt else None
     )
     with own_signal_handlers():
         result = CliRunner().invoke(app, args)
-    assert {path: path.read_bytes() for path in (batch, config)} == earlier  # not a new config beside old tasks
-    assert str(config) in renamed
+    assert {path: path.read_bytes() for path in (batch, config)} == earlier  # not new tasks beside an old config
+    assert str(batch) in renamed
     if interrupt:
         assert (result.exit_code, result.stderr) == (130, "interrupted\n")
     else:
         assert result.exit_code == 1, result.stderr
         assert result.stderr == (
-            f"error: {batch}: could not be written (permission denied); the previous files are unchanged\n"
+            f"error: {config}: could not be written (permission denied); the previous files are unchanged\n"
         )
     assert store_as_it_was(stored) == before
     names = ["batch.json", "batch.label_config.xml", "new", "params.yaml", "stored", "target"]
@@ -613,6 +613,63 @@ def test_new_outputs_written_together_whose_last_rename_fails_leave_nothing(tmp_
                 temporary.write_text("new\n", encoding="utf-8")
     assert str(raised.value) == f"{outputs[1]}: could not be written (permission denied); nothing was written"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_just_after_the_last_article_is_renamed_stores_none(export_params, monkeypatch):
+    """The rename is done when the interrupt comes: the articles stored by this call are removed all the same."""
+    stored = Path(export_params.data.annotation_articles)
+    before = store_as_it_was(stored)
+    replace = os.replace
+
+    def rename_then_interrupt(source, destination):
+        replace(source, destination)
+        if Path(destination).name == "x02.txt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", rename_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        store_articles(export_params, {"x01": "Japan welcomed the office.\n", "x02": "France blocked it.\n"})
+    assert store_as_it_was(stored) == before
+
+
+def test_outputs_written_together_must_be_distinct(tmp_path):
+    with pytest.raises(ValueError, match="must be distinct"):
+        with atomic_outputs([tmp_path / "a.json", tmp_path / "a.json"]):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_set_aside_by_another_run_meanwhile_is_not_put_back_as_an_empty_file(tmp_path, monkeypatch):
+    """Two runs writing one output: the other run moves it away between this one's look and its own move."""
+    outputs = [tmp_path / "s.jsonl", tmp_path / "s.jsonl.meta.json"]
+    for path in outputs:
+        path.write_text("earlier\n", encoding="utf-8")
+    replace = os.replace
+
+    def moved_away_first(source, destination):
+        if Path(source) == outputs[0]:  # this run's set-aside: the other run got there first
+            Path(source).unlink()
+        return replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", moved_away_first)
+    with atomic_outputs(outputs) as temporaries:
+        for temporary in temporaries:
+            temporary.write_text("new\n", encoding="utf-8")
+    assert [path.read_text(encoding="utf-8") for path in outputs] == ["new\n", "new\n"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl", "s.jsonl.meta.json"]
+
+
+def test_a_dangling_symlink_among_outputs_written_together_is_put_back_when_a_rename_fails(tmp_path, monkeypatch):
+    outputs = [tmp_path / "a.json", tmp_path / "b.json"]
+    outputs[0].symlink_to(tmp_path / "missing-target")
+    failing_rename(monkeypatch, lambda destinations: destinations[-1] == str(outputs[1]))
+    with pytest.raises(DataError) as raised:
+        with atomic_outputs(outputs) as temporaries:
+            for temporary in temporaries:
+                temporary.write_text("new\n", encoding="utf-8")
+    assert outputs[0].is_symlink() and os.readlink(outputs[0]) == str(tmp_path / "missing-target")
+    assert str(raised.value).endswith("; the previous files are unchanged")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
 
 
 def test_a_previous_file_that_cannot_be_put_back_is_kept_and_named(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,7 +17,7 @@ from test_score import read_jsonl, stance
 import pipeline.files as files
 from pipeline.data.labels import LABELS
 from pipeline.errors import EXIT_CODES, DataError
-from pipeline.scoring.outputs import SUMMARY_SCHEMA, row_writer
+from pipeline.scoring.outputs import SUMMARY_SCHEMA, row_writer, row_writers
 
 ARTICLES = ROOT / "seeds"
 
@@ -110,16 +111,40 @@ def test_a_jsonl_output_whose_rename_fails_keeps_its_earlier_rows_and_sidecar(tm
     sidecar.write_text('{"earlier": "provenance"}\n', encoding="utf-8")
     real_replace = os.replace
 
-    def replace(source, destination):
-        if str(destination) == str(output):
-            raise PermissionError(13, "Permission denied", str(destination))
+    def replace(source, destination):  # the output is renamed first, then its sidecar: refuse the sidecar's
+        if str(destination) == str(sidecar) and Path(source).name.startswith(".s.jsonl.meta.json."):
+            raise PermissionError(13, "Permission denied", str(source))
         real_replace(source, destination)
 
     monkeypatch.setattr(files.os, "replace", replace)
     with pytest.raises(DataError) as raised:
         with row_writer(str(output), SUMMARY_SCHEMA, {"model_sha256": "new"}) as write:
             write([{"article_id": "a", "actor": "japan"}])
-    assert str(raised.value) == f"{output}: could not be written (permission denied); the previous files are unchanged"
+    assert str(raised.value) == f"{sidecar}: could not be written (permission denied); the previous files are unchanged"
     assert output.read_text(encoding="utf-8") == '{"earlier": "rows"}\n'
     assert sidecar.read_text(encoding="utf-8") == '{"earlier": "provenance"}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl", "s.jsonl.meta.json"]
+
+
+def test_pairs_and_summary_are_renamed_together_so_a_failed_summary_keeps_the_earlier_pairs(tmp_path, monkeypatch):
+    """`stance score --output --summary`: never new pairs beside an earlier summary, or the reverse."""
+    pairs, summary = tmp_path / "pairs.jsonl", tmp_path / "summary.csv"
+    earlier = {pairs: '{"earlier": "pairs"}\n', summary: "earlier,summary\n"}
+    for path, text in earlier.items():
+        path.write_text(text, encoding="utf-8")
+    real_replace, refused = os.replace, []
+
+    def replace(source, destination):  # the summary's rename is refused once; putting its earlier file back is not
+        if str(destination) == str(summary) and not refused:
+            refused.append(source)
+            raise PermissionError(13, "Permission denied", str(source))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(DataError) as raised:
+        with row_writers([(str(pairs), SUMMARY_SCHEMA), (str(summary), SUMMARY_SCHEMA)], {"model": "new"}) as writes:
+            for write in writes:
+                write([{"article_id": "a", "actor": "japan"}])
+    assert str(raised.value) == f"{summary}: could not be written (permission denied); the previous files are unchanged"
+    assert {path: path.read_text(encoding="utf-8") for path in earlier} == earlier
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl", "summary.csv"]  # no sidecar, no temporary

@@ -195,9 +195,9 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
             yield
     else:
         tasks = [label_studio_task(pair) for pair in chosen]
-        texts = {  # the config first, then the tasks that need it: tasks in place mean their config is
-            config_path(output): label_config(actors, target_name),
+        texts = {  # the tasks first: a folder that cannot be written is named by the --output given
             output: json.dumps(tasks, indent=2, ensure_ascii=False) + "\n",
+            config_path(output): label_config(actors, target_name),
         }
         with atomic_outputs(texts) as temporaries:
             for (path, text), temporary in zip(texts.items(), temporaries):

@@ -163,10 +163,14 @@ def store_articles(params: Params, articles: dict[str, str]) -> list[Path]:
                 "already exists (on a disk that ignores case, for an id differing only in case); "
                 "give this article another id",
             )
-    with atomic_outputs(paths) as temporaries:
-        for path, temporary, text in zip(paths, temporaries, articles.values()):
-            with output_errors(path, temporary):  # a full disk is named by the article it filled
-                temporary.write_bytes(text.encode("utf-8"))
+    try:
+        with atomic_outputs(paths) as temporaries:
+            for path, temporary, text in zip(paths, temporaries, articles.values()):
+                with output_errors(path, temporary):  # a full disk is named by the article it filled
+                    temporary.write_bytes(text.encode("utf-8"))
+    except BaseException:  # an interrupt just after the last rename too: none existed before (see above)
+        remove_articles(paths)
+        raise
     return paths
 
 

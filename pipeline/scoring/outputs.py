@@ -202,36 +202,57 @@ def _same_file(first: Path, second: Path) -> bool:
 
 @contextlib.contextmanager
 def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = None) -> Iterator:
-    """Yield `write(rows)`; the file appears under `path` only if the block completes.
+    """Yield `write(rows)`; the file appears under `path` only if the block completes (see `row_writers`)."""
+    with row_writers([(path, schema)], provenance) as (write,):
+        yield write
 
-    `provenance` goes into a Parquet file's key-value metadata, or for JSONL and CSV into
-    the sidecar `<path>.meta.json`, renamed into place with the file (not for stdout).
+
+@contextlib.contextmanager
+def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | None = None) -> Iterator[list]:
+    """Yield one `write(rows)` per (path, schema); the files appear only if the block completes, all together.
+
+    `provenance` goes into a Parquet file's key-value metadata, or for JSONL and CSV into the
+    sidecar `<path>.meta.json`; a path of None or "-" is stdout, which has no sidecar. Every file
+    and sidecar is renamed into place with `atomic_outputs`: a rename that fails never leaves a
+    new summary or sidecar beside an earlier output.
     """
+    files = [Path(path) for path, _ in outputs if path not in (None, "-")]
+    sidecars = {
+        path: sidecar_path(path) for path in files if provenance is not None and output_format(path) != ".parquet"
+    }
+    # Each output before its sidecar: a folder that cannot be written is named by the path the user gave.
+    places = [place for path in files for place in (path, sidecars.get(path)) if place is not None]
+    with atomic_outputs(places) as temporaries:
+        temporary = dict(zip(places, temporaries))
+        with contextlib.ExitStack() as stack:
+            writes = []
+            for path, schema in outputs:
+                if path in (None, "-"):
+                    writes.append(_JsonlWriter(sys.stdout).write)
+                    stack.callback(sys.stdout.flush)
+                else:
+                    opened = _file_writer(Path(path), temporary[Path(path)], schema, provenance)
+                    writes.append(stack.enter_context(opened))
+            yield writes
+        for sidecar in sidecars.values():  # written once the rows are whole
+            with output_errors(sidecar, temporary[sidecar]):
+                temporary[sidecar].write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _file_writer(path: Path, temporary: Path, schema: pa.Schema, provenance: dict | None) -> Iterator:
+    """`write(rows)` into `temporary`, in `path`'s format; a full disk is named by `path`, the name the user gave."""
     kind = output_format(path)
-    if path in (None, "-"):
-        yield _JsonlWriter(sys.stdout).write
-        sys.stdout.flush()
-        return
     if provenance is not None and kind == ".parquet":
         schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
-    # A JSONL or CSV file and its sidecar are renamed into place together: a rename that fails
-    # never leaves a new sidecar beside an earlier output.
-    outputs = [path] if provenance is None or kind == ".parquet" else [sidecar_path(path), path]
-    with atomic_outputs(outputs) as temporaries:
-        temporary = temporaries[-1]
-        # Only the output's own file is open while rows are written, so a folder that cannot be
-        # written or a disk that fills is reported under the name the user gave.
-        with output_errors(Path(path), temporary), contextlib.ExitStack() as stack:
-            if kind == ".parquet":
-                writer = _ParquetWriter(temporary, schema)
-                stack.callback(writer.close)
-                yield writer.write
-            else:
-                handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
-                yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
-        if len(outputs) == 2:  # written once the rows are whole
-            with output_errors(Path(outputs[0]), temporaries[0]):
-                temporaries[0].write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with output_errors(path, temporary), contextlib.ExitStack() as stack:
+        if kind == ".parquet":
+            writer = _ParquetWriter(temporary, schema)
+            stack.callback(writer.close)
+            yield writer.write
+        else:
+            handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
+            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
 
 
 class _JsonlWriter:

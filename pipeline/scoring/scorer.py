@@ -497,7 +497,7 @@ def run_score(
 
     from tqdm import tqdm
 
-    from pipeline.scoring.outputs import SUMMARY_SCHEMA, check_outputs, output_format, pair_schema, row_writer
+    from pipeline.scoring.outputs import SUMMARY_SCHEMA, check_outputs, output_format, pair_schema, row_writers
     from pipeline.scoring.provenance import provenance
 
     pair_kind, schema = output_format(output), pair_schema(explain_top > 0)
@@ -522,8 +522,10 @@ def run_score(
             # counting frees is still freed. (Workers freeze theirs as they start: _init_worker.)
             gc.freeze()
             stack.callback(gc.unfreeze)  # a caller in this process gets its collector back as it was
-        write_pairs = stack.enter_context(row_writer(output, schema, about))
-        write_summary = stack.enter_context(row_writer(summary, SUMMARY_SCHEMA, about)) if summary else None
+        # One set: a failed rename leaves neither a new summary beside the earlier pairs nor the reverse.
+        outputs = [(output, schema), *([(summary, SUMMARY_SCHEMA)] if summary else [])]
+        write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about))
+        write_summary = summary_writer[0] if summary_writer else None
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
         pairs = articles = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
