@@ -23,7 +23,8 @@ BUILD_HINT = "build one with `dvc repro` (or `stance train`)"
 # The shape the loaders read, checked when the file is read (other keys are kept as they are). A
 # key ending in "?" may be missing; a tuple is any of its shapes; [shape] a list of it; {str: shape} a
 # JSON object of any keys; dict any JSON object. Checked here rather than with pydantic, whose import
-# and models would cost every `stance score` about 0.09 s before it reads a line.
+# and models cost about 0.09 s of the workers' server's start, which two workers wait for (the CLI
+# itself still imports pydantic, through typer).
 SHAPE = {
     "labels": [str],
     "feature_version": int,
