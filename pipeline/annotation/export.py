@@ -184,7 +184,7 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
 
     The export stores its articles inside the block: a batch that cannot be written stores nothing.
     Label Studio tasks and their config are renamed together: a rename that fails, or an
-    interrupt, leaves both as they were, never a new config beside earlier tasks.
+    interrupt before the last rename, leaves both as they were, never new tasks beside an earlier config.
     """
     if output.suffix.lower() == ".csv":
         with atomic_output(output) as temporary:

@@ -229,11 +229,12 @@ def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | 
             for path, schema in outputs:
                 if path in (None, "-"):
                     writes.append(_JsonlWriter(sys.stdout).write)
-                    stack.callback(sys.stdout.flush)
                 else:
                     opened = _file_writer(Path(path), temporary[Path(path)], schema, provenance)
                     writes.append(stack.enter_context(opened))
             yield writes
+            if len(files) < len(outputs):  # stdout, flushed once the rows are whole (not into a closed pipe)
+                sys.stdout.flush()
         for sidecar in sidecars.values():  # written once the rows are whole
             with output_errors(sidecar, temporary[sidecar]):
                 temporary[sidecar].write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
