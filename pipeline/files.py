@@ -252,7 +252,7 @@ def atomic_output(path: str | os.PathLike):
 
 
 @contextlib.contextmanager
-def atomic_outputs(paths):
+def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     """Yield a temporary path beside each of `paths`, in order; rename them all into place only if the block succeeds.
 
     All or none, for outputs that only make sense together: a failed write or rename, or an
@@ -262,8 +262,9 @@ def atomic_outputs(paths):
     so it needs no backup: with one output this is exactly `atomic_output`. The temporary files
     are made in order, so a folder that cannot be written is named by the first path (the output
     the user named; its companions after it). An OSError about one output is a `DataError`
-    naming it; an error naming no file names the output only if it is the only one (a caller
-    with several wraps its writes in `output_errors`).
+    naming it; an error naming no file names the output only if it is the only one and
+    `unnamed_errors_are_ours` (a caller with several, or that writes elsewhere too, wraps its
+    writes in `output_errors`).
     """
     paths = [Path(path) for path in paths]
     if len(set(paths)) != len(paths):
@@ -283,6 +284,8 @@ def atomic_outputs(paths):
         if not (temporaries and len(temporaries) == len(paths) and not temporaries[-1].exists()):
             _put_back(paths, temporaries, backups)  # else the last rename was done: every output is in place
         output = _output_named(err, paths, temporaries, backups) if isinstance(err, OSError) else None
+        if output is not None and err.filename is None and not unnamed_errors_are_ours:
+            output = None
         if output is None:
             raise
         raise DataError(output, None, f"could not be written ({_reason(err)}); {_kept(paths)}") from None

@@ -441,6 +441,21 @@ def test_scoring_into_a_closed_pipe_ends_quietly(trained_model):
     assert len(result.stdout) == 10 and "Traceback" not in result.stderr and "Error" not in result.stderr
 
 
+def test_scoring_into_a_closed_pipe_with_a_summary_file_ends_without_blaming_the_summary(trained_model, tmp_path):
+    """The pipe broke on stdout: no error naming summary.csv, and no summary of a run that did not finish."""
+    seeds = f"'{ROOT / 'seeds'}' " * 8  # far more rows than a pipe holds, so the writer meets the closed pipe
+    result = subprocess.run(
+        f"'{BIN / 'stance'}' score --model '{trained_model}' {seeds} --summary '{tmp_path / 'summary.csv'}' | head -c 10",
+        shell=True,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert len(result.stdout) == 10
+    assert [line for line in result.stderr.splitlines() if not line.startswith("warning: ")] == []
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- outputs that would overwrite an input, or each other: the property ---
 
 INPUT_CHOICES = ["feed.jsonl", "folder", "folder/a.txt", "folder/sub", "link.jsonl", "linkdir", "hard.jsonl"]

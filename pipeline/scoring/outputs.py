@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -222,7 +223,8 @@ def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | 
     }
     # Each output before its sidecar: a folder that cannot be written is named by the path the user gave.
     places = [place for path in files for place in (path, sidecars.get(path)) if place is not None]
-    with atomic_outputs(places) as temporaries:
+    # Each file's own errors are named by _file_writer; one naming no file is another's (stdout's).
+    with atomic_outputs(places, unnamed_errors_are_ours=False) as temporaries:
         temporary = dict(zip(places, temporaries))
         with contextlib.ExitStack() as stack:
             writes = []
@@ -242,18 +244,31 @@ def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | 
 
 @contextlib.contextmanager
 def _file_writer(path: Path, temporary: Path, schema: pa.Schema, provenance: dict | None) -> Iterator:
-    """`write(rows)` into `temporary`, in `path`'s format; a full disk is named by `path`, the name the user gave."""
+    """`write(rows)` into `temporary`, in `path`'s format; a full disk is named by `path`, the name the user gave.
+
+    Only this file's own opening, writes and closing are its to explain: an error from another
+    output (stdout's closed pipe, say) or an input passes through as it is.
+    """
     kind = output_format(path)
     if provenance is not None and kind == ".parquet":
         schema = schema.with_metadata({METADATA_KEY: json.dumps(provenance, sort_keys=True)})
-    with output_errors(path, temporary), contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:
+        with output_errors(path, temporary):
+            if kind == ".parquet":
+                writer = _ParquetWriter(temporary, schema)
+                close, write = writer.close, writer.write
+            else:
+                handle = open(temporary, "w", encoding="utf-8", newline="")
+                stack.callback(_own_errors, path, temporary, handle.close)
+                write = (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
         if kind == ".parquet":
-            writer = _ParquetWriter(temporary, schema)
-            stack.callback(writer.close)
-            yield writer.write
-        else:
-            handle = stack.enter_context(open(temporary, "w", encoding="utf-8", newline=""))
-            yield (_JsonlWriter(handle) if kind == ".jsonl" else _CsvWriter(handle, schema)).write
+            stack.callback(_own_errors, path, temporary, close)
+        yield functools.partial(_own_errors, path, temporary, write)
+
+
+def _own_errors(path: Path, temporary: Path, action, *args):
+    with output_errors(path, temporary):
+        return action(*args)
 
 
 class _JsonlWriter:
