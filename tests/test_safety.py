@@ -430,27 +430,26 @@ def test_a_label_import_waits_for_another_and_an_interrupted_one_leaves_the_pass
         assert [row[:3] for row in list(csv.reader(handle))[1:]] == [row[:3] for row in batch_rows(4)]
 
 
-def test_scoring_into_a_closed_pipe_ends_quietly(trained_model):
-    result = subprocess.run(
-        f"'{BIN / 'stance'}' score --model '{trained_model}' '{ROOT / 'seeds'}' | head -c 10",
+def scored_into_a_closed_pipe(model, arguments: str) -> subprocess.CompletedProcess:
+    """`stance score ARGUMENTS | head -c 10`: the reader takes 10 bytes and closes the pipe."""
+    return subprocess.run(
+        f"'{BIN / 'stance'}' score --model '{model}' {arguments} | head -c 10",
         shell=True,
         capture_output=True,
         text=True,
         executable="/bin/bash",
     )
+
+
+def test_scoring_into_a_closed_pipe_ends_quietly(trained_model):
+    result = scored_into_a_closed_pipe(trained_model, f"'{ROOT / 'seeds'}'")
     assert len(result.stdout) == 10 and "Traceback" not in result.stderr and "Error" not in result.stderr
 
 
 def test_scoring_into_a_closed_pipe_with_a_summary_file_ends_without_blaming_the_summary(trained_model, tmp_path):
     """The pipe broke on stdout: no error naming summary.csv, and no summary of a run that did not finish."""
     seeds = f"'{ROOT / 'seeds'}' " * 8  # far more rows than a pipe holds, so the writer meets the closed pipe
-    result = subprocess.run(
-        f"'{BIN / 'stance'}' score --model '{trained_model}' {seeds} --summary '{tmp_path / 'summary.csv'}' | head -c 10",
-        shell=True,
-        capture_output=True,
-        text=True,
-        executable="/bin/bash",
-    )
+    result = scored_into_a_closed_pipe(trained_model, f"{seeds} --summary '{tmp_path / 'summary.csv'}'")
     assert len(result.stdout) == 10
     assert [line for line in result.stderr.splitlines() if not line.startswith("warning: ")] == []
     assert list(tmp_path.iterdir()) == []
