@@ -152,7 +152,7 @@ def score_partition(
     provenance: dict | None = None,
 ) -> dict:
     """Score one partition on a worker; write its two part files; return its problems and counts."""
-    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writer
+    from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writers
     from pipeline.scoring.scorer import batches, encode_batch
 
     out = Path(output)
@@ -170,26 +170,27 @@ def score_partition(
     part_kind = output_format(partition.name)
     skipped = skipped_list(out, partition)
     try:
-        # The summary is renamed into place first: a partition counts as done only when both exist.
-        with row_writer(str(out / "pairs" / partition.name), PAIR_SCHEMA, provenance) as write_pairs:
-            with row_writer(str(out / "summary" / partition.name), SUMMARY_SCHEMA, provenance) as write_summary:
-                for item in batches(events):
-                    if isinstance(item, Problem):
-                        problems.append(item)
-                        continue
-                    batch = encode_batch(
-                        scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0
-                    )
-                    write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
-                    write_summary(batch.summary)
-                    articles += batch.articles
-                    pairs += batch.pairs.rows
-                if any(problem.skipped for problem in problems):
-                    if not articles:
-                        raise _NothingToWrite
-                    # Before the parts are in place, so a partition that skipped an input is never seen as done.
-                    with atomic_output(skipped) as temporary:
-                        temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+        # Both parts are renamed into place together, all or none; a partition is done only when both exist.
+        parts = [
+            (str(out / "pairs" / partition.name), PAIR_SCHEMA),
+            (str(out / "summary" / partition.name), SUMMARY_SCHEMA),
+        ]
+        with row_writers(parts, provenance) as (write_pairs, write_summary):
+            for item in batches(events):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                    continue
+                batch = encode_batch(scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0)
+                write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
+                write_summary(batch.summary)
+                articles += batch.articles
+                pairs += batch.pairs.rows
+            if any(problem.skipped for problem in problems):
+                if not articles:
+                    raise _NothingToWrite
+                # Before the parts are in place, so a partition that skipped an input is never seen as done.
+                with atomic_output(skipped) as temporary:
+                    temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
     except _NothingToWrite:
         pass
     else:
