@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -148,3 +149,53 @@ def test_pairs_and_summary_are_renamed_together_so_a_failed_summary_keeps_the_ea
     assert str(raised.value) == f"{summary}: could not be written (permission denied); the previous files are unchanged"
     assert {path: path.read_text(encoding="utf-8") for path in earlier} == earlier
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl", "summary.csv"]  # no sidecar, no temporary
+
+
+def readme_block(readme: str, after: str, kind: str) -> str:
+    """The first ```KIND block that follows the line `after` in the README."""
+    start = readme.index(f"```{kind}\n", readme.index(after)) + len(f"```{kind}\n")
+    return readme[start : readme.index("```", start)]
+
+
+def same_to_1e9(written, shown) -> bool:
+    """Equal JSON values, numbers within a relative 1e-9."""
+    if isinstance(written, dict) and isinstance(shown, dict):
+        return written.keys() == shown.keys() and all(same_to_1e9(written[k], shown[k]) for k in written)
+    if isinstance(written, list) and isinstance(shown, list):
+        return len(written) == len(shown) and all(same_to_1e9(a, b) for a, b in zip(written, shown))
+    if isinstance(written, float) and isinstance(shown, float):
+        return math.isclose(written, shown, rel_tol=1e-9)
+    return written == shown
+
+
+def test_the_readme_example_of_explain_and_provenance_is_what_the_command_writes(trained_model, tmp_path):
+    """The README's first pair row, summary and sidecar, from its own command and the shipped data's model.
+
+    Numbers to 1e-9 and no model hash: on another BLAS kernel the model has other last bits."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = readme_block(readme, "### Why, how sure, and from which model", "bash").replace("\\\n", " ").split()
+    assert command[:2] == ["stance", "score"]
+    command = [
+        str(tmp_path / word) if word in ("pairs.jsonl", "summary.csv") else str(ROOT / word) if "/" in word else word
+        for word in command[2:]
+    ]
+    result = stance(trained_model, *command)
+    assert result.returncode == 0, result.stderr
+    assert same_to_1e9(
+        read_jsonl(tmp_path / "pairs.jsonl")[0],
+        json.loads(readme_block(readme, "The first row of the command above:", "json")),
+    )
+    shown = list(csv.DictReader(readme_block(readme, "The summary counts them apart:", "").splitlines()))
+    with open(tmp_path / "summary.csv", newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+    assert [{k: v for k, v in row.items() if not k.startswith("mean_p_")} for row in written] == [
+        {k: v for k, v in row.items() if not k.startswith("mean_p_")} for row in shown
+    ]
+    assert [float(row["mean_p_oppose"]) for row in written] == pytest.approx(
+        [float(row["mean_p_oppose"]) for row in shown], rel=1e-9
+    )
+    sidecar = json.loads((tmp_path / "pairs.jsonl.meta.json").read_text(encoding="utf-8"))
+    documented = json.loads(readme_block(readme, "The sidecar of the run above", "json"))
+    assert {k: v for k, v in sidecar.items() if k != "model_sha256"} == {
+        k: v for k, v in documented.items() if k != "model_sha256"
+    }
