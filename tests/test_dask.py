@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -219,3 +220,44 @@ def test_fail_fast_on_dask_goes_on_after_a_warning_and_stops_at_a_skipped_input(
         run_dask(
             [str(tmp_path / "empty.txt")], "unused", str(tmp_path / "out2"), model_path, fail_fast=True, client=client
         )
+
+
+def test_a_partition_whose_pairs_part_cannot_be_renamed_keeps_both_earlier_parts(trained_model, tmp_path, monkeypatch):
+    """A partition's pairs and summary parts are one set: a failed rename never leaves a new summary
+    part beside the earlier pairs. Scored in this process, the worker's scorer stubbed in."""
+    import pipeline.files as files
+    from pipeline.scoring import dask_runner
+    from pipeline.scoring.provenance import provenance
+    from pipeline.scoring.scorer import Scorer
+
+    plugin = types.SimpleNamespace(scorer=Scorer.load(trained_model))
+    monkeypatch.setattr(distributed, "get_worker", lambda: types.SimpleNamespace(plugins={"stance": plugin}))
+    about = provenance(trained_model, shipped=dask_runner.checked_model_files(trained_model))
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    articles, out = tmp_path / "articles", tmp_path / "out"
+    articles.mkdir()
+    (articles / "a.txt").write_text(seeds[0].read_text(encoding="utf-8"), encoding="utf-8")
+    (partition,), _ = dask_runner.plan_partitions([str(articles)])
+
+    def score() -> dict:
+        return dask_runner.score_partition(partition, str(out), "stance", "id", "text", 10**7, about)
+
+    assert score()["articles"] == 1
+    earlier = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert sorted(path.parent.name for path in earlier) == ["pairs", "summary"]
+    (articles / "a.txt").write_text(seeds[1].read_text(encoding="utf-8"), encoding="utf-8")  # other rows
+    (out / "summary" / partition.name).unlink()  # so the partition is not done and is scored again
+    earlier = {path: data for path, data in earlier.items() if path.exists()}
+    real_replace, refused = os.replace, []
+
+    def replace(source, destination):  # the new pairs part's rename fails; putting the earlier one back works
+        if str(destination) == str(out / "pairs" / partition.name) and not refused:
+            refused.append(source)
+            raise PermissionError(13, "Permission denied", str(source))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    with pytest.raises(DataError, match="could not be written"):
+        score()
+    assert refused
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == earlier
