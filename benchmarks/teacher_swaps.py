@@ -33,11 +33,11 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
 from sklearn.metrics import f1_score, recall_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
-from pipeline.data.labels import LABELS, SYNTHETIC, best_labels  # noqa: E402
+from pipeline.data.labels import LABELS, REAL, REWRITE, best_labels  # noqa: E402
 from pipeline.data.splits import load_split, split_origins  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.features.static_vectors import load_vectors  # noqa: E402
-from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic  # noqa: E402
+from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
 from pipeline.modeling.finetuned import FineTunedEncoder  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -101,8 +101,8 @@ def swapped(pair: dict, rng: np.random.Generator, neighbours: Neighbours) -> dic
         "sentence": "".join(pieces),
         "mentions": [[moved(s), moved(e)] for s, e in pair["mentions"]],
         "other_mentions": [[moved(s), moved(e)] for s, e in pair["other_mentions"]],
-        "origin": SYNTHETIC,  # trained on in every fold, never calibrated on or scored
-        "cluster": None,
+        # A copy of a real report trains beside its source only, as a rewrite does; never scored
+        "origin": REWRITE if pair["origin"] == REAL else pair["origin"],
     }
 
 
@@ -127,7 +127,7 @@ def main() -> None:
             build_model(params.train, lexicon),
             pairs_frame(fit_rows),
             train_labels + extra_labels,
-            [1.0] * len(rows) + extra_weights,
+            (pair_weights(rows, params.train) or [1.0] * len(rows)) + extra_weights,
             calibration_groups(fit_rows),
         )
         return macro_f1_and_recalls(gold, best_labels(class_scores(model, pairs_frame(test_rows))))
@@ -137,7 +137,7 @@ def main() -> None:
     copies = [
         copy
         for row in rows
-        for _ in range(COPIES["real" if row["origin"] == "real" else "other"])
+        for _ in range(COPIES["real" if row["origin"] == REAL else "other"])
         if (copy := swapped(row, rng, neighbours)) is not None
     ]
     teacher = FineTunedEncoder(params.finetune).fit(rows, train_labels)
