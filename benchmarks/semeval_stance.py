@@ -1,6 +1,6 @@
 """SemEval-2016 Task 6 stance (as TweetEval packages it), scored with this project's own model.
 
-    python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--preset]
+    python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--sentiment] [--preset]
 
 PATH is a local copy of TweetEval's `datasets/stance` folder (github.com/cardiffnlp/tweeteval):
 five targets (abortion, atheism, climate, feminist, hillary), each with train, val and test
@@ -22,6 +22,12 @@ targets (the tweet as the sentence, SemEval's name of the target as the second s
 probabilities averaged with the chosen linear model's. The rule was fixed before its first run:
 test is scored only if, fit on train, the mean beats the linear model on validation by at least
 1.0; then both are refit on train + validation. Needs the `embeddings` extra.
+
+With `--sentiment` the grid also tries VADER's valences of the whole tweet: the sums of its
+positive and of its negative words in the `sentiment` extra's lexicon, a negator's scope swapping
+them, as `train.sentiment: vader` sums an actor's window. They are kept only if their best
+setting beats the best without them on validation by at least 1.0 (the preset's rule); otherwise
+test is scored without them, as before. Needs the `sentiment` extra.
 
 The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
 five targets' test predictions pooled. The last line printed ends in `F_avg=NN.N`.
@@ -46,6 +52,7 @@ from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import best_labels  # noqa: E402
 from pipeline.errors import DataError  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
+from pipeline.features.sentiment import WindowSentiment  # noqa: E402
 from pipeline.modeling.build import build_model, fit_deterministic, for_registry  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -78,6 +85,7 @@ TARGET_NAMES = {
     "hillary": "Hillary Clinton",
 }
 PRESET_MARGIN = 1.0  # F_avg on validation by which the preset must beat the linear model before test is read
+SENTIMENT_MARGIN = 1.0  # and by which the tweet's VADER valences must beat the settings without them
 AUTHORS = ActorRegistry({}, {}, [], author="document")  # what `author: document` in actors.yaml loads
 
 
@@ -109,8 +117,17 @@ def author_params(base, **overrides):
     return type(base).model_validate(values)
 
 
+def tweet_model(params, lexicon):
+    """`build_model` for the author unit; with `sentiment: vader`, VADER's valences of the whole tweet too
+    (the model reads them in an actor's window, which the author unit has not)."""
+    model = build_model(params, lexicon)
+    if params.sentiment == "vader":
+        model.named_steps["features"].transformers.append(("sentiment", WindowSentiment(), "text"))
+    return model
+
+
 def fit_scores(params, lexicon, train_texts, train_labels, texts) -> np.ndarray:
-    model = fit_deterministic(build_model(params, lexicon), document_pairs(train_texts), train_labels)
+    model = fit_deterministic(tweet_model(params, lexicon), document_pairs(train_texts), train_labels)
     return class_scores(model, document_pairs(texts))
 
 
@@ -159,6 +176,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, help="TweetEval's datasets/stance folder")
     parser.add_argument("--embeddings", choices=["none", "sentence"], default="none")
+    parser.add_argument("--sentiment", action="store_true", help="also VADER's valences of the tweet (.[sentiment])")
     parser.add_argument("--preset", action="store_true", help="also the fine-tuned preset (needs .[embeddings])")
     args = parser.parse_args()
     try:
@@ -170,20 +188,25 @@ def main() -> int:
     base, lexicon = project.train, load_cue_lexicon(ROOT / project.data.cues)
 
     # Choose the settings on validation, pooled over the five targets.
-    best = None
-    for values in itertools.product(*GRID.values()):
-        params = author_params(base, embeddings=args.embeddings, **dict(zip(GRID, values)))
+    grid = GRID | ({"sentiment": ["none", "vader"]} if args.sentiment else {})
+    best = {}  # the best validation score and its settings, without and with the tweet's valences
+    for values in itertools.product(*grid.values()):
+        params = author_params(base, embeddings=args.embeddings, **dict(zip(grid, values)))
         gold, predicted = [], []
         for target in TARGETS:
             (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
             gold += val_y
             predicted += fit_predict(params, lexicon, train_x, train_y, val_x)
         score = f_avg(gold, predicted)
-        print(f"validation {dict(zip(GRID, values))}: F_avg={score:.1f}")
-        if best is None or score > best[0]:
-            best = (score, params, dict(zip(GRID, values)))
+        print(f"validation {dict(zip(grid, values))}: F_avg={score:.1f}")
+        if params.sentiment not in best or score > best[params.sentiment][0]:
+            best[params.sentiment] = (score, params, dict(zip(grid, values)))
 
-    _, params, chosen = best
+    if "vader" in best:
+        gain = best["vader"][0] - best["none"][0]
+        print(f"the tweet's valences: best validation {best['vader'][0]:.1f} against {best['none'][0]:.1f}", end="")
+        print("; kept" if gain >= SENTIMENT_MARGIN else f"; not kept (gain below {SENTIMENT_MARGIN})")
+    _, params, chosen = best["vader"] if "vader" in best and gain >= SENTIMENT_MARGIN else best["none"]
     gold, predicted = [], []
     for target in TARGETS:
         (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
