@@ -15,6 +15,13 @@ from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
 from pipeline.paths import PARAMS
 
 PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
+MAX_WORKERS_PER_CPU = 4  # beyond this, more processes only share the CPUs and each holds a model
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 
 # Blank lines keep each code on its own line in the help's epilog.
 EXIT_TABLE = "Exit codes:\n\n" + "\n\n".join(f"{code}: {meaning}" for code, meaning in EXIT_CODES.items())
@@ -167,6 +174,13 @@ def score(
     ),
 ):
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
+    if workers > MAX_WORKERS_PER_CPU * available_cpus():
+        # Each worker holds the model (about 0.2 GB at its peak): thousands of them fill the memory.
+        raise typer.BadParameter(
+            f"{workers} processes would share {available_cpus()} CPUs; give at most "
+            f"{MAX_WORKERS_PER_CPU * available_cpus()} ({MAX_WORKERS_PER_CPU} per CPU)",
+            param_hint="'--workers'",
+        )
     if workers > 1 and not dask:
         import contextlib
 

@@ -47,6 +47,24 @@ def test_workers_that_cannot_start_stop_the_run_with_one_line(trained_model, tmp
     assert not output.exists()
 
 
+def test_more_workers_than_four_per_cpu_is_a_usage_error_before_any_process_starts(trained_model, tmp_path):
+    """`--workers 99999999999999999999` forked until the memory ran out; now it is refused, exit 2."""
+    from pipeline.cli import MAX_WORKERS_PER_CPU, available_cpus
+
+    article = tmp_path / "a.txt"
+    article.write_text("France opposed the NATO office in Tokyo.\n", encoding="utf-8")
+    limit = MAX_WORKERS_PER_CPU * available_cpus()
+    for workers in (str(limit + 1), "99999999999999999999"):
+        result = run(
+            ["stance", "score", "--model", str(trained_model), "--workers", workers, str(article)], ROOT, check=False
+        )
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"give at most {limit}" in " ".join(result.stderr.replace("│", " ").split())  # rich boxes it
+        assert result.stdout == ""
+    allowed = run(["stance", "score", "--model", str(trained_model), "--workers", str(limit), str(article)], ROOT)
+    assert json.loads(allowed.stdout.splitlines()[0])["actor"] == "france"
+
+
 WARM_PROBE = """
 import os, sys
 from pipeline.modeling.plain import plain_path
