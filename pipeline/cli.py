@@ -18,6 +18,27 @@ PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
 MAX_WORKERS_PER_CPU = 4  # beyond this, more processes only share the CPUs and each holds a model
 
 
+def dask_address_problem(address: str) -> str | None:
+    """Why `--dask ADDRESS` cannot be used, found before any cluster starts; None if it can."""
+    limit = MAX_WORKERS_PER_CPU * available_cpus()
+    if address == "local" or address.startswith("local:"):
+        count = address.partition(":")[2]
+        if count and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
+            return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
+        return None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return None  # the runner says how to install it
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as err:
+        return f"{address!r} is not a scheduler address ({err}); give host:port, tcp://host:port or local[:N]"
+    return None
+
+
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity, where the system has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -149,7 +170,12 @@ def score(
     id_field: str = typer.Option("id", help="JSONL field or Parquet column holding the article id."),
     text_field: str = typer.Option("text", help="JSONL field or Parquet column holding the article text."),
     fail_fast: bool = typer.Option(False, help="Stop with exit 1 at the first bad input."),
-    max_article_chars: int = typer.Option(MAX_ARTICLE_CHARS, min=1, help="Skip longer articles (scraping accidents)."),
+    max_article_chars: int = typer.Option(
+        MAX_ARTICLE_CHARS,
+        min=1,
+        max=10**12,  # read in bytes, 4 per character, where Python's sizes end near 2**63
+        help="Skip longer articles (scraping accidents).",
+    ),
     dask: str | None = typer.Option(
         None,
         help="Score on Dask: a scheduler address, or local[:N] for a local "
@@ -195,6 +221,12 @@ def score(
     try:
         if dask and (explain or min_confidence):
             raise typer.BadParameter("--explain and --min-confidence are not available with --dask yet")
+        if dask and summary:
+            raise typer.BadParameter(
+                "--summary is not used with --dask: the summary rows are --output's summary/ parts"
+            )
+        if dask and (problem := dask_address_problem(dask)):
+            raise typer.BadParameter(problem, param_hint="'--dask'")
         if dask:
             from pipeline.scoring.dask_runner import run_dask
 

@@ -603,3 +603,71 @@ def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(
         error = one_error_line(stance(*args, "--output", output, cwd=label_project))
         assert error == f"error: {output}: {words}; write it elsewhere (nothing was written)"
     assert snapshot(label_project) == before
+
+
+# --- odd command lines and file systems: one line or a usage error, never a traceback ---
+
+ONE_ARTICLE = '{"id": "a", "text": "France opposes the NATO office in Japan."}\n'
+
+
+def unboxed(stderr: str) -> str:
+    """A usage error's text without rich's box and line breaks."""
+    return " ".join(stderr.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
+def test_a_closed_standard_input_is_an_empty_feed_not_a_traceback(trained_model, tmp_path):
+    """`stance score - <&-` (stdin closed, as some daemons run): sys.stdin is None."""
+    output = tmp_path / "pairs.jsonl"
+    result = subprocess.run(
+        f"'{BIN / 'stance'}' score --model '{trained_model}' - --output '{output}' <&-",
+        shell=True,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "skipped: <stdin>: empty: no records" in result.stderr and not output.exists()
+
+
+def test_a_symlink_loop_among_inputs_or_as_output_is_no_traceback(trained_model, tmp_path):
+    """A loop (`ln -s a a`) made Path.resolve raise RuntimeError while outputs were checked against inputs."""
+    (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
+    (tmp_path / "loop.jsonl").symlink_to("loop.jsonl")
+    (tmp_path / "out.jsonl").symlink_to("out.jsonl")
+    scored = run(
+        ["stance", "score", "--model", str(trained_model), "loop.jsonl", "good.jsonl", "--output", "pairs.jsonl"],
+        tmp_path,
+        check=False,
+    )
+    assert scored.returncode == 3 and scored.stderr == "skipped: loop.jsonl: no such file or folder\n"
+    assert json.loads((tmp_path / "pairs.jsonl").read_text(encoding="utf-8").splitlines()[0])["actor"] == "france"
+    into_loop = run(
+        ["stance", "score", "--model", str(trained_model), "good.jsonl", "--output", "out.jsonl"], tmp_path, check=False
+    )
+    assert into_loop.returncode == 0 and into_loop.stderr == ""  # the looping link is replaced, as any link is
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "pairs.jsonl").read_bytes()
+    report = run(
+        ["stance", "report", "loop.jsonl", "--output", "r.html", "--target", str(TARGET)], tmp_path, check=False
+    )
+    assert report.returncode == 1 and report.stderr == "error: loop.jsonl: no such file or folder\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (["--max-article-chars", str(2**63 - 1)], "less than or equal to 1000000000000"),
+        (["--dask", "local:abc"], "local:N takes a number of workers from 1 to"),
+        (["--dask", "local:0"], "local:N takes a number of workers from 1 to"),
+        (["--dask", "nonsense"], "'nonsense' is not a scheduler address"),
+        (["--dask", "local:1", "--summary", "s.csv"], "--summary is not used with --dask"),
+    ],
+)
+def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(trained_model, tmp_path, options, says):
+    """Before: an OverflowError or ValueError traceback, `local:0` waited for workers forever, and
+    `--summary` with `--dask` was silently not written."""
+    (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
+    command = ["stance", "score", "--model", str(trained_model), "good.jsonl", "--output", "out", *options]
+    result = run(command, tmp_path, check=False, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert says in unboxed(result.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.jsonl"]

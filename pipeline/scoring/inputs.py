@@ -100,7 +100,7 @@ def read_source(
 ) -> Iterator[Article | Problem]:
     if kind == "stdin":  # a feed that came out empty (its producer failed, say) must not wipe an earlier output
         yield from _named_if_empty(
-            "<stdin>", _read_jsonl(stdin or sys.stdin.buffer, "<stdin>", id_field, text_field, max_chars)
+            "<stdin>", _read_jsonl(stdin or _standard_input(), "<stdin>", id_field, text_field, max_chars)
         )
     elif kind == "txt":
         yield from _read_text_file(Path(name), max_chars)
@@ -113,6 +113,11 @@ def read_source(
                 yield from _named_if_empty(name, _read_parquet(name, id_field, text_field, max_chars))
         except OSError as err:
             yield Problem(name, f"cannot read: {err.strerror or err}", skipped=True)
+
+
+def _standard_input() -> BinaryIO:
+    """Standard input's bytes; none at all where it is closed (`stance score - <&-`, some daemons)."""
+    return sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
 
 
 def _named_if_empty(name: str, events: Iterator[Article | Problem]) -> Iterator[Article | Problem]:

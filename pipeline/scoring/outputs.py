@@ -156,7 +156,7 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
     for option, name in outputs.items():
         if name in (None, "-"):
             continue
-        path = Path(name).resolve()
+        path = _resolved(name)
         twin = next((seen[other] for other in seen if other == path or _same_file(other, path)), None)
         if twin:
             raise DataError(name, None, f"{twin} and {option} are the same file; give each its own path")
@@ -170,7 +170,7 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
                         f"{option} is the file standard input reads; write it elsewhere (nothing was written)",
                     )
                 continue
-            source = Path(input_name).resolve()
+            source = _resolved(input_name)
             if path == source or _same_file(path, source):
                 where = "is"
             elif not source.is_file() and path.is_relative_to(source):  # a folder, or one not made yet
@@ -182,6 +182,14 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
             raise DataError(
                 name, None, f"{option} {where} the input {input_name}; write it elsewhere (nothing was written)"
             )
+
+
+def _resolved(name: str) -> Path:
+    """The absolute path with symlinks followed; a symlink loop as it is written (its reader names it)."""
+    try:
+        return Path(name).resolve()
+    except (RuntimeError, OSError):  # a loop: RuntimeError before Python 3.13, OSError since
+        return Path(os.path.abspath(name))
 
 
 def _is_standard_input(path: Path) -> bool:
