@@ -671,3 +671,28 @@ def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(train
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert says in unboxed(result.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.jsonl"]
+
+
+def test_a_dangling_txt_link_in_an_input_folder_is_named_not_dropped(trained_model, tmp_path):
+    """A folder's .txt that is a link to nothing was left out without a word (exit 0)."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("France opposes the NATO office in Japan.\n", encoding="utf-8")
+    (folder / "b.txt").symlink_to("gone.txt")
+    result = run(["stance", "score", "--model", str(trained_model), "articles"], tmp_path, check=False)
+    assert (
+        result.returncode == 3 and result.stderr == "skipped: articles/b.txt: cannot read: No such file or directory\n"
+    )
+    assert json.loads(result.stdout.splitlines()[0])["article_id"] == "a"
+
+
+def test_a_report_reads_a_summary_csv_a_spreadsheet_saved_with_a_byte_order_mark(trained_model, tmp_path):
+    """The mark was read as part of `article_id`, so the column was said to be missing."""
+    (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
+    run(["stance", "score", "--model", str(trained_model), "good.jsonl", "--summary", "s.csv"], tmp_path)
+    (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "s.csv").read_bytes())
+    for name in ("s.csv", "excel.csv"):
+        run(["stance", "report", name, "--output", f"{name}.html", "--target", str(TARGET)], tmp_path)
+    assert (tmp_path / "excel.csv.html").read_bytes() == (tmp_path / "s.csv.html").read_bytes().replace(
+        b"s.csv", b"excel.csv"
+    )

@@ -70,7 +70,8 @@ def _read_file(path: Path) -> tuple[str, list[dict]]:
         if suffix == ".parquet":
             columns, records = _parquet_records(path)
         else:
-            with open(path, encoding="utf-8", newline="") as handle:
+            # utf-8-sig: a CSV saved again by a spreadsheet starts with a byte-order mark
+            with open(path, encoding="utf-8-sig", newline="") as handle:
                 columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
