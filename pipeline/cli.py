@@ -200,7 +200,7 @@ def score(
     ),
 ):
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
-    if workers > MAX_WORKERS_PER_CPU * available_cpus():
+    if workers > MAX_WORKERS_PER_CPU * available_cpus() and not dask:
         # Each worker holds the model (about 0.2 GB at its peak): thousands of them fill the memory.
         raise typer.BadParameter(
             f"{workers} processes would share {available_cpus()} CPUs; give at most "
@@ -223,7 +223,7 @@ def score(
             raise typer.BadParameter("--explain and --min-confidence are not available with --dask yet")
         if dask and summary:
             raise typer.BadParameter(
-                "--summary is not used with --dask: the summary rows are --output's summary/ parts"
+                "not used with --dask: the summary rows are --output's summary/ parts", param_hint="'--summary'"
             )
         if dask and (problem := dask_address_problem(dask)):
             raise typer.BadParameter(problem, param_hint="'--dask'")

@@ -659,7 +659,7 @@ def test_a_symlink_loop_among_inputs_or_as_output_is_no_traceback(trained_model,
         (["--dask", "local:abc"], "local:N takes a number of workers from 1 to"),
         (["--dask", "local:0"], "local:N takes a number of workers from 1 to"),
         (["--dask", "nonsense"], "'nonsense' is not a scheduler address"),
-        (["--dask", "local:1", "--summary", "s.csv"], "--summary is not used with --dask"),
+        (["--dask", "local:1", "--summary", "s.csv"], "'--summary': not used with --dask"),
     ],
 )
 def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(trained_model, tmp_path, options, says):
@@ -684,6 +684,12 @@ def test_a_dangling_txt_link_in_an_input_folder_is_named_not_dropped(trained_mod
         result.returncode == 3 and result.stderr == "skipped: articles/b.txt: cannot read: No such file or directory\n"
     )
     assert json.loads(result.stdout.splitlines()[0])["article_id"] == "a"
+    shards = tmp_path / "shards"  # with no real .txt, a link to nothing does not hide the folder's shards
+    shards.mkdir()
+    (shards / "a.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
+    (shards / "README.txt").symlink_to("gone.txt")
+    result = run(["stance", "score", "--model", str(trained_model), "shards"], tmp_path, check=False)
+    assert result.returncode == 0 and json.loads(result.stdout.splitlines()[0])["actor"] == "france"
 
 
 def test_a_report_reads_a_summary_csv_a_spreadsheet_saved_with_a_byte_order_mark(trained_model, tmp_path):

@@ -61,8 +61,10 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
         if name == "-":
             yield "stdin", name
         elif path.is_dir():
-            # A dangling link is kept, so its reader names it rather than the folder dropping it unseen.
-            files = sorted(p for p in path.rglob("*") if _file_or_link(p) and p.suffix.lower() == ".txt")
+            below = [p for p in path.rglob("*") if p.suffix.lower() == ".txt"]
+            files = sorted(p for p in below if p.is_file())
+            if files:  # a link to nothing beside them is named by its reader, not dropped unseen
+                files = sorted(files + [p for p in below if p.is_symlink() and not p.exists()])
             if not files:
                 files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".jsonl", ".parquet"))
             if not files:
@@ -85,10 +87,6 @@ NOT_ARTICLES = {
     ".xlsx": _AS_TABLE,
     ".xls": _AS_TABLE,
 }
-
-
-def _file_or_link(path: Path) -> bool:
-    return path.is_file() or (path.is_symlink() and not path.is_dir())
 
 
 def _kind(path: Path) -> str:
