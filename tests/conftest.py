@@ -66,6 +66,11 @@ def run(args: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.
     return result
 
 
+def unboxed(stderr: str) -> str:
+    """A usage error's text without rich's box and line breaks."""
+    return " ".join(stderr.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
+
+
 @contextlib.contextmanager
 def own_signal_handlers():
     """`stance` installs SIGINT/SIGTERM handlers; run in-process, give pytest its own back."""

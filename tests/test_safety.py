@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import BIN, ROOT, TARGET, own_signal_handlers, run, target_folder
+from conftest import BIN, ROOT, TARGET, own_signal_handlers, run, target_folder, unboxed
 from filelock import FileLock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -608,11 +608,6 @@ def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(
 # --- odd command lines and file systems: one line or a usage error, never a traceback ---
 
 ONE_ARTICLE = '{"id": "a", "text": "France opposes the NATO office in Japan."}\n'
-
-
-def unboxed(stderr: str) -> str:
-    """A usage error's text without rich's box and line breaks."""
-    return " ".join(stderr.translate({ord(c): " " for c in "│╭╮╰╯─"}).split())
 
 
 def test_a_closed_standard_input_is_an_empty_feed_not_a_traceback(trained_model, tmp_path):
