@@ -53,7 +53,9 @@ def early_pool_model(args: list[str]) -> str | None:
     workers = options.get("--workers", "")
     if "--dask" in options or "--explain" in options or not (workers.isascii() and workers.isdigit()):
         return None  # isdigit alone takes "²", which int() refuses
-    return options.get("--model", str(MODEL)) if int(workers) > 1 else None
+    from pipeline.scoring.pool import worker_limit
+
+    return options.get("--model", str(MODEL)) if 1 < int(workers) <= worker_limit() else None
 
 
 if __name__ == "__main__":

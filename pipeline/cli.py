@@ -15,35 +15,6 @@ from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
 from pipeline.paths import PARAMS
 
 PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
-MAX_WORKERS_PER_CPU = 4  # beyond this, more processes only share the CPUs and each holds a model
-
-
-def dask_address_problem(address: str) -> str | None:
-    """Why `--dask ADDRESS` cannot be used, found before any cluster starts; None if it can."""
-    limit = MAX_WORKERS_PER_CPU * available_cpus()
-    if address == "local" or address.startswith("local:"):
-        count = address.partition(":")[2]
-        if count and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
-            return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
-        return None
-    try:
-        from distributed.comm.addressing import parse_address, parse_host_port
-    except ImportError:
-        return None  # the runner says how to install it
-    try:
-        scheme, location = parse_address(address)
-        if scheme in ("tcp", "tls"):
-            parse_host_port(location)
-    except ValueError as err:
-        return f"{address!r} is not a scheduler address ({err}); give host:port, tcp://host:port or local[:N]"
-    return None
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity, where the system has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 # Blank lines keep each code on its own line in the help's epilog.
 EXIT_TABLE = "Exit codes:\n\n" + "\n\n".join(f"{code}: {meaning}" for code, meaning in EXIT_CODES.items())
 
@@ -200,17 +171,17 @@ def score(
     ),
 ):
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
-    if workers > MAX_WORKERS_PER_CPU * available_cpus() and not dask:
+    from pipeline.scoring.pool import MAX_WORKERS_PER_CPU, available_cpus, pool_context, worker_limit
+
+    if workers > (limit := worker_limit()) and not dask:
         # Each worker holds the model (about 0.2 GB at its peak): thousands of them fill the memory.
         raise typer.BadParameter(
             f"{workers} processes would share {available_cpus()} CPUs; give at most "
-            f"{MAX_WORKERS_PER_CPU * available_cpus()} ({MAX_WORKERS_PER_CPU} per CPU)",
+            f"{limit} ({MAX_WORKERS_PER_CPU} per CPU)",
             param_hint="'--workers'",
         )
     if workers > 1 and not dask:
         import contextlib
-
-        from pipeline.scoring.pool import pool_context
 
         # The workers' server imports while this process does. Best effort: if it cannot start
         # (an OSError), the run tries again inside run_stage, which reports it in one line.
@@ -225,10 +196,11 @@ def score(
             raise typer.BadParameter(
                 "not used with --dask: the summary rows are --output's summary/ parts", param_hint="'--summary'"
             )
-        if dask and (problem := dask_address_problem(dask)):
-            raise typer.BadParameter(problem, param_hint="'--dask'")
         if dask:
-            from pipeline.scoring.dask_runner import run_dask
+            from pipeline.scoring.dask_runner import address_problem, run_dask
+
+            if problem := address_problem(dask):
+                raise typer.BadParameter(problem, param_hint="'--dask'")
 
             code = run_stage(run_dask, inputs, dask, output, model, id_field, text_field, fail_fast, max_article_chars)
         else:

@@ -255,14 +255,45 @@ def _orphaned_plugins(dask_scheduler) -> list[str]:
     return orphans
 
 
+def local_workers(address: str) -> str | None:
+    """The N of `local:N` as written ("" for `local`); None for a scheduler's address."""
+    if address == "local" or address.startswith("local:"):
+        return address.partition(":")[2]
+    return None
+
+
+def address_problem(address: str) -> str | None:
+    """Why `--dask ADDRESS` cannot be used, found before any cluster starts; None if it can."""
+    from pipeline.scoring.pool import MAX_WORKERS_PER_CPU, worker_limit
+
+    count = local_workers(address)
+    if count is not None:
+        limit = worker_limit()
+        if count and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
+            return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
+        return None
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return None  # connect says how to install it
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as err:
+        return f"{address!r} is not a scheduler address ({err}); give host:port, tcp://host:port or local[:N]"
+    return None
+
+
 def connect(address: str):
     """A Client for a scheduler address, or for a new LocalCluster with `local` / `local:N`."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise DataError("--dask", None, INSTALL_HINT) from None
-    if address == "local" or address.startswith("local:"):
-        workers = int(address.partition(":")[2] or os.cpu_count() or 1)
+    count = local_workers(address)
+    if count is not None:
+        workers = int(count or os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster)
     return Client(address)

@@ -21,8 +21,20 @@ import os
 PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scoring.outputs", "pipeline.scoring.warm"]
 # The model the server loads: the server reads only its environment and module names, so the path goes here.
 WORKER_MODEL = "STANCE_WORKER_MODEL"
+# Beyond this many workers per CPU, more processes only share the CPUs, and each holds a model.
+MAX_WORKERS_PER_CPU = 4
 # The size asked for the pool's two pipes: more than a batch (about 0.2 MB) or its encoded rows (about 0.5 MB).
 PIPE_BYTES = 2**20
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def worker_limit() -> int:
+    """The most worker processes a run may ask for: MAX_WORKERS_PER_CPU per CPU it may use."""
+    return MAX_WORKERS_PER_CPU * available_cpus()
 
 
 def pool_context(model_path=None):
