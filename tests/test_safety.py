@@ -127,6 +127,31 @@ def test_text_saved_by_windows_editors_and_spreadsheets_is_scored_exactly_as_utf
     assert not any("\r" in row["sentence"] or "\ufeff" in row["sentence"] for row in rows)
 
 
+def test_a_bad_code_unit_in_utf16_or_utf32_jsonl_skips_its_line_alone(trained_model, tmp_path):
+    def lines(ids: list[str], codec: str) -> list[bytes]:
+        return [(json.dumps({"id": i, "text": TEXT}) + "\n").encode(codec) for i in ids]
+
+    utf16 = lines(["a1", "a2", "a3"], "utf-16-le")
+    utf16[1] = utf16[1][:20] + b"\x00\xd8" + utf16[1][20:]  # a high surrogate with no low one after it
+    utf32 = lines(["b1", "b2", "b3"], "utf-32-le")
+    utf32[1] = utf32[1][:40] + b"\xff\xff\xff\xff" + utf32[1][40:]  # past U+10FFFF
+    (tmp_path / "ps16.jsonl").write_bytes(codecs.BOM_UTF16_LE + b"".join(utf16) + b"\x00")  # a last odd byte
+    (tmp_path / "ps32.jsonl").write_bytes(codecs.BOM_UTF32_LE + b"".join(utf32))
+
+    inputs = [str(tmp_path / "ps16.jsonl"), str(tmp_path / "ps32.jsonl")]
+    result = stance("score", "--model", str(trained_model), *inputs, "--output", str(tmp_path / "o.jsonl"))
+
+    assert result.returncode == 3, result.stderr
+    unit = "(a code unit that is no character)"
+    assert result.stderr.strip().splitlines() == [
+        f"skipped: {inputs[0]}:2: not valid UTF-16 here {unit}",
+        f"skipped: {inputs[0]}:4: not valid UTF-16 here {unit}",
+        f"skipped: {inputs[1]}:2: not valid UTF-32 here {unit}",
+    ]
+    scored = {row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")}
+    assert scored == {"a1", "a3", "b1", "b3"}  # the lines after a bad one are read
+
+
 @pytest.fixture
 def prepare_project(tmp_path):
     """A folder to run `stance prepare` in, with its own copies of the registry and the gold file."""

@@ -7,6 +7,7 @@ going on with the rest of the batch. Nothing here raises for bad input.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import io
 import json
@@ -27,6 +28,11 @@ BINARY_SNIFF_BYTES = 8192
 # A JSONL line longer than an article can be is passed over, up to this many bytes or 16 times the
 # longest line, whichever is more; past that (a device or pipe that never ends) its input is left unread.
 MAX_PASSED_BYTES = 2**30
+# A UTF-16/32 code unit that is no character (a lone surrogate, a value past U+10FFFF, a last odd byte)
+# decodes to this lone surrogate, which no valid text holds: its line alone is then named and skipped.
+# Left to raise, the error would surface chunks of lines later and end the whole input there.
+_MARK_BAD_CODE_UNIT = "stance-bad-code-unit"
+codecs.register_error(_MARK_BAD_CODE_UNIT, lambda err: ("\udfff", err.end))
 
 
 @dataclass(frozen=True)
@@ -254,6 +260,9 @@ def _read_jsonl(
                 True,
             )
             continue
+        if isinstance(raw, str):  # a line of a UTF-16/32 file with a code unit that is no character
+            yield Problem(origin, raw, skipped=True)
+            continue
         if not raw.strip():
             continue
         if b"\x00" in raw:
@@ -325,17 +334,20 @@ def _is_unicode(*texts: str) -> bool:
     return True
 
 
-def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: int) -> Iterator[bytes | None]:
+def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: int) -> Iterator[bytes | str | None]:
     """The stream's lines as UTF-8 bytes; UTF-16/32 with a mark (PowerShell's `>` writes UTF-16) transcoded.
 
     A line longer than `longest` bytes (characters, in UTF-16/32) is None, named at once and then
     read past without holding it; past MAX_PASSED_BYTES (an input that never ends, such as
-    /dev/zero) the rest of the input is left unread, with a problem saying so."""
+    /dev/zero) the rest of the input is left unread, with a problem saying so. A UTF-16/32 line
+    holding a code unit that is no character is the message saying so, and reading goes on."""
     encoding = text_encoding(handle.peek(4)[:4]) if hasattr(handle, "peek") else "utf-8"
     if encoding in ("utf-8", "utf-8-sig"):
         stream, newline, transcode = handle, b"\n", False
     else:
-        stream, newline, transcode = io.TextIOWrapper(handle, encoding=encoding, newline=None), "\n", True
+        stream = io.TextIOWrapper(handle, encoding=encoding, errors=_MARK_BAD_CODE_UNIT, newline=None)
+        newline, transcode = "\n", True
+    label = encoding.upper()
     number = 0  # the line being read
     try:
         while True:
@@ -344,7 +356,13 @@ def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: i
             if not line:
                 return
             if len(line) <= longest or line.endswith(newline):
-                yield line.encode("utf-8") if transcode else line
+                if not transcode:
+                    yield line
+                    continue
+                try:
+                    yield line.encode("utf-8")
+                except UnicodeEncodeError:  # the mark of a bad code unit, or a lone surrogate the file holds
+                    yield f"not valid {label} here (a code unit that is no character)"
                 continue
             yield None
             passed = len(line)
@@ -354,10 +372,6 @@ def _utf8_lines(handle: BinaryIO, name: str, problems: list[Problem], longest: i
                     message = f"the line goes on past {passed} bytes; the rest of the input was not read"
                     problems.append(Problem(f"{name}:{number}", message, skipped=True))
                     return
-    except UnicodeDecodeError:
-        label = encoding.upper()
-        message = f"not valid {label} (its byte-order mark says {label}); save the file as UTF-8"
-        problems.append(Problem(f"{name}:{number}", message, skipped=True))
     finally:
         if transcode:
             stream.detach()  # the caller closes its own handle
