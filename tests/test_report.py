@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -196,6 +197,72 @@ def test_every_format_gives_the_same_page_and_the_same_bytes_twice(scored, tmp_p
         assert result.returncode == 0, result.stderr
     assert body((tmp_path / "pairs.jsonl.html").read_text()) == body((tmp_path / "pairs.csv.html").read_text())
     assert body((tmp_path / "pairs.jsonl.html").read_text()) == body(pages[0].decode())
+
+
+def test_rows_scored_with_min_confidence_report_their_uncertain_stance(trained_model, scored, tmp_path):
+    result = stance(
+        "score",
+        str(scored / "dated.jsonl"),
+        "--model",
+        str(trained_model),
+        "--min-confidence",
+        "0.9",
+        "--output",
+        str(tmp_path / "pairs.jsonl"),
+        "--summary",
+        str(tmp_path / "summary.csv"),
+    )
+    assert result.returncode == 0, result.stderr
+    summaries = list(csv.DictReader(open(tmp_path / "summary.csv", newline="", encoding="utf-8")))
+    uncertain = [(r["article_id"], r["actor"]) for r in summaries if r["stance"] == "uncertain"]
+    assert uncertain, "no (article, actor) had every pair below 0.9; raise --min-confidence"
+    pages = {}
+    for name, inputs in {"pairs": ["pairs.jsonl"], "both": ["pairs.jsonl", "summary.csv"]}.items():
+        report = tmp_path / f"{name}.html"
+        result = stance("report", *[str(tmp_path / i) for i in inputs], "--output", str(report))
+        assert result.returncode == 0, result.stderr
+        pages[name] = report.read_text(encoding="utf-8")
+    # The pairs alone give the summary's article stances, uncertain ones too: one rule in both places.
+    assert body(pages["pairs"]) == body(pages["both"])
+    assert '"name":"uncertain"' in pages["pairs"] and "below <code>--min-confidence</code>" in pages["pairs"]
+    plain = stance("report", str(scored / "undated.jsonl"), "--output", str(tmp_path / "plain.html"))
+    assert plain.returncode == 0
+    assert '"name":"uncertain"' not in (tmp_path / "plain.html").read_text(encoding="utf-8")  # no empty legend entry
+
+
+def test_a_file_named_twice_counts_once(scored, tmp_path):
+    rows = tmp_path / "rows"
+    rows.mkdir()
+    for name in ("undated.jsonl", "pairs.parquet"):
+        shutil.copy(scored / name, rows / name)
+    pages = []
+    for inputs in ([rows / "undated.jsonl"], [rows / "undated.jsonl", rows / "undated.jsonl"], [rows]):
+        result = stance("report", *map(str, inputs), "--output", str(tmp_path / "r.html"))
+        assert result.returncode == 0, result.stderr
+        pages.append((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert pages[1] == pages[0]
+    lines = (rows / "undated.jsonl").read_text(encoding="utf-8").count("\n")
+    assert f"{lines} scored (sentence, actor) pairs" in pages[0].replace("\n", " ")
+    # The folder and a file inside it: that file's rows count once beside the other file's.
+    again = stance("report", str(rows), str(rows / "undated.jsonl"), "--output", str(tmp_path / "r.html"))
+    assert again.returncode == 0 and (tmp_path / "r.html").read_text(encoding="utf-8") == pages[2]
+    dated = len(pq.read_table(rows / "pairs.parquet"))
+    assert f"{lines + dated} scored (sentence, actor) pairs" in pages[2].replace("\n", " ")
+
+
+def test_rows_of_actors_the_target_does_not_know_stop_the_report(scored, tmp_path):
+    # Rows scored for another story: one row's actor is no actor of this target's registry.
+    rows = (scored / "undated.jsonl").read_text(encoding="utf-8").splitlines()
+    other = [json.loads(row) for row in rows]
+    other[4]["actor"] = "taiwan"
+    (tmp_path / "other.jsonl").write_text("".join(json.dumps(row) + "\n" for row in other), encoding="utf-8")
+    report = tmp_path / "report.html"
+    result = stance("report", str(tmp_path / "other.jsonl"), "--output", str(report))
+    assert result.returncode == 1 and not report.exists()
+    assert result.stderr == (
+        f"error: {tmp_path / 'other.jsonl'}:5: actor 'taiwan' is not in data/targets/nato-tokyo-office/actors.yaml; "
+        "give the --target the rows were scored for\n"
+    )
 
 
 @pytest.mark.e2e  # a Dask cluster

@@ -37,6 +37,16 @@ def article_stance(pair_labels) -> str:
     return "support" if support > oppose else "oppose" if oppose > support else "mixed" if support else "neutral"
 
 
+UNCERTAIN = "uncertain"  # the stance of a scored pair below `stance score --min-confidence`
+
+
+def scored_article_stance(pair_labels) -> str:
+    """The article-level stance of scored pairs: `uncertain` when no pair was sure enough to say
+    (every one below --min-confidence), else the summary rule above, over the pairs that were."""
+    pair_labels = list(pair_labels)
+    return UNCERTAIN if all(label == UNCERTAIN for label in pair_labels) else article_stance(pair_labels)
+
+
 def best_labels(scores) -> list[str]:
     """The label with the highest score in each row of a (pairs x LABELS) score array."""
     return [LABELS[i] for i in scores.argmax(axis=1)]

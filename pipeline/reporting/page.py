@@ -19,7 +19,7 @@ import html
 from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.labels import article_stance
+from pipeline.data.labels import UNCERTAIN, scored_article_stance
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
@@ -28,8 +28,8 @@ from pipeline.reporting.highlight import Highlighter, marked_html
 from pipeline.reporting.rows import ScoredRows, read_scored
 from pipeline.scoring.outputs import check_outputs
 
-ARTICLE_STANCES = ("support", "oppose", "mixed", "neutral")
-COLOURS = {"support": "#1a9850", "oppose": "#d73027", "mixed": "#8e6bbf", "neutral": "#b0b0b0"}
+ARTICLE_STANCES = ("support", "oppose", "mixed", "neutral", UNCERTAIN)  # uncertain: scored with --min-confidence
+COLOURS = {"support": "#1a9850", "oppose": "#d73027", "mixed": "#8e6bbf", "neutral": "#b0b0b0", UNCERTAIN: "#e2d9c3"}
 EVIDENCE_STANCES = ("support", "oppose")
 DAILY_SPAN_DAYS = 92  # longer spans are counted per month
 CHART_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -53,10 +53,24 @@ def write_report(inputs: list[str], output: str, target: str | Path, evidence: i
     # The page shows no frame roles, but a role naming no actor of the registry is a broken lexicon.
     highlighter = Highlighter(registry, load_cue_lexicon(files["cues"], registry.actors))
     scored = read_scored(inputs)
+    check_actors(scored, registry, files["actors"])
     page, articles, actor_count = build_page(scored, highlighter, evidence, Target.load(files["target"]).name)
     with atomic_output(output) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return articles, actor_count
+
+
+def check_actors(scored: ScoredRows, registry: ActorRegistry, registry_file: Path) -> None:
+    """Rows scored for another target name actors this registry does not know: their mentions
+    would not be found and the page would mix two stories, so the report stops at the first."""
+    known = set(registry.actors)
+    for row in [*scored.pairs, *scored.summaries]:
+        if row["actor"] is not None and row["actor"] not in known:
+            raise DataError(
+                row["origin"],
+                None,
+                f"actor {row['actor']!r} is not in {registry_file}; give the --target the rows were scored for",
+            )
 
 
 def article_stances(scored: ScoredRows) -> dict[tuple[str, str], str]:
@@ -64,7 +78,7 @@ def article_stances(scored: ScoredRows) -> dict[tuple[str, str], str]:
     labels: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
     for row in scored.pairs:
         labels[(row["article_id"], row["actor"])].append(row["stance"])
-    stances = {key: article_stance(values) for key, values in labels.items()}
+    stances = {key: scored_article_stance(values) for key, values in labels.items()}
     stances.update({(r["article_id"], r["actor"]): r["stance"] for r in scored.summaries if r["actor"]})
     return stances
 
@@ -88,7 +102,7 @@ def build_page(scored: ScoredRows, highlighter: Highlighter, evidence: int, targ
     anchors = {article: f"article-{i}" for i, article in enumerate(cited, start=1)}
     sections = [
         _header(scored, dates, stances, actors, target_name),
-        _actor_chart(actors, counts),
+        _actor_chart(actors, counts, stances),
         _time_chart(actors, stances, dates),
         _evidence(actors, strongest, highlighter, anchors, bool(scored.pairs)),
         _article_list(cited, anchors, dates, stances),
@@ -118,13 +132,18 @@ def _header(scored, dates, stances, actors, target_name) -> str:
 </header>"""
 
 
-def _actor_chart(actors, counts) -> str:
+def shown_stances(stances: dict) -> list[str]:
+    """The article stances the charts show: `uncertain` only when some rows have it."""
+    return [stance for stance in ARTICLE_STANCES if stance != UNCERTAIN or UNCERTAIN in stances.values()]
+
+
+def _actor_chart(actors, counts, stances) -> str:
     import plotly.graph_objects as go
 
     if not actors:
         return '<section><h2>Articles per actor</h2><p class="note">No article names an actor.</p></section>'
     figure = go.Figure()
-    for stance in ARTICLE_STANCES:
+    for stance in shown_stances(stances):
         figure.add_bar(
             name=stance,
             y=actors,
@@ -143,10 +162,15 @@ def _actor_chart(actors, counts) -> str:
         template="plotly_white",
     )
     chart = figure.to_html(full_html=False, include_plotlyjs=True, div_id="chart-actors", config=CHART_CONFIG)
+    uncertain = (
+        ", <em>uncertain</em> when every sentence was below <code>--min-confidence</code>"
+        if UNCERTAIN in stances.values()
+        else ""
+    )
     return f"""<section>
 <h2>Articles per actor</h2>
 <p class="note">How each article presents the actor: the more frequent of support and oppose among its
-sentences, <em>mixed</em> on a tie, <em>neutral</em> with neither.</p>
+sentences, <em>mixed</em> on a tie, <em>neutral</em> with neither{uncertain}.</p>
 {chart}
 </section>"""
 
@@ -182,7 +206,7 @@ def _time_chart(actors, stances, dates) -> str:
         vertical_spacing=min(0.12, 0.6 / rows),
     )
     for index, actor in enumerate(shown):
-        for stance in ARTICLE_STANCES:
+        for stance in shown_stances(stances):
             figure.add_bar(
                 name=stance,
                 legendgroup=stance,
@@ -280,7 +304,7 @@ mark.cue {{ background: #ffe58a; }}
 ol.evidence li {{ margin-bottom: .5em; }}
 a.source {{ font-size: .85em; color: #06c; }}
 .stance-support {{ color: #1a9850; }} .stance-oppose {{ color: #d73027; }} .stance-mixed {{ color: #8e6bbf; }}
-.stance-neutral {{ color: #777; }}
+.stance-neutral {{ color: #777; }} .stance-uncertain {{ color: #9a8a5a; }}
 </style>
 </head>
 <body>

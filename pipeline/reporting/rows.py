@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.data.labels import LABELS
+from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
 SUMMARY_COLUMNS = ("article_id", "actor", "pairs", "stance")
-SUMMARY_STANCES = (*LABELS, "mixed", "no_actors")
+PAIR_STANCES = (*LABELS, UNCERTAIN)  # uncertain: below `stance score --min-confidence`
+SUMMARY_STANCES = (*LABELS, "mixed", UNCERTAIN, "no_actors")
 
 
 @dataclass
@@ -36,7 +37,11 @@ class ScoredRows:
 
 def read_scored(inputs: list[str]) -> ScoredRows:
     scored = ScoredRows()
+    seen: set[Path] = set()
     for path in _files(inputs):
+        if path.resolve() in seen:  # a file named twice, or also inside a folder given: its rows count once
+            continue
+        seen.add(path.resolve())
         kind, rows = _read_file(path)
         (scored.pairs if kind == "pairs" else scored.summaries).extend(rows)
         scored.files.append(str(path))
@@ -157,7 +162,7 @@ def _pair_row(path: Path, line: int, record: dict) -> dict:
         "sentence_index": _number(path, line, record, "sentence_index", int),
         "sentence": _text(path, line, record, "sentence"),
         "actor": _text(path, line, record, "actor"),
-        "stance": _choice(path, line, record, LABELS),
+        "stance": _choice(path, line, record, PAIR_STANCES),
         "confidence": _number(path, line, record, "confidence", float),
         "explanation": _explanation(path, line, record.get("explanation")),
         "origin": f"{path}:{line}",
@@ -175,6 +180,7 @@ def _summary_row(path: Path, line: int, record: dict) -> dict:
         "actor": None if stance == "no_actors" else _text(path, line, record, "actor"),
         "pairs": _number(path, line, record, "pairs", int),
         "stance": stance,
+        "origin": f"{path}:{line}",
     }
     if row["pairs"] < 0:
         raise DataError(path, line, f"pairs {row['pairs']} is negative")

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, article_stance, best_labels
+from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, UNCERTAIN, best_labels, scored_article_stance
 from pipeline.errors import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED, DataError  # noqa: F401 (the scorer's exit codes)
 from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
@@ -39,7 +39,6 @@ from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 from pipeline.scoring.pool import pool_context, widen_pipes
 
-UNCERTAIN = "uncertain"  # the stance of a pair below --min-confidence
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
 IN_FLIGHT_PER_WORKER = 2  # batches queued or being scored per worker: memory stays flat
@@ -163,9 +162,7 @@ def summarise(result: ArticleResult) -> list[dict]:
     summary = []
     for actor, rows in by_actor.items():
         counts = collections.Counter(row["stance"] for row in rows)
-        stance = article_stance([row["stance"] for row in rows])
-        if counts[UNCERTAIN] == len(rows):  # --min-confidence: no pair was sure enough to say
-            stance = UNCERTAIN
+        stance = scored_article_stance(row["stance"] for row in rows)
         summary.append(
             {
                 "article_id": result.article_id,
