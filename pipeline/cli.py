@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError
+from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError, shown
 from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
 from pipeline.paths import PARAMS
 
@@ -67,7 +67,7 @@ def run_stage(main: Callable, *args, **kwargs):
         return main(*args, **kwargs)
     except DataError as err:
         for line in getattr(err, "problems", None) or [str(err)]:  # several problems of one file: a line each
-            print(f"error: {line}", file=sys.stderr)
+            print(f"error: {shown(line)}", file=sys.stderr)
         raise SystemExit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -245,7 +245,7 @@ def report(
             raise SystemExit(EXIT_ERROR)
         target = run_stage(load_params, params).data.target
     articles, actor_count = run_stage(write_report, inputs, output, target, evidence)
-    print(f"report of {articles} articles and {actor_count} actors written to {output}", file=sys.stderr)
+    print(shown(f"report of {articles} articles and {actor_count} actors written to {output}"), file=sys.stderr)
 
 
 label_app = typer.Typer(

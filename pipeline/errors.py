@@ -5,11 +5,27 @@ from __future__ import annotations
 import os
 
 
+def shown(text: str) -> str:
+    """`text` as a message prints it: a character that is not printable as its escape (`\\n`, `\\x1b`;
+    a byte of a file name that is not UTF-8 as `\\xff`), so that a file's name can neither break a
+    one-line message in two nor send the terminal a command, and says which file it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    if 0xDC80 <= code <= 0xDCFF:  # how Python reads a byte of a file name that is not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    return repr(character)[1:-1]
+
+
 class DataError(Exception):
     """An expected problem with an input file: `path:line: what is wrong; what to do`, never a traceback."""
 
     def __init__(self, path: str | os.PathLike, line: int | None, message: str):
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        super().__init__(shown(f"{path}:{line}: {message}" if line else f"{path}: {message}"))
 
     def __reduce__(self):
         # Pickled as the same one line (and any `problems`): a worker process's error reaches the parent whole.

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.errors import DataError
+from pipeline.errors import DataError, shown
 
 
 def files_sha256(paths) -> str:
@@ -378,7 +378,7 @@ def output_errors(path: Path, temporary: Path):
 
 def describe_os_error(err: OSError) -> str:
     """`path: disk full` for an error of the environment, in the form of every other message."""
-    return f"{err.filename}: {_reason(err)}" if err.filename else _reason(err)
+    return shown(f"{err.filename}: {_reason(err)}" if err.filename else _reason(err))
 
 
 def _reason(err: OSError) -> str:

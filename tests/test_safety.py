@@ -152,6 +152,30 @@ def test_a_bad_code_unit_in_utf16_or_utf32_jsonl_skips_its_line_alone(trained_mo
     assert scored == {"a1", "a3", "b1", "b3"}  # the lines after a bad one are read
 
 
+def test_a_file_name_with_control_characters_or_not_utf8_is_shown_escaped_on_one_line(trained_model, tmp_path):
+    folder = os.fsencode(tmp_path / "in")
+    os.mkdir(folder)
+    names = {b"two\nlines.txt": "\x92".encode("latin-1"), b"\x1b[31mred.csv": b"x", b"latin\xe9.txt": TEXT.encode()}
+    for name, data in names.items():
+        with open(os.path.join(folder, name), "wb") as handle:
+            handle.write(data)
+    shown = tmp_path / "in"
+    result = stance("score", "--model", str(trained_model), str(shown), str(shown / "\x1b[31mred.csv"))
+
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        f"warning: {shown}/latin\\xe9.txt: the file name is not UTF-8; its article id is 'latin\\xe9'",
+        f"skipped: {shown}/two\\nlines.txt:1: not UTF-8 (byte 0x92 at column 1); save the file as UTF-8",
+        f"skipped: {shown}/\\x1b[31mred.csv: a table is not read; write it as .parquet or .jsonl with the id and text fields",
+    ]
+    assert {json.loads(line)["article_id"] for line in result.stdout.splitlines()} == {"latin\\xe9"}
+    report = stance("report", str(shown / "\x1b[31mred.csv"), "--output", str(tmp_path / "r.html"))
+    assert report.returncode == 1 and report.stderr == (
+        f"error: {shown}/\\x1b[31mred.csv: no column 'article_id' for summary rows; "
+        "give the --output or --summary of `stance score`\n"
+    )
+
+
 @pytest.fixture
 def prepare_project(tmp_path):
     """A folder to run `stance prepare` in, with its own copies of the registry and the gold file."""

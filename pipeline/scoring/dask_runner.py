@@ -40,7 +40,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.errors import DataError
+from pipeline.errors import DataError, shown
 from pipeline.features.embeddings import limit_threads
 from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
 from pipeline.modeling.metadata import metadata_path, plain_path
@@ -389,8 +389,9 @@ def run_dask(
                 folder.rmdir()
         raise NothingScored  # as without --dask
     print(
-        f"scored {scored} articles into {len(todo)} partitions "
-        f"({len(partitions) - len(todo)} already done) under {out}",
+        shown(
+            f"scored {scored} articles into {len(todo)} partitions ({len(partitions) - len(todo)} already done) under {out}"
+        ),
         file=sys.stderr,
     )
     return EXIT_SKIPPED if any(p.skipped for p in problems) else EXIT_OK

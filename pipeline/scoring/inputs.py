@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from pipeline.errors import shown
 from pipeline.files import (
     MAX_ARTICLE_CHARS,  # longer ones are skipped (raise it with --max-article-chars)
     NotText,
@@ -50,7 +51,7 @@ class Problem:
     skipped: bool  # False: a warning, the article was still scored
 
     def __str__(self) -> str:
-        return f"{'skipped' if self.skipped else 'warning'}: {self.origin}: {self.message}"
+        return shown(f"{'skipped' if self.skipped else 'warning'}: {self.origin}: {self.message}")
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
@@ -203,7 +204,14 @@ def _read_text_file(path: Path, max_chars: int) -> Iterator[Article | Problem]:
     if len(raw) > 4 * max_chars:
         yield too_large
         return
-    yield from _article_from_bytes(raw, path.stem, origin, max_chars)
+    if _is_unicode(path.stem):
+        yield from _article_from_bytes(raw, path.stem, origin, max_chars)
+        return
+    article_id = shown(path.stem)  # a name in another encoding: the id is the name as messages show it
+    for event in _article_from_bytes(raw, article_id, origin, max_chars):
+        if isinstance(event, Article):
+            yield Problem(origin, f"the file name is not UTF-8; its article id is '{article_id}'", skipped=False)
+        yield event
 
 
 def _article_from_bytes(raw: bytes, article_id: str, origin: str, max_chars: int) -> Iterator[Article | Problem]:
