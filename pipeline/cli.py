@@ -219,7 +219,7 @@ def score(
                 min_confidence=min_confidence,
             )
     except scoring.NoOutputWritten as stop:
-        print(f"error: {stop.reason}; no output was written", file=sys.stderr)
+        print(shown(f"error: {stop.reason}; {stop.outcome}"), file=sys.stderr)
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
 
@@ -275,7 +275,7 @@ def label_export(
     try:
         code = run_stage(lambda: export(load_params(params), inputs, n, output, model, per_actor, id_field, text_field))
     except NoOutputWritten as stop:
-        print(f"error: {stop.reason}; no output was written", file=sys.stderr)
+        print(shown(f"error: {stop.reason}; {stop.outcome}"), file=sys.stderr)
         raise SystemExit(EXIT_ERROR) from None
     raise SystemExit(code)
 

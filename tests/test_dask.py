@@ -222,6 +222,70 @@ def test_fail_fast_on_dask_goes_on_after_a_warning_and_stops_at_a_skipped_input(
         )
 
 
+def test_a_rerun_scores_again_what_changed_and_removes_parts_beyond_the_inputs(
+    shards, model_path, client, tmp_path, capsys
+):
+    from pipeline.scoring.dask_runner import run_dask
+
+    def expected(paths):
+        return [
+            row
+            for e in score_paths(list(map(str, paths)), model_path)
+            if isinstance(e, ArticleResult)
+            for row in e.rows
+        ]
+
+    copies = []
+    for shard in shards[:4]:
+        copies.append(tmp_path / shard.name)
+        copies[-1].write_bytes(shard.read_bytes())
+    out = tmp_path / "out"
+    assert run_dask(list(map(str, copies)), "unused", str(out), model_path, client=client) == 0
+    before = {p.name: p.read_bytes() for p in (out / "pairs").glob("*.parquet")}
+    # One article of the third shard now says something else (its size changes).
+    records = [json.loads(line) for line in copies[2].read_text(encoding="utf-8").splitlines()]
+    records[0]["text"] = "Japan rejected the NATO liaison office in Tokyo. " + records[0]["text"]
+    copies[2].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    capsys.readouterr()
+    assert run_dask(list(map(str, copies)), "unused", str(out), model_path, client=client) == 0
+    assert "into 1 partitions (3 already done)" in capsys.readouterr().err
+    assert read_parts(out / "pairs") == expected(copies)
+    after = {p.name: p.read_bytes() for p in (out / "pairs").glob("*.parquet")}
+    assert [name for name in before if after[name] != before[name]] == ["part-00002.parquet"]
+    # Fewer inputs than the earlier run: its parts beyond them would be read as rows of this one.
+    assert run_dask(list(map(str, copies[:2])), "unused", str(out), model_path, client=client) == 0
+    assert "removed the parts of 2 partition(s) of an earlier run beyond this run's 2" in capsys.readouterr().err
+    assert sorted(p.name for p in out.rglob("part-*")) == sorted(["part-00000.parquet", "part-00001.parquet"] * 2)
+    assert read_parts(out / "pairs") == expected(copies[:2])
+
+
+def test_fail_fast_on_dask_writes_no_part_for_the_bad_partition_and_says_what_it_kept(model_path, client, tmp_path):
+    from pipeline.scoring.dask_runner import run_dask
+    from pipeline.scoring.scorer import FailFast
+
+    good = {"id": "a", "text": "France blocked the liaison office."}
+    (tmp_path / "good.jsonl").write_text(json.dumps(good) + "\n", encoding="utf-8")
+    lines = [json.dumps({**good, "id": f"b{i}"}) for i in range(3)]
+    (tmp_path / "bad.jsonl").write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_dask([str(tmp_path / "good.jsonl")], "unused", str(out), model_path, client=client) == 0
+    inputs = [str(tmp_path / "good.jsonl"), str(tmp_path / "bad.jsonl")]
+    with pytest.raises(FailFast, match="bad.jsonl:2: not valid JSON") as stop:
+        run_dask(inputs, "unused", str(out), model_path, fail_fast=True, client=client)
+    assert stop.value.outcome == f"the 1 partition(s) already whole are kept in {out}; a re-run scores the rest"
+    assert sorted(p.name for p in out.rglob("part-*")) == ["part-00000.parquet"] * 2  # none for the bad file
+    with pytest.raises(FailFast, match="missing.jsonl: no such file") as stop:  # found while listing
+        run_dask(
+            [str(tmp_path / "missing.jsonl")],
+            "unused",
+            str(tmp_path / "none"),
+            model_path,
+            fail_fast=True,
+            client=client,
+        )
+    assert stop.value.outcome == "no output was written" and not (tmp_path / "none").exists()
+
+
 def test_a_partition_whose_pairs_part_cannot_be_renamed_keeps_both_earlier_parts(trained_model, tmp_path, monkeypatch):
     """A partition's pairs and summary parts are one set: a failed rename never leaves a new summary
     part beside the earlier pairs. Scored in this process, the worker's scorer stubbed in."""

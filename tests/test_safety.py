@@ -702,13 +702,16 @@ def test_a_symlink_loop_among_inputs_or_as_output_is_no_traceback(trained_model,
         (["--max-article-chars", str(2**63 - 1)], "less than or equal to 1000000000000"),
         (["--dask", "local:abc"], "local:N takes a number of workers from 1 to"),
         (["--dask", "local:0"], "local:N takes a number of workers from 1 to"),
-        (["--dask", "nonsense"], "'nonsense' is not a scheduler address"),
+        (["--dask", "nonsense"], "'nonsense' is not host:port"),
+        (["--dask", "foo://x:1"], "'foo://x:1': unknown scheme 'foo'"),
+        (["--dask", "h:abc"], "'h:abc': the port 'abc' is not a number from 1 to 65535"),
         (["--dask", "local:1", "--summary", "s.csv"], "'--summary': not used with --dask"),
     ],
 )
 def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(trained_model, tmp_path, options, says):
-    """Before: an OverflowError or ValueError traceback, `local:0` waited for workers forever, and
-    `--summary` with `--dask` was silently not written."""
+    """Before: an OverflowError or ValueError traceback (an unknown scheme's too, and int()'s own words for
+    a port that is no number), `local:0` waited for workers forever, and `--summary` with `--dask` was
+    silently not written."""
     (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
     command = ["stance", "score", "--model", str(trained_model), "good.jsonl", "--output", "out", *options]
     result = run(command, tmp_path, check=False, timeout=60)

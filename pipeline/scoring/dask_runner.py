@@ -13,8 +13,12 @@ unit the single-machine scorer runs, and writes
 
 each to a temporary name that is renamed when whole. A partition's output is there
 once and complete, or not at all, even if a worker dies mid-way (Dask then reruns
-that partition elsewhere); a re-run of the command scores only the partitions whose
-files are missing. A partition that skipped an input also writes
+that partition elsewhere). Each part records a digest of what it was scored from:
+its inputs' paths, sizes and modification times, the model's files and the reading
+options. A re-run of the command scores only the partitions whose parts are missing
+or were scored from something else (an article edited, a file added to a folder,
+another model), and removes the parts of an earlier run beyond this run's
+partitions. A partition that skipped an input also writes
 
     OUTPUT/skipped/part-NNNNN.txt       what it skipped, one line each
 
@@ -32,7 +36,10 @@ finds its client gone and removes it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -48,16 +55,21 @@ from pipeline.modeling.persist import load_model
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
 from pipeline.scoring.outputs import check_outputs
-from pipeline.scoring.provenance import provenance
+from pipeline.scoring.provenance import METADATA_KEY, provenance
 
 TXT_FILES_PER_PARTITION = 256
 INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask]'"
+
+
+PART_KEY = "partition_sha256"  # in a part's provenance: the digest of what it was scored from
+PART_FILE = re.compile(r"part-(\d{5,})\.(parquet|txt)")
 
 
 @dataclass
 class Partition:
     index: int
     sources: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
+    digest: str = ""  # of its sources' paths, sizes and times, the model and the options: `with_digests`
 
     @property
     def name(self) -> str:
@@ -89,11 +101,49 @@ def plan_partitions(inputs: list[str], txt_per_partition: int = TXT_FILES_PER_PA
     return partitions, problems
 
 
+def with_digests(partitions: list[Partition], model_files: dict[str, bytes], options: dict) -> list[Partition]:
+    """Each partition's digest of what it is scored from. A file's size and modification time stand
+    for its bytes (as for make and rsync), so the client never reads the corpus to plan a re-run."""
+    model = files_digest(model_files)
+    for partition in partitions:
+        sources = []
+        for kind, path in partition.sources:
+            try:
+                status = os.stat(path)
+                sources.append([kind, path, status.st_size, status.st_mtime_ns])
+            except OSError:  # gone since it was listed: the worker names it
+                sources.append([kind, path, None, None])
+        record = {"model": model, "options": options, "sources": sources}
+        partition.digest = hashlib.sha256(
+            json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape")
+        ).hexdigest()
+    return partitions
+
+
 def partition_done(output: Path, partition: Partition) -> bool:
-    return (
-        (output / "pairs" / partition.name).exists()
-        and (output / "summary" / partition.name).exists()
-        and not skipped_list(output, partition).exists()
+    """Both parts are there, scored from what the partition holds now, and no input of it was skipped."""
+    parts = [output / "pairs" / partition.name, output / "summary" / partition.name]
+    return all(part_digest(part) == partition.digest for part in parts) and not skipped_list(output, partition).exists()
+
+
+def part_digest(part: Path) -> str | None:
+    """The digest a part records (None for a missing or unreadable part, or one written before digests)."""
+    import pyarrow.parquet as pq
+
+    try:
+        recorded = json.loads((pq.read_schema(part).metadata or {}).get(METADATA_KEY.encode(), b"{}"))
+    except Exception:  # missing, cut short or not Parquet: not done, so scored again
+        return None
+    return recorded.get(PART_KEY) if isinstance(recorded, dict) else None
+
+
+def stale_parts(output: Path, partitions: int) -> list[Path]:
+    """Part files numbered beyond this run's partitions: an earlier run's, over inputs that were more."""
+    return sorted(
+        path
+        for folder in ("pairs", "summary", "skipped")
+        for path in (output / folder).glob("part-*")
+        if (match := PART_FILE.fullmatch(path.name)) and int(match.group(1)) >= partitions
     )
 
 
@@ -150,8 +200,11 @@ def score_partition(
     text_field: str,
     max_chars: int,
     provenance: dict | None = None,
+    fail_fast: bool = False,
 ) -> dict:
-    """Score one partition on a worker; write its two part files; return its problems and counts."""
+    """Score one partition on a worker; write its two part files; return its problems and counts.
+
+    With `fail_fast` the first skipped input ends the partition there, and it writes no part."""
     from pipeline.scoring.outputs import PAIR_SCHEMA, SUMMARY_SCHEMA, output_format, row_writers
     from pipeline.scoring.scorer import batches, encode_batch
 
@@ -175,10 +228,13 @@ def score_partition(
             (str(out / "pairs" / partition.name), PAIR_SCHEMA),
             (str(out / "summary" / partition.name), SUMMARY_SCHEMA),
         ]
-        with row_writers(parts, provenance) as (write_pairs, write_summary):
+        recorded = {**(provenance or {}), PART_KEY: partition.digest}
+        with row_writers(parts, recorded) as (write_pairs, write_summary):
             for item in batches(events):
                 if isinstance(item, Problem):
                     problems.append(item)
+                    if fail_fast and item.skipped:  # a warning's article was scored: not a bad input
+                        raise _NothingToWrite
                     continue
                 batch = encode_batch(scorer.score_batch(item), part_kind, PAIR_SCHEMA, part_kind, min_confidence=0.0)
                 write_pairs(batch.pairs)  # a batch at a time, encoded as `stance score` encodes it
@@ -273,15 +329,23 @@ def address_problem(address: str) -> str | None:
             return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
         return None
     try:
-        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.addressing import parse_address
+        from distributed.comm.registry import backends
     except ImportError:
         return None  # connect says how to install it
+    give = "give host:port, tcp://host:port, tls://host:port or local[:N]"
     try:
-        scheme, location = parse_address(address)
-        if scheme in ("tcp", "tls"):
-            parse_host_port(location)
-    except ValueError as err:
-        return f"{address!r} is not a scheduler address ({err}); give host:port, tcp://host:port or local[:N]"
+        scheme, location = parse_address(address)  # host:port alone is tcp
+    except ValueError:
+        return f"{address!r} is not a scheduler address; {give}"
+    if scheme not in backends:
+        return f"{address!r}: unknown scheme {scheme!r} (Dask knows {', '.join(sorted(backends))}); {give}"
+    if scheme in ("tcp", "tls", "ws", "wss"):
+        host, colon, port = location.rpartition(":")
+        if not colon or not host:
+            return f"{address!r} is not host:port; {give}"
+        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+            return f"{address!r}: the port {port!r} is not a number from 1 to 65535; {give}"
     return None
 
 
@@ -291,12 +355,25 @@ def connect(address: str):
         from distributed import Client, LocalCluster
     except ImportError:
         raise DataError("--dask", None, INSTALL_HINT) from None
+    from pipeline.scoring.pool import available_cpus
+
     count = local_workers(address)
     if count is not None:
-        workers = int(count or os.cpu_count() or 1)
+        workers = int(count or available_cpus())  # the CPUs this process may use, as for --workers
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
         return Client(cluster)
     return Client(address)
+
+
+def _stopped(problem: Problem, out: Path, partitions: list[Partition]):
+    """--fail-fast's stop, saying what stays on disk: partitions already whole are kept (a re-run skips them)."""
+    from pipeline.scoring.scorer import FailFast
+
+    stop = FailFast(str(problem))
+    whole = sum(partition_done(out, partition) for partition in partitions)
+    if whole:
+        stop.outcome = f"the {whole} partition(s) already whole are kept in {out}; a re-run scores the rest"
+    return stop
 
 
 def run_dask(
@@ -312,7 +389,7 @@ def run_dask(
     progress: bool | None = None,
 ) -> int:
     """`stance score --dask`: score every missing partition on the cluster; return the exit code."""
-    from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, FailFast, NothingScored
+    from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, NothingScored
 
     if not output or Path(output).suffix:
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
@@ -321,7 +398,13 @@ def run_dask(
     )
     model_files = checked_model_files(Path(model_path))
     partitions, problems = plan_partitions(inputs)
+    options = {"id_field": id_field, "text_field": text_field, "max_chars": max_chars}
+    partitions = with_digests(partitions, model_files, options)
     out = Path(output)
+    if fail_fast and any(p.skipped for p in problems):  # an input missing, found while listing: nothing scored yet
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        raise _stopped(next(p for p in problems if p.skipped), out, partitions)
     new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
     todo = [p for p in partitions if not partition_done(out, p)]
     own_client = client is None
@@ -346,6 +429,7 @@ def run_dask(
             text_field=text_field,
             max_chars=max_chars,
             provenance=provenance(model_path, shipped=model_files, explain_top=0, min_confidence=0.0),
+            fail_fast=fail_fast,
             pure=False,
         )
         show = sys.stderr.isatty() if progress is None else progress
@@ -366,7 +450,7 @@ def run_dask(
                     for problem in result["problems"]:
                         print(problem, file=sys.stderr)
                     client.cancel(futures)
-                    raise FailFast(str(skipped[0]))
+                    raise _stopped(skipped[0], out, partitions)
     finally:
         if plugin:
             with contextlib.suppress(Exception):  # a cluster already gone has nothing left to free
@@ -380,14 +464,21 @@ def run_dask(
         problems.extend(result["problems"])
     for problem in problems:
         print(problem, file=sys.stderr)
-    if fail_fast and any(p.skipped for p in problems):
-        raise FailFast(str(next(p for p in problems if p.skipped)))
     scored = sum(r["articles"] for r in results)
     if not scored and len(todo) == len(partitions) and any(p.skipped for p in problems):
         for folder in new_folders:  # made by the workers on the way to writing nothing
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise NothingScored  # as without --dask
+    stale = stale_parts(out, len(partitions))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        earlier = len({PART_FILE.fullmatch(path.name).group(1) for path in stale})
+        print(
+            f"removed the parts of {earlier} partition(s) of an earlier run beyond this run's {len(partitions)}",
+            file=sys.stderr,
+        )
     print(
         shown(
             f"scored {scored} articles into {len(todo)} partitions ({len(partitions) - len(todo)} already done) under {out}"

@@ -421,7 +421,8 @@ def score_paths(
 class NoOutputWritten(Exception):
     """The run stopped inside the outputs' context, so none of them replaced an earlier file."""
 
-    reason = ""  # what the user reads: "error: <reason>; no output was written"
+    reason = ""  # what the user reads: "error: <reason>; <outcome>"
+    outcome = "no output was written"  # a --dask run's fail-fast stop keeps partitions already whole, and says so
 
 
 class FailFast(NoOutputWritten):
