@@ -478,6 +478,18 @@ def test_hostile_jsonl_lines_are_skipped_one_line_each_and_the_rest_is_scored(tr
     assert {row["article_id"] for row in read_jsonl(output)} == {"good"}
 
 
+def test_an_empty_id_is_named_as_empty_not_as_missing(tmp_path):
+    feed, table = tmp_path / "feed.jsonl", tmp_path / "feed.parquet"
+    texts = ["France objected.", "Japan welcomed it.", "NATO proposed it."]
+    feed.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in zip(["", " ", "c"], texts)))
+    pq.write_table(pa.table({"id": ["", "\t", "c"], "text": texts}), table)
+    for source in (feed, table):
+        events = list(read_inputs([str(source)]))
+        assert [e.id for e in events if not isinstance(e, Problem)] == ["c"]
+        empty = "'id' is empty; every article needs an id"
+        assert [str(e) for e in events if isinstance(e, Problem)] == [f"skipped: {source}:{n}: {empty}" for n in (1, 2)]
+
+
 def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path):
     feed = tmp_path / "feed.jsonl"
     feed.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")

@@ -297,10 +297,13 @@ def _read_jsonl(
         if not isinstance(text, str):
             yield Problem(origin, f"no string field {text_field!r} (set the name with --text-field)", skipped=True)
             continue
-        if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
+        if not isinstance(article_id, (str, int)) or isinstance(article_id, bool):
             yield Problem(
                 origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True
             )
+            continue
+        if not str(article_id).strip():  # the field is there: naming it again would not help
+            yield Problem(origin, f"{id_field!r} is empty; every article needs an id", skipped=True)
             continue
         if "\\u" in line and not _is_unicode(text, str(article_id)):
             # JSON can escape half of a surrogate pair ("\ud800"), which is no character and cannot be written.
@@ -420,8 +423,11 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
                 yield Problem(origin, f"row lacks a string {text_field!r}", skipped=True)
                 continue
             # As in JSONL: an id is a string or an integer; a float or a list would be written as some other id.
-            if not isinstance(article_id, (str, int)) or isinstance(article_id, bool) or str(article_id) == "":
+            if not isinstance(article_id, (str, int)) or isinstance(article_id, bool):
                 yield Problem(origin, f"row lacks a string or integer {id_field!r}", skipped=True)
+                continue
+            if not str(article_id).strip():
+                yield Problem(origin, f"{id_field!r} is empty; every article needs an id", skipped=True)
                 continue
             date, problem = _record_date(value, origin, "column")
             if problem:
