@@ -155,7 +155,9 @@ def test_the_loop_gold_is_what_its_stored_passes_settle(tmp_path):
     with pytest.raises(DataError, match=r"flipped.csv:3: gold says 'neutral' for actor 'japan' .* settle on 'support'"):
         check_loop_gold(tmp_path / "passes", disagreements, flipped, read_gold(flipped, actors))
     missing = write("missing.csv", [header, f"a1,{blocked},france,oppose"])
-    with pytest.raises(DataError, match=r"gold says None for actor 'japan'"):
+    with pytest.raises(
+        DataError, match=r"missing.csv: no label for actor 'japan' .* settle on 'support'; run `stance label merge`"
+    ):
         check_loop_gold(tmp_path / "passes", disagreements, missing, read_gold(missing, actors))
 
 

@@ -204,6 +204,13 @@ def check_loop_gold(
     settled, waiting, unsettled, _ = settle(stored_passes(passes_folder), read_finals(disagreements))
     for key, label, _ in settled:
         found, line = gold.get(key, (None, None))
+        if found is None:  # settled but never merged (or its gold row removed since)
+            raise DataError(
+                gold_path,
+                None,
+                f"no label for actor {key[2]!r} in article {key[0]!r}, which the loop's passes ({passes_folder}) "
+                f"settle on {label!r}; run `stance label merge`",
+            )
         if found != label:
             raise DataError(
                 gold_path,
