@@ -248,15 +248,27 @@ def test_a_rerun_scores_again_what_changed_and_removes_parts_beyond_the_inputs(
     copies[2].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     capsys.readouterr()
     assert run_dask(list(map(str, copies)), "unused", str(out), model_path, client=client) == 0
-    assert "into 1 partitions (3 already done)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "removed the parts of 1 partition(s) that an earlier run scored from other inputs" in said
+    assert "into 1 partitions (3 already done)" in said
     assert read_parts(out / "pairs") == expected(copies)
     after = {p.name: p.read_bytes() for p in (out / "pairs").glob("*.parquet")}
     assert [name for name in before if after[name] != before[name]] == ["part-00002.parquet"]
     # Fewer inputs than the earlier run: its parts beyond them would be read as rows of this one.
     assert run_dask(list(map(str, copies[:2])), "unused", str(out), model_path, client=client) == 0
-    assert "removed the parts of 2 partition(s) of an earlier run beyond this run's 2" in capsys.readouterr().err
+    assert "removed the parts of 2 partition(s) that an earlier run scored" in capsys.readouterr().err
     assert sorted(p.name for p in out.rglob("part-*")) == sorted(["part-00000.parquet", "part-00001.parquet"] * 2)
     assert read_parts(out / "pairs") == expected(copies[:2])
+    # Another id field that one input lacks: every line of that partition is skipped now, and its
+    # earlier rows (under the other ids) must not stay to be read as this run's.
+    for copy in copies[:2]:
+        records = [json.loads(line) for line in copy.read_text(encoding="utf-8").splitlines()]
+        if copy == copies[0]:
+            records = [{**r, "doc": "d-" + r["id"]} for r in records]
+        copy.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert run_dask(list(map(str, copies[:2])), "unused", str(out), model_path, id_field="doc", client=client) == 3
+    assert sorted(p.name for p in (out / "pairs").iterdir()) == ["part-00000.parquet"]
+    assert {row["article_id"][:2] for row in read_parts(out / "pairs")} == {"d-"}
 
 
 def test_fail_fast_on_dask_writes_no_part_for_the_bad_partition_and_says_what_it_kept(model_path, client, tmp_path):

@@ -15,10 +15,9 @@ each to a temporary name that is renamed when whole. A partition's output is the
 once and complete, or not at all, even if a worker dies mid-way (Dask then reruns
 that partition elsewhere). Each part records a digest of what it was scored from:
 its inputs' paths, sizes and modification times, the model's files and the reading
-options. A re-run of the command scores only the partitions whose parts are missing
-or were scored from something else (an article edited, a file added to a folder,
-another model), and removes the parts of an earlier run beyond this run's
-partitions. A partition that skipped an input also writes
+options. A re-run of the command first removes the parts it cannot vouch for (scored
+from something else: an article edited, a file added to a folder, another model; or
+numbered beyond this run's partitions), then scores only the partitions without parts. A partition that skipped an input also writes
 
     OUTPUT/skipped/part-NNNNN.txt       what it skipped, one line each
 
@@ -137,14 +136,20 @@ def part_digest(part: Path) -> str | None:
     return recorded.get(PART_KEY) if isinstance(recorded, dict) else None
 
 
-def stale_parts(output: Path, partitions: int) -> list[Path]:
-    """Part files numbered beyond this run's partitions: an earlier run's, over inputs that were more."""
-    return sorted(
-        path
-        for folder in ("pairs", "summary", "skipped")
-        for path in (output / folder).glob("part-*")
-        if (match := PART_FILE.fullmatch(path.name)) and int(match.group(1)) >= partitions
-    )
+def stale_parts(output: Path, partitions: list[Partition]) -> list[Path]:
+    """Part files this run's partitions do not vouch for: numbered beyond them (an earlier run over more
+    inputs), or scored from other inputs, options or model. Read with this run's, their rows would be
+    taken for its own, so they go before it scores anything; a partition's skipped list stays (it is rewritten)."""
+    stale = []
+    for folder in ("pairs", "summary", "skipped"):
+        for path in sorted((output / folder).glob("part-*")):
+            match = PART_FILE.fullmatch(path.name)
+            if not match:
+                continue
+            index = int(match.group(1))
+            if index >= len(partitions) or (folder != "skipped" and part_digest(path) != partitions[index].digest):
+                stale.append(path)
+    return stale
 
 
 def skipped_list(output: Path, partition: Partition) -> Path:
@@ -248,7 +253,8 @@ def score_partition(
                 with atomic_output(skipped) as temporary:
                     temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
     except _NothingToWrite:
-        pass
+        for part, _ in parts:  # an earlier run's, of what this partition held then: not rows of this run
+            Path(part).unlink(missing_ok=True)
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
@@ -401,11 +407,20 @@ def run_dask(
     options = {"id_field": id_field, "text_field": text_field, "max_chars": max_chars}
     partitions = with_digests(partitions, model_files, options)
     out = Path(output)
+    new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
+    stale = stale_parts(out, partitions)
+    for path in stale:
+        path.unlink(missing_ok=True)
+    if stale:
+        earlier = len({PART_FILE.fullmatch(path.name).group(1) for path in stale})
+        print(
+            f"removed the parts of {earlier} partition(s) that an earlier run scored from other inputs, options or model",
+            file=sys.stderr,
+        )
     if fail_fast and any(p.skipped for p in problems):  # an input missing, found while listing: nothing scored yet
         for problem in problems:
             print(problem, file=sys.stderr)
         raise _stopped(next(p for p in problems if p.skipped), out, partitions)
-    new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
     todo = [p for p in partitions if not partition_done(out, p)]
     own_client = client is None
     client = client or connect(address)
@@ -470,15 +485,6 @@ def run_dask(
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise NothingScored  # as without --dask
-    stale = stale_parts(out, len(partitions))
-    for path in stale:
-        path.unlink(missing_ok=True)
-    if stale:
-        earlier = len({PART_FILE.fullmatch(path.name).group(1) for path in stale})
-        print(
-            f"removed the parts of {earlier} partition(s) of an earlier run beyond this run's {len(partitions)}",
-            file=sys.stderr,
-        )
     print(
         shown(
             f"scored {scored} articles into {len(todo)} partitions ({len(partitions) - len(todo)} already done) under {out}"
