@@ -490,6 +490,26 @@ def test_an_empty_id_is_named_as_empty_not_as_missing(tmp_path):
         assert [str(e) for e in events if isinstance(e, Problem)] == [f"skipped: {source}:{n}: {empty}" for n in (1, 2)]
 
 
+def test_a_parquet_string_cell_that_is_not_utf8_skips_its_row_and_an_undecodable_page_ends_the_file(tmp_path):
+    # pyarrow checks UTF-8 when it writes a string column; other writers may not. A binary column viewed
+    # as strings writes the same bytes another writer would.
+    text = "France opposed the NATO office in Tokyo."
+    not_utf8 = pa.array([text.encode(), b"Japan \xff\xfe welcomed it.", text.encode()]).view(pa.string())
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": not_utf8}), tmp_path / "text.parquet")
+    bad_ids = pa.array([b"x", b"\xffy", b"z"]).view(pa.string())
+    pq.write_table(pa.table({"id": bad_ids, "text": [text] * 3}), tmp_path / "ids.parquet")
+    dictionary = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1]), not_utf8.slice(0, 2))
+    pq.write_table(pa.table({"id": ["d", "e", "f"], "text": dictionary}), tmp_path / "dictionary.parquet")
+    events = list(read_inputs([str(tmp_path / name) for name in ("text.parquet", "ids.parquet", "dictionary.parquet")]))
+    assert [e.id for e in events if not isinstance(e, Problem)] == ["a", "c", "x", "z"]
+    assert [str(e) for e in events if isinstance(e, Problem)] == [
+        f"skipped: {tmp_path / 'text.parquet'}:2: 'text' holds bytes that are not UTF-8, not text",
+        f"skipped: {tmp_path / 'ids.parquet'}:2: 'id' holds bytes that are not UTF-8, not text",
+        f"skipped: {tmp_path / 'dictionary.parquet'}: cannot be read past row 0 (Invalid UTF8 payload); "
+        "the rest of the file was not read",
+    ]
+
+
 def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path):
     feed = tmp_path / "feed.jsonl"
     feed.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")

@@ -411,14 +411,21 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             dated = False
     columns = list(dict.fromkeys([id_field, text_field, *(["date"] if dated else [])]))
     row = 0
-    for batch in source.iter_batches(columns=columns, batch_size=1024):
+    for batch in _batches(source, columns):
+        if isinstance(batch, str):  # a page pyarrow cannot decode: the rows before it were read
+            yield Problem(name, f"cannot be read past row {row} ({batch}); the rest of the file was not read", True)
+            return
         # By the first column of each name: a file may repeat a name, and `--id-field date` reads one column twice.
         column = {field: batch.column(batch.schema.names.index(field)) for field in columns}
-        ids, texts = column[id_field].to_pylist(), column[text_field].to_pylist()
+        ids, texts = _values(column[id_field]), _values(column[text_field])
         dates = _parquet_dates(column["date"]) if dated else [None] * batch.num_rows
         for article_id, text, value in zip(ids, texts, dates):
             row += 1
             origin = f"{name}:{row}"
+            if text is _NOT_UTF8 or article_id is _NOT_UTF8:
+                field = text_field if text is _NOT_UTF8 else id_field
+                yield Problem(origin, f"{field!r} holds bytes that are not UTF-8, not text", skipped=True)
+                continue
             if not isinstance(text, str):
                 yield Problem(origin, f"row lacks a string {text_field!r}", skipped=True)
                 continue
@@ -433,6 +440,38 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
             if problem:
                 yield problem
             yield from _checked_article(str(article_id), text, origin, max_chars, date)
+
+
+def _batches(source, columns: list[str]):
+    """The file's record batches, then, if pyarrow cannot decode one (a dictionary page that is not
+    UTF-8, a page cut short), why, as text, and no more."""
+    batches = source.iter_batches(columns=columns, batch_size=1024)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as err:  # pyarrow raises several kinds for a page it cannot decode
+            yield str(err).splitlines()[0] if str(err) else type(err).__name__
+            return
+        yield batch
+
+
+_NOT_UTF8 = object()  # a Parquet string cell whose bytes are not UTF-8 (a writer that never checked)
+
+
+def _values(column) -> list:
+    """A column's Python values; a string cell that is not UTF-8 is _NOT_UTF8, so only its row is skipped."""
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError:
+        values = []
+        for index in range(len(column)):
+            try:
+                values.append(column[index].as_py())
+            except UnicodeDecodeError:
+                values.append(_NOT_UTF8)
+        return values
 
 
 def _is_text(arrow_type) -> bool:
