@@ -173,14 +173,14 @@ def score(
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
     from pipeline.scoring.pool import MAX_WORKERS_PER_CPU, available_cpus, pool_context, worker_limit
 
-    if workers > (limit := worker_limit()) and not dask:
+    if workers > (limit := worker_limit()) and dask is None:
         # Each worker holds the model (about 0.2 GB at its peak): thousands of them fill the memory.
         raise typer.BadParameter(
             f"{workers} processes would share {available_cpus()} CPUs; give at most "
             f"{limit} ({MAX_WORKERS_PER_CPU} per CPU)",
             param_hint="'--workers'",
         )
-    if workers > 1 and not dask:
+    if workers > 1 and dask is None:
         import contextlib
 
         # The workers' server imports while this process does. Best effort: if it cannot start
@@ -190,13 +190,13 @@ def score(
     from pipeline.scoring import scorer as scoring
 
     try:
-        if dask and (explain or min_confidence):
+        if dask is not None and (explain or min_confidence):
             raise typer.BadParameter("--explain and --min-confidence are not available with --dask yet")
-        if dask and summary:
+        if dask is not None and summary:
             raise typer.BadParameter(
                 "not used with --dask: the summary rows are --output's summary/ parts", param_hint="'--summary'"
             )
-        if dask:
+        if dask is not None:
             from pipeline.scoring.dask_runner import address_problem, run_dask
 
             if problem := address_problem(dask):

@@ -324,6 +324,9 @@ def local_workers(address: str) -> str | None:
     return None
 
 
+SCHEDULER_SCHEMES = ("tcp", "tls")  # what `dask scheduler` listens on; inproc and ucx need another setup
+
+
 def address_problem(address: str) -> str | None:
     """Why `--dask ADDRESS` cannot be used, found before any cluster starts; None if it can."""
     from pipeline.scoring.pool import MAX_WORKERS_PER_CPU, worker_limit
@@ -334,24 +337,24 @@ def address_problem(address: str) -> str | None:
         if count and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
             return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
         return None
-    try:
-        from distributed.comm.addressing import parse_address
-        from distributed.comm.registry import backends
-    except ImportError:
-        return None  # connect says how to install it
     give = "give host:port, tcp://host:port, tls://host:port or local[:N]"
-    try:
-        scheme, location = parse_address(address)  # host:port alone is tcp
-    except ValueError:
-        return f"{address!r} is not a scheduler address; {give}"
-    if scheme not in backends:
-        return f"{address!r}: unknown scheme {scheme!r} (Dask knows {', '.join(sorted(backends))}); {give}"
-    if scheme in ("tcp", "tls", "ws", "wss"):
+    if local_workers(address.lower()) is not None:
+        return f"{address!r}: write local in lower case; {give}"
+    scheme, separator, location = address.rpartition("://")
+    scheme = scheme if separator else "tcp"  # host:port alone is tcp
+    if scheme not in SCHEDULER_SCHEMES:
+        return f"{address!r}: the scheme {scheme!r} is not one a scheduler listens on here (tcp, tls); {give}"
+    if location.startswith("["):  # an IPv6 host, in brackets: [::1]:8786
+        host, bracket, port = location.partition("]:")
+        host, colon = host + "]", bracket
+    else:
         host, colon, port = location.rpartition(":")
-        if not colon or not host:
-            return f"{address!r} is not host:port; {give}"
-        if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
-            return f"{address!r}: the port {port!r} is not a number from 1 to 65535; {give}"
+        if ":" in host:
+            return f"{address!r}: an IPv6 host needs brackets, as in tcp://[::1]:8786; {give}"
+    if not colon or host in ("", "[]") or not location.isprintable() or " " in location:
+        return f"{address!r} is not host:port; {give}"
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"{address!r}: the port {port!r} is not a number from 1 to 65535; {give}"
     return None
 
 
