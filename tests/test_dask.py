@@ -296,6 +296,11 @@ def test_fail_fast_on_dask_writes_no_part_for_the_bad_partition_and_says_what_it
             client=client,
         )
     assert stop.value.outcome == "no output was written" and not (tmp_path / "none").exists()
+    for refused in ("out.parquet", "good.jsonl"):  # a file's name, or a file
+        with pytest.raises(DataError, match="with --dask, --output is a folder"):
+            run_dask([str(tmp_path / "good.jsonl")], "unused", str(tmp_path / refused), model_path, client=client)
+    assert run_dask([str(tmp_path / "good.jsonl")], "unused", str(tmp_path / "run.v2"), model_path, client=client) == 0
+    assert (tmp_path / "run.v2/pairs/part-00000.parquet").is_file()  # a folder's name may hold a dot
 
 
 def test_a_partition_whose_pairs_part_cannot_be_renamed_keeps_both_earlier_parts(trained_model, tmp_path, monkeypatch):

@@ -241,6 +241,11 @@ def test_a_file_named_twice_counts_once(scored, tmp_path):
         assert result.returncode == 0, result.stderr
         pages.append((tmp_path / "r.html").read_text(encoding="utf-8"))
     assert pages[1] == pages[0]
+    os.link(rows / "undated.jsonl", tmp_path / "hard.jsonl")  # the same file under another name
+    linked = stance(
+        "report", str(rows / "undated.jsonl"), str(tmp_path / "hard.jsonl"), "--output", str(tmp_path / "r.html")
+    )
+    assert linked.returncode == 0 and body((tmp_path / "r.html").read_text(encoding="utf-8")) == body(pages[0])
     lines = (rows / "undated.jsonl").read_text(encoding="utf-8").count("\n")
     assert f"{lines} scored (sentence, actor) pairs" in pages[0].replace("\n", " ")
     # The folder and a file inside it: that file's rows count once beside the other file's.

@@ -37,11 +37,12 @@ class ScoredRows:
 
 def read_scored(inputs: list[str]) -> ScoredRows:
     scored = ScoredRows()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for path in _files(inputs):
-        if path.resolve() in seen:  # a file named twice, or also inside a folder given: its rows count once
+        status = path.stat()  # a file named twice, through a link or inside a folder given: its rows count once
+        if (status.st_dev, status.st_ino) in seen:
             continue
-        seen.add(path.resolve())
+        seen.add((status.st_dev, status.st_ino))
         kind, rows = _read_file(path)
         (scored.pairs if kind == "pairs" else scored.summaries).extend(rows)
         scored.files.append(str(path))
