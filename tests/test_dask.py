@@ -149,6 +149,32 @@ def test_the_cli_runs_on_a_local_cluster(shards, model_path, tmp_path):
     assert (tmp_path / "out/summary/part-00000.parquet").exists()
 
 
+def test_ctrl_c_on_a_local_cluster_is_one_line_and_a_rerun_finishes_the_rest(shards, model_path, tmp_path):
+    """Ctrl-C reaches the terminal's whole process group, the local workers too; each of them printed a
+    KeyboardInterrupt traceback before the run's own `interrupted`."""
+    import subprocess
+
+    from conftest import run
+
+    out = tmp_path / "out"
+    command = ["stance", "score", *map(str, shards), "--dask", "local:1", "--model", str(model_path)]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen(
+        [*command, "--output", str(out)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while not list(out.glob("pairs/part-*.parquet")) and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    _, stderr = process.communicate(timeout=120)
+    if process.returncode == 0:
+        pytest.skip("the run finished before Ctrl-C reached it")
+    assert (process.returncode, stderr) == (130, "interrupted\n")
+    finished = run([*command, "--output", str(out)], ROOT, check=False)
+    assert finished.returncode == 0, finished.stderr
+    assert sorted(p.name for p in (out / "pairs").iterdir()) == [f"part-{i:05d}.parquet" for i in range(len(shards))]
+
+
 def test_a_partition_that_skipped_an_input_is_scored_again_once_the_input_is_fixed(
     model_path, client, tmp_path, capsys
 ):

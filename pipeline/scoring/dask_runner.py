@@ -37,9 +37,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import uuid
@@ -369,7 +371,20 @@ def connect(address: str):
     count = local_workers(address)
     if count is not None:
         workers = int(count or available_cpus())  # the CPUs this process may use, as for --workers
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        # Ctrl-C reaches every process of the terminal's group. The local workers start with it ignored
+        # (a child keeps an ignored signal), so only this process answers it: it closes the cluster and
+        # prints one line, where each worker printed its own KeyboardInterrupt traceback.
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,  # not the warnings of tasks cancelled as the run stops
+            )
+        finally:
+            signal.signal(signal.SIGINT, handler)
         return Client(cluster)
     return Client(address)
 
