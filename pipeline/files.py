@@ -153,7 +153,8 @@ def decode_text(raw: bytes) -> str:
     except UnicodeDecodeError as err:
         if encoding != "utf-8" and encoding != "utf-8-sig":
             label = encoding.upper()
-            raise NotText(1, f"not valid {label} (a byte-order mark says {label}); save the file as UTF-8") from None
+            line = raw[: err.start].decode(encoding, errors="replace").count("\n") + 1  # where the bad unit is
+            raise NotText(line, f"not valid {label} (a byte-order mark says {label}); save the file as UTF-8") from None
         line_start = raw.rfind(b"\n", 0, err.start) + 1
         line = raw.count(b"\n", 0, err.start) + 1
         column = len(raw[line_start : err.start].decode("utf-8-sig", errors="replace")) + 1

@@ -255,6 +255,21 @@ def test_a_file_named_twice_counts_once(scored, tmp_path):
     assert f"{lines + dated} scored (sentence, actor) pairs" in pages[2].replace("\n", " ")
 
 
+def test_rows_saved_as_utf16_by_powershell_give_the_same_page(scored, tmp_path):
+    for name in ("undated.jsonl", "summary.csv"):  # PowerShell's `>` writes UTF-16 with a mark and CRLF
+        text = (scored / name).read_text(encoding="utf-8").replace("\n", "\r\n") if name.endswith("jsonl") else None
+        text = text or (scored / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_bytes(text.encode("utf-16"))
+    pages = {}
+    for folder in (scored, tmp_path):
+        result = stance(
+            "report", str(folder / "undated.jsonl"), str(folder / "summary.csv"), "--output", str(tmp_path / "r.html")
+        )
+        assert result.returncode == 0, result.stderr
+        pages[folder] = body((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert pages[tmp_path] == pages[scored]
+
+
 def test_rows_of_actors_the_target_does_not_know_stop_the_report(scored, tmp_path):
     # Rows scored for another story: one row's actor is no actor of this target's registry.
     rows = (scored / "undated.jsonl").read_text(encoding="utf-8").splitlines()

@@ -7,6 +7,7 @@ quick tier covers the command's input and error handling.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
@@ -508,6 +509,19 @@ def test_a_parquet_string_cell_that_is_not_utf8_skips_its_row_and_an_undecodable
         f"skipped: {tmp_path / 'dictionary.parquet'}: cannot be read past row 0 (Invalid UTF8 payload); "
         "the rest of the file was not read",
     ]
+
+
+def test_a_bad_code_unit_in_a_utf16_text_file_is_named_at_its_line(tmp_path):
+    lines = "France objected.\nJapan welcomed it.\nNATO proposed it.\n".encode("utf-16-le").split(
+        "\n".encode("utf-16-le")
+    )
+    raw = codecs.BOM_UTF16_LE + "\n".encode("utf-16-le").join([lines[0], lines[1], b"\x00\xdc" + lines[2], lines[3]])
+    (tmp_path / "a.txt").write_bytes(raw)
+    [problem] = read_inputs([str(tmp_path / "a.txt")])
+    assert (
+        str(problem)
+        == f"skipped: {tmp_path / 'a.txt'}:3: not valid UTF-16 (a byte-order mark says UTF-16); save the file as UTF-8"
+    )
 
 
 def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path):

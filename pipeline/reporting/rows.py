@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
+from pipeline.files import text_encoding
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
@@ -76,13 +77,20 @@ def _read_file(path: Path) -> tuple[str, list[dict]]:
         if suffix == ".parquet":
             columns, records = _parquet_records(path)
         else:
-            # utf-8-sig: a CSV saved again by a spreadsheet starts with a byte-order mark
-            with open(path, encoding="utf-8-sig", newline="") as handle:
+            # As `stance score` reads text: a spreadsheet's CSV starts with a UTF-8 mark, and PowerShell's `>`
+            # writes UTF-16 with one; the mark is dropped.
+            with open(path, "rb") as handle:
+                encoding = text_encoding(handle.read(4))
+            encoding = "utf-8-sig" if encoding == "utf-8" else encoding
+            with open(path, encoding=encoding, newline="") as handle:
                 columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except UnicodeDecodeError as err:
-        raise DataError(path, None, f"not UTF-8 text (bad byte at offset {err.start})") from None
+        label = err.encoding.upper().replace("-SIG", "").replace("-LE", "").replace("-BE", "")
+        raise DataError(
+            path, None, f"not {label} text (a bad byte near offset {err.start}); save it as UTF-8"
+        ) from None
     kind = _kind(path, columns)
     check = _pair_row if kind == "pairs" else _summary_row
     return kind, [check(path, line, record) for line, record in records]
