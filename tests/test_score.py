@@ -524,6 +524,19 @@ def test_a_bad_code_unit_in_a_utf16_text_file_is_named_at_its_line(tmp_path):
     )
 
 
+def test_an_article_within_the_limit_is_read_however_json_escaped_its_characters(tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    text = "Japan said NATO should open an office in Tokyo. " + "東京" * 300 + "🙂" * 50  # 698 characters
+    feed.write_text(json.dumps({"id": "escaped", "text": text}) + "\n", encoding="ascii")  # 4,048 bytes
+    [article] = read_inputs([str(feed)], max_chars=700)
+    assert (article.id, article.text) == ("escaped", text)
+    [problem] = read_inputs([str(feed)], max_chars=690)  # one character too many is still named as such
+    assert (
+        str(problem)
+        == f"skipped: {feed}:1: article has 698 characters, more than 690; skipped (see --max-article-chars)"
+    )
+
+
 def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path):
     feed = tmp_path / "feed.jsonl"
     feed.write_text("[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
@@ -708,14 +721,14 @@ def test_a_parquet_file_with_no_row_is_named_empty_after_its_date_columns_warnin
 def test_a_line_that_goes_on_past_what_is_passed_over_ends_the_reading_of_its_input(monkeypatch):
     import pipeline.scoring.inputs as inputs
 
-    monkeypatch.setattr(inputs, "MAX_PASSED_BYTES", 0)  # then 16 times the longest line: 16 * (4 * 10 + 1024)
+    monkeypatch.setattr(inputs, "MAX_PASSED_BYTES", 0)  # then 16 times the longest line: 16 * (12 * 10 + 1024)
     line = b"x" * 3 * 2**20 + b"\n" + json.dumps({"id": "a", "text": "France."}).encode()
     events = [str(e) for e in read_inputs(["-"], max_chars=10, stdin=io.BufferedReader(io.BytesIO(line)))]
     assert len(events) == 2 and events[0].startswith("skipped: <stdin>:1: line too long for an article")
-    # 1,065 bytes read for the line, then 1 MiB at a time: past 16 * 1,064 after the first MiB
+    # 1,145 bytes read for the line, then 1 MiB at a time: past 16 * 1,144 after the first MiB
     assert (
         events[1]
-        == f"skipped: <stdin>:1: the line goes on past {1065 + 2**20} bytes; the rest of the input was not read"
+        == f"skipped: <stdin>:1: the line goes on past {1145 + 2**20} bytes; the rest of the input was not read"
     )
 
 

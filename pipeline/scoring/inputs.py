@@ -258,7 +258,9 @@ def _read_jsonl(
     handle: BinaryIO, name: str, id_field: str, text_field: str, max_chars: int
 ) -> Iterator[Article | Problem]:
     problems: list[Problem] = []  # a broken UTF-16 stream, found while reading it
-    longest = 4 * max_chars + 1024  # bytes: an article of max_chars characters, in UTF-8, and its record's fields
+    # Bytes: an article of max_chars characters as JSON may write it (json.dumps escapes a character
+    # outside ASCII as \uXXXX, one past U+FFFF as two: 12 bytes), and its record's other fields.
+    longest = 12 * max_chars + 1024
     for number, raw in enumerate(_utf8_lines(handle, name, problems, longest), start=1):
         origin = f"{name}:{number}"
         if raw is None:
