@@ -248,18 +248,13 @@ def test_fail_fast_on_dask_goes_on_after_a_warning_and_stops_at_a_skipped_input(
         )
 
 
-def test_a_rerun_scores_again_what_changed_and_removes_parts_beyond_the_inputs(
-    shards, model_path, client, tmp_path, capsys
+def test_a_rerun_into_a_folder_of_parts_scored_from_anything_else_is_refused_and_touches_nothing(
+    shards, model_path, client, tmp_path, monkeypatch
 ):
+    """Before, a partition was done once its parts existed: an edited article's earlier rows stayed, and
+    were read as the new run's; then the first fix deleted every part it could not vouch for, so a
+    mistyped input path wiped the folder."""
     from pipeline.scoring.dask_runner import run_dask
-
-    def expected(paths):
-        return [
-            row
-            for e in score_paths(list(map(str, paths)), model_path)
-            if isinstance(e, ArticleResult)
-            for row in e.rows
-        ]
 
     copies = []
     for shard in shards[:4]:
@@ -267,34 +262,36 @@ def test_a_rerun_scores_again_what_changed_and_removes_parts_beyond_the_inputs(
         copies[-1].write_bytes(shard.read_bytes())
     out = tmp_path / "out"
     assert run_dask(list(map(str, copies)), "unused", str(out), model_path, client=client) == 0
-    before = {p.name: p.read_bytes() for p in (out / "pairs").glob("*.parquet")}
-    # One article of the third shard now says something else (its size changes).
+    earlier = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+
+    def refused(inputs: list[str], **options) -> str:
+        with pytest.raises(DataError, match="scored from other inputs, options or model than this run's") as error:
+            run_dask(inputs, "unused", str(out), model_path, client=client, **options)
+        assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == earlier
+        return str(error.value)
+
+    names = list(map(str, copies))
+    typo = [names[0], str(tmp_path / "typo.jsonl"), *names[1:]]  # named and skipped; the parts are these inputs'
+    assert run_dask(typo, "unused", str(out), model_path, client=client) == 3
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == earlier
+    one_fewer = refused(names[1:])  # the others renumbered
+    assert one_fewer.startswith(f"{out / 'pairs/part-00000.parquet'}: ") and "as are 7 more part file(s)" in one_fewer
+    refused(names[:2])  # parts beyond the inputs
+    refused(names, id_field="other")  # another reading of the same files
+    stamp = copies[2].stat()
     records = [json.loads(line) for line in copies[2].read_text(encoding="utf-8").splitlines()]
     records[0]["text"] = "Japan rejected the NATO liaison office in Tokyo. " + records[0]["text"]
-    copies[2].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    capsys.readouterr()
-    assert run_dask(list(map(str, copies)), "unused", str(out), model_path, client=client) == 0
-    said = capsys.readouterr().err
-    assert "removed the parts of 1 partition(s) that an earlier run scored from other inputs" in said
-    assert "into 1 partitions (3 already done)" in said
-    assert read_parts(out / "pairs") == expected(copies)
-    after = {p.name: p.read_bytes() for p in (out / "pairs").glob("*.parquet")}
-    assert [name for name in before if after[name] != before[name]] == ["part-00002.parquet"]
-    # Fewer inputs than the earlier run: its parts beyond them would be read as rows of this one.
-    assert run_dask(list(map(str, copies[:2])), "unused", str(out), model_path, client=client) == 0
-    assert "removed the parts of 2 partition(s) that an earlier run scored" in capsys.readouterr().err
-    assert sorted(p.name for p in out.rglob("part-*")) == sorted(["part-00000.parquet", "part-00001.parquet"] * 2)
-    assert read_parts(out / "pairs") == expected(copies[:2])
-    # Another id field that one input lacks: every line of that partition is skipped now, and its
-    # earlier rows (under the other ids) must not stay to be read as this run's.
-    for copy in copies[:2]:
-        records = [json.loads(line) for line in copy.read_text(encoding="utf-8").splitlines()]
-        if copy == copies[0]:
-            records = [{**r, "doc": "d-" + r["id"]} for r in records]
-        copy.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    assert run_dask(list(map(str, copies[:2])), "unused", str(out), model_path, id_field="doc", client=client) == 3
-    assert sorted(p.name for p in (out / "pairs").iterdir()) == ["part-00000.parquet"]
-    assert {row["article_id"][:2] for row in read_parts(out / "pairs")} == {"d-"}
+    copies[2].write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")  # an article edited
+    assert refused(names).startswith(f"{out / 'pairs/part-00002.parquet'}: ")
+    copies[2].write_bytes(shards[2].read_bytes())  # the same bytes again, but written since
+    refused(names)
+    # What the parts were scored from, named another way, is the same: a resumed run goes on.
+    (out / "pairs/part-00003.parquet").unlink()
+    monkeypatch.chdir(tmp_path)
+    relative = [os.path.relpath(name, tmp_path) for name in names[:2]] + names[2:]
+    os.utime(copies[2], ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as it was when scored
+    assert run_dask(relative, "unused", str(out), model_path, client=client) == 0
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == earlier
 
 
 def test_fail_fast_on_dask_writes_no_part_for_the_bad_partition_and_says_what_it_kept(model_path, client, tmp_path):

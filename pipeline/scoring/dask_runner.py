@@ -14,10 +14,12 @@ unit the single-machine scorer runs, and writes
 each to a temporary name that is renamed when whole. A partition's output is there
 once and complete, or not at all, even if a worker dies mid-way (Dask then reruns
 that partition elsewhere). Each part records a digest of what it was scored from:
-its inputs' paths, sizes and modification times, the model's files and the reading
-options. A re-run of the command first removes the parts it cannot vouch for (scored
-from something else: an article edited, a file added to a folder, another model; or
-numbered beyond this run's partitions), then scores only the partitions without parts. A partition that skipped an input also writes
+its inputs' paths, sizes, modification times and inodes, the reading options and
+the provenance record (the model, the package version). A re-run into the same
+folder (after a crash, Ctrl-C or a worker lost) scores only the partitions without
+parts; a folder holding parts scored from anything else (an article edited, a file
+added or removed, another model) is refused, and nothing in it is touched: its rows
+would be read as this run's. A partition that skipped an input also writes
 
     OUTPUT/skipped/part-NNNNN.txt       what it skipped, one line each
 
@@ -63,7 +65,7 @@ INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask
 
 
 PART_KEY = "partition_sha256"  # in a part's provenance: the digest of what it was scored from
-PART_FILE = re.compile(r"part-(\d{5,})\.(parquet|txt)")
+PART_FILE = re.compile(r"part-(\d{5,})\.parquet")
 
 
 @dataclass
@@ -102,19 +104,19 @@ def plan_partitions(inputs: list[str], txt_per_partition: int = TXT_FILES_PER_PA
     return partitions, problems
 
 
-def with_digests(partitions: list[Partition], model_files: dict[str, bytes], options: dict) -> list[Partition]:
-    """Each partition's digest of what it is scored from. A file's size and modification time stand
-    for its bytes (as for make and rsync), so the client never reads the corpus to plan a re-run."""
-    model = files_digest(model_files)
+def with_digests(partitions: list[Partition], provenance: dict, options: dict) -> list[Partition]:
+    """Each partition's digest of what it is scored from: its inputs (by resolved path, size, modification
+    time and inode: they stand for the bytes, as for make and rsync, so the client never reads the corpus),
+    the reading options and the provenance record (the model's files, the package version)."""
     for partition in partitions:
         sources = []
         for kind, path in partition.sources:
             try:
                 status = os.stat(path)
-                sources.append([kind, path, status.st_size, status.st_mtime_ns])
+                sources.append([kind, os.path.realpath(path), status.st_size, status.st_mtime_ns, status.st_ino])
             except OSError:  # gone since it was listed: the worker names it
-                sources.append([kind, path, None, None])
-        record = {"model": model, "options": options, "sources": sources}
+                sources.append([kind, os.path.realpath(path), None, None, None])
+        record = {"provenance": provenance, "options": options, "sources": sources}
         partition.digest = hashlib.sha256(
             json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape")
         ).hexdigest()
@@ -128,30 +130,30 @@ def partition_done(output: Path, partition: Partition) -> bool:
 
 
 def part_digest(part: Path) -> str | None:
-    """The digest a part records (None for a missing or unreadable part, or one written before digests)."""
+    """The digest a part records; None for a missing part, "" for one that records none or cannot be read."""
     import pyarrow.parquet as pq
 
+    if not part.exists():
+        return None
     try:
         recorded = json.loads((pq.read_schema(part).metadata or {}).get(METADATA_KEY.encode(), b"{}"))
-    except Exception:  # missing, cut short or not Parquet: not done, so scored again
-        return None
-    return recorded.get(PART_KEY) if isinstance(recorded, dict) else None
+    except Exception:  # cut short, not Parquet, or not readable
+        return ""
+    return (recorded.get(PART_KEY) or "") if isinstance(recorded, dict) else ""
 
 
-def stale_parts(output: Path, partitions: list[Partition]) -> list[Path]:
-    """Part files this run's partitions do not vouch for: numbered beyond them (an earlier run over more
-    inputs), or scored from other inputs, options or model. Read with this run's, their rows would be
-    taken for its own, so they go before it scores anything; a partition's skipped list stays (it is rewritten)."""
-    stale = []
-    for folder in ("pairs", "summary", "skipped"):
-        for path in sorted((output / folder).glob("part-*")):
+def foreign_parts(output: Path, partitions: list[Partition]) -> list[Path]:
+    """Part files in `output` that this run's partitions do not vouch for: scored from other inputs, options
+    or model (an article edited, a file added, removed or named otherwise, an older version), or numbered
+    beyond them. Read beside this run's, their rows would be taken for its own."""
+    foreign = []
+    for folder in ("pairs", "summary"):
+        for path in sorted((output / folder).glob("part-*.parquet")):
             match = PART_FILE.fullmatch(path.name)
-            if not match:
-                continue
-            index = int(match.group(1))
-            if index >= len(partitions) or (folder != "skipped" and part_digest(path) != partitions[index].digest):
-                stale.append(path)
-    return stale
+            index = int(match.group(1)) if match else len(partitions)
+            if index >= len(partitions) or part_digest(path) != partitions[index].digest:
+                foreign.append(path)
+    return foreign
 
 
 def skipped_list(output: Path, partition: Partition) -> Path:
@@ -254,9 +256,9 @@ def score_partition(
                 # Before the parts are in place, so a partition that skipped an input is never seen as done.
                 with atomic_output(skipped) as temporary:
                     temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
-    except _NothingToWrite:
-        for part, _ in parts:  # an earlier run's, of what this partition held then: not rows of this run
-            Path(part).unlink(missing_ok=True)
+    except _NothingToWrite:  # no part: the list says what was skipped this time, and the next run tries again
+        with atomic_output(skipped) as temporary:
+            temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
@@ -326,7 +328,8 @@ def local_workers(address: str) -> str | None:
     return None
 
 
-SCHEDULER_SCHEMES = ("tcp", "tls")  # what `dask scheduler` listens on; inproc and ucx need another setup
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")  # what `dask scheduler` serves; inproc and ucx need another setup
+IPV6_HOST = re.compile(r"\[[0-9A-Fa-f:.]+(%[\w.-]+)?\]")  # a zone may follow: [fe80::1%eth0]
 
 
 def address_problem(address: str) -> str | None:
@@ -336,7 +339,7 @@ def address_problem(address: str) -> str | None:
     count = local_workers(address)
     if count is not None:
         limit = worker_limit()
-        if count and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
+        if address != "local" and not (count.isascii() and count.isdigit() and 1 <= int(count) <= limit):
             return f"local:N takes a number of workers from 1 to {limit} ({MAX_WORKERS_PER_CPU} per CPU), not {count!r}"
         return None
     give = "give host:port, tcp://host:port, tls://host:port or local[:N]"
@@ -345,7 +348,7 @@ def address_problem(address: str) -> str | None:
     scheme, separator, location = address.rpartition("://")
     scheme = scheme if separator else "tcp"  # host:port alone is tcp
     if scheme not in SCHEDULER_SCHEMES:
-        return f"{address!r}: the scheme {scheme!r} is not one a scheduler listens on here (tcp, tls); {give}"
+        return f"{address!r}: the scheme {scheme!r} is not one a scheduler listens on here (tcp, tls, ws, wss); {give}"
     if location.startswith("["):  # an IPv6 host, in brackets: [::1]:8786
         host, bracket, port = location.partition("]:")
         host, colon = host + "]", bracket
@@ -353,8 +356,10 @@ def address_problem(address: str) -> str | None:
         host, colon, port = location.rpartition(":")
         if ":" in host:
             return f"{address!r}: an IPv6 host needs brackets, as in tcp://[::1]:8786; {give}"
-    if not colon or host in ("", "[]") or not location.isprintable() or " " in location:
+    if not colon or not host or not location.isprintable() or " " in location:
         return f"{address!r} is not host:port; {give}"
+    if host.startswith("[") and not IPV6_HOST.fullmatch(host):
+        return f"{address!r}: {host!r} is not an IPv6 address in brackets; {give}"
     if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
         return f"{address!r}: the port {port!r} is not a number from 1 to 65535; {give}"
     return None
@@ -424,22 +429,25 @@ def run_dask(
     model_files = checked_model_files(Path(model_path))
     partitions, problems = plan_partitions(inputs)
     options = {"id_field": id_field, "text_field": text_field, "max_chars": max_chars}
-    partitions = with_digests(partitions, model_files, options)
+    about = provenance(model_path, shipped=model_files, explain_top=0, min_confidence=0.0)
+    partitions = with_digests(partitions, about, options)
     out = Path(output)
     new_folders = [folder for folder in (out / "pairs", out / "summary", out / "skipped", out) if not folder.exists()]
-    stale = stale_parts(out, partitions)
-    for path in stale:
-        path.unlink(missing_ok=True)
-    if stale:
-        earlier = len({PART_FILE.fullmatch(path.name).group(1) for path in stale})
-        print(
-            f"removed the parts of {earlier} partition(s) that an earlier run scored from other inputs, options or model",
-            file=sys.stderr,
-        )
     if fail_fast and any(p.skipped for p in problems):  # an input missing, found while listing: nothing scored yet
         for problem in problems:
             print(problem, file=sys.stderr)
         raise _stopped(next(p for p in problems if p.skipped), out, partitions)
+    if foreign := foreign_parts(out, partitions):
+        for problem in problems:  # a path mistyped or gone is the likeliest reason: say it first
+            print(problem, file=sys.stderr)
+        raise DataError(
+            foreign[0],
+            None,
+            f"scored from other inputs, options or model than this run's, as are {len(foreign) - 1} more part "
+            f"file(s) of {out} (an article edited; a file added, removed or named otherwise; another model); "
+            "read with this run's they would be taken for its rows: give another --output, or remove the "
+            "folder to score everything again (nothing was written)",
+        )
     todo = [p for p in partitions if not partition_done(out, p)]
     own_client = client is None
     client = client or connect(address)
@@ -462,7 +470,7 @@ def run_dask(
             id_field=id_field,
             text_field=text_field,
             max_chars=max_chars,
-            provenance=provenance(model_path, shipped=model_files, explain_top=0, min_confidence=0.0),
+            provenance=about,
             fail_fast=fail_fast,
             pure=False,
         )

@@ -4,7 +4,7 @@ feature version, the classifier's params and the scoring options.
 Parquet outputs carry it as key-value metadata under the key `stance`; JSONL and CSV
 outputs in a sidecar `<output>.meta.json`, written and renamed into place with the output.
 It holds no time or path, so the same model, input and options give the same bytes. (A Dask
-part adds `partition_sha256`, a digest of its inputs' paths, sizes and times: see dask_runner.)
+part adds `partition_sha256`, a digest of its inputs' paths, sizes, times and inodes: see dask_runner.)
 """
 
 from __future__ import annotations
