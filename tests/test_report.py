@@ -281,7 +281,7 @@ def test_rows_of_actors_the_target_does_not_know_stop_the_report(scored, tmp_pat
     assert result.returncode == 1 and not report.exists()
     assert result.stderr == (
         f"error: {tmp_path / 'other.jsonl'}:5: actor 'taiwan' is not in data/targets/nato-tokyo-office/actors.yaml; "
-        "give the --target the rows were scored for\n"
+        "give the --target the rows were scored for, or score them again\n"
     )
 
 

@@ -725,6 +725,27 @@ def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(train
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.jsonl"]
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "local",
+        "local:1",
+        "scheduler:8786",
+        "tcp://10.0.0.5:8786",
+        "tls://scheduler.example.org:8786",
+        "ws://scheduler:8786",
+        "wss://scheduler:443",
+        "[::1]:8786",
+        "tcp://[fe80::1%eth0]:8786",
+        "localhost:8786",
+    ],
+)
+def test_addresses_a_dask_scheduler_serves_are_accepted(address):
+    from pipeline.scoring.dask_runner import address_problem
+
+    assert address_problem(address) is None
+
+
 def test_a_dangling_txt_link_in_an_input_folder_is_named_not_dropped(trained_model, tmp_path):
     """A folder's .txt that is a link to nothing was left out without a word (exit 0)."""
     folder = tmp_path / "articles"

@@ -67,7 +67,11 @@ def check_gold(passes: dict[str, list[dict]], folder: Path, gold_path: Path, gol
             )
         actual, line = gold.get(gold_key(row), (None, None))  # keyed as read_gold keys the gold
         if actual is None:
-            raise DataError(gold_path, None, f"{key}: no gold label, where the passes/adjudication say {expected!r}")
+            raise DataError(
+                gold_path,
+                None,
+                f"{key}: no gold label, where the passes/adjudication say {expected!r}; add that row to the gold file",
+            )
         if actual != expected:
             raise DataError(gold_path, line, f"{key}: gold says {actual!r}, the passes/adjudication say {expected!r}")
     return len(adjudicated)

@@ -69,7 +69,7 @@ def check_actors(scored: ScoredRows, registry: ActorRegistry, registry_file: Pat
             raise DataError(
                 row["origin"],
                 None,
-                f"actor {row['actor']!r} is not in {registry_file}; give the --target the rows were scored for",
+                f"actor {row['actor']!r} is not in {registry_file}; give the --target the rows were scored for, or score them again",
             )
 
 
