@@ -323,6 +323,9 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         lines[0] + "\n" + lines[1].replace(json.dumps(sentence), '"\\ud800"') + "\n"
     )
     (tmp_path / "nested.jsonl").write_text(lines[0] + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "legacy.jsonl").write_bytes(
+        (lines[0] + "\n" + lines[1].replace("{", "{\x92", 1) + "\n").encode("latin-1", "replace")
+    )
     summary = (scored / "summary.csv").read_text(encoding="utf-8").splitlines()
     (tmp_path / "cut.csv").write_text("\n".join([*summary[:3], summary[3].rsplit(",", 2)[0]]) + "\n")
     (tmp_path / "extra.csv").write_text("\n".join([*summary[:2], summary[2] + ",1", *summary[3:]]) + "\n")
@@ -341,6 +344,7 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         str(report): f"{report}: --output is the input",
         str(tmp_path / "surrogate.jsonl"): f"{tmp_path / 'surrogate.jsonl'}:2: an unpaired surrogate escape",
         str(tmp_path / "nested.jsonl"): f"{tmp_path / 'nested.jsonl'}:2: not valid JSON here (nested too deeply)",
+        str(tmp_path / "legacy.jsonl"): f"{tmp_path / 'legacy.jsonl'}:2: not UTF-8 (byte 0x92 at column 2)",
         str(
             tmp_path / "cut.csv"
         ): f"{tmp_path / 'cut.csv'}:4: {len(fields) - 2} fields where the header has {len(fields)}",

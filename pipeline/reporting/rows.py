@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import json
 import math
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
-from pipeline.files import text_encoding
+from pipeline.files import NotText, decode_text
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
@@ -78,19 +79,13 @@ def _read_file(path: Path) -> tuple[str, list[dict]]:
             columns, records = _parquet_records(path)
         else:
             # As `stance score` reads text: a spreadsheet's CSV starts with a UTF-8 mark, and PowerShell's `>`
-            # writes UTF-16 with one; the mark is dropped.
-            with open(path, "rb") as handle:
-                encoding = text_encoding(handle.read(4))
-            encoding = "utf-8-sig" if encoding == "utf-8" else encoding
-            with open(path, encoding=encoding, newline="") as handle:
-                columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
+            # writes UTF-16 with one; the mark is dropped, and bytes that are neither are named at their line.
+            handle = io.StringIO(decode_text(path.read_bytes()), newline="")
+            columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
-    except UnicodeDecodeError as err:
-        label = err.encoding.upper().replace("-SIG", "").replace("-LE", "").replace("-BE", "")
-        raise DataError(
-            path, None, f"not {label} text (a bad byte near offset {err.start}); save it as UTF-8"
-        ) from None
+    except NotText as err:
+        raise DataError(path, err.line, err.message) from None
     kind = _kind(path, columns)
     check = _pair_row if kind == "pairs" else _summary_row
     return kind, [check(path, line, record) for line, record in records]
