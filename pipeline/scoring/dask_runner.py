@@ -47,6 +47,7 @@ import signal
 import sys
 import tempfile
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -381,13 +382,16 @@ def connect(address: str):
         # prints one line, where each worker printed its own KeyboardInterrupt traceback.
         handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,  # not the warnings of tasks cancelled as the run stops
-            )
+            with warnings.catch_warnings():
+                # The scheduler's web server takes another port when 8787 is taken (another run, a notebook's cluster).
+                warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,  # not the warnings of tasks cancelled as the run stops
+                )
         finally:
             signal.signal(signal.SIGINT, handler)
         return Client(cluster)
