@@ -152,7 +152,10 @@ def foreign_parts(output: Path, partitions: list[Partition]) -> list[Path]:
         for path in sorted((output / folder).glob("part-*.parquet")):
             match = PART_FILE.fullmatch(path.name)
             index = int(match.group(1)) if match else len(partitions)
-            if index >= len(partitions) or part_digest(path) != partitions[index].digest:
+            if index >= len(partitions):
+                foreign.append(path)
+            # A partition that skipped an input is scored again, its parts replaced: the input may be fixed since.
+            elif part_digest(path) != partitions[index].digest and not skipped_list(output, partitions[index]).exists():
                 foreign.append(path)
     return foreign
 
@@ -257,9 +260,10 @@ def score_partition(
                 # Before the parts are in place, so a partition that skipped an input is never seen as done.
                 with atomic_output(skipped) as temporary:
                     temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
-    except _NothingToWrite:  # no part: the list says what was skipped this time, and the next run tries again
-        with atomic_output(skipped) as temporary:
-            temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+    except _NothingToWrite:  # no part, so the next run tries again; an earlier list now says what was skipped
+        if skipped.exists():
+            with atomic_output(skipped) as temporary:
+                temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
