@@ -1,6 +1,6 @@
 """SemEval-2016 Task 6 stance (as TweetEval packages it), scored with this project's own model.
 
-    python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--sentiment] [--preset]
+    python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--sentiment] [--preset] [--other-targets]
 
 PATH is a local copy of TweetEval's `datasets/stance` folder (github.com/cardiffnlp/tweeteval):
 five targets (abortion, atheism, climate, feminist, hillary), each with train, val and test
@@ -28,6 +28,11 @@ positive and of its negative words in the `sentiment` extra's lexicon, a negator
 them, as `train.sentiment: vader` sums an actor's window. They are kept only if their best
 setting beats the best without them on validation by at least 1.0 (the preset's rule); otherwise
 test is scored without them, as before. Needs the `sentiment` extra.
+
+With `--other-targets` each target's model also learns the other four targets' tweets, weighing
+0.1 or 0.3 each against 1 for its own: against and favor mean other things for other targets, but
+how a tweet takes a side may carry over. Tried with the chosen settings on validation only, and
+kept only if it beats them there by at least 1.0 (the same rule); otherwise test is scored as before.
 
 The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
 five targets' test predictions pooled. The last line printed ends in `F_avg=NN.N`.
@@ -86,6 +91,8 @@ TARGET_NAMES = {
 }
 PRESET_MARGIN = 1.0  # F_avg on validation by which the preset must beat the linear model before test is read
 SENTIMENT_MARGIN = 1.0  # and by which the tweet's VADER valences must beat the settings without them
+OTHER_TARGET_WEIGHTS = [0.1, 0.3]  # --other-targets: the weight of the other four targets' tweets in a target's fit
+OTHER_TARGETS_MARGIN = 1.0  # F_avg on validation by which they must beat the chosen settings without them
 AUTHORS = ActorRegistry({}, {}, [], author="document")  # what `author: document` in actors.yaml loads
 
 
@@ -126,13 +133,22 @@ def tweet_model(params, lexicon):
     return model
 
 
-def fit_scores(params, lexicon, train_texts, train_labels, texts) -> np.ndarray:
-    model = fit_deterministic(tweet_model(params, lexicon), document_pairs(train_texts), train_labels)
+def fit_scores(params, lexicon, train_texts, train_labels, texts, weights=None) -> np.ndarray:
+    model = fit_deterministic(tweet_model(params, lexicon), document_pairs(train_texts), train_labels, weights)
     return class_scores(model, document_pairs(texts))
 
 
-def fit_predict(params, lexicon, train_texts, train_labels, texts) -> list[str]:
-    return best_labels(fit_scores(params, lexicon, train_texts, train_labels, texts))
+def fit_predict(params, lexicon, train_texts, train_labels, texts, weights=None) -> list[str]:
+    return best_labels(fit_scores(params, lexicon, train_texts, train_labels, texts, weights))
+
+
+def with_other_targets(data, target: str, splits: list[str], weight: float):
+    """A target's tweets of `splits` (weight 1), then the other four targets' (`weight`): against and favor
+    mean other things for other targets, but how a tweet takes a side may carry over."""
+    own = [(x, y) for split in splits for x, y in zip(*data[target][split])]
+    other = [(x, y) for t in TARGETS if t != target for split in splits for x, y in zip(*data[t][split])]
+    texts, labels = [x for x, _ in own + other], [y for _, y in own + other]
+    return texts, labels, [1.0] * len(own) + [weight] * len(other)
 
 
 def encoder_pairs(target: str, texts: list[str]) -> list[dict]:
@@ -178,6 +194,9 @@ def main() -> int:
     parser.add_argument("--embeddings", choices=["none", "sentence"], default="none")
     parser.add_argument("--sentiment", action="store_true", help="also VADER's valences of the tweet (.[sentiment])")
     parser.add_argument("--preset", action="store_true", help="also the fine-tuned preset (needs .[embeddings])")
+    parser.add_argument(
+        "--other-targets", action="store_true", help="also each target trained with the others' tweets, down-weighted"
+    )
     args = parser.parse_args()
     try:
         data = {t: {s: read_split(args.path / t, s) for s in ("train", "val", "test")} for t in TARGETS}
@@ -206,12 +225,33 @@ def main() -> int:
         gain = best["vader"][0] - best["none"][0]
         print(f"the tweet's valences: best validation {best['vader'][0]:.1f} against {best['none'][0]:.1f}", end="")
         print("; kept" if gain >= SENTIMENT_MARGIN else f"; not kept (gain below {SENTIMENT_MARGIN})")
-    _, params, chosen = best["vader"] if "vader" in best and gain >= SENTIMENT_MARGIN else best["none"]
+    chosen_score, params, chosen = best["vader"] if "vader" in best and gain >= SENTIMENT_MARGIN else best["none"]
+    other_weight, best_other = None, chosen_score + OTHER_TARGETS_MARGIN
+    if args.other_targets:  # with the chosen settings, on validation only
+        for weight in OTHER_TARGET_WEIGHTS:
+            gold, predicted = [], []
+            for target in TARGETS:
+                texts, labels, weights = with_other_targets(data, target, ["train"], weight)
+                gold += data[target]["val"][1]
+                predicted += fit_predict(params, lexicon, texts, labels, data[target]["val"][0], weights)
+            score = f_avg(gold, predicted)
+            print(f"validation, other targets weighing {weight}: F_avg={score:.1f} against {chosen_score:.1f}")
+            if score >= best_other:
+                other_weight, best_other = weight, score
+        print(
+            "other targets: "
+            + (f"kept, weighing {other_weight}" if other_weight else f"not kept (gain below {OTHER_TARGETS_MARGIN})")
+        )
+        chosen = chosen | ({"other_targets": other_weight} if other_weight else {})
     gold, predicted = [], []
     for target in TARGETS:
-        (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
         test_x, test_y = data[target]["test"]
-        target_predicted = fit_predict(params, lexicon, train_x + val_x, train_y + val_y, test_x)
+        if other_weight:
+            texts, labels, weights = with_other_targets(data, target, ["train", "val"], other_weight)
+        else:
+            (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
+            texts, labels, weights = train_x + val_x, train_y + val_y, None
+        target_predicted = fit_predict(params, lexicon, texts, labels, test_x, weights)
         print(f"test {target}: F_avg={f_avg(test_y, target_predicted):.1f} ({len(test_y)} tweets)")
         gold += test_y
         predicted += target_predicted
