@@ -134,7 +134,8 @@ def _header(scored, dates, stances, actors, target_name) -> str:
 
 def shown_stances(stances: dict) -> list[str]:
     """The article stances the charts show: `uncertain` only when some rows have it."""
-    return [stance for stance in ARTICLE_STANCES if stance != UNCERTAIN or UNCERTAIN in stances.values()]
+    uncertain = UNCERTAIN in stances.values()  # one pass over the (article, actor) stances
+    return [stance for stance in ARTICLE_STANCES if stance != UNCERTAIN or uncertain]
 
 
 def _actor_chart(actors, counts, stances) -> str:
@@ -205,8 +206,9 @@ def _time_chart(actors, stances, dates) -> str:
         horizontal_spacing=0.06,
         vertical_spacing=min(0.12, 0.6 / rows),
     )
+    names = shown_stances(stances)
     for index, actor in enumerate(shown):
-        for stance in shown_stances(stances):
+        for stance in names:
             figure.add_bar(
                 name=stance,
                 legendgroup=stance,
