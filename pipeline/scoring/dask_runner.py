@@ -165,6 +165,11 @@ def skipped_list(output: Path, partition: Partition) -> Path:
     return output / "skipped" / partition.name.replace(".parquet", ".txt")
 
 
+def write_skipped_list(path: Path, problems: list[Problem]) -> None:
+    with atomic_output(path) as temporary:
+        temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+
+
 class _NothingToWrite(Exception):
     """A partition whose every input was skipped: no part file, so the next run tries it again."""
 
@@ -258,12 +263,10 @@ def score_partition(
                 if not articles:
                     raise _NothingToWrite
                 # Before the parts are in place, so a partition that skipped an input is never seen as done.
-                with atomic_output(skipped) as temporary:
-                    temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+                write_skipped_list(skipped, problems)
     except _NothingToWrite:  # no part, so the next run tries again; an earlier list now says what was skipped
         if skipped.exists():
-            with atomic_output(skipped) as temporary:
-                temporary.write_text("".join(f"{problem}\n" for problem in problems), encoding="utf-8")
+            write_skipped_list(skipped, problems)
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
