@@ -208,21 +208,15 @@ def test_a_gold_label_that_contradicts_the_passes_is_caught(tmp_path):
     (tmp_path / "labels.csv").write_text(
         "\n".join([gold[0], f"{article},{flipped}", *gold[2:]]) + "\n", encoding="utf-8"
     )
+
+    def check(gold_path: Path) -> None:
+        check_gold(read_passes(TARGET / "annotation"), TARGET / "annotation", gold_path, read_gold(gold_path, ACTORS))
+
     with pytest.raises(DataError, match=r"labels.csv:2: .* the passes/adjudication say"):
-        check_gold(
-            read_passes(TARGET / "annotation"),
-            TARGET / "annotation",
-            tmp_path / "labels.csv",
-            read_gold(tmp_path / "labels.csv", ACTORS),
-        )
+        check(tmp_path / "labels.csv")
     (tmp_path / "short.csv").write_text("\n".join([gold[0], *gold[2:]]) + "\n", encoding="utf-8")  # row 2 gone
     with pytest.raises(DataError, match=r"short.csv: .*: no gold label, where the passes/adjudication say"):
-        check_gold(
-            read_passes(TARGET / "annotation"),
-            TARGET / "annotation",
-            tmp_path / "short.csv",
-            read_gold(tmp_path / "short.csv", ACTORS),
-        )
+        check(tmp_path / "short.csv")
 
 
 def test_a_labels_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path):
