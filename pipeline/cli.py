@@ -173,6 +173,11 @@ def score(
     """Score new articles. Exit 0: all scored; 3: some input skipped (named on stderr); 1: run stopped."""
     from pipeline.scoring.pool import MAX_WORKERS_PER_CPU, available_cpus, pool_context, worker_limit
 
+    if dask is not None and workers != 1:
+        # The cluster's workers do the scoring; a pool beside them would only sit idle.
+        raise typer.BadParameter(
+            "not used with --dask: give local:N, or the cluster's own workers", param_hint="'--workers'"
+        )
     if workers > (limit := worker_limit()) and dask is None:
         # Each worker holds the model (about 0.2 GB at its peak): thousands of them fill the memory.
         raise typer.BadParameter(

@@ -711,12 +711,13 @@ def test_a_symlink_loop_among_inputs_or_as_output_is_no_traceback(trained_model,
         (["--dask", "LOCAL:1"], "'LOCAL:1': write local in lower case"),
         (["--dask", ""], "'' is not host:port"),
         (["--dask", "local:1", "--summary", "s.csv"], "'--summary': not used with --dask"),
+        (["--dask", "local:1", "--workers", "2"], "'--workers': not used with --dask: give local:N"),
     ],
 )
 def test_values_the_run_cannot_use_are_usage_errors_before_anything_starts(trained_model, tmp_path, options, says):
     """Before: an OverflowError or ValueError traceback (an unknown scheme's too, and int()'s own words for
     a port that is no number), `local:0` waited for workers forever, and `--summary` with `--dask` was
-    silently not written."""
+    silently not written, nor `--workers` used."""
     (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
     command = ["stance", "score", "--model", str(trained_model), "good.jsonl", "--output", "out", *options]
     result = run(command, tmp_path, check=False, timeout=60)
