@@ -361,6 +361,19 @@ def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
     assert result.stderr.strip() == f"skipped: {feed}:1: not valid JSON (Invalid control character at column 25)"
 
 
+def test_records_ended_by_carriage_returns_alone_are_named_as_such(trained_model, tmp_path):
+    """A file saved with classic Mac line ends is one line to JSON Lines: say why it is not JSON."""
+    feed = tmp_path / "mac.jsonl"
+    records = [{"id": "a", "text": "France objected."}, {"id": "b", "text": "Japan welcomed it."}]
+    feed.write_bytes(b"\r".join(json.dumps(r).encode() for r in records) + b"\r")
+    result = stance(trained_model, str(feed), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 1 and not (tmp_path / "o.jsonl").exists()
+    assert result.stderr.splitlines()[0] == (
+        f"skipped: {feed}:1: not valid JSON (Extra data at column 41); its records end in a carriage return, "
+        "where JSON Lines ends each with a newline"
+    )
+
+
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
 def test_a_missing_or_corrupt_model_stops_the_run_and_says_how_to_build_one(trained_model, tmp_path, damage):
     bad = tmp_path / "model.skops"

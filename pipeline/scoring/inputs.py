@@ -286,8 +286,11 @@ def _read_jsonl(
             record = json.loads(line)
         except json.JSONDecodeError as err:
             # json's messages for some errors end in " at" already ("Invalid control character at")
-            message = err.msg.removesuffix(" at")
-            yield Problem(origin, f"not valid JSON ({message} at column {err.colno})", skipped=True)
+            message = f"not valid JSON ({err.msg.removesuffix(' at')} at column {err.colno})"
+            if err.msg == "Extra data" and line[err.pos - 1 : err.pos] == "\r":
+                # A classic Mac file: its records end in CR alone, which JSON Lines does not split at.
+                message += "; its records end in a carriage return, where JSON Lines ends each with a newline"
+            yield Problem(origin, message, skipped=True)
             continue
         except RecursionError:
             yield Problem(origin, "not valid JSON here (nested too deeply)", skipped=True)
