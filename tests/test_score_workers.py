@@ -291,7 +291,7 @@ def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend
     from pipeline.scoring.scorer import scores_each_pair_alone
 
     assert scores_each_pair_alone(trained_model)  # the plain model: each pair on its own
-    assert not scores_each_pair_alone(trained_model, explain_top=3)  # the skops pipeline
+    assert not scores_each_pair_alone(trained_model, explain_top=3)  # explanations keep full batches
     # A model the plain format does not cover (the embeddings' MiniLM step) is scored by the skops pipeline
     copy = tmp_path / "model.skops"
     for source in (trained_model, metadata_path(trained_model), plain_path(trained_model)):

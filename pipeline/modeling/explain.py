@@ -10,7 +10,10 @@ features that raise a class's score raise its probability. Logistic regression
 have one per class too; a two-class model's single row belongs to the second class and is
 negated for the first.
 
-Feature names come from `model[:-1].get_feature_names_out()` and are made readable:
+The model is the skops pipeline or the plain scoring model (pipeline.modeling.plain), which holds
+the same coefficients and builds the same feature rows without scikit-learn, so one article is
+explained without its import. Feature names come from `model[:-1].get_feature_names_out()` (the
+plain model's `feature_names_out()`) and are made readable:
 `word n-gram "[this actor] opposed"`, `this actor's window: "objected to"`,
 `cue: oppose, held by this actor, negated`. A model with the features step is not
 required to be a stance model here: only a linear last step with `coef_`.
@@ -18,12 +21,15 @@ required to be a stance model here: only a linear last step with `coef_`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from pipeline.data.labels import LABELS
 from pipeline.features.tokens import OTHER_TOKEN, TARGET_TOKEN
-from pipeline.modeling.predict import classifier_scores, model_features
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 BLOCKS = {
     "words": "word n-gram",
@@ -96,10 +102,14 @@ def _cue_name(key: str) -> str:
 
 
 class Explainer:
-    """Scores and explanations of a fitted pipeline; the feature names are built once."""
+    """Scores and explanations of a fitted pipeline or plain model; the feature names are built once."""
 
-    def __init__(self, model: Pipeline):
+    def __init__(self, model):
         self.model = model
+        if hasattr(model, "feature_names_out"):  # the plain model: its arrays are the classifier's
+            self.names = [readable(name) for name in model.feature_names_out()]
+            self.coef, self.intercept = model.coef_t.T[model.label_order], model.intercept[model.label_order]
+            return
         self.names = feature_names(model)
         linear = linear_classifier(model)
         coef = np.asarray(linear.coef_, dtype=float)
@@ -108,6 +118,15 @@ class Explainer:
             coef, intercept = np.vstack([-coef, coef]), np.r_[-intercept, intercept]
         order = [list(linear.classes_).index(label) for label in LABELS]
         self.coef, self.intercept = coef[order], intercept[order]
+
+    def _features_and_scores(self, pairs):
+        if hasattr(self.model, "feature_names_out"):
+            features = self.model.features(pairs)
+            return features, self.model.probabilities(features)
+        from pipeline.modeling.predict import classifier_scores, model_features
+
+        features = model_features(self.model, pairs)
+        return features, classifier_scores(self.model.named_steps["classifier"], features)
 
     def explain(self, pairs, top: int | None = 5) -> tuple[np.ndarray, list[dict]]:
         """Class scores (LABELS order, as `class_scores` gives them) and one explanation per pair.
@@ -118,8 +137,7 @@ class Explainer:
         {"feature", "contribution"}. The contributions of all the pair's features plus the
         intercept equal the score.
         """
-        features = model_features(self.model, pairs)
-        scores = classifier_scores(self.model.named_steps["classifier"], features)
+        features, scores = self._features_and_scores(pairs)
         rows = features.tocsr() if hasattr(features, "tocsr") else np.asarray(features)
         explanations = []
         for i, k in enumerate(scores.argmax(axis=1)):

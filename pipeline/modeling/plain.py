@@ -120,12 +120,23 @@ class PlainModel:
 
     def class_scores(self, pairs: list[dict]) -> np.ndarray:
         """Per-class probabilities in LABELS order, one row per candidate pair (a dict)."""
+        return self.probabilities(self.features(pairs))
+
+    def features(self, pairs: list[dict]):
+        """The feature matrix (CSR), one row per candidate pair: what the skops pipeline's `model[:-1]` gives."""
         rows = self.pair_rows.view_rows(list(pairs), token_lists=self.token_lists)
-        features = sp.hstack([block.transform(rows) for block in self.blocks]).tocsr()
+        return sp.hstack([block.transform(rows) for block in self.blocks]).tocsr()
+
+    def probabilities(self, features) -> np.ndarray:
+        """Per-class probabilities in LABELS order of a feature matrix."""
         scores = features @ self.coef_t + self.intercept
         if self.temperature is not None:
             scores = scores / self.temperature
         return softmax(scores)[:, self.label_order]
+
+    def feature_names_out(self) -> list[str]:
+        """Every column's name, `block__term`, as the skops pipeline's `get_feature_names_out` gives it."""
+        return [f"{block.name}__{term}" for block in self.blocks for term in block.terms]
 
     @classmethod
     def read(cls, path: Path, data: bytes) -> PlainModel:

@@ -57,10 +57,9 @@ class Scorer:
     """A loaded model and the actor registry it was trained with.
 
     The model is the plain scoring model (pipeline.modeling.plain) where the train stage could
-    write one, which loads without scikit-learn; otherwise, and for explanations, the skops
-    pipeline. Both give the same numbers. With `explain_top` K > 0 each pair row gets an
-    `explanation`: the K features that pushed most toward its predicted class, with their exact
-    contributions (pipeline.modeling.explain).
+    write one, which loads without scikit-learn; otherwise the skops pipeline. Both give the same
+    numbers. With `explain_top` K > 0 each pair row gets an `explanation`: the K features that
+    pushed most toward its predicted class, with their exact contributions (pipeline.modeling.explain).
     """
 
     def __init__(self, model, registry: ActorRegistry, explain_top: int = 0):
@@ -80,7 +79,7 @@ class Scorer:
 
         folder = finetuned_folder(model_path)
         preset = check_preset(folder, read_metadata(model_path), explain=explain_top > 0)  # before any loading
-        scorer = None if explain_top else cls.load_plain(model_path)
+        scorer = cls.load_plain(model_path, explain_top)
         if scorer is None:
             from pipeline.modeling.persist import load_model
 
@@ -93,13 +92,13 @@ class Scorer:
         return scorer
 
     @classmethod
-    def load_plain(cls, model_path: str | Path) -> Scorer | None:
+    def load_plain(cls, model_path: str | Path, explain_top: int = 0) -> Scorer | None:
         """A scorer on the plain model, which loads without scikit-learn; None where the model has none."""
         from pipeline.modeling.plain import load_plain
 
         metadata = read_metadata(model_path)
         model = load_plain(model_path, metadata)
-        return None if model is None else cls(model, ActorRegistry.from_dict(metadata["registry"]))
+        return None if model is None else cls(model, ActorRegistry.from_dict(metadata["registry"]), explain_top)
 
     def class_scores(self, pairs: list[dict]):
         """Per-class probabilities in LABELS order, one row per candidate pair."""
@@ -356,7 +355,7 @@ def score_batches(
                 results = scorer.score_batch(item)
                 yield finish(results) if finish else results
         return
-    context = pool_context(None if explain_top else model_path)  # explanations need the skops model
+    context = pool_context(None if explain_top else model_path)  # the preloaded scorer explains nothing
     threads = max(1, (os.cpu_count() or 1) // workers)
     # Decided before the pool starts: creating it waits for the workers' server, so this costs the run nothing.
     tail_pieces = TAIL_PIECES_PER_WORKER * workers if scores_each_pair_alone(model_path, explain_top) else 1
@@ -380,7 +379,7 @@ def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool
     The plain model does, to the last bit, so a pool may cut the last batches smaller and still
     write what one process writes. A MiniLM encoder (the embeddings, the fine-tuned preset) encodes
     the texts of a batch together, and its numbers can move in their last bits with the batch
-    (tests/test_embeddings.py caught it); the skops pipeline (explanations) is left as it was too."""
+    (tests/test_embeddings.py caught it). A run with explanations keeps full batches, as it always has."""
     from pipeline.modeling.finetuned import finetuned_folder, read_manifest
 
     try:
