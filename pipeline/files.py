@@ -34,6 +34,38 @@ def files_sha256(paths) -> str:
     return digest.hexdigest()
 
 
+def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(every file below `folder`, sorted; [(a folder below it that could not be read, why)]).
+
+    Links to folders are followed, each folder read once however many links lead to it (a link
+    back up is no loop); `Path.rglob` leaves linked folders out and passes over unreadable ones
+    without a word. The files are whatever is not a folder: links to nothing, pipes and devices too."""
+    files, unreadable, seen = [], [], set()
+
+    def visit(directory: Path) -> None:
+        try:
+            status = directory.stat()
+            if (status.st_dev, status.st_ino) in seen:
+                return
+            seen.add((status.st_dev, status.st_ino))
+            entries = list(os.scandir(directory))
+        except OSError as err:
+            unreadable.append((directory, _reason(err)))
+            return
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()  # through a link
+            except OSError:
+                is_folder = False
+            if is_folder:
+                visit(Path(entry.path))
+            else:
+                files.append(Path(entry.path))
+
+    visit(folder)
+    return sorted(files), sorted(unreadable)
+
+
 # A registry or template file is a few kilobytes; anything far larger is a mistake
 # (or an attack), and refusing it early keeps a YAML bomb from eating memory.
 MAX_DATA_FILE_BYTES = 5_000_000

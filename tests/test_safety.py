@@ -766,6 +766,47 @@ def test_a_dangling_txt_link_in_an_input_folder_is_named_not_dropped(trained_mod
     assert result.returncode == 0 and json.loads(result.stdout.splitlines()[0])["actor"] == "france"
 
 
+def test_linked_folders_are_read_once_and_pipes_and_unreadable_folders_are_named(trained_model, tmp_path):
+    """`Path.rglob` left linked folders out, and unreadable folders, pipes and devices, without a word (exit 0)."""
+    folder, elsewhere = tmp_path / "articles", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    (folder / "a.txt").write_text("France opposes the NATO office in Japan.\n", encoding="utf-8")
+    (elsewhere / "b.txt").write_text("Japan welcomes the NATO office in Tokyo.\n", encoding="utf-8")
+    (folder / "more").symlink_to(elsewhere, target_is_directory=True)
+    (folder / "again").symlink_to(elsewhere, target_is_directory=True)  # the same folder twice: read once
+    (elsewhere / "up").symlink_to(folder, target_is_directory=True)  # a loop
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    command = [
+        "stance",
+        "score",
+        "--model",
+        str(trained_model),
+        "articles",
+        "--summary",
+        "s.csv",
+        "--output",
+        "o.jsonl",
+    ]
+    result = run(command, tmp_path, check=False, timeout=120)
+    assert result.returncode == 3 and result.stderr.splitlines() == [
+        f"skipped: articles/{name}: not a regular file; name it on its own to read a pipe"
+        for name in ("pipe.txt", "zero.txt")
+    ]
+    assert sorted({row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")}) == ["a", "b"]
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    if as_user and not shutil.which("setpriv"):
+        pytest.skip("root reads any folder, and setpriv is not here to drop that")
+    locked = folder / "locked"
+    locked.mkdir(mode=0)
+    try:
+        result = run([*as_user, *command], tmp_path, check=False, timeout=120)
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 3 and "skipped: articles/locked: cannot read folder: permission denied" in result.stderr
+
+
 def test_a_report_reads_a_summary_csv_a_spreadsheet_saved_with_a_byte_order_mark(trained_model, tmp_path):
     """The mark was read as part of `article_id`, so the column was said to be missing."""
     (tmp_path / "good.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
-from pipeline.files import NotText, decode_text
+from pipeline.files import NotText, decode_text, files_below
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
@@ -59,7 +59,13 @@ def _files(inputs: list[str]) -> Iterator[Path]:
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS)
+            below, unreadable = files_below(path)
+            for folder, reason in unreadable:
+                raise DataError(folder, None, f"cannot read folder: {reason}")
+            files = [p for p in below if p.suffix.lower() in FORMATS]
+            for file in files:
+                if not file.is_file():  # a pipe would wait forever; a link to nothing holds no rows
+                    raise DataError(file, None, "not a regular file" if file.exists() else "a link to nothing")
             if not files:
                 raise DataError(name, None, f"folder holds no {', '.join(FORMATS)} files of scored rows")
             yield from files

@@ -22,6 +22,7 @@ from pipeline.files import (
     MAX_ARTICLE_CHARS,  # longer ones are skipped (raise it with --max-article-chars)
     NotText,
     decode_text,
+    files_below,
     text_encoding,
 )
 
@@ -60,6 +61,7 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
     A folder is read as every .txt below it; a folder with no .txt files is read as its
     .jsonl and .parquet files (shards of a large corpus). Beside .txt files a .jsonl is most
     often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says.
+    Linked folders below are read too; a folder that cannot be read, a pipe or a device is named.
     A file named on its own is read as text unless its extension says it is data this
     reader does not take (.json, .csv...): read as text, its syntax would be scored as sentences.
     """
@@ -68,16 +70,19 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
         if name == "-":
             yield "stdin", name
         elif path.is_dir():
-            below = [p for p in path.rglob("*") if p.suffix.lower() == ".txt"]
-            files = sorted(p for p in below if p.is_file())
-            if files:  # a link to nothing beside them is named by its reader, not dropped unseen
-                files = sorted(files + [p for p in below if p.is_symlink() and not p.exists()])
-            if not files:
-                files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".jsonl", ".parquet"))
-            if not files:
-                yield Problem(str(path), "folder holds no .txt, .jsonl or .parquet files", skipped=True)
+            below, unreadable = files_below(path)
+            for folder, reason in unreadable:
+                yield Problem(str(folder), f"cannot read folder: {reason}", skipped=True)
+            files = [p for p in below if p.suffix.lower() == ".txt"]
+            if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
+                files = [p for p in below if p.suffix.lower() in (".jsonl", ".parquet")]
             for file in files:
-                yield _kind(file), str(file)
+                if file.exists() and not file.is_file():  # a pipe or a device: reading it could wait forever
+                    yield Problem(str(file), "not a regular file; name it on its own to read a pipe", skipped=True)
+                else:  # a link to nothing is named by its reader, not dropped unseen
+                    yield _kind(file), str(file)
+            if not files and not unreadable:
+                yield Problem(str(path), "folder holds no .txt, .jsonl or .parquet files", skipped=True)
         elif not path.exists():
             yield Problem(str(path), "no such file or folder", skipped=True)
         elif path.suffix.lower() in NOT_ARTICLES:
