@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,10 @@ def files_sha256(paths) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+# json.loads raises a bare ValueError, not a JSONDecodeError, for an integer longer than Python reads.
+LONG_NUMBER = f"not read here: a number of more than {sys.get_int_max_str_digits():,} digits"
 
 
 def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:

@@ -205,6 +205,18 @@ def test_a_label_studio_export_nested_too_deeply_is_one_line_naming_its_line(par
     assert not (tmp_path / "passes").exists()
 
 
+def test_a_label_studio_export_with_a_number_longer_than_python_reads_is_one_line_naming_its_line(params, tmp_path):
+    tasks = LABEL_STUDIO.read_text(encoding="utf-8").rstrip().removesuffix("]")
+    export = tmp_path / "export.json"
+    export.write_text(f'{tasks},\n{{"id": {"9" * 4301}}}\n]\n', encoding="utf-8")
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(export), "bob", folder=tmp_path / "passes")
+    assert caught.value.problems[0] == (
+        f"{export}:{tasks.count(chr(10)) + 2}: not read here: a number of more than 4,300 digits"
+    )
+    assert not (tmp_path / "passes").exists()
+
+
 def test_a_pass_is_never_overwritten_silently(params, tmp_path):
     passes = tmp_path / "passes"
     import_pass(params, str(LABEL_STUDIO), "bob", folder=passes)

@@ -323,6 +323,9 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         lines[0] + "\n" + lines[1].replace(json.dumps(sentence), '"\\ud800"') + "\n"
     )
     (tmp_path / "nested.jsonl").write_text(lines[0] + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "long.jsonl").write_text(
+        lines[0] + "\n" + lines[1].replace("{", '{"n": ' + "9" * 4301 + ", ", 1) + "\n"
+    )
     (tmp_path / "legacy.jsonl").write_bytes(
         (lines[0] + "\n" + lines[1].replace("{", "{\x92", 1) + "\n").encode("latin-1", "replace")
     )
@@ -344,6 +347,7 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         str(report): f"{report}: --output is the input",
         str(tmp_path / "surrogate.jsonl"): f"{tmp_path / 'surrogate.jsonl'}:2: an unpaired surrogate escape",
         str(tmp_path / "nested.jsonl"): f"{tmp_path / 'nested.jsonl'}:2: not valid JSON here (nested too deeply)",
+        str(tmp_path / "long.jsonl"): f"{tmp_path / 'long.jsonl'}:2: not read here: a number of more than 4,300 digits",
         str(tmp_path / "legacy.jsonl"): f"{tmp_path / 'legacy.jsonl'}:2: not UTF-8 (byte 0x92 at column 2)",
         str(
             tmp_path / "cut.csv"

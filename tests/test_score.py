@@ -557,6 +557,27 @@ def test_a_nested_line_within_the_length_limit_is_named_as_invalid_json(tmp_path
     assert str(problem) == f"skipped: {feed}:1: not valid JSON here (nested too deeply)"
 
 
+def test_a_number_longer_than_python_reads_skips_its_own_line(trained_model, tmp_path):
+    """json.loads raises a bare ValueError for an integer of more than 4,300 digits: a traceback lost every line."""
+    feed = tmp_path / "feed.jsonl"
+    good = {"id": "a", "text": "France objected to the NATO office in Tokyo."}
+    feed.write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                '{"id": "b", "text": "NATO.", "views": ' + "9" * 4301 + "}",
+                json.dumps(good | {"id": "c"}),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = stance(trained_model, str(feed), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert result.stderr == f"skipped: {feed}:2: not read here: a number of more than 4,300 digits\n"
+    assert {row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")} == {"a", "c"}
+
+
 def test_a_text_input_that_never_ends_is_read_no_further_than_an_article_can_be(tmp_path):
     # A device reports size 0 whatever it holds; the reader stops after max_chars * 4 bytes.
     [problem] = read_inputs(["/dev/zero"], max_chars=1000)

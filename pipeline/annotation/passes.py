@@ -19,6 +19,7 @@ import csv
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 from pipeline.annotation.export import STANCE_CONTROL
@@ -27,7 +28,7 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, gold_key, read_gold
 from pipeline.errors import DataError
-from pipeline.files import read_text_file
+from pipeline.files import LONG_NUMBER, read_text_file
 from pipeline.params import Params
 
 MAX_PROBLEMS_SHOWN = 20  # a file of wrong rows (the wrong file, a shifted column) is one mistake, not a page each
@@ -119,6 +120,10 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
         return [], [f"{path}:{err.lineno}: not valid JSON: {err.msg}"]
     except RecursionError:  # json recurses once per level of nesting; an export nests a few levels
         return [], [f"{path}:{_deepest_line(text)}: not valid JSON here (nested too deeply)"]
+    except ValueError:
+        digits = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1}}}", text)
+        line = text.count("\n", 0, digits.start() if digits else 0) + 1
+        return [], [f"{path}:{line}: {LONG_NUMBER}"]
     if not isinstance(tasks, list):
         return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
     rows, problems = [], []

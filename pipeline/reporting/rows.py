@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
-from pipeline.files import NotText, decode_text, files_below
+from pipeline.files import LONG_NUMBER, NotText, decode_text, files_below
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
@@ -123,6 +123,8 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
             raise DataError(path, number, f"not valid JSON ({err.msg} at column {err.colno})") from None
         except RecursionError:
             raise DataError(path, number, "not valid JSON here (nested too deeply)") from None
+        except ValueError:
+            raise DataError(path, number, LONG_NUMBER) from None
         if not isinstance(record, dict):
             raise DataError(path, number, "a JSON object (one scored row) is expected")
         if "\\u" in line:
@@ -245,7 +247,7 @@ def _explanation(path, line, value) -> list[dict] | None:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             value = None
     if not isinstance(value, list) or not all(
         isinstance(item, dict) and isinstance(item.get("feature"), str) for item in value

@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from pipeline.errors import shown
 from pipeline.files import (
+    LONG_NUMBER,
     MAX_ARTICLE_CHARS,  # longer ones are skipped (raise it with --max-article-chars)
     NotText,
     decode_text,
@@ -299,6 +300,9 @@ def _read_jsonl(
             continue
         except RecursionError:
             yield Problem(origin, "not valid JSON here (nested too deeply)", skipped=True)
+            continue
+        except ValueError:
+            yield Problem(origin, LONG_NUMBER, skipped=True)
             continue
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
