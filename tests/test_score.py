@@ -278,6 +278,21 @@ def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(trained
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_fail_fast_on_standard_output_says_how_many_rows_went_out_before_it(trained_model, tmp_path):
+    """Rows on standard output are not renamed into place: the error said no output was written."""
+    feed = tmp_path / "feed.jsonl"
+    good = [json.dumps({"id": f"a{i}", "text": "France blocked the liaison office."}) for i in range(600)]
+    feed.write_text("\n".join([*good, "not json"]) + "\n", encoding="utf-8")
+    result = stance(trained_model, str(feed), "--fail-fast", "--summary", str(tmp_path / "s.csv"))
+    rows = result.stdout.splitlines()
+    assert result.returncode == 1 and rows and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: stopped at the first bad input (--fail-fast); {len(rows)} pair rows had gone to standard output "
+        "before it; no file was written"
+    )
+    assert not (tmp_path / "s.csv").exists()
+
+
 def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trained_model, tmp_path):
     empty, output = tmp_path / "empty.txt", tmp_path / "o.jsonl"
     empty.write_text("", encoding="utf-8")

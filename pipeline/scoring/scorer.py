@@ -538,7 +538,10 @@ def run_score(
                 print(batch, file=sys.stderr)
                 skipped += batch.skipped
                 if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
-                    raise FailFast(str(batch))
+                    stop = FailFast(str(batch))
+                    if output in (None, "-") and pairs:  # standard output is not renamed into place
+                        stop.outcome = f"{pairs} pair rows had gone to standard output before it; no file was written"
+                    raise stop
                 continue
             write_pairs(batch.pairs)
             if write_summary:
