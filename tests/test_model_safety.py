@@ -165,6 +165,18 @@ def test_a_truncated_model_file_beside_its_plain_model_is_refused_in_one_line(tr
     assert "dvc repro" in result.stderr and not output.exists()
 
 
+@pytest.mark.parametrize("given", ["", ".", "/", "folder"])
+def test_a_folder_given_as_the_model_is_refused_in_one_line(tmp_path, given):
+    """`--model ""`, `.` or a folder ended in a ValueError traceback (a folder's path has no suffix to change)."""
+    (tmp_path / "folder").mkdir()
+    for extra in ((), ("--workers", "2")):
+        command = ["stance", "score", str(ARTICLE), "--model", given, "--output", "out.jsonl", *extra]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert result.stderr.endswith(": is a folder, not a model file; give its model.skops (models/model.skops)\n")
+        assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_a_model_whose_cue_lexicon_is_of_an_older_feature_set_is_refused_in_one_line(trained_model, tmp_path):
     """Even with a model.json that vouches for it: --explain used to fail with a KeyError at the first pair."""
     model, _ = load_model(trained_model)

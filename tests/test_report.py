@@ -17,6 +17,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -323,6 +324,14 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         lines[0] + "\n" + lines[1].replace(json.dumps(sentence), '"\\ud800"') + "\n"
     )
     (tmp_path / "nested.jsonl").write_text(lines[0] + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "infinite.jsonl").write_text(
+        lines[0] + "\n" + re.sub(r'"sentence_index": \d+', '"sentence_index": Infinity', lines[1]) + "\n"
+    )
+    rows = pq.read_table(scored / "pairs.parquet")
+    bytes_cell = pa.array([b"x\xffy", *[s.encode() for s in rows.column("sentence").to_pylist()[1:]]]).view(pa.string())
+    pq.write_table(
+        rows.set_column(rows.column_names.index("sentence"), "sentence", bytes_cell), tmp_path / "bytes.parquet"
+    )
     (tmp_path / "long.jsonl").write_text(
         lines[0] + "\n" + lines[1].replace("{", '{"n": ' + "9" * 4301 + ", ", 1) + "\n"
     )
@@ -347,6 +356,12 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
         str(report): f"{report}: --output is the input",
         str(tmp_path / "surrogate.jsonl"): f"{tmp_path / 'surrogate.jsonl'}:2: an unpaired surrogate escape",
         str(tmp_path / "nested.jsonl"): f"{tmp_path / 'nested.jsonl'}:2: not valid JSON here (nested too deeply)",
+        str(
+            tmp_path / "infinite.jsonl"
+        ): f"{tmp_path / 'infinite.jsonl'}:2: 'sentence_index' is inf; a number is expected",
+        str(
+            tmp_path / "bytes.parquet"
+        ): f"{tmp_path / 'bytes.parquet'}:1: 'sentence' holds bytes that are not UTF-8, not text",
         str(tmp_path / "long.jsonl"): f"{tmp_path / 'long.jsonl'}:2: not read here: a number of more than 4,300 digits",
         str(tmp_path / "legacy.jsonl"): f"{tmp_path / 'legacy.jsonl'}:2: not UTF-8 (byte 0x92 at column 2)",
         str(

@@ -376,6 +376,19 @@ def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
     assert result.stderr.strip() == f"skipped: {feed}:1: not valid JSON (Invalid control character at column 25)"
 
 
+def test_an_ndjson_file_is_read_as_json_lines_not_as_the_text_of_one_article(trained_model, tmp_path):
+    """.ndjson is another name for JSONL: read as text, its syntax was scored as one article's sentences."""
+    record = {"id": "a", "text": "France objected to the NATO office in Tokyo."}
+    (tmp_path / "feed.ndjson").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    (tmp_path / "feed.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    for name in ("feed.ndjson", "feed.jsonl"):
+        assert (
+            stance(trained_model, str(tmp_path / name), "--output", str(tmp_path / f"{name}.out.jsonl")).returncode == 0
+        )
+    rows = read_jsonl(tmp_path / "feed.ndjson.out.jsonl")
+    assert rows == read_jsonl(tmp_path / "feed.jsonl.out.jsonl") and rows[0]["article_id"] == "a"
+
+
 def test_records_ended_by_carriage_returns_alone_are_named_as_such(trained_model, tmp_path):
     """A file saved with classic Mac line ends is one line to JSON Lines: say why it is not JSON."""
     feed = tmp_path / "mac.jsonl"

@@ -103,6 +103,8 @@ def read_metadata(path: str | Path = MODEL) -> dict:
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, f"model file not found; {_where_it_is(path) or BUILD_HINT}")
+    if path.is_dir():  # ".", "/" or an empty --model: a folder has no model.json beside it
+        raise DataError(path, None, f"is a folder, not a model file; give its model.skops ({MODEL})")
     try:
         metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -164,7 +164,25 @@ def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
         raise  # a file that cannot be read: the caller says so
     except Exception as err:  # pyarrow raises several kinds for a file that is not Parquet
         raise DataError(path, None, f"not a readable Parquet file ({type(err).__name__})") from None
-    return table.column_names, list(enumerate(table.to_pylist(), start=1))
+    try:
+        records = table.to_pylist()
+    except UnicodeDecodeError:  # a string cell written from bytes that are not UTF-8: name its row and column
+        row, name = next(
+            (i, name)
+            for i in range(table.num_rows)
+            for name in table.column_names
+            if not _decodes(table.column(name).slice(i, 1))
+        )
+        raise DataError(path, row + 1, f"{name!r} holds bytes that are not UTF-8, not text") from None
+    return table.column_names, list(enumerate(records, start=1))
+
+
+def _decodes(column) -> bool:
+    try:
+        column.to_pylist()
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _pair_row(path: Path, line: int, record: dict) -> dict:
@@ -212,7 +230,7 @@ def _number(path, line, record, name, kind):
     value = record.get(name)
     try:
         number = kind(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # int(inf) overflows
         number = None
     if number is None or isinstance(value, bool) or (kind is float and not math.isfinite(number)):
         raise DataError(path, line, f"{name!r} is {value!r}; a number is expected")

@@ -76,7 +76,7 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
                 yield Problem(str(folder), f"cannot read folder: {reason}", skipped=True)
             files = [p for p in below if p.suffix.lower() == ".txt"]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
-                files = [p for p in below if p.suffix.lower() in (".jsonl", ".parquet")]
+                files = [p for p in below if p.suffix.lower() in _DATA_KINDS]
             for file in files:
                 if file.exists() and not file.is_file():  # a pipe or a device: reading it could wait forever
                     yield Problem(str(file), "not a regular file; name it on its own to read a pipe", skipped=True)
@@ -102,8 +102,11 @@ NOT_ARTICLES = {
 }
 
 
+_DATA_KINDS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}  # .ndjson: another name for JSONL
+
+
 def _kind(path: Path) -> str:
-    return {".jsonl": "jsonl", ".parquet": "parquet"}.get(path.suffix.lower(), "txt")
+    return _DATA_KINDS.get(path.suffix.lower(), "txt")
 
 
 def read_source(
