@@ -158,7 +158,8 @@ def score(
         metavar="K",
         min=0,
         help="Add to each pair row the K features that pushed most toward its stance, with their "
-        "contributions to the linear score (an `explanation` column).",
+        "contributions to the linear score (an `explanation` column); a K past the features that "
+        "pushed toward it goes on to those that pushed against it (negative), every feature at most.",
     ),
     min_confidence: float = typer.Option(
         0.0,

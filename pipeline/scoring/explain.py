@@ -5,7 +5,8 @@
         print(row["actor"], row["stance"], row["explanation"])
 
 Each row is a `stance score` pair row plus `explanation`: the `top` features that
-pushed most toward its stance, as {"feature", "contribution"}, largest first. A
+pushed most toward its stance, as {"feature", "contribution"}, largest first (past the
+ones that pushed toward it, those that pushed against it, with negative contributions). A
 contribution is the feature's value times the linear classifier's coefficient for that
 class, so all of a pair's contributions plus the class's intercept are its score
 exactly (pipeline.modeling.explain).
