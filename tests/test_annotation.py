@@ -121,6 +121,26 @@ def test_each_bad_csv_row_is_one_line_with_file_and_line(params, tmp_path, row, 
     assert not (tmp_path / "passes").exists()
 
 
+def test_a_csv_with_a_column_named_twice_or_a_quote_never_closed_is_named_where_it_is(params, tmp_path):
+    """A header with `label` twice imported the last column's labels without a word; a quote opened and not
+    closed was named at the line where the swallowed record ended, as a wrong count of fields."""
+    twice = write(
+        tmp_path / "twice.csv",
+        ["article_id,sentence,actor,label,label", f'{ARTICLE},"{SENTENCE}",japan,support,neutral'],
+    )
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(twice), "alice", folder=tmp_path / "passes")
+    assert (
+        caught.value.problems[0]
+        == f"{twice}:1: column 'label' appears twice in the header; keep the header the export wrote"
+    )
+    unclosed = write(tmp_path / "unclosed.csv", [HEADER, GOOD, f'{ARTICLE},"{SENTENCE}","japan,support', GOOD, GOOD])
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(unclosed), "alice", folder=tmp_path / "passes")
+    assert caught.value.problems[0].startswith(f"{unclosed}:3: not valid CSV: ")
+    assert not (tmp_path / "passes").exists()
+
+
 def test_a_file_of_bad_rows_shows_the_first_problems_and_counts_the_rest(params, tmp_path):
     batch = write(tmp_path / "batch.csv", [HEADER, *[f'{ARTICLE},"{SENTENCE}",japan,,support'] * 1000])
     with pytest.raises(RowProblems) as caught:
@@ -286,6 +306,28 @@ def test_disagreements_must_be_adjudicated_before_the_merge(params, tmp_path):
     assert [tuple(row[:3]) for row in added] == keys[:-1]
     assert Path(params.data.labels).read_bytes().startswith(gold_before)
     assert merge(params, passes, disagreements) == []  # idempotent
+
+
+def test_columns_a_person_added_to_the_disagreements_file_are_kept_when_agree_rewrites_it(params, tmp_path):
+    """A `reason` column written beside the finals (as adjudication.csv has) was dropped without a word."""
+    bob = ls_labels()
+    keys = list(bob)
+    alice = dict(bob)
+    for key in keys[:2]:
+        alice[key] = next(label for label in LABELS if label != bob[key])
+    passes, disagreements = tmp_path / "passes", tmp_path / "disagreements.csv"
+    write_pass(passes / "alice.csv", alice)
+    write_pass(passes / "bob.csv", bob)
+    agree(passes, disagreements)
+    header, first, second = disagreements.read_text(encoding="utf-8").splitlines()
+    disagreements.write_text(
+        "\n".join([f"{header},reason", f'{first}{bob[keys[0]]},"the guide, rule 5"', f"{second},"]) + "\n",
+        encoding="utf-8",
+    )
+    write_pass(passes / "carol.csv", bob)  # a third pass: agree rewrites the file with a column more
+    rows = agree(passes, disagreements)
+    assert [(r["final"], r["reason"]) for r in rows] == [(bob[keys[0]], "the guide, rule 5"), ("", "")]
+    assert disagreements.read_text(encoding="utf-8").splitlines()[0].endswith(",label_carol,final,reason")
 
 
 @pytest.mark.parametrize(

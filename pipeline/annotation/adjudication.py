@@ -76,6 +76,19 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
     return finals
 
 
+def added_columns(path: Path) -> tuple[list[str], dict[GoldKey, dict[str, str]]]:
+    """(the columns a person added to the disagreements file, such as a `reason`; {key: their cells}),
+    so that rewriting the file keeps them."""
+    if not path.exists():
+        return [], {}
+    columns, cells = [], {}
+    for _, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
+        if not columns:
+            columns = [c for c in row if c not in DISAGREEMENT_KEY and c != "final" and not c.startswith("label_")]
+        cells[tuple(row[c] for c in DISAGREEMENT_KEY)] = {c: row[c] for c in columns}
+    return columns, cells
+
+
 def agree(passes_folder: Path, disagreements: Path) -> list[dict]:
     """`stance label agree`: print kappas, write the disagreements file; return its rows."""
     with store_lock(passes_folder.parent):  # finals are read from the file this rewrites
@@ -95,14 +108,16 @@ def _agree(passes_folder: Path, disagreements: Path) -> list[dict]:
         shown = "n/a" if math.isnan(value) else f"{value:.3f}"
         print(f"Cohen's kappa {a}-{b}: {shown} over {shared} pairs both labelled")
     previous = read_finals(disagreements)
+    added, cells = added_columns(disagreements)
     rows = []
     for key, by_annotator in pair_labels(passes).items():
         if len(set(by_annotator.values())) > 1:
             row = dict(zip(DISAGREEMENT_KEY, key))
             row.update({f"label_{name}": by_annotator.get(name, "") for name in names})
             row["final"] = previous.get(key, ("", 0))[0]
+            row.update(cells.get(key) or dict.fromkeys(added, ""))
             rows.append(row)
-    fields = [*DISAGREEMENT_KEY, *(f"label_{name}" for name in names), "final"]
+    fields = [*DISAGREEMENT_KEY, *(f"label_{name}" for name in names), "final", *added]
     write_csv(disagreements, fields, rows)
     settled = sum(bool(row["final"]) for row in rows)
     print(

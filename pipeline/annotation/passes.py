@@ -16,7 +16,6 @@ unless `replace` is set, which replaces the whole pass.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import sys
@@ -26,7 +25,17 @@ from pipeline.annotation.export import STANCE_CONTROL
 from pipeline.annotation.store import check_name, known_articles, read_pass, store_lock, write_pass
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
-from pipeline.data.labels import LABEL_COLUMNS, LABELS, MAX_LABEL_FILE_BYTES, GoldKey, gold_key, read_gold
+from pipeline.data.labels import (
+    LABEL_COLUMNS,
+    LABELS,
+    MAX_LABEL_FILE_BYTES,
+    GoldKey,
+    NumberedLines,
+    csv_reason,
+    gold_key,
+    read_gold,
+    repeated_column,
+)
 from pipeline.errors import DataError
 from pipeline.files import LONG_NUMBER, read_text_file
 from pipeline.params import Params
@@ -53,21 +62,29 @@ def _short(sentence: str, limit: int = 60) -> str:
 
 def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from a filled CSV; `where` is `file:line`."""
-    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        return [], [f"{path}:1: header lacks column(s) {', '.join(missing)}; keep the header the export wrote"]
+    lines = NumberedLines(read_text_file(path, MAX_LABEL_FILE_BYTES))
+    # strict: a quote never closed is named where it opens, not a field that swallows the rest of the file
+    reader = csv.DictReader(lines, strict=True)
     rows, problems = [], []
     try:
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
+        header = list(reader.fieldnames or [])
+        if repeated := repeated_column(header):
+            return [], [f"{path}:1: column {repeated!r} appears twice in the header; keep the header the export wrote"]
+        missing = [c for c in LABEL_COLUMNS if c not in header]
+        if missing:
+            return [], [f"{path}:1: header lacks column(s) {', '.join(missing)}; keep the header the export wrote"]
+        while True:
+            lines.record_start = None
+            row = next(reader, None)
+            if row is None:
+                break
+            where = f"{path}:{lines.start()}"
             if None in row or any(row.get(c) is None for c in LABEL_COLUMNS):  # more fields than the header, or fewer
                 problems.append(f"{where}: wrong number of fields; quote any field that contains a comma")
                 continue
             rows.append((where, gold_key(row), row["label"]))
     except csv.Error as err:
-        problems.append(f"{path}:{reader.line_num}: not valid CSV: {err}")
+        problems.append(f"{path}:{lines.start()}: not valid CSV: {csv_reason(err)}")
     return rows, problems
 
 

@@ -127,11 +127,13 @@ def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FIL
     """(line, row) for each row of the CSV file at `path`, whose header must hold `columns` (be
     exactly them, if `exact`). A missing column, a row without one field per column, or text that
     is not valid CSV stops the read with its line: a hand-edited file never half-reads."""
-    lines = _NumberedLines(read_text_file(path, max_bytes))
+    lines = NumberedLines(read_text_file(path, max_bytes))
     # strict: a quote never closed is an error, not a field that swallows the rest of the file
     reader = csv.DictReader(lines, strict=True)
     try:
         header = list(reader.fieldnames or [])
+        if repeated := repeated_column(header):
+            raise DataError(path, 1, f"column {repeated!r} appears twice in the header; keep one")
         if exact and header != list(columns):
             raise DataError(path, 1, f"the header must be {','.join(columns)}")
         missing = [c for c in columns if c not in header]
@@ -146,11 +148,20 @@ def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FIL
                 raise DataError(path, lines.start(), "wrong number of fields; quote any field that contains a comma")
             yield lines.start(), row
     except csv.Error as err:
-        reason = "a quote opened here is never closed" if "unexpected end of data" in str(err) else err
-        raise DataError(path, lines.start(), f"not valid CSV: {reason}") from None
+        raise DataError(path, lines.start(), f"not valid CSV: {csv_reason(err)}") from None
 
 
-class _NumberedLines:
+def csv_reason(err: csv.Error) -> str:
+    """What a strict csv reader's error means, in the words of the person who edited the file."""
+    return "a quote opened here is never closed" if "unexpected end of data" in str(err) else str(err)
+
+
+def repeated_column(header: list[str]) -> str | None:
+    """The first column name the header holds twice: a DictReader would silently keep the last one's cells."""
+    return next((name for i, name in enumerate(header) if name in header[:i]), None)
+
+
+class NumberedLines:
     """The lines of a text, for csv, remembering where the record being read starts: a record may span
     lines, and the blank lines before it are skipped."""
 
