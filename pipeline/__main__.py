@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import os
 import sys
 
 from pipeline.paths import MODEL
@@ -25,6 +26,8 @@ from pipeline.paths import MODEL
 
 def main() -> None:
     atexit.register(gc.freeze)  # first registered, so the last to run (handlers run last in, first out)
+    if sys.stderr is None:  # started with it closed (`2>&-`, some daemons): the run goes on, its messages unread
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # open as long as the process
     model = early_pool_model(sys.argv[1:])
     if model is not None:
         from pipeline.scoring.pool import pool_context

@@ -659,6 +659,22 @@ def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(
 ONE_ARTICLE = '{"id": "a", "text": "France opposes the NATO office in Japan."}\n'
 
 
+def test_a_closed_standard_output_or_error_is_a_clear_stop_or_no_matter(trained_model, tmp_path):
+    """`>&-`: an AttributeError traceback; `2>&-`: exit 1 and nothing written, with no word anywhere."""
+    article, output = ROOT / "seeds/000_5ea5e603efdd03d0.txt", tmp_path / "pairs.jsonl"
+
+    def score(redirect: str) -> subprocess.CompletedProcess:
+        command = f"'{BIN / 'stance'}' score --model '{trained_model}' '{article}' {redirect}"
+        return subprocess.run(command, shell=True, capture_output=True, text=True, executable="/bin/bash")
+
+    no_stdout = score(">&-")
+    assert no_stdout.returncode == 1 and no_stdout.stderr == (
+        "error: --output: standard output is closed; give a file path (nothing was written)\n"
+    )
+    no_stderr = score(f"--output '{output}' 2>&-")
+    assert no_stderr.returncode == 0 and output.read_text(encoding="utf-8").count("\n") > 10
+
+
 def test_a_closed_standard_input_is_an_empty_feed_not_a_traceback(trained_model, tmp_path):
     """`stance score - <&-` (stdin closed, as some daemons run): sys.stdin is None."""
     output = tmp_path / "pairs.jsonl"

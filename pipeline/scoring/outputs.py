@@ -152,6 +152,8 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
     to_stdout = [option for option, path in outputs.items() if path == "-"]
     if len(to_stdout) > 1:
         raise DataError(to_stdout[1], None, f"{' and '.join(to_stdout)} would both go to standard output; give a path")
+    if to_stdout and sys.stdout is None:  # started with it closed (`>&-`, some daemons)
+        raise DataError(to_stdout[0], None, "standard output is closed; give a file path (nothing was written)")
     seen: dict[Path, str] = {}
     for option, name in outputs.items():
         if name in (None, "-"):
