@@ -132,7 +132,7 @@ def agreement(params: Path = PARAMS_OPTION):
 def score(
     inputs: list[str] = typer.Argument(
         ...,
-        help=".txt, .jsonl (or .ndjson) or .parquet files, or folders: a folder's .txt files, or if it has none its .jsonl and .parquet files; - reads JSONL from stdin.",
+        help=".txt, .jsonl (or .ndjson) or .parquet files, or folders: a folder's .txt files, or if it has none its .jsonl, .ndjson and .parquet files (linked folders inside are named, not followed); - reads JSONL from stdin.",
     ),
     model: str = typer.Option("models/model.skops", help="Model file written by `dvc repro`."),
     output: str | None = typer.Option(None, help="Pair rows: .jsonl, .csv or .parquet (default: JSONL on stdout)."),

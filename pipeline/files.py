@@ -40,35 +40,35 @@ LONG_NUMBER = f"not read here: a number of more than {sys.get_int_max_str_digits
 
 
 def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(every file below `folder`, sorted; [(a folder below it that could not be read, why)]).
+    """(every file below `folder`, sorted; [(a folder below it that is not read, why)], sorted).
 
-    Links to folders are followed, each folder read once however many links lead to it (a link
-    back up is no loop); `Path.rglob` leaves linked folders out and passes over unreadable ones
-    without a word. The files are whatever is not a folder: links to nothing, pipes and devices too."""
-    files, unreadable, seen = [], [], set()
+    A link to a folder is not followed but named: followed, it could lead out of the folder
+    given (`up -> ../..`, or `/`), and which of two ways into one folder came first would depend
+    on the file system's order. A folder that cannot be read is named too; `Path.rglob` passed over
+    both without a word. The files are whatever is not a folder: links to nothing, pipes and devices too."""
+    files, not_read = [], []
 
     def visit(directory: Path) -> None:
         try:
-            status = directory.stat()
-            if (status.st_dev, status.st_ino) in seen:
-                return
-            seen.add((status.st_dev, status.st_ino))
             entries = list(os.scandir(directory))
         except OSError as err:
-            unreadable.append((directory, _reason(err)))
+            not_read.append((directory, f"cannot read folder: {_reason(err)}"))
             return
         for entry in entries:
+            path = Path(entry.path)
             try:
                 is_folder = entry.is_dir()  # through a link
             except OSError:
                 is_folder = False
-            if is_folder:
-                visit(Path(entry.path))
+            if is_folder and entry.is_symlink():
+                not_read.append((path, "a link to a folder, not followed; give that folder itself"))
+            elif is_folder:
+                visit(path)
             else:
-                files.append(Path(entry.path))
+                files.append(path)
 
     visit(folder)
-    return sorted(files), sorted(unreadable)
+    return sorted(files), sorted(not_read)
 
 
 # A registry or template file is a few kilobytes; anything far larger is a mistake

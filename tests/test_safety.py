@@ -782,16 +782,16 @@ def test_a_dangling_txt_link_in_an_input_folder_is_named_not_dropped(trained_mod
     assert result.returncode == 0 and json.loads(result.stdout.splitlines()[0])["actor"] == "france"
 
 
-def test_linked_folders_are_read_once_and_pipes_and_unreadable_folders_are_named(trained_model, tmp_path):
-    """`Path.rglob` left linked folders out, and unreadable folders, pipes and devices, without a word (exit 0)."""
+def test_linked_folders_pipes_and_unreadable_folders_in_an_input_folder_are_named_not_dropped(trained_model, tmp_path):
+    """`Path.rglob` left linked folders out, and unreadable folders, pipes and devices, without a word (exit 0).
+    A linked folder is named, not followed: followed, `up -> ..` would read the folder's neighbours."""
     folder, elsewhere = tmp_path / "articles", tmp_path / "elsewhere"
     folder.mkdir()
     elsewhere.mkdir()
     (folder / "a.txt").write_text("France opposes the NATO office in Japan.\n", encoding="utf-8")
     (elsewhere / "b.txt").write_text("Japan welcomes the NATO office in Tokyo.\n", encoding="utf-8")
     (folder / "more").symlink_to(elsewhere, target_is_directory=True)
-    (folder / "again").symlink_to(elsewhere, target_is_directory=True)  # the same folder twice: read once
-    (elsewhere / "up").symlink_to(folder, target_is_directory=True)  # a loop
+    (folder / "up").symlink_to("..", target_is_directory=True)
     os.mkfifo(folder / "pipe.txt")
     (folder / "zero.txt").symlink_to("/dev/zero")
     command = [
@@ -807,20 +807,30 @@ def test_linked_folders_are_read_once_and_pipes_and_unreadable_folders_are_named
     ]
     result = run(command, tmp_path, check=False, timeout=120)
     assert result.returncode == 3 and result.stderr.splitlines() == [
-        f"skipped: articles/{name}: not a regular file; name it on its own to read a pipe"
-        for name in ("pipe.txt", "zero.txt")
+        "skipped: articles/more: a link to a folder, not followed; give that folder itself",
+        "skipped: articles/up: a link to a folder, not followed; give that folder itself",
+        "skipped: articles/pipe.txt: not a regular file; name it on its own to read a pipe",
+        "skipped: articles/zero.txt: not a regular file; name it on its own to read a pipe",
     ]
-    assert sorted({row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")}) == ["a", "b"]
+    assert {row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")} == {"a"}
+    report = run(["stance", "report", "articles", "--output", "r.html", "--target", str(TARGET)], tmp_path, check=False)
+    assert report.returncode == 1 and report.stderr == (
+        "error: articles/more: a link to a folder, not followed; give that folder itself\n"
+    )
     as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
     if as_user and not shutil.which("setpriv"):
         pytest.skip("root reads any folder, and setpriv is not here to drop that")
+    for link in ("more", "up", "pipe.txt", "zero.txt"):
+        (folder / link).unlink()
     locked = folder / "locked"
     locked.mkdir(mode=0)
     try:
         result = run([*as_user, *command], tmp_path, check=False, timeout=120)
     finally:
         locked.chmod(0o755)
-    assert result.returncode == 3 and "skipped: articles/locked: cannot read folder: permission denied" in result.stderr
+    assert (
+        result.returncode == 3 and result.stderr == "skipped: articles/locked: cannot read folder: permission denied\n"
+    )
 
 
 def test_a_report_reads_a_summary_csv_a_spreadsheet_saved_with_a_byte_order_mark(trained_model, tmp_path):

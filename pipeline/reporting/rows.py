@@ -59,9 +59,9 @@ def _files(inputs: list[str]) -> Iterator[Path]:
     for name in inputs:
         path = Path(name)
         if path.is_dir():
-            below, unreadable = files_below(path)
-            for folder, reason in unreadable:
-                raise DataError(folder, None, f"cannot read folder: {reason}")
+            below, not_read = files_below(path)
+            for folder, reason in not_read:
+                raise DataError(folder, None, reason)
             files = [p for p in below if p.suffix.lower() in FORMATS]
             for file in files:
                 if not file.is_file():  # a pipe would wait forever; a link to nothing holds no rows

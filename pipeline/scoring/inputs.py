@@ -62,7 +62,7 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
     A folder is read as every .txt below it; a folder with no .txt files is read as its
     .jsonl and .parquet files (shards of a large corpus). Beside .txt files a .jsonl is most
     often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says.
-    Linked folders below are read too; a folder that cannot be read, a pipe or a device is named.
+    A link to a folder below, a folder that cannot be read, a pipe or a device is named and skipped.
     A file named on its own is read as text unless its extension says it is data this
     reader does not take (.json, .csv...): read as text, its syntax would be scored as sentences.
     """
@@ -71,9 +71,9 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
         if name == "-":
             yield "stdin", name
         elif path.is_dir():
-            below, unreadable = files_below(path)
-            for folder, reason in unreadable:
-                yield Problem(str(folder), f"cannot read folder: {reason}", skipped=True)
+            below, not_read = files_below(path)
+            for folder, reason in not_read:
+                yield Problem(str(folder), reason, skipped=True)
             files = [p for p in below if p.suffix.lower() == ".txt"]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
                 files = [p for p in below if p.suffix.lower() in _DATA_KINDS]
@@ -82,8 +82,8 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
                     yield Problem(str(file), "not a regular file; name it on its own to read a pipe", skipped=True)
                 else:  # a link to nothing is named by its reader, not dropped unseen
                     yield _kind(file), str(file)
-            if not files and not unreadable:
-                yield Problem(str(path), "folder holds no .txt, .jsonl or .parquet files", skipped=True)
+            if not files and not not_read:
+                yield Problem(str(path), "folder holds no .txt, .jsonl, .ndjson or .parquet files", skipped=True)
         elif not path.exists():
             yield Problem(str(path), "no such file or folder", skipped=True)
         elif path.suffix.lower() in NOT_ARTICLES:
