@@ -291,6 +291,13 @@ def test_fail_fast_on_standard_output_says_how_many_rows_went_out_before_it(trai
         "before it; no file was written"
     )
     assert not (tmp_path / "s.csv").exists()
+    result = stance(trained_model, str(feed), "--fail-fast", "--output", str(tmp_path / "o.jsonl"), "--summary", "-")
+    rows = result.stdout.splitlines()
+    assert result.returncode == 1 and rows and not (tmp_path / "o.jsonl").exists()
+    assert result.stderr.splitlines()[-1] == (
+        f"error: stopped at the first bad input (--fail-fast); {len(rows)} summary rows had gone to standard output "
+        "before it; no file was written"
+    )
 
 
 def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trained_model, tmp_path):

@@ -524,7 +524,7 @@ def run_score(
         write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about))
         write_summary = summary_writer[0] if summary_writer else None
         bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
-        pairs = articles = 0
+        pairs = summaries = articles = 0
         events = read_inputs(inputs, id_field, text_field, max_chars)
         finish = functools.partial(
             encode_batch,
@@ -541,12 +541,17 @@ def run_score(
                     stop = FailFast(str(batch))
                     if output in (None, "-") and pairs:  # standard output is not renamed into place
                         stop.outcome = f"{pairs} pair rows had gone to standard output before it; no file was written"
+                    elif summary == "-" and summaries:
+                        stop.outcome = (
+                            f"{summaries} summary rows had gone to standard output before it; no file was written"
+                        )
                     raise stop
                 continue
             write_pairs(batch.pairs)
             if write_summary:
                 write_summary(batch.summary)
             pairs += batch.pairs.rows
+            summaries += batch.summary.rows if batch.summary else 0
             articles += batch.articles
             bar.update(batch.articles)
             bar.set_postfix(pairs=pairs, refresh=False)
