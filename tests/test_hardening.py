@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.text import split_sentences
 from pipeline.errors import DataError
+from pipeline.evaluation.model_card import read_article_dates
 from pipeline.params import load_params
 from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
 from pipeline.scoring.inputs import Article, Problem, read_inputs
@@ -208,6 +209,32 @@ def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
         assert (built / name).read_bytes() == data
     assert not [p for p in built.rglob("*.tmp") if ".dvc" not in p.parts]
     assert "up to date" in run(["dvc", "status"], built).stdout
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (
+            b'{"id": "a", "date": "2023-07-01"}\n{"id": "b", "date": "2023-07-02"}\n',
+            {"a": "2023-07-01", "b": "2023-07-02"},
+        ),
+        (b'\xef\xbb\xbf{"id": "a", "date": "2023-07-01"}\n\n{"id": "b"}\n', {"a": "2023-07-01", "b": None}),  # Notepad
+        (b'{"id": "a"}\nnot json\n', "2: not a JSON record; write one object a line"),
+        (b'{"id": "a"}\n{"url": "https://example.org"}\n', "2: a JSON object with a text 'id'"),
+        (b'{"id": "a", "date": 20230701}\n', "1: 'date' is 20230701; write it as text"),
+    ],
+)
+def test_the_articles_dates_file_is_read_or_refused_in_one_line(tmp_path, content, expected):
+    """A blank line or a byte-order mark in SOURCES.jsonl ended the evaluate stage in a traceback after minutes of
+    work, with metrics.json and the plots already rewritten and the model card not; it is now read first."""
+    sources = tmp_path / "SOURCES.jsonl"
+    sources.write_bytes(content)
+    if isinstance(expected, dict):
+        assert read_article_dates([sources, tmp_path / "absent.jsonl"]) == expected
+        return
+    with pytest.raises(DataError) as caught:
+        read_article_dates([sources])
+    assert str(caught.value).startswith(f"{sources}:{expected}")
 
 
 def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):

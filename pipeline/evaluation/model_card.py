@@ -8,8 +8,36 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, REAL, REWRITE, SYNTHETIC
 from pipeline.data.target import Target
-from pipeline.files import atomic_output
+from pipeline.errors import DataError
+from pipeline.files import NotText, atomic_output, decode_text
 from pipeline.params import Params
+
+
+def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
+    """{article id: date or None} from the SOURCES.jsonl files that date the articles (one per articles
+    folder, each optional): a line that is no record with a text `id` stops the stage, naming it."""
+    dates = {}
+    for source in sources:
+        if not source.exists():
+            continue
+        try:
+            text = decode_text(source.read_bytes())
+        except NotText as err:
+            raise DataError(source, err.line, str(err)) from None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError):
+                raise DataError(source, number, "not a JSON record; write one object a line") from None
+            if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+                raise DataError(source, number, "a JSON object with a text 'id' (the article's file name) is expected")
+            date = record.get("date")
+            if date is not None and not isinstance(date, str):
+                raise DataError(source, number, f"'date' is {date!r}; write it as text, YYYY-MM-DD")
+            dates[record["id"]] = date
+    return dates
 
 
 def write_model_card(
@@ -19,18 +47,12 @@ def write_model_card(
     model_metadata: dict,
     metrics: dict,
     training_rows: list[dict],
-    sources: list[Path],
+    dates: dict[str, str | None],
 ) -> None:
     """A short, human-readable card beside the model: what it is, what it was trained on, how good it is.
 
-    `sources` are the SOURCES.jsonl files that date the articles (one per articles folder), each optional.
+    `dates` are the articles' dates, from `read_article_dates`.
     """
-    dates = {}
-    for source in sources:
-        if source.exists():
-            for line in source.read_text(encoding="utf-8").splitlines():
-                record = json.loads(line)
-                dates[record["id"]] = record.get("date")
     articles = sorted({r["article_id"] for r in training_rows if r["origin"] == REAL})
     synthetic = [r for r in training_rows if r["origin"] == SYNTHETIC]
     rewrites = [r for r in training_rows if r["origin"] == REWRITE]

@@ -22,7 +22,7 @@ from pipeline.data.splits import load_split, split_origins
 from pipeline.data.target import Target
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
-from pipeline.evaluation.model_card import write_model_card
+from pipeline.evaluation.model_card import read_article_dates, write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
@@ -46,6 +46,7 @@ def evaluate(params: Params) -> dict:
     behaviour_suite = load_suite(params.data.behaviour, registry, target)
     paraphrases = load_paraphrases(params.data.paraphrases, registry)
     locked_pairs = load_labelled_set(params.data.locked, registry)
+    dates = read_article_dates([Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES])
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
     # real articles.
@@ -192,7 +193,7 @@ def evaluate(params: Params) -> dict:
         model_metadata,
         metrics,
         train_set.to_list() + test_set.to_list(),  # every pair the shipped model was fit on
-        [Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES],
+        dates,
     )
     write_csv(
         paths.REPORTS / "behaviour_failures.csv",
