@@ -199,6 +199,29 @@ def test_a_partition_that_skipped_an_input_is_scored_again_once_the_input_is_fix
     assert "into 0 partitions (1 already done)" in capsys.readouterr().err
 
 
+def test_a_partition_whose_inputs_now_give_no_article_loses_its_earlier_rows(model_path, client, tmp_path, capsys):
+    """Its earlier parts stayed, and `stance report` counted an article no input held any more."""
+    from pipeline.scoring.dask_runner import run_dask
+    from pipeline.scoring.scorer import NothingScored
+
+    articles, out = tmp_path / "articles", tmp_path / "out"
+    articles.mkdir()
+    (articles / "broken.txt").write_text("", encoding="utf-8")
+    (articles / "whole.txt").write_text(sorted((ROOT / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8"))
+    assert run_dask([str(articles)], "unused", str(out), model_path, client=client) == 3
+    assert {row["article_id"] for row in read_parts(out / "pairs")} == {"whole"}
+    (articles / "whole.txt").write_text("", encoding="utf-8")  # the article taken out of its file
+    capsys.readouterr()
+    with pytest.raises(NothingScored) as stop:
+        run_dask([str(articles)], "unused", str(out), model_path, client=client)
+    assert stop.value.outcome == "no rows were written, and the 2 part file(s) named above were removed"
+    err = capsys.readouterr().err
+    for folder in ("pairs", "summary"):
+        assert f"removed: {out / folder / 'part-00000.parquet'}: scored from an earlier version of its inputs" in err
+        assert not list((out / folder).glob("*.parquet"))
+    assert "whole.txt" in (out / "skipped/part-00000.txt").read_text(encoding="utf-8")
+
+
 def test_when_every_input_is_skipped_nothing_is_written(model_path, client, tmp_path):
     from pipeline.scoring.dask_runner import run_dask
     from pipeline.scoring.scorer import NothingScored

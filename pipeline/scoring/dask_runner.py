@@ -234,7 +234,7 @@ def score_partition(
     scorer = getattr(get_worker().plugins.get(plugin), "scorer", None)
     if scorer is None:  # the plugin's setup failed here (a worker that joined later logs it, nothing more)
         raise DataError(output, None, "the model did not load on this worker; see the worker's log")
-    problems, articles, pairs = [], 0, 0
+    problems, articles, pairs, removed = [], 0, 0, []
     events = distinct_ids(  # within the partition; an id repeated across partitions is not seen here
         event for kind, path in partition.sources for event in read_source(kind, path, id_field, text_field, max_chars)
     )
@@ -267,10 +267,23 @@ def score_partition(
     except _NothingToWrite:  # no part, so the next run tries again; an earlier list now says what was skipped
         if skipped.exists():
             write_skipped_list(skipped, problems)
+            # Parts an earlier run wrote from what the partition held then (the exception in foreign_parts):
+            # nothing replaces them now, and read beside this run's they would be taken for its own.
+            for part in (out / "pairs" / partition.name, out / "summary" / partition.name):
+                if part_digest(part) not in (None, partition.digest):
+                    part.unlink()
+                    removed.append(str(part))
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
-    return {"index": partition.index, "problems": problems, "articles": articles, "pairs": pairs, "skipped_done": False}
+    return {
+        "index": partition.index,
+        "problems": problems,
+        "articles": articles,
+        "pairs": pairs,
+        "skipped_done": False,
+        "removed": removed,
+    }
 
 
 # --- on the client ---
@@ -518,11 +531,20 @@ def run_dask(
     for problem in problems:
         print(problem, file=sys.stderr)
     scored = sum(r["articles"] for r in results)
+    removed = [part for r in sorted(results, key=lambda r: r["index"]) for part in r.get("removed", [])]
+    for part in removed:
+        print(
+            shown(f"removed: {part}: scored from an earlier version of its inputs, which now give no article"),
+            file=sys.stderr,
+        )
     if not scored and len(todo) == len(partitions) and any(p.skipped for p in problems):
         for folder in new_folders:  # made by the workers on the way to writing nothing
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        raise NothingScored  # as without --dask
+        stop = NothingScored()
+        if removed:
+            stop.outcome = f"no rows were written, and the {len(removed)} part file(s) named above were removed"
+        raise stop  # as without --dask
     print(
         shown(
             f"scored {scored} articles into {len(todo)} partitions ({len(partitions) - len(todo)} already done) under {out}"
