@@ -131,8 +131,10 @@ class _LineLoader(yaml.SafeLoader):
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):  # `? [a, b]`: a list or mapping cannot be a key
+                raise DataError(self.path, line, "a key must be a name, not a list or mapping")
+            key = self.construct_object(key_node, deep=True)
             if key in mapping:
                 raise DataError(
                     self.path, line, f"duplicate key {key!r} (first on line {mapping.key_lines[key]}); keep one"

@@ -50,9 +50,12 @@ class DataParams(Section):
         return super().__getattr__(name)
 
 
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's random states take no larger seed
+
+
 class PrepareParams(Section):
     test_fraction: float = Field(gt=0, lt=1)
-    split_seed: int = Field(ge=0)
+    split_seed: int = Field(ge=0, le=MAX_SEED)
     near_duplicate_threshold: float = Field(gt=0, le=1)
     near_duplicate_min_words: int = Field(ge=1)
     synthetic: bool  # add the synthetic articles' pairs to the training split (never to a test)
@@ -89,7 +92,7 @@ class TrainParams(Section):
     ]  # probabilities fitted on grouped out-of-fold scores
     calibration_folds: int = Field(ge=2)
     class_offsets: Literal["none", "macro_f1"]  # per-class decision offsets on those scores (needs temperature)
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0, le=MAX_SEED)
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -112,10 +115,10 @@ class TrainParams(Section):
 
 class EvaluateParams(Section):
     cv_folds: int = Field(ge=2)
-    cv_seed: int = Field(ge=0)
+    cv_seed: int = Field(ge=0, le=MAX_SEED)
     max_misclassified: int = Field(ge=0)
     bootstrap_resamples: int = Field(ge=100)
-    bootstrap_seed: int = Field(ge=0)
+    bootstrap_seed: int = Field(ge=0, le=MAX_SEED)
 
 
 class FinetuneParams(Section):
@@ -127,7 +130,7 @@ class FinetuneParams(Section):
     max_tokens: int = Field(ge=8, le=512)  # a longer sentence is cut (MiniLM reads at most 512)
     weight: float = Field(ge=0, le=1)  # the fine-tuned encoder's share of the averaged probabilities
     threads: int = Field(ge=1)  # torch threads while training: the same count gives the same weights
-    seed: int = Field(ge=0)
+    seed: int = Field(ge=0, le=MAX_SEED)
 
 
 class Params(Section):

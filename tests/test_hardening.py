@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -237,6 +238,30 @@ def test_the_articles_dates_file_is_read_or_refused_in_one_line(tmp_path, conten
     assert str(caught.value).startswith(f"{sources}:{expected}")
 
 
+def test_more_folds_or_a_test_fraction_than_the_articles_allow_is_one_line_before_any_fitting(
+    trained_model, monkeypatch
+):
+    """Both passed validation: `cv_folds: 1000` ended evaluate in scikit-learn's traceback after the held-out
+    fit, `test_fraction: 0.99` ended prepare in one (an empty training split)."""
+    from pipeline.data.splits import split_by_cluster
+    from pipeline.stages.evaluate import evaluate
+
+    examples = [{"cluster": f"c{i % 4}"} for i in range(40)]
+    assert [len(part) for part in split_by_cluster(examples, 0.5, 13)] == [20, 20]
+    with pytest.raises(DataError, match=r"^params.yaml: prepare.test_fraction 0.99 leaves none of the 4 groups"):
+        split_by_cluster(examples, 0.99, 13)
+    params = load_params(ROOT / "params.yaml")
+    for name in type(params.data).model_fields:
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    params = params.model_copy(update={"evaluate": params.evaluate.model_copy(update={"cv_folds": 1000})})
+    monkeypatch.setattr("pipeline.stages.evaluate.fit_pairs", lambda *args: pytest.fail("fitted before the check"))
+    with contextlib.chdir(trained_model.parents[1]), pytest.raises(DataError) as caught:
+        evaluate(params)
+    assert re.fullmatch(
+        r"params.yaml: evaluate.cv_folds 1000 is more than the (\d+) groups of articles .*", str(caught.value)
+    )
+
+
 def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
     path = tmp_path / "actors.yaml"
     path.write_text("actors:\n" + "#" * 6_000_000 + "\n", encoding="utf-8")
@@ -260,11 +285,22 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
             "seed",
             "invalid YAML: character #x00 is not allowed",
         ),
+        (
+            lambda text: text.replace("  split_seed: 13", "  split_seed: 4294967296"),
+            "split_seed",
+            "prepare.split_seed: Input should be less than or equal to 4294967295, not 4294967296",
+        ),
+        (
+            lambda text: text.replace("  split_seed: 13", "  ? [split_seed]\n  : 13"),
+            "split_seed",
+            "a key must be a name, not a list or mapping",
+        ),
         (lambda text: "", None, "the file holds no sections; it needs data, distill, prepare, train"),
         (lambda text: "- data\n", None, "the file holds no sections"),
     ],
 )
 def test_params_that_yaml_or_numbers_refuse_are_one_line_naming_the_file(tmp_path, edit, line, message):
+    """A seed past 2**32 - 1 passed, then numpy's traceback; a list as a key was a TypeError traceback."""
     text = (ROOT / "params.yaml").read_text(encoding="utf-8")
     path = tmp_path / "params.yaml"
     path.write_text(edit(text), encoding="utf-8")

@@ -8,6 +8,7 @@ ClassLabel, stored as Parquet.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,13 @@ def split_by_cluster(examples: list[dict], test_fraction: float, seed: int) -> t
             None,
             f"only {len(set(clusters))} group of articles (articles sharing a quote "
             "form one group); the train/test split needs at least 2: add articles",
+        )
+    if math.ceil(test_fraction * len(set(clusters))) >= len(set(clusters)):  # how GroupShuffleSplit counts them
+        raise DataError(
+            "params.yaml",
+            None,
+            f"prepare.test_fraction {test_fraction} leaves none of the {len(set(clusters))} groups of articles "
+            "for training; give a smaller fraction",
         )
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_fraction, random_state=seed)
     train_index, test_index = next(splitter.split(clusters, groups=clusters))

@@ -20,6 +20,7 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REWRITE, SYNTHETIC, best_labels, load_labelled_set
 from pipeline.data.splits import load_split, split_origins
 from pipeline.data.target import Target
+from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import load_suite, run_suite
 from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
 from pipeline.evaluation.model_card import read_article_dates, write_model_card
@@ -56,6 +57,13 @@ def evaluate(params: Params) -> dict:
         test_set.to_list(), test_set_labels
     )
 
+    if params.evaluate.cv_folds > (groups := len({row["cluster"] for row in train_rows + test_rows})):
+        raise DataError(
+            "params.yaml",
+            None,
+            f"evaluate.cv_folds {params.evaluate.cv_folds} is more than the {groups} groups of articles "
+            f"grouped CV can hold out; give at most {groups}",
+        )
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
     holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
