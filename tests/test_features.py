@@ -576,6 +576,21 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
             "'text' must be a string",
         ),
         ("outlets: [R]\ncolour: red\ncapabilities: {}\n", 2, "unknown key 'colour'"),
+        (  # an attribute of a placeholder: an AttributeError traceback at the stage
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} blocked the {outlet.x} office", expect: {actor: oppose}}\n',
+            4,
+            "negation: bad placeholder in '{actor} blocked the {outlet.x} office' ('outlet.x'); use {actor}",
+        ),
+        (
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects to {target[0]}", expect: {actor: oppose}}\n',
+            4,
+            "('target[0]')",
+        ),
+        (
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects {", expect: {actor: oppose}}\n',
+            4,
+            "bad placeholder in '{actor} objects {' (\"Single '{' encountered in format string\")",
+        ),
         (
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects", expect: {actor: oppose}, weight: 2}\n',
             4,

@@ -7,6 +7,7 @@ so a test also fails when the matcher does not find the actor it names.
 from __future__ import annotations
 
 import itertools
+import string
 from dataclasses import dataclass
 
 from pipeline.data.actors import ActorRegistry
@@ -18,6 +19,7 @@ from pipeline.files import expect_list_of_strings, expect_mapping, kind, line_of
 from pipeline.modeling.predict import class_scores, pairs_frame
 
 ROLES = ("actor", "other")
+PLACES = (*ROLES, "outlet", "target")  # the placeholders a template may use
 SUITE_KEYS = ("outlets", "capabilities")
 INVARIANCE = "invariance"
 
@@ -89,14 +91,16 @@ def _check_template(path, capability, template, line, author: bool = False):
             raise DataError(path, where, f"{capability}: label {label!r} is not one of {', '.join(LABELS)}")
         if "{" + role + "}" not in text and not (author and role == "actor"):
             raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
-    try:
-        text.format(actor="A", other="B", outlet="O", target="T")
-    except (KeyError, IndexError, ValueError) as err:
+    try:  # a name alone: `{outlet.x}` or `{actor[0]}` would read an attribute or a letter of the name
+        wrong = next((f for _, f, _, _ in string.Formatter().parse(text) if f is not None and f not in PLACES), None)
+    except ValueError as err:  # a brace not closed, or one too many
+        wrong = str(err)
+    if wrong is not None:
         raise DataError(
             path,
             where,
-            f"{capability}: bad placeholder in {text!r} ({err}); use {{actor}} {{other}} {{outlet}} {{target}}",
-        ) from None
+            f"{capability}: bad placeholder in {text!r} ({wrong!r}); use {{actor}} {{other}} {{outlet}} {{target}}",
+        )
     return text, expect
 
 
