@@ -133,6 +133,13 @@ class ActorRegistry:
         not_actors = list(expect_list_of_strings(data.get("not_actors", []), path, "not_actors", data.line))
         for phrase in not_actors:
             _check_alias(path, line_of(phrase, data.line), "not_actors", phrase)
+            if owner := seen.get(phrase.casefold()) or seen.get(phrase):
+                raise DataError(
+                    path,
+                    line_of(phrase, data.line),
+                    f"not_actors: {phrase!r} is an alias of {owner[0]!r} (line {owner[1]}); as both, "
+                    "the actor would never be found by it: keep one",
+                )
         return cls(aliases, exact, not_actors)
 
     def to_dict(self) -> dict:
@@ -204,3 +211,5 @@ def _check_alias(path, line, actor, alias):
         )
     if alias != alias.strip() or "\n" in alias:
         raise DataError(path, line, f"{actor}: alias {alias!r} has leading/trailing space or a line break; remove it")
+    if alias != _fold_spaces(alias):  # the regex takes any spaces between words, the lookup only the alias's own
+        raise DataError(path, line, f"{actor}: alias {alias!r} has two spaces or a tab between words; write one space")
