@@ -137,7 +137,19 @@ def test_a_csv_with_a_column_named_twice_or_a_quote_never_closed_is_named_where_
     unclosed = write(tmp_path / "unclosed.csv", [HEADER, GOOD, f'{ARTICLE},"{SENTENCE}","japan,support', GOOD, GOOD])
     with pytest.raises(RowProblems) as caught:
         import_pass(params, str(unclosed), "alice", folder=tmp_path / "passes")
-    assert caught.value.problems[0].startswith(f"{unclosed}:3: not valid CSV: ")
+    assert caught.value.problems[0] == (
+        f"{unclosed}:3: not valid CSV: a quote here closes before its field ends; quote the whole field and double any "
+        "quote inside it"
+    )
+    spare = write(
+        tmp_path / "spare.csv", ["article_id,sentence,actor,,,label,label", GOOD.replace(",support,", ",,,support,")]
+    )
+    with pytest.raises(RowProblems) as caught:
+        import_pass(params, str(spare), "alice", folder=tmp_path / "passes")
+    assert (
+        caught.value.problems[0]
+        == f"{spare}:1: column 'label' appears twice in the header; keep the header the export wrote"
+    )
     assert not (tmp_path / "passes").exists()
 
 
@@ -328,6 +340,15 @@ def test_columns_a_person_added_to_the_disagreements_file_are_kept_when_agree_re
     rows = agree(passes, disagreements)
     assert [(r["final"], r["reason"]) for r in rows] == [(bob[keys[0]], "the guide, rule 5"), ("", "")]
     assert disagreements.read_text(encoding="utf-8").splitlines()[0].endswith(",label_carol,final,reason")
+    # A column added while the file has no row yet (no disagreement) is kept too: it is read from the header.
+    for name in ("alice", "carol"):
+        write_pass(passes / f"{name}.csv", bob)
+    assert agree(passes, disagreements) == []
+    header = disagreements.read_text(encoding="utf-8").splitlines()[0]
+    assert header.endswith(",final,reason")
+    disagreements.write_text(f"{header},checked by\n", encoding="utf-8")
+    write_pass(passes / "alice.csv", alice)
+    assert set(agree(passes, disagreements)[0]) >= {"reason", "checked by"}
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ from pipeline.data.labels import (
     MAX_LABEL_FILE_BYTES,
     GoldKey,
     check_label,
+    csv_header,
     csv_table,
     read_gold,
 )
@@ -77,15 +78,16 @@ def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
 
 
 def added_columns(path: Path) -> tuple[list[str], dict[GoldKey, dict[str, str]]]:
-    """(the columns a person added to the disagreements file, such as a `reason`; {key: their cells}),
-    so that rewriting the file keeps them."""
+    """(the columns a person added to the disagreements file, such as a `reason`, in their order; {key:
+    their cells}), so that rewriting the file keeps them. The annotators' `label_*` columns are the passes'."""
     if not path.exists():
         return [], {}
-    columns, cells = [], {}
-    for _, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
-        if not columns:
-            columns = [c for c in row if c not in DISAGREEMENT_KEY and c != "final" and not c.startswith("label_")]
-        cells[tuple(row[c] for c in DISAGREEMENT_KEY)] = {c: row[c] for c in columns}
+    ours = {*DISAGREEMENT_KEY, "final"}
+    columns = [c for c in csv_header(path) if c not in ours and not c.startswith("label_")]
+    cells = {
+        tuple(row[c] for c in DISAGREEMENT_KEY): {c: row[c] for c in columns}
+        for _, row in csv_table(path, DISAGREEMENT_KEY + ("final",))
+    }
     return columns, cells
 
 

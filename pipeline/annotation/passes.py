@@ -15,7 +15,6 @@ unless `replace` is set, which replaces the whole pass.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -29,12 +28,11 @@ from pipeline.data.labels import (
     LABEL_COLUMNS,
     LABELS,
     MAX_LABEL_FILE_BYTES,
+    WRONG_FIELD_COUNT,
     GoldKey,
-    NumberedLines,
-    csv_reason,
+    csv_records,
     gold_key,
     read_gold,
-    repeated_column,
 )
 from pipeline.errors import DataError
 from pipeline.files import LONG_NUMBER, read_text_file
@@ -62,29 +60,15 @@ def _short(sentence: str, limit: int = 60) -> str:
 
 def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from a filled CSV; `where` is `file:line`."""
-    lines = NumberedLines(read_text_file(path, MAX_LABEL_FILE_BYTES))
-    # strict: a quote never closed is named where it opens, not a field that swallows the rest of the file
-    reader = csv.DictReader(lines, strict=True)
     rows, problems = [], []
     try:
-        header = list(reader.fieldnames or [])
-        if repeated := repeated_column(header):
-            return [], [f"{path}:1: column {repeated!r} appears twice in the header; keep the header the export wrote"]
-        missing = [c for c in LABEL_COLUMNS if c not in header]
-        if missing:
-            return [], [f"{path}:1: header lacks column(s) {', '.join(missing)}; keep the header the export wrote"]
-        while True:
-            lines.record_start = None
-            row = next(reader, None)
+        for line, row in csv_records(path, LABEL_COLUMNS, advice="keep the header the export wrote"):
             if row is None:
-                break
-            where = f"{path}:{lines.start()}"
-            if None in row or any(row.get(c) is None for c in LABEL_COLUMNS):  # more fields than the header, or fewer
-                problems.append(f"{where}: wrong number of fields; quote any field that contains a comma")
-                continue
-            rows.append((where, gold_key(row), row["label"]))
-    except csv.Error as err:
-        problems.append(f"{path}:{lines.start()}: not valid CSV: {csv_reason(err)}")
+                problems.append(f"{path}:{line}: {WRONG_FIELD_COUNT}")
+            else:
+                rows.append((f"{path}:{line}", gold_key(row), row["label"]))
+    except DataError as err:  # the header, or text that is not CSV: the rows before it are still checked
+        problems.append(str(err))
     return rows, problems
 
 

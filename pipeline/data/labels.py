@@ -123,42 +123,66 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
     return gold
 
 
+WRONG_FIELD_COUNT = "wrong number of fields; quote any field that contains a comma"
+
+
 def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES) -> Iterator[tuple[int, dict]]:
     """(line, row) for each row of the CSV file at `path`, whose header must hold `columns` (be
     exactly them, if `exact`). A missing column, a row without one field per column, or text that
     is not valid CSV stops the read with its line: a hand-edited file never half-reads."""
+    for line, row in csv_records(path, columns, exact, max_bytes):
+        if row is None:
+            raise DataError(path, line, WRONG_FIELD_COUNT)
+        yield line, row
+
+
+def csv_records(
+    path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES, advice: str | None = None
+) -> Iterator[tuple[int, dict | None]]:
+    """`csv_table`'s reading, with a record that has not one field per column given as (line, None), so
+    that a caller may name every such line; a bad header or text that is not CSV raises at its line.
+    `advice` ends the header's messages (by default: what the header must hold)."""
     lines = NumberedLines(read_text_file(path, max_bytes))
     # strict: a quote never closed is an error, not a field that swallows the rest of the file
     reader = csv.DictReader(lines, strict=True)
     try:
         header = list(reader.fieldnames or [])
         if repeated := repeated_column(header):
-            raise DataError(path, 1, f"column {repeated!r} appears twice in the header; keep one")
+            raise DataError(path, 1, f"column {repeated!r} appears twice in the header; {advice or 'keep one'}")
         if exact and header != list(columns):
             raise DataError(path, 1, f"the header must be {','.join(columns)}")
         missing = [c for c in columns if c not in header]
         if missing:
-            raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; it must have {','.join(columns)}")
+            advice = advice or f"it must have {','.join(columns)}"
+            raise DataError(path, 1, f"header lacks column(s) {', '.join(missing)}; {advice}")
         while True:
             lines.record_start = None
             row = next(reader, None)
             if row is None:
                 return
-            if None in row or any(row[c] is None for c in columns):
-                raise DataError(path, lines.start(), "wrong number of fields; quote any field that contains a comma")
-            yield lines.start(), row
+            whole = None not in row and all(row[c] is not None for c in columns)  # more fields, or fewer
+            yield lines.start(), row if whole else None
     except csv.Error as err:
         raise DataError(path, lines.start(), f"not valid CSV: {csv_reason(err)}") from None
 
 
+def csv_header(path, max_bytes: int = MAX_LABEL_FILE_BYTES) -> list[str]:
+    """The column names of a CSV file's first line (none for an empty file)."""
+    return next(csv.reader(io.StringIO(read_text_file(path, max_bytes), newline="")), [])
+
+
 def csv_reason(err: csv.Error) -> str:
     """What a strict csv reader's error means, in the words of the person who edited the file."""
-    return "a quote opened here is never closed" if "unexpected end of data" in str(err) else str(err)
+    if "unexpected end of data" in str(err):
+        return "a quote opened here is never closed"
+    if "expected after" in str(err):  # `"a"b`, or a quote left open until the next row's first quote
+        return "a quote here closes before its field ends; quote the whole field and double any quote inside it"
+    return str(err)
 
 
 def repeated_column(header: list[str]) -> str | None:
     """The first column name the header holds twice: a DictReader would silently keep the last one's cells."""
-    return next((name for i, name in enumerate(header) if name in header[:i]), None)
+    return next((name for i, name in enumerate(header) if name and name in header[:i]), None)  # blanks: spare cells
 
 
 class NumberedLines:
