@@ -27,7 +27,12 @@ from pipeline.paths import MODEL
 def main() -> None:
     atexit.register(gc.freeze)  # first registered, so the last to run (handlers run last in, first out)
     if sys.stderr is None:  # started with it closed (`2>&-`, some daemons): the run goes on, its messages unread
-        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # open as long as the process
+        # On descriptor 2 itself: left free, the next file opened (an output) would take it and get the messages.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != 2:
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # open as long as the process
     model = early_pool_model(sys.argv[1:])
     if model is not None:
         from pipeline.scoring.pool import pool_context

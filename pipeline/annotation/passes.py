@@ -122,7 +122,8 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
     except RecursionError:  # json recurses once per level of nesting; an export nests a few levels
         return [], [f"{path}:{_deepest_line(text)}: not valid JSON here (nested too deeply)"]
     except ValueError:
-        digits = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1}}}", text)
+        # The first run of that many digits; one inside a string would be named first, which no export holds.
+        digits = re.search(rf"[0-9]{{{sys.get_int_max_str_digits() + 1}}}", text)
         line = text.count("\n", 0, digits.start() if digits else 0) + 1
         return [], [f"{path}:{line}: {LONG_NUMBER}"]
     if not isinstance(tasks, list):
