@@ -202,7 +202,7 @@ def test_a_partition_that_skipped_an_input_is_scored_again_once_the_input_is_fix
 def test_a_partition_whose_inputs_now_give_no_article_loses_its_earlier_rows(model_path, client, tmp_path, capsys):
     """Its earlier parts stayed, and `stance report` counted an article no input held any more."""
     from pipeline.scoring.dask_runner import run_dask
-    from pipeline.scoring.scorer import NothingScored
+    from pipeline.scoring.scorer import NoOutputWritten, NothingScored
 
     articles, out = tmp_path / "articles", tmp_path / "out"
     articles.mkdir()
@@ -210,7 +210,17 @@ def test_a_partition_whose_inputs_now_give_no_article_loses_its_earlier_rows(mod
     (articles / "whole.txt").write_text(sorted((ROOT / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8"))
     assert run_dask([str(articles)], "unused", str(out), model_path, client=client) == 3
     assert {row["article_id"] for row in read_parts(out / "pairs")} == {"whole"}
+    elsewhere = tmp_path / "elsewhere"  # a mistyped folder: another setup, whose parts are not these
+    elsewhere.mkdir()
+    (elsewhere / "empty.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NothingScored) as stop:
+        run_dask([str(elsewhere)], "unused", str(out), model_path, client=client)
+    assert stop.value.outcome == "no output was written"
+    assert {row["article_id"] for row in read_parts(out / "pairs")} == {"whole"}
     (articles / "whole.txt").write_text("", encoding="utf-8")  # the article taken out of its file
+    with pytest.raises(NoOutputWritten):  # --fail-fast stops at the first skipped input: it cannot tell
+        run_dask([str(articles)], "unused", str(out), model_path, client=client, fail_fast=True)
+    assert {row["article_id"] for row in read_parts(out / "pairs")} == {"whole"}
     capsys.readouterr()
     with pytest.raises(NothingScored) as stop:
         run_dask([str(articles)], "unused", str(out), model_path, client=client)

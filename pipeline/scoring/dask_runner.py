@@ -66,6 +66,7 @@ INSTALL_HINT = "Dask is not installed; install the extra: pip install -e '.[dask
 
 
 PART_KEY = "partition_sha256"  # in a part's provenance: the digest of what it was scored from
+SETUP_KEY = "setup_sha256"  # and of how: its inputs' paths (not their contents), the options and the model
 PART_FILE = re.compile(r"part-(\d{5,})\.parquet")
 
 
@@ -74,6 +75,7 @@ class Partition:
     index: int
     sources: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
     digest: str = ""  # of its sources' paths, sizes and times, the model and the options: `with_digests`
+    setup: str = ""  # the same without the sizes and times: what stays when only an input's contents change
 
     @property
     def name(self) -> str:
@@ -118,10 +120,13 @@ def with_digests(partitions: list[Partition], provenance: dict, options: dict) -
             except OSError:  # gone since it was listed: the worker names it
                 sources.append([kind, os.path.realpath(path), None, None, None])
         record = {"provenance": provenance, "options": options, "sources": sources}
-        partition.digest = hashlib.sha256(
-            json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape")
-        ).hexdigest()
+        partition.digest = _sha256(record)
+        partition.setup = _sha256({**record, "sources": [source[:2] for source in sources]})
     return partitions
+
+
+def _sha256(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def partition_done(output: Path, partition: Partition) -> bool:
@@ -130,8 +135,9 @@ def partition_done(output: Path, partition: Partition) -> bool:
     return all(part_digest(part) == partition.digest for part in parts) and not skipped_list(output, partition).exists()
 
 
-def part_digest(part: Path) -> str | None:
-    """The digest a part records; None for a missing part, "" for one that records none or cannot be read."""
+def part_digest(part: Path, key: str = PART_KEY) -> str | None:
+    """The digest a part records (`key`: PART_KEY or SETUP_KEY); None for a missing part, "" for one that
+    records none or cannot be read."""
     import pyarrow.parquet as pq
 
     if not part.exists():
@@ -140,7 +146,7 @@ def part_digest(part: Path) -> str | None:
         recorded = json.loads((pq.read_schema(part).metadata or {}).get(METADATA_KEY.encode(), b"{}"))
     except Exception:  # cut short, not Parquet, or not readable
         return ""
-    return (recorded.get(PART_KEY) or "") if isinstance(recorded, dict) else ""
+    return (recorded.get(key) or "") if isinstance(recorded, dict) else ""
 
 
 def foreign_parts(output: Path, partitions: list[Partition]) -> list[Path]:
@@ -246,7 +252,7 @@ def score_partition(
             (str(out / "pairs" / partition.name), PAIR_SCHEMA),
             (str(out / "summary" / partition.name), SUMMARY_SCHEMA),
         ]
-        recorded = {**(provenance or {}), PART_KEY: partition.digest}
+        recorded = {**(provenance or {}), PART_KEY: partition.digest, SETUP_KEY: partition.setup}
         with row_writers(parts, recorded) as (write_pairs, write_summary):
             for item in batches(events):
                 if isinstance(item, Problem):
@@ -267,12 +273,15 @@ def score_partition(
     except _NothingToWrite:  # no part, so the next run tries again; an earlier list now says what was skipped
         if skipped.exists():
             write_skipped_list(skipped, problems)
-            # Parts an earlier run wrote from what the partition held then (the exception in foreign_parts):
-            # nothing replaces them now, and read beside this run's they would be taken for its own.
-            for part in (out / "pairs" / partition.name, out / "summary" / partition.name):
-                if part_digest(part) not in (None, partition.digest):
+            # Parts an earlier run wrote from the same inputs, options and model, when the inputs held articles
+            # they no longer hold: nothing replaces them now, and read beside this run's they would be taken for
+            # its own. Never on another setup (a mistyped option keeps them), nor under --fail-fast, which
+            # stops at the first skipped input before knowing whether the rest give an article.
+            for folder in ("pairs", "summary") if not fail_fast else ():
+                part = out / folder / partition.name
+                if part_digest(part, SETUP_KEY) == partition.setup and part_digest(part) != partition.digest:
                     part.unlink()
-                    removed.append(str(part))
+                    removed.append(f"{folder}/{partition.name}")
     else:
         if not any(problem.skipped for problem in problems):
             skipped.unlink(missing_ok=True)  # an earlier run's list, now that the parts are whole
@@ -533,10 +542,10 @@ def run_dask(
     scored = sum(r["articles"] for r in results)
     removed = [part for r in sorted(results, key=lambda r: r["index"]) for part in r.get("removed", [])]
     for part in removed:
-        print(
-            shown(f"removed: {part}: scored from an earlier version of its inputs, which now give no article"),
-            file=sys.stderr,
+        message = (
+            f"removed: {Path(output) / part}: scored from an earlier version of its inputs, which now give no article"
         )
+        print(shown(message), file=sys.stderr)
     if not scored and len(todo) == len(partitions) and any(p.skipped for p in problems):
         for folder in new_folders:  # made by the workers on the way to writing nothing
             with contextlib.suppress(OSError):
