@@ -138,8 +138,8 @@ def test_a_csv_with_a_column_named_twice_or_a_quote_never_closed_is_named_where_
     with pytest.raises(RowProblems) as caught:
         import_pass(params, str(unclosed), "alice", folder=tmp_path / "passes")
     assert caught.value.problems[0] == (
-        f"{unclosed}:3: not valid CSV: a quote here closes before its field ends; quote the whole field and double any "
-        "quote inside it"
+        f"{unclosed}:3: not valid CSV: a quote opened in this record closes before its field ends (left open, it "
+        "closed at a later quote); quote whole fields and double any quote inside one"
     )
     spare = write(
         tmp_path / "spare.csv", ["article_id,sentence,actor,,,label,label", GOOD.replace(",support,", ",,,support,")]
@@ -349,6 +349,11 @@ def test_columns_a_person_added_to_the_disagreements_file_are_kept_when_agree_re
     disagreements.write_text(f"{header},checked by\n", encoding="utf-8")
     write_pass(passes / "alice.csv", alice)
     assert set(agree(passes, disagreements)[0]) >= {"reason", "checked by"}
+    # Unnamed columns share one key, so their cells would be lost but one: refused while they hold text.
+    lines = disagreements.read_text(encoding="utf-8").splitlines()
+    disagreements.write_text("\n".join([lines[0] + ",,", lines[1] + ",my note,other note"]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r":2: a column without a name in the header holds text here; name the column"):
+        agree(passes, disagreements)
 
 
 @pytest.mark.parametrize(

@@ -131,11 +131,11 @@ def write_registry(tmp_path, body: str) -> Path:
         ("actors:\n  france:\n    aliases: [France]\n  japan:\n    aliases: [FRANCE]\n", 5, "already an alias"),
         ("actors:\n  france:\n    aliases: [F]\n", 3, "fewer than two letters"),
         # matched by the regex, then lost in the lookup (and the other actor's name with it)
-        ("actors:\n  japan:\n    aliases: ['Fumio  Kishida']\n", 3, "two spaces or a tab between words"),
+        ("actors:\n  japan:\n    aliases: ['Fumio  Kishida']\n", 3, "other white space than one space between words"),
         (
             "actors:\n  france:\n    aliases: [France]\nnot_actors: [north korea, FRANCE]\n",
             4,
-            "not_actors: 'FRANCE' is an alias of 'france' (line 3)",
+            "not_actors: 'FRANCE' is also an alias of 'france' (line 3)",
         ),
         ("actors:\n  france:\n    aliases: [France]\n  france:\n    aliases: [Paris]\n", 4, "duplicate key"),
         ("actors:\n  France:\n    aliases: [France]\n", 2, "lower-case"),

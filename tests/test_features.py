@@ -579,12 +579,22 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
         (  # an attribute of a placeholder: an AttributeError traceback at the stage
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} blocked the {outlet.x} office", expect: {actor: oppose}}\n',
             4,
-            "negation: bad placeholder in '{actor} blocked the {outlet.x} office' ('outlet.x'); use {actor}",
+            "negation: bad placeholder in '{actor} blocked the {outlet.x} office' ('{outlet.x}'); use {actor}",
         ),
         (
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects to {target[0]}", expect: {actor: oppose}}\n',
             4,
-            "('target[0]')",
+            "('{target[0]}')",
+        ),
+        (  # a conversion or a format spec changes the sentence (or, unknown, was a traceback)
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} met {other!r}", expect: {actor: neutral}}\n',
+            4,
+            "('{other!r}')",
+        ),
+        (
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} on {target:>40}", expect: {actor: neutral}}\n',
+            4,
+            "('{target:>40}')",
         ),
         (
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects {", expect: {actor: oppose}}\n',

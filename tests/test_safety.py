@@ -813,6 +813,15 @@ def test_linked_folders_pipes_and_unreadable_folders_in_an_input_folder_are_name
         "skipped: articles/zero.txt: not a regular file; name it on its own to read a pipe",
     ]
     assert {row["article_id"] for row in read_jsonl(tmp_path / "o.jsonl")} == {"a"}
+    shards = tmp_path / "shards"  # a pipe named .txt among a corpus's shards is named too, the shards read
+    shards.mkdir()
+    (shards / "a.jsonl").write_text(ONE_ARTICLE, encoding="utf-8")
+    os.mkfifo(shards / "pipe.txt")
+    result = run(["stance", "score", "--model", str(trained_model), "shards"], tmp_path, check=False, timeout=120)
+    assert result.returncode == 3 and result.stderr == (
+        "skipped: shards/pipe.txt: not a regular file; name it on its own to read a pipe\n"
+    )
+    assert json.loads(result.stdout.splitlines()[0])["actor"] == "france"
     report = run(["stance", "report", "articles", "--output", "r.html", "--target", str(TARGET)], tmp_path, check=False)
     assert report.returncode == 1 and report.stderr == (
         "error: articles/more: a link to a folder, not followed; give that folder itself\n"

@@ -84,10 +84,11 @@ def added_columns(path: Path) -> tuple[list[str], dict[GoldKey, dict[str, str]]]
         return [], {}
     ours = {*DISAGREEMENT_KEY, "final"}
     columns = [c for c in csv_header(path) if c not in ours and not c.startswith("label_")]
-    cells = {
-        tuple(row[c] for c in DISAGREEMENT_KEY): {c: row[c] for c in columns}
-        for _, row in csv_table(path, DISAGREEMENT_KEY + ("final",))
-    }
+    cells = {}
+    for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
+        if "" in columns and row[""]:  # unnamed columns share one key: all but one of their cells would be lost
+            raise DataError(path, line, "a column without a name in the header holds text here; name the column")
+        cells[tuple(row[c] for c in DISAGREEMENT_KEY)] = {c: row[c] for c in columns}
     return columns, cells
 
 

@@ -137,8 +137,8 @@ class ActorRegistry:
                 raise DataError(
                     path,
                     line_of(phrase, data.line),
-                    f"not_actors: {phrase!r} is an alias of {owner[0]!r} (line {owner[1]}); as both, "
-                    "the actor would never be found by it: keep one",
+                    f"not_actors: {phrase!r} is also an alias of {owner[0]!r} (line {owner[1]}); a name is an "
+                    "actor's or no actor's: keep one",
                 )
         return cls(aliases, exact, not_actors)
 
@@ -212,4 +212,6 @@ def _check_alias(path, line, actor, alias):
     if alias != alias.strip() or "\n" in alias:
         raise DataError(path, line, f"{actor}: alias {alias!r} has leading/trailing space or a line break; remove it")
     if alias != _fold_spaces(alias):  # the regex takes any spaces between words, the lookup only the alias's own
-        raise DataError(path, line, f"{actor}: alias {alias!r} has two spaces or a tab between words; write one space")
+        raise DataError(
+            path, line, f"{actor}: alias {alias!r} has other white space than one space between words; write one space"
+        )

@@ -176,7 +176,10 @@ def csv_reason(err: csv.Error) -> str:
     if "unexpected end of data" in str(err):
         return "a quote opened here is never closed"
     if "expected after" in str(err):  # `"a"b`, or a quote left open until the next row's first quote
-        return "a quote here closes before its field ends; quote the whole field and double any quote inside it"
+        return (
+            "a quote opened in this record closes before its field ends (left open, it closed at a later "
+            "quote); quote whole fields and double any quote inside one"
+        )
     return str(err)
 
 

@@ -91,8 +91,15 @@ def _check_template(path, capability, template, line, author: bool = False):
             raise DataError(path, where, f"{capability}: label {label!r} is not one of {', '.join(LABELS)}")
         if "{" + role + "}" not in text and not (author and role == "actor"):
             raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
-    try:  # a name alone: `{outlet.x}` or `{actor[0]}` would read an attribute or a letter of the name
-        wrong = next((f for _, f, _, _ in string.Formatter().parse(text) if f is not None and f not in PLACES), None)
+    try:  # a name alone: `{outlet.x}`, `{actor[0]}`, `{other!r}` or `{target:>40}` would change the sentence
+        wrong = next(
+            (
+                "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+                for _, field, spec, conversion in string.Formatter().parse(text)
+                if field is not None and (field not in PLACES or spec or conversion)
+            ),
+            None,
+        )
     except ValueError as err:  # a brace not closed, or one too many
         wrong = str(err)
     if wrong is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.files import NotText, atomic_output, decode_text
 from pipeline.params import Params
+
+DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?")  # the month alone where the source gives no day
 
 
 def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
@@ -24,7 +27,10 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
             text = decode_text(source.read_bytes())
         except NotText as err:
             raise DataError(source, err.line, str(err)) from None
-        for number, line in enumerate(text.splitlines(), start=1):
+        first_line: dict[str, int] = {}
+        # Split at newlines only: JSON strings may hold U+2028 and the other breaks str.splitlines() cuts at.
+        for number, line in enumerate(text.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 continue
             try:
@@ -34,8 +40,13 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 raise DataError(source, number, "a JSON object with a text 'id' (the article's file name) is expected")
             date = record.get("date")
-            if date is not None and not isinstance(date, str):
-                raise DataError(source, number, f"'date' is {date!r}; write it as text, YYYY-MM-DD")
+            if date is not None and not (isinstance(date, str) and DATE.fullmatch(date)):
+                raise DataError(source, number, f"'date' is {date!r}; write it as text, YYYY-MM-DD (or YYYY-MM)")
+            if record["id"] in first_line:
+                raise DataError(
+                    source, number, f"id {record['id']!r} is also on line {first_line[record['id']]}; keep one"
+                )
+            first_line[record["id"]] = number
             dates[record["id"]] = date
     return dates
 

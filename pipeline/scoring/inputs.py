@@ -72,14 +72,15 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
             yield "stdin", name
         elif path.is_dir():
             below, not_read = files_below(path)
-            for folder, reason in not_read:
-                yield Problem(str(folder), reason, skipped=True)
             files = [p for p in below if p.suffix.lower() == ".txt"]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
+                not_read += [(p, NOT_REGULAR) for p in files if p.exists()]  # a pipe or device stays named
                 files = [p for p in below if p.suffix.lower() in _DATA_KINDS]
+            for folder_or_file, reason in not_read:
+                yield Problem(str(folder_or_file), reason, skipped=True)
             for file in files:
                 if file.exists() and not file.is_file():  # a pipe or a device: reading it could wait forever
-                    yield Problem(str(file), "not a regular file; name it on its own to read a pipe", skipped=True)
+                    yield Problem(str(file), NOT_REGULAR, skipped=True)
                 else:  # a link to nothing is named by its reader, not dropped unseen
                     yield _kind(file), str(file)
             if not files and not not_read:
@@ -102,6 +103,7 @@ NOT_ARTICLES = {
 }
 
 
+NOT_REGULAR = "not a regular file; name it on its own to read a pipe"
 _DATA_KINDS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}  # .ndjson: another name for JSONL
 
 
