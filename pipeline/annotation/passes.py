@@ -60,9 +60,10 @@ def _short(sentence: str, limit: int = 60) -> str:
 
 def read_csv_batch(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from a filled CSV; `where` is `file:line`."""
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)  # a file that is no text stops here, in its own one line
     rows, problems = [], []
     try:
-        for line, row in csv_records(path, LABEL_COLUMNS, advice="keep the header the export wrote"):
+        for line, row in csv_records(path, LABEL_COLUMNS, advice="keep the header the export wrote", text=text):
             if row is None:
                 problems.append(f"{path}:{line}: {WRONG_FIELD_COUNT}")
             else:

@@ -137,12 +137,17 @@ def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FIL
 
 
 def csv_records(
-    path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES, advice: str | None = None
+    path,
+    columns,
+    exact: bool = False,
+    max_bytes: int = MAX_LABEL_FILE_BYTES,
+    advice: str | None = None,
+    text: str | None = None,
 ) -> Iterator[tuple[int, dict | None]]:
     """`csv_table`'s reading, with a record that has not one field per column given as (line, None), so
     that a caller may name every such line; a bad header or text that is not CSV raises at its line.
-    `advice` ends the header's messages (by default: what the header must hold)."""
-    lines = NumberedLines(read_text_file(path, max_bytes))
+    `advice` ends the header's messages (by default: what the header must hold); `text` is the file's, if read."""
+    lines = NumberedLines(read_text_file(path, max_bytes) if text is None else text)
     # strict: a quote never closed is an error, not a field that swallows the rest of the file
     reader = csv.DictReader(lines, strict=True)
     try:
