@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime
 import errno
 import hashlib
 import json
@@ -33,6 +34,13 @@ def files_sha256(paths) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()
+
+
+def iso_date(text: str) -> str:
+    """A date as YYYY-MM-DD, or YYYY-MM where a source gives only the month; ValueError for what is neither."""
+    if len(text) == 7:
+        return datetime.date.fromisoformat(text + "-01").isoformat()[:7]
+    return datetime.date.fromisoformat(text).isoformat()
 
 
 # json.loads raises a bare ValueError, not a JSONDecodeError, for an integer longer than Python reads.

@@ -224,6 +224,7 @@ def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
         (b'{"id": "a"}\n{"url": "https://example.org"}\n', "2: a JSON object with a text 'id'"),
         (b'{"id": "a", "date": 20230701}\n', "1: 'date' is 20230701; write it as text"),
         (b'{"id": "a", "date": "July 2023"}\n', "1: 'date' is 'July 2023'; write it as text, YYYY-MM-DD"),
+        (b'{"id": "a", "date": "2023-13-45"}\n', "1: 'date' is '2023-13-45'; write it as text, YYYY-MM-DD"),
         (b'{"id": "a"}\n{"id": "b"}\n{"id": "a"}\n', "3: id 'a' is also on line 1; keep one"),
         # U+2028 may stand raw in a JSON string (json.dumps(..., ensure_ascii=False)): no line break there
         ('{"id": "a", "note": "one\u2028two", "date": "2023-07"}\r\n'.encode(), {"a": "2023-07"}),

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 from pipeline.data.labels import LABELS, REAL, REWRITE, SYNTHETIC
 from pipeline.data.target import Target
 from pipeline.errors import DataError
-from pipeline.files import NotText, atomic_output, decode_text
+from pipeline.files import NotText, atomic_output, decode_text, iso_date
 from pipeline.params import Params
-
-DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?")  # the month alone where the source gives no day
 
 
 def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
@@ -40,7 +37,7 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
                 raise DataError(source, number, "a JSON object with a text 'id' (the article's file name) is expected")
             date = record.get("date")
-            if date is not None and not (isinstance(date, str) and DATE.fullmatch(date)):
+            if date is not None and not (isinstance(date, str) and _is_iso_date(date)):
                 raise DataError(source, number, f"'date' is {date!r}; write it as text, YYYY-MM-DD (or YYYY-MM)")
             if record["id"] in first_line:
                 raise DataError(
@@ -49,6 +46,14 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
             first_line[record["id"]] = number
             dates[record["id"]] = date
     return dates
+
+
+def _is_iso_date(text: str) -> bool:
+    """Written as YYYY-MM-DD or YYYY-MM already (not merely a date ISO 8601 could spell otherwise)."""
+    try:
+        return iso_date(text) == text
+    except ValueError:
+        return False
 
 
 def write_model_card(

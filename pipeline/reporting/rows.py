@@ -9,7 +9,6 @@ naming the file (and line), raised before the report is written.
 from __future__ import annotations
 
 import csv
-import datetime
 import io
 import json
 import math
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
-from pipeline.files import LONG_NUMBER, NotText, decode_text, files_below
+from pipeline.files import LONG_NUMBER, NotText, decode_text, files_below, iso_date
 
 FORMATS = (".jsonl", ".csv", ".parquet")
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
@@ -259,9 +258,7 @@ def _date(path, line, record) -> str | None:
         return None
     text = str(value)
     try:
-        if len(text) == 7:
-            return datetime.date.fromisoformat(text + "-01").isoformat()[:7]
-        return datetime.date.fromisoformat(text[:10]).isoformat()
+        return iso_date(text if len(text) == 7 else text[:10])
     except ValueError:
         raise DataError(path, line, f"date {value!r} is not an ISO date (YYYY-MM-DD or YYYY-MM)") from None
 
