@@ -36,10 +36,15 @@ def files_sha256(paths) -> str:
     return digest.hexdigest()
 
 
-def iso_date(text: str) -> str:
-    """A date as YYYY-MM-DD, or YYYY-MM where a source gives only the month; ValueError for what is neither."""
+def iso_date(text: str, times: bool = False) -> str:
+    """A date as YYYY-MM-DD, or YYYY-MM where a source gives only the month; ValueError for what is neither.
+
+    With `times`, an ISO date and time gives its date (what a scored record's `date` may hold).
+    """
     if len(text) == 7:
         return datetime.date.fromisoformat(text + "-01").isoformat()[:7]
+    if times:
+        return datetime.datetime.fromisoformat(text).date().isoformat()
     return datetime.date.fromisoformat(text).isoformat()
 
 

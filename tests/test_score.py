@@ -539,6 +539,31 @@ def test_an_empty_id_is_named_as_empty_not_as_missing(tmp_path):
         assert [str(e) for e in events if isinstance(e, Problem)] == [f"skipped: {source}:{n}: {empty}" for n in (1, 2)]
 
 
+def test_a_jsonl_date_is_its_iso_date_or_month_and_anything_else_a_warning(tmp_path):
+    """A time gives its own date (in its own zone); the month alone stays a month; a value of seven
+    characters or items that is no month, a number or a list is dropped, and the article still scored."""
+    dates = {
+        "time": ("2023-07-09T23:30:00+09:00", "2023-07-09"),
+        "day": ("2023-07-09", "2023-07-09"),
+        "month": ("2023-07", "2023-07"),
+        "short": ("2023-7", None),
+        "number": (20230709, None),
+        "seven": (list("2023-07"), None),
+        "bad day": ("2023-02-30", None),
+    }
+    feed = tmp_path / "feed.jsonl"
+    rows = [{"id": name, "text": "France objected.", "date": date} for name, (date, _) in dates.items()]
+    feed.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    events = list(read_inputs([str(feed)]))
+    assert {e.id: e.date for e in events if not isinstance(e, Problem)} == {n: kept for n, (_, kept) in dates.items()}
+    not_iso = "not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+    assert [str(e) for e in events if isinstance(e, Problem)] == [
+        f"warning: {feed}:{line}: field 'date' is {dates[name][0]!r}, {not_iso}"
+        for line, name in enumerate(dates, start=1)
+        if dates[name][1] is None
+    ]
+
+
 def test_a_parquet_string_cell_that_is_not_utf8_skips_its_row_and_an_undecodable_page_ends_the_file(tmp_path):
     # pyarrow checks UTF-8 when it writes a string column; other writers may not. A binary column viewed
     # as strings writes the same bytes another writer would.

@@ -24,6 +24,7 @@ from pipeline.files import (
     NotText,
     decode_text,
     files_below,
+    iso_date,
     text_encoding,
 )
 
@@ -347,9 +348,7 @@ def _record_date(value, origin: str, kind: str = "field") -> tuple[str | None, P
     if value is None:
         return None, None
     try:
-        if isinstance(value, str) and len(value) == 7:  # the month alone, as sources often give it
-            return datetime.date.fromisoformat(value + "-01").isoformat()[:7], None
-        return datetime.datetime.fromisoformat(value).date().isoformat(), None
+        return iso_date(value, times=True), None
     except (TypeError, ValueError):
         message = f"{kind} 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
         return None, Problem(origin, message, skipped=False)
