@@ -240,11 +240,13 @@ def test_a_label_studio_export_nested_too_deeply_is_one_line_naming_its_line(par
 def test_a_label_studio_export_with_a_number_longer_than_python_reads_is_one_line_naming_its_line(params, tmp_path):
     tasks = LABEL_STUDIO.read_text(encoding="utf-8").rstrip().removesuffix("]")
     export = tmp_path / "export.json"
-    export.write_text(f'{tasks},\n{{"id": {"9" * 4301}}}\n]\n', encoding="utf-8")
+    # A run of as many digits inside a string, with an escaped quote before it, comes first and is not the number
+    in_text = f'{{"data": {{"text": "a \\"quote\\" {"7" * 4301}"}}}}'
+    export.write_text(f'{tasks},\n{in_text},\n{{"id": {"9" * 4301}}}\n]\n', encoding="utf-8")
     with pytest.raises(RowProblems) as caught:
         import_pass(params, str(export), "bob", folder=tmp_path / "passes")
     assert caught.value.problems[0] == (
-        f"{export}:{tasks.count(chr(10)) + 2}: not read here: a number of more than 4,300 digits"
+        f"{export}:{tasks.count(chr(10)) + 3}: not read here: a number of more than 4,300 digits"
     )
     assert not (tmp_path / "passes").exists()
 

@@ -109,6 +109,14 @@ def _printable(value) -> bool:
     return isinstance(value, str) and value.isprintable() and value != ""
 
 
+def _long_number_line(text: str) -> int:
+    """The line of the first number past Python's digit limit: strings are passed over whole, so a
+    run of digits inside one (a sentence, an id) is not taken for the number json refused."""
+    token = re.compile(rf'"(?:[^"\\]|\\.)*"|(?P<number>[0-9]{{{sys.get_int_max_str_digits() + 1}}})')
+    number = next((m for m in token.finditer(text) if m.group("number")), None)
+    return text.count("\n", 0, number.start() if number else 0) + 1
+
+
 def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[str]]:
     """([(where, key, label)], problems) from Label Studio's JSON export; `where` is `file: task <id>`.
 
@@ -123,10 +131,7 @@ def read_label_studio(path: Path) -> tuple[list[tuple[str, GoldKey, str]], list[
     except RecursionError:  # json recurses once per level of nesting; an export nests a few levels
         return [], [f"{path}:{_deepest_line(text)}: not valid JSON here (nested too deeply)"]
     except ValueError:
-        # The first run of that many digits; one inside a string would be named first, which no export holds.
-        digits = re.search(rf"[0-9]{{{sys.get_int_max_str_digits() + 1}}}", text)
-        line = text.count("\n", 0, digits.start() if digits else 0) + 1
-        return [], [f"{path}:{line}: {LONG_NUMBER}"]
+        return [], [f"{path}:{_long_number_line(text)}: {LONG_NUMBER}"]
     if not isinstance(tasks, list):
         return [], [f"{path}: not a Label Studio JSON export (Export > JSON gives a list of tasks)"]
     rows, problems = [], []
