@@ -32,7 +32,6 @@ from pipeline.data.labels import (
     MAX_LABEL_FILE_BYTES,
     GoldKey,
     check_label,
-    csv_header,
     csv_table,
     read_gold,
 )
@@ -64,32 +63,32 @@ def pair_labels(passes: dict[str, dict[GoldKey, str]]) -> dict[GoldKey, dict[str
     return labels
 
 
-def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
-    """{key: (final, line)} from the disagreements file; a filled final must be a label."""
+def read_disagreements(path: Path) -> tuple[dict[GoldKey, tuple[str, int]], list[str], dict[GoldKey, dict[str, str]]]:
+    """({key: (final, line)}, the columns a person added such as a `reason`, in their order, {key: their
+    cells}) from the disagreements file, read once. A filled final must be a label. Rewriting the file
+    keeps the added columns; the annotators' `label_*` columns are the passes'."""
     if not path.exists():
-        return {}
-    finals = {}
-    for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
+        return {}, [], {}
+    text = read_text_file(path, MAX_LABEL_FILE_BYTES)
+    header = next(csv.reader(io.StringIO(text, newline="")), [])
+    ours = {*DISAGREEMENT_KEY, "final"}
+    added = [c for c in header if c not in ours and not c.startswith("label_")]
+    finals, cells = {}, {}
+    for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",), text=text):
+        key = tuple(row[c] for c in DISAGREEMENT_KEY)
         final = row["final"].strip().lower()
         if final:
             check_label(path, line, "final", row["final"], final)
-        finals[tuple(row[c] for c in DISAGREEMENT_KEY)] = (final, line)
-    return finals
-
-
-def added_columns(path: Path) -> tuple[list[str], dict[GoldKey, dict[str, str]]]:
-    """(the columns a person added to the disagreements file, such as a `reason`, in their order; {key:
-    their cells}), so that rewriting the file keeps them. The annotators' `label_*` columns are the passes'."""
-    if not path.exists():
-        return [], {}
-    ours = {*DISAGREEMENT_KEY, "final"}
-    columns = [c for c in csv_header(path) if c not in ours and not c.startswith("label_")]
-    cells = {}
-    for line, row in csv_table(path, DISAGREEMENT_KEY + ("final",)):
-        if "" in columns and row[""]:  # unnamed columns share one key: all but one of their cells would be lost
+        if "" in added and row[""]:  # unnamed columns share one key: all but one of their cells would be lost
             raise DataError(path, line, "a column without a name in the header holds text here; name the column")
-        cells[tuple(row[c] for c in DISAGREEMENT_KEY)] = {c: row[c] for c in columns}
-    return columns, cells
+        finals[key] = (final, line)
+        cells[key] = {c: row[c] for c in added}
+    return finals, added, cells
+
+
+def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
+    """{key: (final, line)} from the disagreements file."""
+    return read_disagreements(path)[0]
 
 
 def agree(passes_folder: Path, disagreements: Path) -> list[dict]:
@@ -110,8 +109,7 @@ def _agree(passes_folder: Path, disagreements: Path) -> list[dict]:
         value, shared = kappa(passes[a], passes[b])
         shown = "n/a" if math.isnan(value) else f"{value:.3f}"
         print(f"Cohen's kappa {a}-{b}: {shown} over {shared} pairs both labelled")
-    previous = read_finals(disagreements)
-    added, cells = added_columns(disagreements)
+    previous, added, cells = read_disagreements(disagreements)
     rows = []
     for key, by_annotator in pair_labels(passes).items():
         if len(set(by_annotator.values())) > 1:

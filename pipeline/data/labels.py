@@ -126,11 +126,14 @@ def read_gold(path: str | Path, actors: set[str]) -> dict[GoldKey, tuple[str, in
 WRONG_FIELD_COUNT = "wrong number of fields; quote any field that contains a comma"
 
 
-def csv_table(path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES) -> Iterator[tuple[int, dict]]:
+def csv_table(
+    path, columns, exact: bool = False, max_bytes: int = MAX_LABEL_FILE_BYTES, text: str | None = None
+) -> Iterator[tuple[int, dict]]:
     """(line, row) for each row of the CSV file at `path`, whose header must hold `columns` (be
     exactly them, if `exact`). A missing column, a row without one field per column, or text that
-    is not valid CSV stops the read with its line: a hand-edited file never half-reads."""
-    for line, row in csv_records(path, columns, exact, max_bytes):
+    is not valid CSV stops the read with its line: a hand-edited file never half-reads. `text` is
+    the file's, if already read."""
+    for line, row in csv_records(path, columns, exact, max_bytes, text=text):
         if row is None:
             raise DataError(path, line, WRONG_FIELD_COUNT)
         yield line, row
@@ -169,11 +172,6 @@ def csv_records(
             yield lines.start(), row if whole else None
     except csv.Error as err:
         raise DataError(path, lines.start(), f"not valid CSV: {csv_reason(err)}") from None
-
-
-def csv_header(path, max_bytes: int = MAX_LABEL_FILE_BYTES) -> list[str]:
-    """The column names of a CSV file's first line (none for an empty file)."""
-    return next(csv.reader(io.StringIO(read_text_file(path, max_bytes), newline="")), [])
 
 
 def csv_reason(err: csv.Error) -> str:
