@@ -68,3 +68,18 @@ def test_a_missing_or_mislabelled_file_is_one_line_naming_it(tmp_path):
     (folder / "climate" / "val_labels.txt").unlink()
     result = run(folder)
     assert result.returncode == 1 and "val_labels.txt" in result.stderr and "missing" in result.stderr
+
+
+def test_the_none_offset_moves_a_tweet_from_none_only_when_none_led_by_less_than_it():
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("semeval_stance", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    # LABELS order: support (favor), oppose (against), neutral (none)
+    scores = np.array([[0.30, 0.25, 0.45], [0.20, 0.34, 0.46], [0.10, 0.10, 0.80], [0.50, 0.10, 0.40]])
+    assert script.with_none_offset(scores, 0.0) == ["neutral", "neutral", "neutral", "support"]
+    assert script.with_none_offset(scores, 0.10) == ["neutral", "neutral", "neutral", "support"]
+    assert script.with_none_offset(scores, 0.20) == ["support", "oppose", "neutral", "support"]
