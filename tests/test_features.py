@@ -606,6 +606,11 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
             4,
             "unknown key 'weight'",
         ),
+        (
+            "outlets: [R]\ncapabilities: {}\n",
+            2,
+            "capabilities needs at least one capability",
+        ),  # was a ZeroDivisionError
     ],
 )
 def test_a_malformed_suite_is_refused_with_file_and_line(tmp_path, registry, text, line, words):

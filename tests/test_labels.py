@@ -82,6 +82,14 @@ def test_one_group_of_articles_cannot_be_split(tmp_path):
         (GOOD + ["a1,France blocked the office.,japan,neutral"], "labels.csv:5", "does not mention 'japan'"),
         (GOOD[:2] + GOOD[3:], "a1.txt:2", "no gold label for actor 'japan'"),
         (["article_id,sentence,label"] + GOOD[1:], "labels.csv:1", "lacks column(s) actor"),
+        # A near-miss of the pair it was meant for is named at its own line, not as that pair's missing row
+        (GOOD[:2] + ["a1,Japan welcomed the plan. ,japan,support"] + GOOD[3:], "labels.csv:3", "sentence not found"),
+        (GOOD[:2] + ["a1.txt,Japan welcomed the plan.,japan,support"] + GOOD[3:], "labels.csv:3", "'a1.txt' is not in"),
+        (
+            ["sentence,article_id,actor,label", "a1,France blocked the office.,france,oppose"],
+            "labels.csv:2",
+            "is not in",
+        ),
     ],
 )
 def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where, words):
@@ -91,6 +99,23 @@ def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where
     assert f"{where}: " in message and "\n" not in message
     assert words in message
     assert not (tmp_path / "prepared").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    "name, text, words",
+    [
+        ("c3.TXT", "Germany stayed silent.\n", "no gold label for actor 'germany'"),  # read: its pair needs a row
+        ("c3.txt", " \n\n", "the article is empty"),
+        ("a1.TXT", "France blocked the office.\n", "article id 'a1' is also a1.TXT"),
+    ],
+)
+def test_an_article_in_upper_case_is_read_and_an_empty_or_twice_named_one_refused(tmp_path, name, text, words):
+    """`*.txt` passed over `.TXT` and an empty file without a word; `stance score` reads and names both."""
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / name).write_text(text, encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        run_prepare(tmp_path, GOOD)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():
@@ -224,3 +249,15 @@ def test_a_labels_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp
     rows[0] = "\ufeff" + rows[0]  # Excel's "CSV UTF-8"
     summary = run_prepare(tmp_path, rows)
     assert summary["examples"]["train"] + summary["examples"]["test"] == 3
+
+
+def test_a_labelled_set_with_no_pair_is_refused_not_scored(tmp_path):
+    """A locked test whose articles name no actor ended evaluate in scikit-learn's traceback (`Sample
+    sequence X is empty`); a synthetic set of the kind trained on nothing."""
+    from pipeline.data.labels import load_labelled_set
+
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "w1.txt").write_text("Weather report. Rain later.\n", encoding="utf-8")
+    (tmp_path / "labels.csv").write_text(GOOD[0] + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'labels.csv'}: no labelled pair"):
+        load_labelled_set(tmp_path, ActorRegistry.load(TARGET / "actors.yaml"))

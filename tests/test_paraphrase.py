@@ -30,6 +30,8 @@ def registry():
         ("g,,france,oppose\n", 2, "every row needs"),
         ("g,France blocked it.,france,oppose,extra\n", 2, "wrong number of fields"),
         ('g,"France blocked it.,france,oppose\n', 2, "a quote opened here is never closed"),  # a quote never closed
+        # it could only count as a miss, as if the model had failed
+        ("g,The ships objected.,france,oppose\n", 2, "names no alias of 'france'"),
     ],
 )
 def test_a_bad_row_is_refused_with_file_and_line(tmp_path, registry, body, line, words):
@@ -63,3 +65,11 @@ def test_accuracy_and_consistency_follow_the_models_own_predictions(tmp_path, re
     assert result["consistency"] == round(sum(consistent) / 2, 4)
     assert result["groups"] == 2 and result["rows"] == 5 and result["missed_mentions"] == 0
     assert result["accuracy"] >= 0.6  # plain wordings of clear acts: the shipped model gets most right
+
+
+def test_a_suite_of_no_rows_is_refused_not_divided_by(tmp_path, registry):
+    """A header alone ended the evaluate stage in a ZeroDivisionError after its minutes of fitting."""
+    path = tmp_path / "p.csv"
+    path.write_text(HEADER, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"^{path}: holds no rows"):
+        load_paraphrases(path, registry)

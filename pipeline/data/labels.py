@@ -56,7 +56,7 @@ GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
 
 
 def load_articles(folder: str | Path, required: bool = True) -> dict[str, str]:
-    """Every `*.txt` in `folder` as {article id: text}, sorted by id so disk order never matters.
+    """Every `*.txt` in `folder` (any case of `.txt`) as {article id: text}, sorted by id so disk order never matters.
 
     `required=False` (the annotation loop's folder of partly labelled articles) lets the
     folder be missing or hold no article.
@@ -66,9 +66,15 @@ def load_articles(folder: str | Path, required: bool = True) -> dict[str, str]:
         if not required:
             return {}
         raise DataError(folder, None, "articles folder not found")
-    articles = {}
-    for path in sorted(folder.glob("*.txt")):
-        articles[path.stem] = read_text_file(path, MAX_ARTICLE_CHARS)
+    articles, where = {}, {}
+    # `.TXT` too, as `stance score` reads it; a glob of "*.txt" passed over it without a word
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):
+        if path.stem in where:
+            raise DataError(path, None, f"article id {path.stem!r} is also {where[path.stem].name}; keep one")
+        text = read_text_file(path, MAX_ARTICLE_CHARS)
+        if not text.strip():
+            raise DataError(path, None, "the article is empty; write its text or remove the file")
+        articles[path.stem], where[path.stem] = text, path
     if not articles and required:
         raise DataError(folder, None, "no .txt articles in the folder")
     return articles
@@ -248,23 +254,10 @@ def attach_gold(
     The one exception: a candidate of a partly labelled article (`partly_labelled`, the
     annotation loop's articles) without a gold row is left out instead of refused.
     """
-    labelled = []
-    used: set[GoldKey] = set()
-    for candidate in candidates:
-        key = (candidate["article_id"], candidate["sentence"], candidate["actor"])
-        if key not in gold and candidate["article_id"] in partly_labelled:
-            continue
-        if key not in gold:
-            text = articles[candidate["article_id"]]
-            line = text[: text.find(candidate["sentence"])].count("\n") + 1
-            raise DataError(
-                Path(articles_dir) / f"{candidate['article_id']}.txt",
-                line,
-                f"no gold label for actor {candidate['actor']!r} in sentence {_short(candidate['sentence'])}; "
-                f"add a row to {labels_path}",
-            )
-        used.add(key)
-        labelled.append({**candidate, "label": gold[key][0]})
+    keys = [(c["article_id"], c["sentence"], c["actor"]) for c in candidates]
+    # A row that matches no pair first: a near-miss (a stray space, a curly quote, a swapped column) is
+    # named at its own line, not as the pair it was meant for, which would then lack a row.
+    used = set(keys)
     for key, (_, line) in sorted(gold.items(), key=lambda item: item[1][1]):
         if key in used:
             continue
@@ -289,6 +282,20 @@ def attach_gold(
             f"no candidate pair: the sentence is not split this way or does not mention {actor!r} "
             f"({_short(sentence)}); fix the row or the registry",
         )
+    labelled = []
+    for candidate, key in zip(candidates, keys):
+        if key not in gold and candidate["article_id"] in partly_labelled:
+            continue
+        if key not in gold:
+            text = articles[candidate["article_id"]]
+            line = text[: text.find(candidate["sentence"])].count("\n") + 1
+            raise DataError(
+                Path(articles_dir) / f"{candidate['article_id']}.txt",
+                line,
+                f"no gold label for actor {candidate['actor']!r} in sentence {_short(candidate['sentence'])}; "
+                f"add a row to {labels_path}",
+            )
+        labelled.append({**candidate, "label": gold[key][0]})
     return labelled
 
 
@@ -303,4 +310,7 @@ def load_labelled_set(folder: str | Path, registry: ActorRegistry) -> list[dict]
     articles = load_articles(folder / "articles")
     gold = read_gold(folder / "labels.csv", set(registry.actors))
     candidates = candidates_of(articles, registry)
-    return attach_gold(candidates, gold, folder / "labels.csv", articles, folder / "articles")
+    labelled = attach_gold(candidates, gold, folder / "labels.csv", articles, folder / "articles")
+    if not labelled:  # scored, it would be a metric of nothing
+        raise DataError(folder / "labels.csv", None, "no labelled pair: no article here names an actor of actors.yaml")
+    return labelled

@@ -47,6 +47,8 @@ def load_suite(path, registry: ActorRegistry, target: Target) -> list[Case]:
         raise DataError(path, data.key_lines["outlets"], "outlets needs at least one outlet")
     phrases = target.phrases
     capabilities = expect_mapping(data["capabilities"], path, "capabilities", data.key_lines["capabilities"])
+    if not capabilities:
+        raise DataError(path, data.key_lines["capabilities"], "capabilities needs at least one capability")
     actors = registry.actors
     cases = []
     for capability, templates in capabilities.items():

@@ -28,11 +28,17 @@ def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
         if row["actor"] not in registry.actors:
             raise DataError(path, line, f"unknown actor {row['actor']!r}; use an id from the target's actors.yaml")
         check_label(path, line, "expected", row["expected"])
+        if row["actor"] not in {mention.actor for mention in registry.find(row["sentence"])} and not registry.author:
+            raise DataError(
+                path, line, f"the sentence names no alias of {row['actor']!r} (actors.yaml); it would count as a miss"
+            )
         key = (row["sentence"], row["actor"])
         if key in seen:
             raise DataError(path, line, f"the same sentence and actor twice ({row['actor']!r}); keep one")
         seen.add(key)
         rows.append({c: row[c] for c in COLUMNS})
+    if not rows:
+        raise DataError(path, None, "holds no rows; write the suite's sentences under the header")
     return rows
 
 
