@@ -162,6 +162,22 @@ class _LineLoader(yaml.SafeLoader):
         return items
 
 
+# YAML 1.2's booleans and floats, as DVC reads and writes params.yaml: PyYAML's YAML 1.1 read `1e-05`
+# (what `dvc exp run -S train.C=0.00001` writes) as text, and `no`, `off` or `y` as booleans that DVC's
+# tables show as text. Here `true`/`false` are the only booleans, and a number with an exponent is a float.
+_BOOL, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float"
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _FLOAT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_LineLoader.add_implicit_resolver(  # after the integers, which take the numbers without a dot or exponent
+    _FLOAT,
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
 _LineLoader.add_constructor("tag:yaml.org,2002:str", _LineLoader.construct_yaml_str)
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_mapping_with_lines)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_sequence_with_lines)

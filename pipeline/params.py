@@ -124,7 +124,7 @@ class EvaluateParams(Section):
 class FinetuneParams(Section):
     enabled: bool  # the opt-in preset: MiniLM fine-tuned on the pairs, averaged with the linear model
     epochs: int = Field(ge=1)
-    learning_rate: float = Field(gt=0, strict=False)  # YAML reads 5e-5 (no dot) as text; accept it as the number
+    learning_rate: float = Field(gt=0)
     warmup: float = Field(ge=0, lt=1)  # share of the steps over which the learning rate rises
     batch_size: int = Field(ge=1)
     max_tokens: int = Field(ge=8, le=512)  # a longer sentence is cut (MiniLM reads at most 512)

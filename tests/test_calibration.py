@@ -48,7 +48,7 @@ def test_calibration_needs_real_rows_of_two_groups(features):
     X, y, groups = features
     assert None in groups and any(group is not None for group in groups)  # synthetic (None) and real rows
     base = LogisticRegression(max_iter=2000)
-    with pytest.raises(ValueError, match="at least 2 groups"):
+    with pytest.raises(ValueError, match="at least 2 article groups"):
         GroupCalibratedClassifier(base).fit(X, y, groups=["one" if g is not None else None for g in groups])
 
 

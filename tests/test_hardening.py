@@ -267,6 +267,70 @@ def test_more_folds_or_a_test_fraction_than_the_articles_allow_is_one_line_befor
     )
 
 
+def test_labels_too_few_to_fit_the_model_are_one_line_naming_the_gold_file(trained_model, monkeypatch, tmp_path):
+    """A label with no pair trained a model that no file could be scored with (its three columns were
+    assumed); a label in one article group ended train in an IndexError inside calibration."""
+    from pipeline.data.splits import every_labelled_pair
+    from pipeline.stages.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    for name in type(params.data).model_fields:
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    with contextlib.chdir(trained_model.parents[1]):
+        rows, labels = every_labelled_pair()
+    one_cluster = next(r["cluster"] for r, label in zip(rows, labels) if label == "support" and r["origin"] == "real")
+    cases = {
+        "no neutral": (lambda row, label: label != "neutral", "no pair labelled 'neutral'; the model needs"),
+        "support in one article group": (
+            lambda row, label: label != "support" or row["cluster"] == one_cluster,
+            "calibration: pairs labelled 'support' come from too few article groups for its 5 folds",
+        ),
+    }
+    for keep, message in cases.values():
+        kept = [(row, label) for row, label in zip(rows, labels) if keep(row, label)]
+        monkeypatch.setattr(
+            "pipeline.stages.train.every_labelled_pair",
+            lambda kept=kept: ([r for r, _ in kept], [la for _, la in kept]),
+        )
+        with contextlib.chdir(trained_model.parents[1]), pytest.raises(DataError) as caught:
+            train(params, tmp_path / "model.skops")
+        assert str(caught.value).startswith(f"{params.data.labels}: {message}")
+        assert "label more articles" in str(caught.value)
+    assert not list(tmp_path.iterdir())  # no model saved
+
+
+def test_training_another_targets_prepared_pairs_is_one_line(trained_model, tmp_path):
+    """`data.target` changed and `stance train` run by hand without `stance prepare`: it trained the old
+    target's pairs under the new one's name and registry, and said nothing."""
+    from pipeline.stages.evaluate import evaluate
+    from pipeline.stages.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    params.data.target = "data/targets/fukushima-water"
+    for name in type(params.data).model_fields:
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    for stage in (lambda: train(params, tmp_path / "model.skops"), lambda: evaluate(params)):
+        with contextlib.chdir(trained_model.parents[1]), pytest.raises(DataError) as caught:
+            stage()
+        assert str(caught.value) == (
+            "data/prepared/summary.json: the prepared pairs are of target 'nato-tokyo-office', not of params.yaml's "
+            "data.target 'fukushima-water'; run `stance prepare` (or `dvc repro`)"
+        )
+    assert not list(tmp_path.iterdir())
+
+
+def test_numbers_dvc_writes_with_an_exponent_are_read_as_numbers(tmp_path):
+    """`dvc exp run -S train.C=0.00001` writes `C: 1e-05`, which YAML 1.1 (PyYAML) read as text and refused."""
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "params.yaml"
+    for written, value in (("1e-05", 1e-05), ("2E+1", 20.0), (".5", 0.5), ("7", 7)):
+        path.write_text(
+            text.replace("  C: 3.0", f"  C: {written}").replace("  cue_weight: 1.0", f"  cue_weight: {written}")
+        )
+        params = load_params(path)
+        assert params.train.C == value and params.train.cue_weight == value
+
+
 def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
     path = tmp_path / "actors.yaml"
     path.write_text("actors:\n" + "#" * 6_000_000 + "\n", encoding="utf-8")
@@ -299,6 +363,18 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
             lambda text: text.replace("  split_seed: 13", "  ? [split_seed]\n  : 13"),
             "split_seed",
             "a key must be a name, not a list or mapping",
+        ),
+        # YAML 1.1's booleans are text here, as DVC reads them: `-S train.cue_features=no` ran with the cue
+        # features off while `dvc exp show` said 'no'; and a number is a number only if it is one
+        (
+            lambda text: text.replace("  cue_features: true ", "  cue_features: no   "),
+            "cue_features",
+            "train.cue_features: Input should be a valid boolean, not 'no'",
+        ),
+        (
+            lambda text: text.replace("  learning_rate: 5.0e-5", "  learning_rate: true  "),
+            "learning_rate",
+            "finetune.learning_rate: Input should be a valid number, not True",
         ),
         (lambda text: "", None, "the file holds no sections; it needs data, distill, prepare, train"),
         (lambda text: "- data\n", None, "the file holds no sections"),

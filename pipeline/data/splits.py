@@ -8,6 +8,7 @@ ClassLabel, stored as Parquet.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from pipeline.data.labels import LABELS, REAL
 from pipeline.errors import DataError
 from pipeline.files import atomic_output, files_sha256
-from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
+from pipeline.paths import PREPARE_SUMMARY, TEST_SPLIT, TRAIN_SPLIT
 
 FEATURES = Features(
     {
@@ -91,6 +92,25 @@ def load_split(path: Path) -> tuple[Dataset, list[str]]:
     dataset = Dataset.from_parquet(str(path))
     names = dataset.features["label"].names
     return dataset, [names[i] for i in dataset["label"]]
+
+
+def check_prepared_for(target: str | Path) -> None:
+    """Stop unless the prepared splits are the pairs of this target: `stance train` run by hand after
+    `data.target` changed, with no `stance prepare` between, trained one target's pairs under another's
+    registry and name without a word. The prepare stage records the target folder's name in its summary."""
+    if not PREPARE_SUMMARY.exists():
+        return  # nothing prepared: reading the splits names what is missing
+    try:
+        prepared_for = json.loads(PREPARE_SUMMARY.read_text(encoding="utf-8")).get("target")
+    except (OSError, ValueError, AttributeError):
+        prepared_for = None
+    if prepared_for != Path(target).name:
+        raise DataError(
+            PREPARE_SUMMARY,
+            None,
+            f"the prepared pairs are {'of target ' + repr(prepared_for) if prepared_for else 'of an unknown target'}, "
+            f"not of params.yaml's data.target {Path(target).name!r}; run `stance prepare` (or `dvc repro`)",
+        )
 
 
 def every_labelled_pair() -> tuple[list[dict], list[str]]:

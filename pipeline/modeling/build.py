@@ -18,13 +18,13 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
-from pipeline.data.labels import REAL, REWRITE, SYNTHETIC
+from pipeline.data.labels import LABELS, REAL, REWRITE, SYNTHETIC
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
 from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
-from pipeline.modeling.calibration import GroupCalibratedClassifier, TrainsWith
+from pipeline.modeling.calibration import GroupCalibratedClassifier, TooFewExamples, TrainsWith
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import TrainParams
 
@@ -148,9 +148,17 @@ def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None)
         return model.fit(pairs, labels, **fit_params)
 
 
+# What a stage adds when the labelled pairs cannot fit the model (TooFewExamples)
+MORE_LABELS = "label more articles (or, for calibration, set train.calibration: none or fewer train.calibration_folds)"
+
+
 def fit_pairs(p: TrainParams, lexicon: dict, rows: list[dict], labels) -> Pipeline:
     """The project's model fit on these prepared pairs, weighted and calibrated as the train stage fits
-    the shipped one: the shipped, held-out, grouped-CV and benchmark models are all fit here."""
+    the shipped one: the shipped, held-out, grouped-CV and benchmark models are all fit here.
+
+    TooFewExamples where a label has no pair: such a model could not score (every row has all three)."""
+    if missing := [label for label in LABELS if label not in set(labels)]:
+        raise TooFewExamples(f"no pair labelled {', '.join(map(repr, missing))}; the model needs pairs of every label")
     return fit_deterministic(
         build_model(p, lexicon), pairs_frame(rows), labels, pair_weights(rows, p), calibration_groups(rows)
     )

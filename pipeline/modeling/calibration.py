@@ -25,6 +25,7 @@ synthetic rows out of the calibration set, nor take the article groups through a
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,11 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.utils.validation import check_is_fitted
 
 from pipeline.modeling.plain import softmax
+
+
+class TooFewExamples(ValueError):
+    """The labelled pairs cannot fit the model: a label without pairs, or in too few article groups."""
+
 
 METHODS = ("sigmoid", "isotonic", "temperature")
 OFFSETS = ("none", "macro_f1")
@@ -98,15 +104,26 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         n_groups = len(set(groups[calibrating]))
         if n_groups < 2:
-            raise ValueError(f"calibration needs rows of at least 2 groups, got {n_groups}")
-        folds = StratifiedGroupKFold(
-            n_splits=min(self.n_splits, n_groups), shuffle=True, random_state=self.random_state
-        )
+            raise TooFewExamples(f"calibration needs real pairs of at least 2 article groups, got {n_groups}")
+        n_splits = min(self.n_splits, n_groups)
+        # More folds than the commonest label has pairs cannot be stratified (scikit-learn refuses)
+        n_splits = min(n_splits, max(np.unique(y[calibrating], return_counts=True)[1]))
+        if n_splits < 2:
+            raise TooFewExamples("calibration needs a label with real pairs in at least 2 article groups")
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         self.estimator_ = self._fit_estimator(X, y, weights)
         self.classes_ = self.estimator_.classes_
         out_of_fold = np.empty((len(calibrating), len(self.classes_)))
-        for train, test in folds.split(calibrating, y[calibrating], groups[calibrating]):
+        with warnings.catch_warnings():  # a rare label is the error below, with its name, not scikit-learn's warning
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            splits = list(folds.split(calibrating, y[calibrating], groups[calibrating]))
+        for train, test in splits:
             rows = np.r_[calibrating[train], joining_fold(groups, train_only, set(groups[calibrating[test]]))]
+            if missing := sorted(set(self.classes_) - set(y[rows])):
+                raise TooFewExamples(
+                    f"calibration: pairs labelled {', '.join(repr(str(label)) for label in missing)} come from too few article groups "
+                    f"for its {n_splits} folds (each fold trains without the groups it scores)"
+                )
             model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])
             out_of_fold[test] = _class_scores(model, X[calibrating[test]], self.classes_)
         hits = (y[calibrating][:, None] == self.classes_).astype(int)

@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REWRITE, SYNTHETIC, best_labels, load_labelled_set
-from pipeline.data.splits import load_split, split_origins
+from pipeline.data.splits import check_prepared_for, load_split, split_origins
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import load_suite, run_suite
@@ -27,7 +27,8 @@ from pipeline.evaluation.model_card import read_article_dates, write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import fit_pairs, for_registry
+from pipeline.modeling.build import MORE_LABELS, fit_pairs, for_registry
+from pipeline.modeling.calibration import TooFewExamples
 from pipeline.modeling.ensemble import average, load_ensemble
 from pipeline.modeling.finetuned import check_preset, fine_tuned_test_scores
 from pipeline.modeling.persist import load_model
@@ -48,6 +49,7 @@ def evaluate(params: Params) -> dict:
     paraphrases = load_paraphrases(params.data.paraphrases, registry)
     locked_pairs = load_labelled_set(params.data.locked, registry)
     dates = read_article_dates([Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES])
+    check_prepared_for(params.data.target)
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
     # real articles.
@@ -66,7 +68,12 @@ def evaluate(params: Params) -> dict:
         )
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
-    holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
+    try:
+        holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
+    except TooFewExamples as err:
+        raise DataError(
+            params.data.labels, None, f"the train split (without the test split): {err}; {MORE_LABELS}"
+        ) from None
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
     test_actors = [r["actor"] for r in test_rows]
@@ -74,14 +81,19 @@ def evaluate(params: Params) -> dict:
     all_rows = train_rows + test_rows
     all_labels = train_labels + test_labels
     all_actors = [r["actor"] for r in all_rows]
-    cv, cv_probabilities = grouped_cv(
-        params,
-        all_rows,
-        all_labels,
-        lexicon,
-        extra_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
-        extra_labels + held_out_rewrite_labels,
-    )
+    try:
+        cv, cv_probabilities = grouped_cv(
+            params,
+            all_rows,
+            all_labels,
+            lexicon,
+            extra_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
+            extra_labels + held_out_rewrite_labels,
+        )
+    except TooFewExamples as err:
+        raise DataError(
+            params.data.labels, None, f"a grouped-CV fold: {err}; {MORE_LABELS}, or fewer evaluate.cv_folds"
+        ) from None
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 

@@ -66,6 +66,7 @@ def prepare(params: Params) -> dict:
     write_split(train, paths.TRAIN_SPLIT)
     write_split(test, paths.TEST_SPLIT)
     summary = {
+        "target": Path(params.data.target).name,  # train and evaluate check it (splits.check_prepared_for)
         # seeds all count; a partly labelled article counts once it has a labelled pair
         "articles": len(set(articles) - partly_labelled) + len({e["article_id"] for e in examples} & partly_labelled),
         "clusters": len({e["cluster"] for e in examples}),

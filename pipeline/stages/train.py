@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
-from pipeline.data.splits import every_labelled_pair, training_data_sha256
+from pipeline.data.splits import check_prepared_for, every_labelled_pair, training_data_sha256
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
-from pipeline.modeling.build import fit_pairs, for_registry
+from pipeline.modeling.build import MORE_LABELS, fit_pairs, for_registry
+from pipeline.modeling.calibration import TooFewExamples
 from pipeline.modeling.persist import save_model
 from pipeline.params import Params
 
@@ -32,8 +33,12 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
             "train.frame_roles is true but the lexicon has no frame_roles section; "
             "add one (which part each actor plays) or set train.frame_roles: false",
         )
+    check_prepared_for(params.data.target)
     rows, labels = every_labelled_pair()
-    model = fit_pairs(train_params, lexicon, rows, labels)
+    try:
+        model = fit_pairs(train_params, lexicon, rows, labels)
+    except TooFewExamples as err:
+        raise DataError(params.data.labels, None, f"{err}; {MORE_LABELS}") from None
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
         "params": train_params.model_dump(),
