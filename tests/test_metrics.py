@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.data.labels import article_stance
-from pipeline.evaluation.metrics import locked_scores
+from pipeline.errors import DataError
+from pipeline.evaluation.metrics import check_locked_apart, locked_scores
 
 
 def pairs_of(spec: list[tuple[str, str]]) -> list[dict]:
@@ -64,3 +67,26 @@ def test_calibration_figures_agree_with_scikit_learn_on_the_real_test_split(trai
     # ECE is the pair-weighted mean gap of the bins (their rounding aside).
     gap = sum(b["pairs"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / len(gold)
     assert abs(gap - figures["ece"]) < 1e-3
+
+
+def test_a_locked_article_that_is_a_training_article_is_refused_by_id_and_count_only():
+    """A training article copied into locked/ scored as unseen (0.93 against 0.84) without a word."""
+    trained = [{"article_id": "t1", "sentence": s} for s in ("France objected.", "Japan agreed.", "NATO waited.")]
+    apart = [
+        {"article_id": "l1", "sentence": "France objected."},  # one quote shared with a report of the same event
+        {"article_id": "l1", "sentence": "Paris said no again."},
+        {"article_id": "l1", "sentence": "Tokyo hoped for more."},
+    ]
+    check_locked_apart(apart, trained, "locked/labels.csv")
+    copies = {
+        "under its own id": [{"article_id": "t1", "sentence": "A new sentence."}],
+        "renamed": [{"article_id": "l2", "sentence": s} for s in ("France objected.", "Japan agreed.", "Seoul too.")],
+    }
+    for locked, reason in zip(copies.values(), ("has the id of a trained-on article", "2 of its 3 sentences")):
+        with pytest.raises(DataError) as caught:
+            check_locked_apart(locked, trained, "locked/labels.csv")
+        message = str(caught.value)
+        assert (
+            message.startswith(f"locked/labels.csv: locked article {locked[0]['article_id']!r} ") and reason in message
+        )
+        assert "objected" not in message  # ids and counts only

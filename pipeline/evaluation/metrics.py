@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_recall
 from sklearn.model_selection import StratifiedGroupKFold
 
 from pipeline.data.labels import LABELS, article_stance, best_labels
+from pipeline.errors import DataError
 from pipeline.features.lexicon import phrase_regex
 from pipeline.features.tokens import tokenize
 from pipeline.modeling.build import calibration_groups, fit_pairs
@@ -98,6 +99,33 @@ def grouped_cv(
     result = {name: list(values) for name, values in predictions.items()}
     result["keyword_rule"] = keyword_rule(rows, lexicon)
     return result, probabilities
+
+
+def check_locked_apart(locked_pairs: list[dict], trained_rows: list[dict], labels_path) -> None:
+    """Stop where a locked article is a training article under another name or its own: the locked
+    figure would then be of text the model was fit on, and nothing would say so. A quote or two shared
+    with a training article (reports of one event) is allowed; half its sentences with actors is a copy.
+    Only ids and counts are named: the locked text is never printed."""
+    trained_ids = {row["article_id"] for row in trained_rows}
+    trained_sentences = {row["sentence"] for row in trained_rows}
+    sentences: dict[str, set[str]] = {}
+    for pair in locked_pairs:
+        sentences.setdefault(pair["article_id"], set()).add(pair["sentence"])
+    for article_id, own in sorted(sentences.items()):
+        shared = len(own & trained_sentences)
+        if article_id in trained_ids or (shared and shared * 2 >= len(own)):
+            reason = (
+                "has the id of a trained-on article"
+                if article_id in trained_ids
+                else (
+                    f"repeats trained-on text: {shared} of its {len(own)} sentences with actors are training sentences"
+                )
+            )
+            raise DataError(
+                labels_path,
+                None,
+                f"locked article {article_id!r} {reason}; the locked test must be articles never trained on",
+            )
 
 
 def locked_scores(pairs: list[dict], gold: list[str], predicted: list[str], resamples: int, seed: int) -> dict:

@@ -22,7 +22,15 @@ from pipeline.data.splits import check_prepared_for, load_split, split_origins
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import load_suite, run_suite
-from pipeline.evaluation.metrics import calibration, grouped_cv, keyword_rule, locked_scores, majority, scores
+from pipeline.evaluation.metrics import (
+    calibration,
+    check_locked_apart,
+    grouped_cv,
+    keyword_rule,
+    locked_scores,
+    majority,
+    scores,
+)
 from pipeline.evaluation.model_card import read_article_dates, write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
@@ -58,6 +66,7 @@ def evaluate(params: Params) -> dict:
     test_rows, test_labels, held_out_rewrites, held_out_rewrite_labels = split_origins(
         test_set.to_list(), test_set_labels
     )
+    check_locked_apart(locked_pairs, train_set.to_list() + test_set.to_list(), Path(params.data.locked) / "labels.csv")
 
     if params.evaluate.cv_folds > (groups := len({row["cluster"] for row in train_rows + test_rows})):
         raise DataError(
