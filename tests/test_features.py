@@ -277,6 +277,14 @@ def cues_listing(tmp_path, phrase: str, *classes: str) -> Path:
     return path
 
 
+def test_a_bare_on_or_no_in_a_word_list_is_the_word(tmp_path):
+    """YAML 1.1 read `on` and `no` as booleans, so quoting them was the only way to list the words."""
+    assert 'into, against, for, "on",' in CUES_TEXT
+    path = tmp_path / "cues.yaml"
+    path.write_text(CUES_TEXT.replace('into, against, for, "on",', "into, against, for, on,"), encoding="utf-8")
+    assert load_cue_lexicon(path) == load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml")
+
+
 def test_a_phrase_may_be_a_stance_cue_and_a_negator_but_not_two_stance_cues(tmp_path):
     # "stonewalled the plan": an oppose cue that may also flip the cue after it, as "refus*" does
     lexicon = load_cue_lexicon(cues_listing(tmp_path, "stonewall*", "oppose", "negators"))
@@ -291,10 +299,10 @@ def test_a_phrase_may_be_a_stance_cue_and_a_negator_but_not_two_stance_cues(tmp_
         # a word list removed, or one the code does not know
         ('  quotes: [\'"\', "“", "”"]\n', "  quote_marks: ['\"']\n", "syntax: unknown word list 'quote_marks'"),
         ('  coordinators: [",", and, or, like]\n', "", "syntax: missing word list 'coordinators'"),
-        # YAML reads a bare `on` as true/false, which no token ever equals
+        # a boolean, which no token ever equals (a bare `on` is the word: YAML 1.2, as DVC reads params.yaml)
         (
             'into, against, for, "on",',
-            "into, against, for, on,",
+            "into, against, for, true,",
             "syntax: object_markers: every entry must be a string",
         ),
         (
