@@ -281,6 +281,10 @@ def test_labels_too_few_to_fit_the_model_are_one_line_naming_the_gold_file(train
     one_cluster = next(r["cluster"] for r, label in zip(rows, labels) if label == "support" and r["origin"] == "real")
     cases = {
         "no neutral": (lambda row, label: label != "neutral", "no pair labelled 'neutral'; the model needs"),
+        "neutral in synthetic pairs alone": (
+            lambda row, label: label != "neutral" or row["origin"] != "real",
+            "calibration: no real pair is labelled 'neutral'",
+        ),
         "support in one article group": (
             lambda row, label: label != "support" or row["cluster"] == one_cluster,
             "calibration: pairs labelled 'support' come from too few article groups for its 5 folds",

@@ -105,6 +105,10 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         n_groups = len(set(groups[calibrating]))
         if n_groups < 2:
             raise TooFewExamples(f"calibration needs real pairs of at least 2 article groups, got {n_groups}")
+        if missing := sorted(set(y) - set(y[calibrating])):  # only synthetic pairs have it: nothing to calibrate on
+            raise TooFewExamples(
+                f"calibration: no real pair is labelled {', '.join(repr(str(label)) for label in missing)}"
+            )
         n_splits = min(self.n_splits, n_groups)
         # More folds than the commonest label has pairs cannot be stratified (scikit-learn refuses)
         n_splits = min(n_splits, max(np.unique(y[calibrating], return_counts=True)[1]))
