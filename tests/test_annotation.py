@@ -23,7 +23,7 @@ import yaml
 from conftest import ROOT, own_signal_handlers, run, target_folder
 from typer.testing import CliRunner
 
-from pipeline.annotation.adjudication import agree, merge
+from pipeline.annotation.adjudication import agree, merge, read_finals
 from pipeline.annotation.export import export, select
 from pipeline.annotation.passes import RowProblems, import_pass
 from pipeline.annotation.store import name_problem, store_articles, write_pass
@@ -356,6 +356,8 @@ def test_columns_a_person_added_to_the_disagreements_file_are_kept_when_agree_re
     disagreements.write_text("\n".join([lines[0] + ",,", lines[1] + ",my note,other note"]) + "\n", encoding="utf-8")
     with pytest.raises(DataError, match=r":2: a column without a name in the header holds text here; name the column"):
         agree(passes, disagreements)
+    # Merge and agreement only read the finals, never rewrite the file: a note there is no matter to them
+    assert [line for _, line in read_finals(disagreements).values()] == [2]
 
 
 @pytest.mark.parametrize(

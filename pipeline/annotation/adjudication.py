@@ -63,7 +63,9 @@ def pair_labels(passes: dict[str, dict[GoldKey, str]]) -> dict[GoldKey, dict[str
     return labels
 
 
-def read_disagreements(path: Path) -> tuple[dict[GoldKey, tuple[str, int]], list[str], dict[GoldKey, dict[str, str]]]:
+def read_disagreements(
+    path: Path, keeping_added: bool = True
+) -> tuple[dict[GoldKey, tuple[str, int]], list[str], dict[GoldKey, dict[str, str]]]:
     """({key: (final, line)}, the columns a person added such as a `reason`, in their order, {key: their
     cells}) from the disagreements file, read once. A filled final must be a label. Rewriting the file
     keeps the added columns; the annotators' `label_*` columns are the passes'."""
@@ -79,7 +81,8 @@ def read_disagreements(path: Path) -> tuple[dict[GoldKey, tuple[str, int]], list
         final = row["final"].strip().lower()
         if final:
             check_label(path, line, "final", row["final"], final)
-        if "" in added and row[""]:  # unnamed columns share one key: all but one of their cells would be lost
+        # Unnamed columns share one key: rewriting the file (agree) would lose all but one of their cells.
+        if keeping_added and "" in added and row[""]:
             raise DataError(path, line, "a column without a name in the header holds text here; name the column")
         finals[key] = (final, line)
         cells[key] = {c: row[c] for c in added}
@@ -87,8 +90,8 @@ def read_disagreements(path: Path) -> tuple[dict[GoldKey, tuple[str, int]], list
 
 
 def read_finals(path: Path) -> dict[GoldKey, tuple[str, int]]:
-    """{key: (final, line)} from the disagreements file."""
-    return read_disagreements(path)[0]
+    """{key: (final, line)} from the disagreements file (merge and agreement, which never rewrite it)."""
+    return read_disagreements(path, keeping_added=False)[0]
 
 
 def agree(passes_folder: Path, disagreements: Path) -> list[dict]:
