@@ -104,18 +104,19 @@ def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where
 @pytest.mark.parametrize(
     "name, text, words",
     [
-        ("c3.TXT", "Germany stayed silent.\n", "no gold label for actor 'germany'"),  # read: its pair needs a row
+        ("c3.TXT", "Germany stayed silent.\n", "an article's name ends in .txt in lower case; rename it c3.txt"),
         ("c3.txt", " \n\n", "the article is empty"),
-        ("a1.TXT", "France blocked the office.\n", "article id 'a1' is also a1.TXT"),
     ],
 )
-def test_an_article_in_upper_case_is_read_and_an_empty_or_twice_named_one_refused(tmp_path, name, text, words):
-    """`*.txt` passed over `.TXT` and an empty file without a word; `stance score` reads and names both."""
+def test_an_article_in_upper_case_or_empty_is_refused_naming_its_file(tmp_path, name, text, words):
+    """`*.txt` passed over `.TXT` and counted an empty file without a word; `stance score` names both."""
     (tmp_path / "articles").mkdir()
     (tmp_path / "articles" / name).write_text(text, encoding="utf-8")
     with pytest.raises(DataError) as caught:
         run_prepare(tmp_path, GOOD)
-    assert words in str(caught.value) and "\n" not in str(caught.value)
+    assert str(caught.value) == f"{tmp_path / 'articles' / name}: {words}" + (
+        "; write its text or remove the file" if "empty" in words else ""
+    )
 
 
 def test_gold_file_is_exactly_the_annotators_consensus_or_adjudication():

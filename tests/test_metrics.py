@@ -71,18 +71,21 @@ def test_calibration_figures_agree_with_scikit_learn_on_the_real_test_split(trai
 
 def test_a_locked_article_that_is_a_training_article_is_refused_by_id_and_count_only():
     """A training article copied into locked/ scored as unseen (0.93 against 0.84) without a word."""
-    trained = [{"article_id": "t1", "sentence": s} for s in ("France objected.", "Japan agreed.", "NATO waited.")]
-    apart = [
-        {"article_id": "l1", "sentence": "France objected."},  # one quote shared with a report of the same event
-        {"article_id": "l1", "sentence": "Paris said no again."},
-        {"article_id": "l1", "sentence": "Tokyo hoped for more."},
+    said = [f"France said on day {n} that it objected to the office." for n in range(4)]
+    trained = [{"article_id": "t1", "sentence": s} for s in said + ["TOKYO (Kyodo)"]]
+    apart = [  # two quotes and a dateline shared with a report of the same event: no copy
+        {"article_id": "l1", "sentence": s}
+        for s in said[:2]
+        + ["TOKYO (Kyodo)", "Paris said no again in a long statement.", "Tokyo hoped for more in talks."]
     ]
     check_locked_apart(apart, trained, "locked/labels.csv")
     copies = {
-        "under its own id": [{"article_id": "t1", "sentence": "A new sentence."}],
-        "renamed": [{"article_id": "l2", "sentence": s} for s in ("France objected.", "Japan agreed.", "Seoul too.")],
+        "has the id of a trained-on article": [{"article_id": "t1", "sentence": "A new sentence of six words."}],
+        "3 of its 4 sentences": [
+            {"article_id": "l2", "sentence": s} for s in said[:3] + ["Seoul agreed with it in the end."]
+        ],
     }
-    for locked, reason in zip(copies.values(), ("has the id of a trained-on article", "2 of its 3 sentences")):
+    for reason, locked in copies.items():
         with pytest.raises(DataError) as caught:
             check_locked_apart(locked, trained, "locked/labels.csv")
         message = str(caught.value)

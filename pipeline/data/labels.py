@@ -56,7 +56,7 @@ GoldKey = tuple[str, str, str]  # (article_id, sentence, actor)
 
 
 def load_articles(folder: str | Path, required: bool = True) -> dict[str, str]:
-    """Every `*.txt` in `folder` (any case of `.txt`) as {article id: text}, sorted by id so disk order never matters.
+    """Every `*.txt` in `folder` as {article id: text}, sorted by id so disk order never matters.
 
     `required=False` (the annotation loop's folder of partly labelled articles) lets the
     folder be missing or hold no article.
@@ -66,15 +66,14 @@ def load_articles(folder: str | Path, required: bool = True) -> dict[str, str]:
         if not required:
             return {}
         raise DataError(folder, None, "articles folder not found")
-    articles, where = {}, {}
-    # `.TXT` too, as `stance score` reads it; a glob of "*.txt" passed over it without a word
+    articles = {}
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".txt" and p.is_file()):
-        if path.stem in where:
-            raise DataError(path, None, f"article id {path.stem!r} is also {where[path.stem].name}; keep one")
+        if path.suffix != ".txt":  # a glob of "*.txt" passed over it without a word; other files name `id.txt`
+            raise DataError(path, None, f"an article's name ends in .txt in lower case; rename it {path.stem}.txt")
         text = read_text_file(path, MAX_ARTICLE_CHARS)
         if not text.strip():
             raise DataError(path, None, "the article is empty; write its text or remove the file")
-        articles[path.stem], where[path.stem] = text, path
+        articles[path.stem] = text
     if not articles and required:
         raise DataError(folder, None, "no .txt articles in the folder")
     return articles

@@ -101,25 +101,29 @@ def grouped_cv(
     return result, probabilities
 
 
+COPIED_MIN_WORDS = 6  # as prepare's near_duplicate_min_words: datelines and bylines repeat everywhere
+COPIED_MIN_SENTENCES = 3  # a quote or two shared with a training report (one event) is no copy
+
+
 def check_locked_apart(locked_pairs: list[dict], trained_rows: list[dict], labels_path) -> None:
     """Stop where a locked article is a training article under another name or its own: the locked
-    figure would then be of text the model was fit on, and nothing would say so. A quote or two shared
-    with a training article (reports of one event) is allowed; half its sentences with actors is a copy.
-    Only ids and counts are named: the locked text is never printed."""
+    figure would then be of text the model was fit on, and nothing would say so. A copy is more than
+    half of its sentences with actors (of six words or more), and at least three, among the training
+    sentences. Only ids and counts are named: the locked text is never printed."""
     trained_ids = {row["article_id"] for row in trained_rows}
     trained_sentences = {row["sentence"] for row in trained_rows}
     sentences: dict[str, set[str]] = {}
     for pair in locked_pairs:
-        sentences.setdefault(pair["article_id"], set()).add(pair["sentence"])
-    for article_id, own in sorted(sentences.items()):
+        if len(pair["sentence"].split()) >= COPIED_MIN_WORDS:
+            sentences.setdefault(pair["article_id"], set()).add(pair["sentence"])
+    for article_id in sorted({pair["article_id"] for pair in locked_pairs}):
+        own = sentences.get(article_id, set())
         shared = len(own & trained_sentences)
-        if article_id in trained_ids or (shared and shared * 2 >= len(own)):
+        if article_id in trained_ids or (shared >= COPIED_MIN_SENTENCES and shared * 2 > len(own)):
             reason = (
                 "has the id of a trained-on article"
                 if article_id in trained_ids
-                else (
-                    f"repeats trained-on text: {shared} of its {len(own)} sentences with actors are training sentences"
-                )
+                else f"repeats trained-on text: {shared} of its {len(own)} sentences with actors are training sentences"
             )
             raise DataError(
                 labels_path,
