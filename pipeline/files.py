@@ -162,19 +162,22 @@ class _LineLoader(yaml.SafeLoader):
         return items
 
 
-# YAML 1.2's booleans and floats, as DVC reads and writes params.yaml: PyYAML's YAML 1.1 read `1e-05`
-# (what `dvc exp run -S train.C=0.00001` writes) as text, and `no`, `off` or `y` as booleans that DVC's
-# tables show as text. Here `true`/`false` are the only booleans, and a number with an exponent is a float.
+# YAML 1.2's booleans and floats, as DVC writes params.yaml: PyYAML's YAML 1.1 read `1e-05` (what
+# `dvc exp run -S train.C=0.00001` writes) as text, and `no`, `off` or `on` as booleans that DVC's tables
+# show as text. Here only `true`/`false` are booleans, and a float has a dot or an exponent; integers
+# stay YAML 1.1's (no data file here writes `010` or `1:30`).
 _BOOL, _FLOAT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:float"
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _LineLoader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-_LineLoader.add_implicit_resolver(  # after the integers, which take the numbers without a dot or exponent
+_LineLoader.add_implicit_resolver(
     _FLOAT,
     re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*\.[0-9_]*)(?:[eE][-+]?[0-9]+)?"  # a dot, perhaps an exponent
+        r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"  # an exponent alone: 1e-05
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
     ),
     list("-+0123456789."),
 )

@@ -31,7 +31,7 @@ def registry():
         ("g,France blocked it.,france,oppose,extra\n", 2, "wrong number of fields"),
         ('g,"France blocked it.,france,oppose\n', 2, "a quote opened here is never closed"),  # a quote never closed
         # it could only count as a miss, as if the model had failed
-        ("g,The ships objected.,france,oppose\n", 2, "names no alias of 'france'"),
+        ("g,The ships objected.,france,oppose\n", 2, "no mention of 'france' in the sentence"),
     ],
 )
 def test_a_bad_row_is_refused_with_file_and_line(tmp_path, registry, body, line, words):

@@ -30,7 +30,10 @@ def load_paraphrases(path, registry: ActorRegistry) -> list[dict]:
         check_label(path, line, "expected", row["expected"])
         if row["actor"] not in {mention.actor for mention in registry.find(row["sentence"])} and not registry.author:
             raise DataError(
-                path, line, f"the sentence names no alias of {row['actor']!r} (actors.yaml); it would count as a miss"
+                path,
+                line,
+                f"actors.yaml finds no mention of {row['actor']!r} in the sentence (another actor's longer name may "
+                "hold its alias); it would count as a miss",
             )
         key = (row["sentence"], row["actor"])
         if key in seen:
