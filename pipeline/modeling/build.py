@@ -9,6 +9,8 @@ estimator, and scoring runs exactly the features training ran.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction import DictVectorizer
@@ -19,12 +21,13 @@ from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
 
 from pipeline.data.labels import LABELS, REAL, REWRITE, SYNTHETIC
+from pipeline.errors import DataError
 from pipeline.features.embeddings import SentenceEmbedder
 from pipeline.features.pair_view import PairView
 from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
-from pipeline.modeling.calibration import GroupCalibratedClassifier, TooFewExamples, TrainsWith
+from pipeline.modeling.calibration import GroupCalibratedClassifier, TooFewExamples, TrainsWith, named_labels
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import TrainParams
 
@@ -148,8 +151,14 @@ def fit_deterministic(model: Pipeline, pairs, labels, weights=None, groups=None)
         return model.fit(pairs, labels, **fit_params)
 
 
-# What a stage adds when the labelled pairs cannot fit the model (TooFewExamples)
-MORE_LABELS = "label more articles (or, for calibration, set train.calibration: none or fewer train.calibration_folds)"
+@contextlib.contextmanager
+def too_few_examples_named(labels_path, where: str = "", advice: str = ""):
+    """A stage's fits, with TooFewExamples turned into one line naming the gold file and what to change."""
+    try:
+        yield
+    except TooFewExamples as err:
+        more = "label more articles (or, for calibration, set train.calibration: none or fewer train.calibration_folds)"
+        raise DataError(labels_path, None, f"{where}{err}; {more}{advice}") from None
 
 
 def fit_pairs(p: TrainParams, lexicon: dict, rows: list[dict], labels) -> Pipeline:
@@ -158,7 +167,7 @@ def fit_pairs(p: TrainParams, lexicon: dict, rows: list[dict], labels) -> Pipeli
 
     TooFewExamples where a label has no pair: such a model could not score (every row has all three)."""
     if missing := [label for label in LABELS if label not in set(labels)]:
-        raise TooFewExamples(f"no pair labelled {', '.join(map(repr, missing))}; the model needs pairs of every label")
+        raise TooFewExamples(f"no pair labelled {named_labels(missing)}; the model needs pairs of every label")
     return fit_deterministic(
         build_model(p, lexicon), pairs_frame(rows), labels, pair_weights(rows, p), calibration_groups(rows)
     )

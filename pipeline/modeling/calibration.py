@@ -43,6 +43,11 @@ class TooFewExamples(ValueError):
     """The labelled pairs cannot fit the model: a label without pairs, or in too few article groups."""
 
 
+def named_labels(labels) -> str:
+    """'neutral', 'oppose': labels as a TooFewExamples message names them (numpy's str_ shown as text)."""
+    return ", ".join(repr(str(label)) for label in labels)
+
+
 METHODS = ("sigmoid", "isotonic", "temperature")
 OFFSETS = ("none", "macro_f1")
 OFFSET_GRID = np.round(np.arange(-2.0, 2.0 + 1e-9, 0.05), 2)  # per class, in units of the scaled score
@@ -106,9 +111,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         if n_groups < 2:
             raise TooFewExamples(f"calibration needs real pairs of at least 2 article groups, got {n_groups}")
         if missing := sorted(set(y) - set(y[calibrating])):  # only synthetic pairs have it: nothing to calibrate on
-            raise TooFewExamples(
-                f"calibration: no real pair is labelled {', '.join(repr(str(label)) for label in missing)}"
-            )
+            raise TooFewExamples(f"calibration: no real pair is labelled {named_labels(missing)}")
         n_splits = min(self.n_splits, n_groups)
         # More folds than the commonest label has pairs cannot be stratified (scikit-learn refuses)
         n_splits = min(n_splits, max(np.unique(y[calibrating], return_counts=True)[1]))
@@ -125,7 +128,7 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
             rows = np.r_[calibrating[train], joining_fold(groups, train_only, set(groups[calibrating[test]]))]
             if missing := sorted(set(self.classes_) - set(y[rows])):
                 raise TooFewExamples(
-                    f"calibration: pairs labelled {', '.join(repr(str(label)) for label in missing)} come from too few article groups "
+                    f"calibration: pairs labelled {named_labels(missing)} come from too few article groups "
                     f"for its {n_splits} folds (each fold trains without the groups it scores)"
                 )
             model = self._fit_estimator(X[rows], y[rows], None if weights is None else weights[rows])

@@ -35,8 +35,7 @@ from pipeline.evaluation.model_card import read_article_dates, write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.files import write_csv, write_json
-from pipeline.modeling.build import MORE_LABELS, fit_pairs, for_registry
-from pipeline.modeling.calibration import TooFewExamples
+from pipeline.modeling.build import fit_pairs, for_registry, too_few_examples_named
 from pipeline.modeling.ensemble import average, load_ensemble
 from pipeline.modeling.finetuned import check_preset, fine_tuned_test_scores
 from pipeline.modeling.persist import load_model
@@ -77,12 +76,8 @@ def evaluate(params: Params) -> dict:
         )
     # The shipped model was fit on the test split too: its held-out figures come from the same
     # pipeline refit on the train split only.
-    try:
+    with too_few_examples_named(params.data.labels, "the train split (without the test split): "):
         holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
-    except TooFewExamples as err:
-        raise DataError(
-            params.data.labels, None, f"the train split (without the test split): {err}; {MORE_LABELS}"
-        ) from None
     test_scores = class_scores(holdout, pairs_frame(test_rows))
     test_predicted = best_labels(test_scores)
     test_actors = [r["actor"] for r in test_rows]
@@ -90,7 +85,7 @@ def evaluate(params: Params) -> dict:
     all_rows = train_rows + test_rows
     all_labels = train_labels + test_labels
     all_actors = [r["actor"] for r in all_rows]
-    try:
+    with too_few_examples_named(params.data.labels, "a grouped-CV fold: ", ", or fewer evaluate.cv_folds"):
         cv, cv_probabilities = grouped_cv(
             params,
             all_rows,
@@ -99,10 +94,6 @@ def evaluate(params: Params) -> dict:
             extra_rows + held_out_rewrites,  # a rewrite trains only in the folds that train on its source
             extra_labels + held_out_rewrite_labels,
         )
-    except TooFewExamples as err:
-        raise DataError(
-            params.data.labels, None, f"a grouped-CV fold: {err}; {MORE_LABELS}, or fewer evaluate.cv_folds"
-        ) from None
     cv_calibration, cv_reliability = calibration(all_labels, cv_probabilities)
     test_calibration, test_reliability = calibration(test_labels, test_scores)
 

@@ -15,8 +15,7 @@ from pipeline.data.splits import check_prepared_for, every_labelled_pair, traini
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
-from pipeline.modeling.build import MORE_LABELS, fit_pairs, for_registry
-from pipeline.modeling.calibration import TooFewExamples
+from pipeline.modeling.build import fit_pairs, for_registry, too_few_examples_named
 from pipeline.modeling.persist import save_model
 from pipeline.params import Params
 
@@ -35,10 +34,8 @@ def train(params: Params, model_path: Path = paths.MODEL) -> dict:
         )
     check_prepared_for(params.data.target)
     rows, labels = every_labelled_pair()
-    try:
+    with too_few_examples_named(params.data.labels):
         model = fit_pairs(train_params, lexicon, rows, labels)
-    except TooFewExamples as err:
-        raise DataError(params.data.labels, None, f"{err}; {MORE_LABELS}") from None
     metadata = {
         "target": {"folder": params.data.target, "name": target.name},
         "params": train_params.model_dump(),
