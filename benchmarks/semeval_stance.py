@@ -165,6 +165,18 @@ def with_other_targets(data, target: str, splits: list[str], weight: float):
     return texts, labels, [1.0] * len(own) + [weight] * len(other)
 
 
+def fit_data(data, target: str, splits: list[str], other_weight: float | None):
+    """(texts, labels, weights) a target's model is fit on: its tweets of `splits`, with the other targets'
+    weighing `other_weight` where --other-targets kept them (weights None: all weigh 1)."""
+    if other_weight:
+        return with_other_targets(data, target, splits, other_weight)
+    return (
+        [x for split in splits for x in data[target][split][0]],
+        [y for split in splits for y in data[target][split][1]],
+        None,
+    )
+
+
 def encoder_pairs(target: str, texts: list[str]) -> list[dict]:
     from pipeline.features.embeddings import tags_as_words
 
@@ -178,8 +190,7 @@ def preset_scores(settings, data, params, lexicon, fit_splits, scored_split):
 
     fit_x, fit_y, gold, linear, pairs = [], [], [], [], []
     for target in TARGETS:
-        texts = [x for split in fit_splits for x in data[target][split][0]]
-        labels = [y for split in fit_splits for y in data[target][split][1]]
+        texts, labels, _ = fit_data(data, target, fit_splits, None)
         fit_x += encoder_pairs(target, texts)
         fit_y += labels
         scored_x, scored_y = data[target][scored_split]
@@ -262,10 +273,8 @@ def main() -> int:
     if args.none_offset:  # with the chosen settings fit on train, on validation only
         gold, scores = [], []
         for target in TARGETS:
-            (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
-            texts, labels, weights = (
-                with_other_targets(data, target, ["train"], other_weight) if other_weight else (train_x, train_y, None)
-            )
+            val_x, val_y = data[target]["val"]
+            texts, labels, weights = fit_data(data, target, ["train"], other_weight)
             gold += val_y
             scores.append(fit_scores(params, lexicon, texts, labels, val_x, weights))
         scores = np.concatenate(scores)
@@ -284,11 +293,7 @@ def main() -> int:
     gold, predicted = [], []
     for target in TARGETS:
         test_x, test_y = data[target]["test"]
-        if other_weight:
-            texts, labels, weights = with_other_targets(data, target, ["train", "val"], other_weight)
-        else:
-            (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
-            texts, labels, weights = train_x + val_x, train_y + val_y, None
+        texts, labels, weights = fit_data(data, target, ["train", "val"], other_weight)
         target_predicted = fit_predict(params, lexicon, texts, labels, test_x, weights, none_offset)
         print(f"test {target}: F_avg={f_avg(test_y, target_predicted):.1f} ({len(test_y)} tweets)")
         gold += test_y
