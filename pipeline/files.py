@@ -3,13 +3,15 @@
 YAML data files are parsed safely with line numbers kept, so every problem becomes a
 `DataError` reading `path:line: what is wrong; what to do`. Outputs are written to a
 temporary file and renamed into place, in a byte-identical form for equal data; outputs
-that belong together are renamed into place all or none.
+that belong together are renamed into place all or none, and a stage's outputs all at its end
+(`outputs_together`).
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import contextvars
 import csv
 import datetime
 import errno
@@ -309,6 +311,10 @@ def expect_list_of_strings(value, path, what: str, line: int | None = None) -> l
     return value
 
 
+# The outputs held back by the innermost `outputs_together` block: output -> its written temporary file.
+_held_outputs: contextvars.ContextVar[dict[Path, Path] | None] = contextvars.ContextVar("held_outputs", default=None)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike):
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds.
@@ -318,9 +324,56 @@ def atomic_output(path: str | os.PathLike):
     Two runs writing one output at once each write their own temporary file, so the
     output is always one run's whole file: the last to finish wins. A folder that cannot
     be written to, or a full disk, is a `DataError` naming the output, not a traceback.
+    Inside `outputs_together` the rename waits for the end of that block.
     """
-    with atomic_outputs([path]) as (temporary,):
-        yield temporary
+    held = _held_outputs.get()
+    if held is None:
+        with atomic_outputs([path]) as (temporary,):
+            yield temporary
+        return
+    path = Path(path)
+    temporary = temporary_beside(path)
+    try:
+        with output_errors(path, temporary):
+            yield temporary
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    if path in held:  # written twice in one stage: the later file is the output
+        held.pop(path).unlink(missing_ok=True)
+    held[path] = temporary
+
+
+@contextlib.contextmanager
+def outputs_together():
+    """Hold back every `atomic_output` written inside the block; rename them all into place at its end.
+
+    A stage's outputs only make sense as one set (a train split beside the test split it was cut
+    from, a model beside its metadata), and dvc.yaml keeps them in place while a stage runs
+    (`persist: true`), so that a failed or interrupted run leaves the previous set whole and
+    `dvc status` true. Within the block, code reads the previous files, not the new ones.
+    Used as a decorator on each stage; a block inside another joins the outer one.
+    """
+    if _held_outputs.get() is not None:
+        yield
+        return
+    held: dict[Path, Path] = {}
+    token = _held_outputs.set(held)
+    try:
+        yield
+        _held_outputs.reset(token)
+        token = None
+        if held:
+            # Each written file moves onto a temporary of atomic_outputs (same folder: a rename), which
+            # then puts the whole set in place, all or none.
+            with atomic_outputs(list(held), unnamed_errors_are_ours=False) as temporaries:
+                for written, temporary in zip(held.values(), temporaries):
+                    os.replace(written, temporary)
+    finally:
+        if token is not None:
+            _held_outputs.reset(token)
+        for written in held.values():
+            written.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

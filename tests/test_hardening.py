@@ -23,6 +23,7 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.text import split_sentences
 from pipeline.errors import DataError
 from pipeline.evaluation.model_card import read_article_dates
+from pipeline.files import outputs_together, write_json
 from pipeline.params import load_params
 from pipeline.paths import TEST_SPLIT, TRAIN_SPLIT
 from pipeline.scoring.inputs import Article, Problem, read_inputs
@@ -210,6 +211,71 @@ def test_killing_a_stage_mid_run_keeps_its_previous_outputs_whole(built):
         assert (built / name).read_bytes() == data
     assert not [p for p in built.rglob("*.tmp") if ".dvc" not in p.parts]
     assert "up to date" in run(["dvc", "status"], built).stdout
+
+
+def test_a_stage_stopped_by_a_bad_param_keeps_its_previous_outputs_and_dvc_status_stays_true(built):
+    """`dvc exp run -S train.C=three` deleted the model, the metrics and the card before the stage
+    refused the value (DVC removes outputs before a stage runs); now they stay, matching dvc.lock."""
+    names = ["models/model.skops", "models/model.json", "models/model.npz", "metrics.json", "models/MODEL_CARD.md"]
+    before = {name: (built / name).read_bytes() for name in names}
+    params = (built / "params.yaml").read_text(encoding="utf-8")
+    assert "\n  C: " in params
+    try:
+        (built / "params.yaml").write_text(params.replace("\n  C: ", "\n  C: three # ", 1), encoding="utf-8")
+        failed = subprocess.run(["dvc", "repro"], cwd=built, capture_output=True, text=True)
+    finally:
+        (built / "params.yaml").write_text(params, encoding="utf-8")
+    assert failed.returncode != 0 and "train.C" in failed.stdout + failed.stderr
+    assert {name: (built / name).read_bytes() for name in names} == before
+    assert "up to date" in run(["dvc", "status"], built).stdout
+
+
+def test_outputs_written_in_a_stage_are_held_back_until_it_ends_then_renamed_in_together(tmp_path):
+    first, second = tmp_path / "a.json", tmp_path / "sub" / "b.json"
+    first.write_text("old\n", encoding="utf-8")
+    with outputs_together():
+        write_json(first, {"new": 1})
+        with outputs_together():  # a block inside another joins it
+            write_json(second, {"new": 2})
+        assert first.read_text(encoding="utf-8") == "old\n" and not second.exists()
+        write_json(first, {"new": 3})  # written twice: the later file is the output
+    assert json.loads(first.read_text(encoding="utf-8")) == {"new": 3}
+    assert json.loads(second.read_text(encoding="utf-8")) == {"new": 2}
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("stop", [DataError("params.yaml", 1, "bad"), KeyboardInterrupt()], ids=["error", "ctrl-c"])
+def test_a_stage_that_stops_after_writing_some_outputs_leaves_every_output_as_it_was(tmp_path, stop):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text("old\n", encoding="utf-8")
+    with pytest.raises(type(stop)), outputs_together():
+        write_json(first, {"new": 1})
+        write_json(second, {"new": 2})
+        raise stop
+    assert first.read_text(encoding="utf-8") == "old\n" and not second.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+def test_prepare_stopped_after_writing_its_splits_leaves_the_previous_splits_and_summary(tmp_path, monkeypatch):
+    """A new train split beside the old test split would put articles on both sides without a word."""
+    params = load_params(ROOT / "params.yaml")
+    params.data.target = target_folder(tmp_path / "target")
+    params.data.articles = str(ROOT / "seeds")
+    params.prepare.synthetic = params.prepare.rewrites = False
+    with contextlib.chdir(tmp_path):
+        prepare(params)
+        outputs = [TRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT.parent / "summary.json"]
+        before = {path: path.read_bytes() for path in outputs}
+
+        def full_disk(path, data):
+            raise DataError(path, None, "could not be written (no space left on device)")
+
+        monkeypatch.setattr("pipeline.stages.prepare.write_json", full_disk)  # the last of its three outputs
+        params.prepare.split_seed += 1  # other splits, had they been renamed in
+        with pytest.raises(DataError, match="no space left"):
+            prepare(params)
+        assert {path: path.read_bytes() for path in outputs} == before
+        assert not list(Path("data").rglob("*.tmp"))
 
 
 @pytest.mark.parametrize(

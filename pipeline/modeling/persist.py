@@ -88,14 +88,10 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(temporary)
-    # load_model and every scoring run's provenance refuse a model.skops swapped beside this file.
-    metadata["model_sha256"] = files_sha256([path])
-    covered = save_plain(model, plain_path(path))
-    metadata["plain_model"] = {
-        "file": plain_path(path).name,
-        "sha256": files_sha256([plain_path(path)]),
-        "covered": covered,
-    }
+        # load_model and every scoring run's provenance refuse a model.skops swapped beside this file.
+        metadata["model_sha256"] = files_sha256([temporary])  # the new file: a stage renames it in at its end
+    covered, plain_sha256 = save_plain(model, plain_path(path))
+    metadata["plain_model"] = {"file": plain_path(path).name, "sha256": plain_sha256, "covered": covered}
     write_json(metadata_path(path), metadata)
 
 

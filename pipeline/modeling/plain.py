@@ -31,7 +31,7 @@ from pipeline.errors import DataError
 from pipeline.features.pair_rows import PairRows
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.features.vectorize import char_wb_counts, tfidf_weights, word_counts
-from pipeline.files import atomic_output
+from pipeline.files import atomic_output, files_sha256
 from pipeline.modeling.metadata import BUILD_HINT, plain_path
 
 FORMAT = 1
@@ -201,8 +201,8 @@ def load_plain(model_path: str | Path, metadata: dict) -> PlainModel | None:
 # --- written by the train stage, from the fitted scikit-learn pipeline ---
 
 
-def save_plain(model, path: Path) -> bool:
-    """Write the pipeline as a plain model; return whether it could be (see `plain_spec`)."""
+def save_plain(model, path: Path) -> tuple[bool, str]:
+    """Write the pipeline as a plain model; return whether it could be (see `plain_spec`) and the file's SHA-256."""
     spec, arrays = plain_spec(model)
     arrays["spec"] = np.frombuffer(json.dumps(spec, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     with atomic_output(path) as temporary:
@@ -213,7 +213,8 @@ def save_plain(model, path: Path) -> bool:
                 np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[name]), allow_pickle=False)
                 entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 archive.writestr(entry, buffer.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
-    return spec["covered"]
+        sha256 = files_sha256([temporary])
+    return spec["covered"], sha256
 
 
 def plain_spec(model) -> tuple[dict, dict]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.errors import DataError
-from pipeline.files import atomic_output, read_text_file, write_json
+from pipeline.files import atomic_output, outputs_together, read_text_file, write_json
 from pipeline.params import DistillParams, Params
 
 INSTALL_HINT = "install the distill extra: pip install -c requirements.lock -e '.[distill]'"
@@ -38,6 +38,7 @@ def distill(params: Params) -> dict:
     return distill_encoder(params.distill, paths.STATIC_VECTORS)
 
 
+@outputs_together()  # the vectors, tokenizer and config replace the previous ones together
 def distill_encoder(p: DistillParams, folder: Path, model=None, encoder: str | None = None) -> dict:
     """Distil `model` into `folder` (vectors, tokenizer, config.json): MiniLM's architecture and
     tokenizer with other weights, `encoder` saying whose (benchmarks/finetuned_static.py); by

@@ -34,7 +34,7 @@ from pipeline.evaluation.metrics import (
 from pipeline.evaluation.model_card import read_article_dates, write_model_card
 from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
 from pipeline.features.lexicon import load_cue_lexicon
-from pipeline.files import write_csv, write_json
+from pipeline.files import outputs_together, write_csv, write_json
 from pipeline.modeling.build import fit_pairs, for_registry, too_few_examples_named
 from pipeline.modeling.ensemble import average, load_ensemble
 from pipeline.modeling.finetuned import check_preset, fine_tuned_test_scores
@@ -45,6 +45,7 @@ from pipeline.params import Params
 SOURCES = "SOURCES.jsonl"  # article dates, in the articles folder
 
 
+@outputs_together()  # metrics, plots, reports and card replace the previous ones together, at the end
 def evaluate(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
     lexicon = load_cue_lexicon(params.data.cues, registry.actors)  # its frame_roles name actors, as train checks

@@ -33,10 +33,11 @@ from pipeline.data.labels import (
 )
 from pipeline.data.splits import article_clusters, split_by_cluster, write_split
 from pipeline.errors import DataError
-from pipeline.files import write_json
+from pipeline.files import outputs_together, write_json
 from pipeline.params import Params
 
 
+@outputs_together()  # the splits and their summary replace the previous ones together, or not at all
 def prepare(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
     articles, partly_labelled = load_all_articles(params.data.articles, params.data.annotation_articles)

@@ -15,11 +15,13 @@ from pipeline.data.splits import check_prepared_for, every_labelled_pair, traini
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.features.lexicon import load_cue_lexicon
+from pipeline.files import outputs_together
 from pipeline.modeling.build import fit_pairs, for_registry, too_few_examples_named
 from pipeline.modeling.persist import save_model
 from pipeline.params import Params
 
 
+@outputs_together()  # the model and its plain copy and metadata replace the previous ones together
 def train(params: Params, model_path: Path = paths.MODEL) -> dict:
     target = Target.load(params.data.description)
     registry = ActorRegistry.load(params.data.actors)
