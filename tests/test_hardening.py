@@ -292,6 +292,8 @@ def test_prepare_stopped_after_writing_its_splits_leaves_the_previous_splits_and
         (b'{"id": "a", "date": "July 2023"}\n', "1: 'date' is 'July 2023'; write it as text, YYYY-MM-DD"),
         (b'{"id": "a", "date": "2023-13-45"}\n', "1: 'date' is '2023-13-45'; write it as text, YYYY-MM-DD"),
         (b'{"id": "a"}\n{"id": "b"}\n{"id": "a"}\n', "3: id 'a' is also on line 1; keep one"),
+        (b'{"id": "a"}\n{"id": "a.txt", "date": "2023-07-01"}\n', "2: id 'a.txt' names no article a.txt.txt in "),
+        (b'{"id": "c", "date": "2023-07-01"}\n', "1: id 'c' names no article c.txt in "),  # a misspelt id
         # U+2028 may stand raw in a JSON string (json.dumps(..., ensure_ascii=False)): no line break there
         ('{"id": "a", "note": "one\u2028two", "date": "2023-07"}\r\n'.encode(), {"a": "2023-07"}),
     ],
@@ -301,6 +303,8 @@ def test_the_articles_dates_file_is_read_or_refused_in_one_line(tmp_path, conten
     work, with metrics.json and the plots already rewritten and the model card not; it is now read first."""
     sources = tmp_path / "SOURCES.jsonl"
     sources.write_bytes(content)
+    for article in ("a", "b"):
+        (tmp_path / f"{article}.txt").write_text("France blocked the office.\n", encoding="utf-8")
     if isinstance(expected, dict):
         assert read_article_dates([sources, tmp_path / "absent.jsonl"]) == expected
         return

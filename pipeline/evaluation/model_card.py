@@ -15,7 +15,8 @@ from pipeline.params import Params
 
 def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
     """{article id: date or None} from the SOURCES.jsonl files that date the articles (one per articles
-    folder, each optional): a line that is no record with a text `id` stops the stage, naming it."""
+    folder, each optional): a line that is no record with a text `id` naming an article of that folder
+    stops the stage, naming it."""
     dates = {}
     for source in sources:
         if not source.exists():
@@ -42,6 +43,13 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
             if record["id"] in first_line:
                 raise DataError(
                     source, number, f"id {record['id']!r} is also on line {first_line[record['id']]}; keep one"
+                )
+            if not (source.parent / f"{record['id']}.txt").is_file():  # a misspelt id left its article undated
+                raise DataError(
+                    source,
+                    number,
+                    f"id {record['id']!r} names no article {record['id']}.txt in {source.parent}"
+                    "; write the article's file name without .txt",
                 )
             first_line[record["id"]] = number
             dates[record["id"]] = date
