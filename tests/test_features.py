@@ -604,6 +604,16 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
             4,
             "('{target:>40}')",
         ),
+        (  # another template language's habit: the sentence held the text "{target}", and the suite passed
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects to {{target}}", expect: {actor: oppose}}\n',
+            4,
+            "bad placeholder in '{actor} objects to {{target}}' ('{{target}}')",
+        ),
+        (  # and "{{actor}}" was taken for the actor's placeholder, which it is not
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{{actor}} objects", expect: {actor: oppose}}\n',
+            4,
+            "('{{actor}}')",
+        ),
         (
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects {", expect: {actor: oppose}}\n',
             4,

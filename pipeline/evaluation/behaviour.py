@@ -88,28 +88,34 @@ def _check_template(path, capability, template, line, author: bool = False):
         raise DataError(path, where, f"{capability}: 'text' must be a string, got {kind(text)}")
     if not isinstance(expect, dict) or not expect or set(expect) - set(ROLES):
         raise DataError(path, where, f"{capability}: 'expect' maps {' / '.join(ROLES)} to a label")
-    for role, label in expect.items():
-        if label not in LABELS:
-            raise DataError(path, where, f"{capability}: label {label!r} is not one of {', '.join(LABELS)}")
-        if "{" + role + "}" not in text and not (author and role == "actor"):
-            raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
     try:  # a name alone: `{outlet.x}`, `{actor[0]}`, `{other!r}` or `{target:>40}` would change the sentence
+        parts = list(string.Formatter().parse(text))
         wrong = next(
             (
                 "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-                for _, field, spec, conversion in string.Formatter().parse(text)
+                for _, field, spec, conversion in parts
                 if field is not None and (field not in PLACES or spec or conversion)
             ),
             None,
         )
     except ValueError as err:  # a brace not closed, or one too many
-        wrong = str(err)
+        parts, wrong = [], str(err)
+    # "{{actor}}" (a habit of other template languages) is the text "{actor}" in the sentence, no placeholder
+    doubled = next((place for place in PLACES if "{" + place + "}" in "".join(part[0] for part in parts)), None)
+    if wrong is None and doubled:
+        wrong = "{{" + doubled + "}}"
     if wrong is not None:
         raise DataError(
             path,
             where,
             f"{capability}: bad placeholder in {text!r} ({wrong!r}); use {{actor}} {{other}} {{outlet}} {{target}}",
         )
+    used = {field for _, field, _, _ in parts if field}
+    for role, label in expect.items():
+        if label not in LABELS:
+            raise DataError(path, where, f"{capability}: label {label!r} is not one of {', '.join(LABELS)}")
+        if role not in used and not (author and role == "actor"):
+            raise DataError(path, where, f"{capability}: expects a label for {{{role}}} but the text does not use it")
     return text, expect
 
 
