@@ -119,6 +119,16 @@ def test_a_second_process_fine_tunes_the_same_weights(small_project, tmp_path):
     assert mine.read_bytes() == theirs.read_bytes()
 
 
+def test_it_refuses_another_targets_prepared_pairs_before_fitting(small_project, tmp_path):
+    for split in (paths.TRAIN_SPLIT, paths.TEST_SPLIT):
+        (tmp_path / split).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(small_project / split, tmp_path / split)
+    (tmp_path / paths.PREPARE_SUMMARY).write_text(json.dumps({"target": "city-bridge"}), encoding="utf-8")
+    with contextlib.chdir(tmp_path), pytest.raises(DataError, match="pairs are of target 'city-bridge', not of"):
+        finetune(shipped_params())
+    assert not (tmp_path / paths.FINETUNED).exists()
+
+
 def test_switched_off_it_removes_the_preset_and_says_so(small_project, tmp_path):
     shutil.copytree(small_project / paths.FINETUNED, tmp_path / paths.FINETUNED)
     with contextlib.chdir(tmp_path):

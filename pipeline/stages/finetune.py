@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from pipeline import paths
-from pipeline.data.splits import load_split, split_origins, training_data_sha256
+from pipeline.data.splits import check_prepared_for, load_split, split_origins, training_data_sha256
 from pipeline.files import outputs_together, write_json
 from pipeline.modeling.finetuned import MANIFEST, TEST_SCORES, WEIGHTS, FineTunedEncoder
 from pipeline.params import Params
@@ -28,6 +28,7 @@ def finetune(params: Params) -> dict:
             (folder / name).unlink(missing_ok=True)
         print(f"finetune.enabled is false: the preset is off; {folder / MANIFEST} says so")
         return {"enabled": False}
+    check_prepared_for(params.data.target)  # as train does: not another target's pairs, before the minutes of fitting
     return fine_tune(settings, folder)
 
 
