@@ -345,13 +345,15 @@ def atomic_output(path: str | os.PathLike):
 
 
 @contextlib.contextmanager
-def outputs_together():
+def outputs_together(folders=()):
     """Hold back every `atomic_output` written inside the block; rename them all into place at its end.
 
     A stage's outputs only make sense as one set (a train split beside the test split it was cut
     from, a model beside its metadata), and dvc.yaml keeps them in place while a stage runs
     (`persist: true`), so that a failed or interrupted run leaves the previous set whole and
     `dvc status` true. Within the block, code reads the previous files, not the new ones.
+    `folders` are the stage's folder outputs: once the set is in place, any other file in them
+    is removed (a stray note, an earlier run's file), as DVC removed it before the stage ran.
     Used as a decorator on each stage; a block inside another joins the outer one.
     """
     if _held_outputs.get() is not None:
@@ -369,6 +371,11 @@ def outputs_together():
             with atomic_outputs(list(held), unnamed_errors_are_ours=False) as temporaries:
                 for written, temporary in zip(held.values(), temporaries):
                     os.replace(written, temporary)
+        for folder in map(Path, folders):
+            kept = {path.resolve() for path in held}
+            for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+                if entry.resolve() not in kept and not entry.is_dir():
+                    entry.unlink(missing_ok=True)
     finally:
         if token is not None:
             _held_outputs.reset(token)

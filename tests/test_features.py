@@ -609,6 +609,11 @@ def test_a_bad_template_is_refused_with_file_and_line(tmp_path, registry):
             4,
             "bad placeholder in '{actor} objects to {{target}}' ('{{target}}')",
         ),
+        (  # spaced, as Jinja writes it: the text "{ target }"
+            'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{actor} objects to {{ target }}", expect: {actor: oppose}}\n',
+            4,
+            "('{{ target }}')",
+        ),
         (  # and "{{actor}}" was taken for the actor's placeholder, which it is not
             'outlets: [R]\ncapabilities:\n  negation:\n    - {text: "{{actor}} objects", expect: {actor: oppose}}\n',
             4,

@@ -276,6 +276,11 @@ def test_prepare_stopped_after_writing_its_splits_leaves_the_previous_splits_and
             prepare(params)
         assert {path: path.read_bytes() for path in outputs} == before
         assert not list(Path("data").rglob("*.tmp"))
+        # A file the stage did not write is gone once a run succeeds, as DVC removed it before a stage ran.
+        monkeypatch.undo()
+        (TRAIN_SPLIT.parent / "notes.txt").write_text("a stray note\n", encoding="utf-8")
+        prepare(params)
+        assert sorted(p.name for p in TRAIN_SPLIT.parent.iterdir()) == sorted(path.name for path in outputs)
 
 
 @pytest.mark.parametrize(
@@ -294,6 +299,7 @@ def test_prepare_stopped_after_writing_its_splits_leaves_the_previous_splits_and
         (b'{"id": "a"}\n{"id": "b"}\n{"id": "a"}\n', "3: id 'a' is also on line 1; keep one"),
         (b'{"id": "a"}\n{"id": "a.txt", "date": "2023-07-01"}\n', "2: id 'a.txt' names no article a.txt.txt in "),
         (b'{"id": "c", "date": "2023-07-01"}\n', "1: id 'c' names no article c.txt in "),  # a misspelt id
+        (b'{"id": "../x/a", "date": "2023-07-01"}\n', "1: id '../x/a' names no article"),  # a path: no article's id
         # U+2028 may stand raw in a JSON string (json.dumps(..., ensure_ascii=False)): no line break there
         ('{"id": "a", "note": "one\u2028two", "date": "2023-07"}\r\n'.encode(), {"a": "2023-07"}),
     ],

@@ -88,7 +88,8 @@ def test_other_covered_settings_give_the_same_numbers_too(train_rows, shipped_pa
     params = load_params(ROOT / "params.yaml").train.model_copy(update=changes)
     model = build_model(params, load_cue_lexicon(ROOT / "data/targets/nato-tokyo-office/cues.yaml"))
     fit_deterministic(model, pairs_frame(rows), labels, groups=calibration_groups(rows))
-    assert save_plain(model, tmp_path / "model.npz")
+    covered, _ = save_plain(model, tmp_path / "model.npz")
+    assert covered
     plain = PlainModel.read(tmp_path / "model.npz", (tmp_path / "model.npz").read_bytes())
     assert np.array_equal(plain.class_scores(shipped_pairs), class_scores(model, shipped_pairs))
     save_plain(model, tmp_path / "again.npz")  # the same model always gives the same bytes

@@ -7,6 +7,7 @@ so a test also fails when the matcher does not find the actor it names.
 from __future__ import annotations
 
 import itertools
+import re
 import string
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from pipeline.modeling.predict import class_scores, pairs_frame
 
 ROLES = ("actor", "other")
 PLACES = (*ROLES, "outlet", "target")  # the placeholders a template may use
+_DOUBLED = re.compile(r"\{\s*(?:" + "|".join(PLACES) + r")\s*\}")  # a placeholder in doubled braces, once read
 SUITE_KEYS = ("outlets", "capabilities")
 INVARIANCE = "invariance"
 
@@ -100,10 +102,10 @@ def _check_template(path, capability, template, line, author: bool = False):
         )
     except ValueError as err:  # a brace not closed, or one too many
         parts, wrong = [], str(err)
-    # "{{actor}}" (a habit of other template languages) is the text "{actor}" in the sentence, no placeholder
-    doubled = next((place for place in PLACES if "{" + place + "}" in "".join(part[0] for part in parts)), None)
+    # "{{actor}}" or "{{ actor }}" (habits of other template languages) is the text "{actor}" in the sentence
+    doubled = _DOUBLED.search("".join(part[0] for part in parts))
     if wrong is None and doubled:
-        wrong = "{{" + doubled + "}}"
+        wrong = "{" + doubled.group(0) + "}"
     if wrong is not None:
         raise DataError(
             path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def read_article_dates(sources: list[Path]) -> dict[str, str | None]:
                 raise DataError(
                     source, number, f"id {record['id']!r} is also on line {first_line[record['id']]}; keep one"
                 )
-            if not (source.parent / f"{record['id']}.txt").is_file():  # a misspelt id left its article undated
+            if re.search(r"[/\\]", record["id"]) or not (source.parent / f"{record['id']}.txt").is_file():
+                # a misspelt id, or a path, left its article undated
                 raise DataError(
                     source,
                     number,

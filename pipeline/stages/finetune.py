@@ -19,21 +19,16 @@ from pipeline.modeling.finetuned import MANIFEST, TEST_SCORES, WEIGHTS, FineTune
 from pipeline.params import Params
 
 
+# The folder's files replace the previous ones together; off, a previous run's preset goes with them.
+@outputs_together(folders=[paths.FINETUNED])
 def finetune(params: Params) -> dict:
     settings = params.finetune
     folder = paths.FINETUNED
     if not settings.enabled:
-        write_json(folder / MANIFEST, {"enabled": False})  # first: the manifest is what evaluate and score read
-        for name in (WEIGHTS, TEST_SCORES):  # a previous run's preset must not outlive its switch
-            (folder / name).unlink(missing_ok=True)
+        write_json(folder / MANIFEST, {"enabled": False})
         print(f"finetune.enabled is false: the preset is off; {folder / MANIFEST} says so")
         return {"enabled": False}
     check_prepared_for(params.data.target)  # as train does: not another target's pairs, before the minutes of fitting
-    return fine_tune(settings, folder)
-
-
-@outputs_together()  # the held-out scores, weights and manifest replace the previous ones together
-def fine_tune(settings, folder) -> dict:
     train_set, train_labels = load_split(paths.TRAIN_SPLIT)
     test_set, test_set_labels = load_split(paths.TEST_SPLIT)
     train_rows, test_rows = train_set.to_list(), test_set.to_list()

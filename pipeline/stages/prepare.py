@@ -37,7 +37,7 @@ from pipeline.files import outputs_together, write_json
 from pipeline.params import Params
 
 
-@outputs_together()  # the splits and their summary replace the previous ones together, or not at all
+@outputs_together(folders=[paths.PREPARED])  # the splits and their summary replace the previous ones together
 def prepare(params: Params) -> dict:
     registry = ActorRegistry.load(params.data.actors)
     articles, partly_labelled = load_all_articles(params.data.articles, params.data.annotation_articles)
