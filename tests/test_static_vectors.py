@@ -20,7 +20,7 @@ from safetensors.numpy import load_file
 
 from pipeline import paths
 from pipeline.errors import DataError
-from pipeline.features import static_vectors
+from pipeline.features import vector_table
 from pipeline.features.static_vectors import StaticEmbedder, load_vectors
 from pipeline.modeling.build import build_model, fit_deterministic
 from pipeline.modeling.persist import load_model, save_model
