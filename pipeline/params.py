@@ -78,6 +78,7 @@ class TrainParams(Section):
     word_ngrams: list[int] = Field(min_length=2, max_length=2)
     char_ngrams: list[int] = Field(min_length=2, max_length=2)  # [0, 0]: none
     window: int = Field(ge=0, le=100)  # tokens each side, within a clause: no clause is near 100
+    word_clusters: int = Field(ge=0, le=100_000)  # k-means clusters of the window's words as n-grams too; 0: off
     context_sentences: bool
     cue_features: bool
     cue_weight: float = Field(ge=0)

@@ -27,6 +27,7 @@ from pipeline.features.pair_view import PairView
 from pipeline.features.sentiment import WindowSentiment
 from pipeline.features.static_vectors import StaticEmbedder
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
+from pipeline.features.word_clusters import WordClusters
 from pipeline.modeling.calibration import GroupCalibratedClassifier, TooFewExamples, TrainsWith, named_labels
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import TrainParams
@@ -67,6 +68,27 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
                 "window",
                 TfidfVectorizer(
                     token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
+                ),
+                "window",
+            )
+        )
+    if p.word_clusters and p.window > 0 and p.mark_actors:
+        columns.append(
+            (
+                "window_clusters",
+                Pipeline(
+                    [
+                        ("clusters", WordClusters(clusters=p.word_clusters, seed=p.seed)),
+                        (
+                            "ngrams",
+                            TfidfVectorizer(
+                                token_pattern=VECTORIZER_TOKEN_PATTERN,
+                                lowercase=False,
+                                sublinear_tf=True,
+                                ngram_range=(1, 2),
+                            ),
+                        ),
+                    ]
                 ),
                 "window",
             )

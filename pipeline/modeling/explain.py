@@ -15,12 +15,14 @@ the same coefficients and builds the same feature rows without scikit-learn, so 
 explained without its import. Feature names come from `model[:-1].get_feature_names_out()` (the
 plain model's `feature_names_out()`) and are made readable:
 `word n-gram "[this actor] opposed"`, `this actor's window: "objected to"`,
+`this actor's window in word clusters: "{objected|opposed|rejected} to"`,
 `cue: oppose, held by this actor, negated`. A model with the features step is not
 required to be a stance model here: only a linear last step with `coef_`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,7 +38,10 @@ BLOCKS = {
     "chars": "character n-gram",
     "window": "this actor's window:",
     "context": "neighbouring sentences:",
+    "window_clusters": "this actor's window in word clusters:",
 }
+CLUSTER_TOKEN = re.compile(r"c(\d+)$")  # a word cluster's id, after its marks (WordClusters)
+CLUSTER_WORDS_SHOWN = 3  # a cluster reads as up to this many of its words
 PLACEHOLDERS = {TARGET_TOKEN: "[this actor]", OTHER_TOKEN: "[other actor]"}
 LEFT_PREFIX = "L_"  # PairView's mark of a window word before the actor's mention
 HOLDERS = {"self": "held by this actor", "other": "held by another actor", "nobody": "held by no actor"}
@@ -61,18 +66,38 @@ def linear_classifier(model: Pipeline):
 
 def feature_names(model: Pipeline) -> list[str]:
     """A readable name for every column of the model's feature matrix, in column order."""
-    return [readable(name) for name in model[:-1].get_feature_names_out()]
+    from pipeline.features.word_clusters import WordClusters
+
+    columns = model.named_steps["features"].transformers_
+    clusters = next(
+        (step for _, t, _ in columns if hasattr(t, "steps") for _, step in t.steps if isinstance(step, WordClusters)),
+        None,
+    )
+    words = cluster_words(clusters.words_, clusters.word_clusters_) if clusters is not None else {}
+    return [readable(name, words) for name in model[:-1].get_feature_names_out()]
 
 
-def readable(name: str) -> str:
-    """`words__ACTORX opposed` -> `word n-gram "ACTORX opposed"`; `cues__self:oppose` -> `cue: oppose, ...`."""
+def cluster_words(words, ids) -> dict[int, str]:
+    """{cluster id: "a|b|c"}: each cluster as its first words in alphabetical order."""
+    members: dict[int, list[str]] = {}
+    for word, cluster in zip(words, ids):
+        members.setdefault(int(cluster), []).append(word)
+    return {cluster: "|".join(sorted(names)[:CLUSTER_WORDS_SHOWN]) for cluster, names in members.items()}
+
+
+def readable(name: str, clusters: dict[int, str] | None = None) -> str:
+    """`words__ACTORX opposed` -> `word n-gram "ACTORX opposed"`; `cues__self:oppose` -> `cue: oppose, ...`.
+    `clusters` names the word clusters of the window's cluster n-grams (`cluster_words`)."""
     block, _, feature = str(name).partition("__")
     if block in BLOCKS and block != "chars":
         tokens = feature.split(" ")
-        before = block == "window" and all(token.startswith(LEFT_PREFIX) for token in tokens)
+        before = block.startswith("window") and all(token.startswith(LEFT_PREFIX) for token in tokens)
+        tokens = [t.removeprefix(LEFT_PREFIX) for t in tokens]
+        if block == "window_clusters":  # c12 -> {its words}, after its marks
+            tokens = [CLUSTER_TOKEN.sub(lambda m: "{" + (clusters or {}).get(int(m[1]), m[0]) + "}", t) for t in tokens]
         # Placeholders read as what they stand for; a window's L_ (word before the mention) is
         # shown by the placeholder's place, or said when the n-gram has none.
-        words = " ".join(PLACEHOLDERS.get(t, t) for t in (t.removeprefix(LEFT_PREFIX) for t in tokens))
+        words = " ".join(PLACEHOLDERS.get(t, t) for t in tokens)
         return f'{BLOCKS[block]} "{words}"' + (" (before this actor)" if before else "")
     if block in BLOCKS:
         return f'{BLOCKS[block]} "{feature}"'
@@ -107,7 +132,9 @@ class Explainer:
     def __init__(self, model):
         self.model = model
         if hasattr(model, "feature_names_out"):  # the plain model: its arrays are the classifier's
-            self.names = [readable(name) for name in model.feature_names_out()]
+            clusters = next((block.clusters for block in model.blocks if block.clusters), None)
+            words = cluster_words(clusters["words"], clusters["ids"]) if clusters else {}
+            self.names = [readable(name, words) for name in model.feature_names_out()]
             self.coef, self.intercept = model.coef_t.T[model.label_order], model.intercept[model.label_order]
             return
         self.names = feature_names(model)

@@ -32,6 +32,7 @@ TRUSTED_TYPES = [
     "pipeline.features.pair_view.PairView",
     "pipeline.features.embeddings.SentenceEmbedder",
     "pipeline.features.static_vectors.StaticEmbedder",
+    "pipeline.features.word_clusters.WordClusters",
     "pipeline.features.sentiment.WindowSentiment",
     "pipeline.modeling.calibration.GroupCalibratedClassifier",
 ]
@@ -83,8 +84,9 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
     }
     for _, transformer, _ in model.named_steps["features"].transformers_:
         # A cache of id(stop_words): a memory address, different on every run; sklearn recomputes it.
-        if hasattr(transformer, "_stop_words_id"):
-            del transformer._stop_words_id
+        for step in transformer if isinstance(transformer, Pipeline) else [transformer]:  # word clusters' n-grams
+            if hasattr(step, "_stop_words_id"):
+                del step._stop_words_id
     with atomic_output(path) as temporary:
         sio.dump(model, temporary, compression=zipfile.ZIP_DEFLATED)
         _make_reproducible(temporary)

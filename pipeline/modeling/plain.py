@@ -12,7 +12,9 @@ bit for bit (a test compares every pair of the shipped articles): both build the
 features with PairRows and features.vectorize, and take a softmax of the same
 linear scores. A pipeline with a step this format does not hold (embeddings, VADER,
 sigmoid or isotonic calibration, a classifier without a softmax of its scores) is
-written as a file that says so, and the scorer loads the skops model instead.
+written as a file that says so, and the scorer loads the skops model instead. Word clusters
+(`train.word_clusters`) are held too: the fitted words' clusters and the centres, with the static
+vectors they place an unseen word by (`models/static_vectors`, named and checked by SHA-256).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import scipy.sparse as sp
 
 from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
+from pipeline.features.clusters import cluster_tokens, nearest_clusters
 from pipeline.features.pair_rows import PairRows
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN
 from pipeline.features.vectorize import char_wb_counts, tfidf_weights, word_counts
@@ -56,7 +59,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 class FeatureBlock:
     """One column of the ColumnTransformer: a TF-IDF vectoriser ("words", "char_wb") or the cue dict ("dict")."""
 
-    def __init__(self, spec: dict, idf: np.ndarray | None):
+    def __init__(self, spec: dict, idf: np.ndarray | None, centres: np.ndarray | None = None):
         self.name, self.kind, self.column = spec["name"], spec["kind"], spec["column"]
         self.weight = spec["weight"]
         self.ngram_range = tuple(spec["ngram_range"])
@@ -65,9 +68,19 @@ class FeatureBlock:
         self.terms = spec["terms"]
         self.vocabulary = {term: index for index, term in enumerate(self.terms)}
         self.idf = idf
+        self.clusters = spec.get("clusters")  # word clusters read before the n-grams (WordClusters)
+        if self.clusters:
+            self.cluster_of = dict(zip(self.clusters["words"], self.clusters["ids"]))
+            self.centres = centres
+
+    def _place(self, words: list[str]) -> list[int]:
+        return nearest_clusters(words, self.centres, self.clusters["vectors"], self.clusters["sha256"])
 
     def transform(self, rows: list[dict]):
         documents = [row[self.column] for row in rows]
+        if self.clusters:
+            tokens = [d if isinstance(d, list) else d.split() for d in documents]
+            documents = cluster_tokens(tokens, self.cluster_of, self._place)
         if self.kind == "dict":
             block = _dict_counts(self.vocabulary, documents)
         else:
@@ -106,7 +119,10 @@ class PlainModel:
         _check_arrays(spec, arrays)
         self.pair_rows = PairRows(**{name: spec["pair_rows"][name] for name in PAIR_ROWS_PARAMS})
         self.pair_rows._compiled()  # a lexicon this code cannot read is refused at load, not at the first pair
-        self.blocks = [FeatureBlock(block, arrays.get(f"idf_{block['name']}")) for block in spec["blocks"]]
+        self.blocks = [
+            FeatureBlock(block, arrays.get(f"idf_{block['name']}"), arrays.get(f"centres_{block['name']}"))
+            for block in spec["blocks"]
+        ]
         # PairRows' tokens never hold white space, so a block that cuts text at white space (the
         # vectorisers' token pattern, or char_wb's words) reads them as lists: nothing to join and cut again.
         self.token_lists = all(
@@ -168,6 +184,23 @@ def _check_arrays(spec: dict, arrays: dict) -> None:
     for block in spec["blocks"]:
         if block["kind"] != "dict":
             shapes[f"idf_{block['name']}"] = (len(block["terms"]),)
+        clusters = block.get("clusters")
+        if clusters:
+            centres = arrays.get(f"centres_{block['name']}")
+            if centres is None or centres.ndim != 2:
+                raise NotThisModel(f"feature block {block['name']} has no word-cluster centres")
+            shapes[f"centres_{block['name']}"] = centres.shape
+            ids, words = clusters.get("ids"), clusters.get("words")
+            if not (
+                isinstance(ids, list)
+                and isinstance(words, list)
+                and len(ids) == len(words)
+                and all(isinstance(w, str) for w in words)
+                and all(isinstance(i, int) and 0 <= i < len(centres) for i in ids)
+                and isinstance(clusters.get("vectors"), str)
+                and isinstance(clusters.get("sha256"), str)
+            ):
+                raise NotThisModel(f"feature block {block['name']}'s word clusters do not fit its centres")
         if block["weight"] is not None and not np.isfinite(block["weight"]):
             raise NotThisModel(f"feature block {block['name']} has weight {block['weight']}")
     for name, shape in shapes.items():
@@ -223,9 +256,11 @@ def plain_spec(model) -> tuple[dict, dict]:
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
 
     from pipeline.features.pair_view import PairView
     from pipeline.features.vectorize import handled
+    from pipeline.features.word_clusters import WordClusters
     from pipeline.modeling.calibration import GroupCalibratedClassifier
 
     def uncovered(reason: str) -> tuple[dict, dict]:
@@ -243,6 +278,17 @@ def plain_spec(model) -> tuple[dict, dict]:
         block.update(ngram_range=[1, 1], token_pattern=None, sublinear_tf=False, norm=None)
         if not isinstance(column, str):
             return uncovered(f"feature block {name} reads several columns")
+        if type(transformer) is Pipeline and len(transformer) == 2 and type(transformer[0]) is WordClusters:
+            clusters, transformer = transformer[0], transformer[1]
+            if transformer.token_pattern != VECTORIZER_TOKEN_PATTERN:
+                return uncovered(f"feature block {name} reads its clusters with another token pattern")
+            block["clusters"] = {
+                "words": list(clusters.words_),
+                "ids": [int(i) for i in clusters.word_clusters_],
+                "vectors": str(clusters.vectors),
+                "sha256": clusters.vectors_sha256_,
+            }
+            arrays[f"centres_{name}"] = clusters.centres_
         if type(transformer) is DictVectorizer and transformer.sparse and transformer.separator == "=":
             block.update(kind="dict", terms=list(transformer.feature_names_))
         elif handled(transformer):

@@ -74,6 +74,9 @@ def model_features(model: Pipeline, pairs):
             continue
         if type(transformer) is TfidfVectorizer and isinstance(column, str):
             block = tfidf_transform(transformer, [row[column] for row in rows])
+        elif type(transformer) is Pipeline and type(transformer[-1]) is TfidfVectorizer and isinstance(column, str):
+            # word clusters, then their n-grams: the vectoriser's part computed as above
+            block = tfidf_transform(transformer[-1], transformer[:-1].transform([row[column] for row in rows]))
         elif type(transformer) is DictVectorizer and isinstance(column, str):
             block = transformer.transform([row[column] for row in rows])
         else:
