@@ -64,3 +64,28 @@ def test_unseen_words_are_placed_once_each_in_sorted_order():
 def test_other_static_vectors_than_the_models_are_refused(fitted):
     with pytest.raises(DataError, match="not the ones the model's word clusters were fit with"):
         nearest_clusters(["mothballed"], fitted.centres_, fitted.vectors, "0" * 64)
+
+
+def test_a_word_without_a_static_vector_is_in_no_cluster_not_in_cluster_zero(fitted):
+    """An emoji or a bare mark has no token vector: argmax over zeros put it in cluster 0, among real words."""
+    assert fitted.transform(["actorx 🙂 not_ offices"])[0].split()[:3] == ["actorx", "c-", "not_c-"]
+
+
+def test_unseen_words_score_the_same_in_the_plain_model_as_in_the_skops_pipeline(trained_model):
+    from pipeline.data.actors import ActorRegistry
+    from pipeline.data.candidates import article_candidates
+    from pipeline.modeling.persist import load_model
+    from pipeline.modeling.plain import load_plain
+    from pipeline.modeling.predict import class_scores, pairs_frame
+
+    model, metadata = load_model(trained_model)
+    plain = load_plain(trained_model, metadata)
+    registry = ActorRegistry.load(ROOT / "data/targets/nato-tokyo-office/actors.yaml")
+    text = (
+        "France mothballed the outpost scheme 🙂 while Japan cheerleaded it.\n"
+        "Beijing excoriated the Tokyo bureau, and Germany shrugged not_ at it.\n"
+        "NATO c12 actorx L_power_ the office.\n"
+    )
+    pairs = list(article_candidates("unseen", text, registry))
+    assert len(pairs) >= 5
+    assert np.array_equal(plain.class_scores(pairs), class_scores(model, pairs_frame(pairs)))

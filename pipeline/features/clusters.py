@@ -16,6 +16,7 @@ from pipeline.paths import STATIC_VECTORS_FILE
 
 MARKS = re.compile(r"^((?:L_|power_|not_)*)(.*)$", re.DOTALL)  # PairView's marks, several at once
 PLACEHOLDERS = frozenset({"actorx", "actoro"})  # the actor and the others stay themselves
+NO_CLUSTER = -1  # a word with no static token vector (an emoji, a bare mark): in no cluster, written "c-"
 
 
 def word_vectors(words: list[str], folder: str) -> tuple[np.ndarray, str]:
@@ -30,7 +31,8 @@ def word_vectors(words: list[str], folder: str) -> tuple[np.ndarray, str]:
 
 
 def nearest_clusters(words: list[str], centres: np.ndarray, folder: str, sha256: str) -> list[int]:
-    """The cluster of each word: the centre with the largest dot product with its vector."""
+    """The cluster of each word: the centre with the largest dot product with its vector, or
+    NO_CLUSTER for a word without one (argmax of zeros would put it in cluster 0, among real words)."""
     if not words:
         return []
     vectors, digest = word_vectors(words, folder)
@@ -40,7 +42,8 @@ def nearest_clusters(words: list[str], centres: np.ndarray, folder: str, sha256:
             None,
             "these static vectors are not the ones the model's word clusters were fit with; retrain it (`dvc repro`)",
         )
-    return [int(i) for i in np.argmax(vectors @ centres.T, axis=1)]
+    nearest = np.argmax(vectors @ centres.T, axis=1)
+    return [int(i) if vectors[row].any() else NO_CLUSTER for row, i in enumerate(nearest)]
 
 
 def cluster_tokens(documents: list[list[str]], cluster_of: dict, place) -> list[list[str]]:
@@ -59,5 +62,6 @@ def cluster_tokens(documents: list[list[str]], cluster_of: dict, place) -> list[
         new = sorted(new)
         cluster_of = cluster_of | dict(zip(new, place(new)))  # not kept: a model is not changed by use
     for token, (marks, word) in mapped.items():
-        mapped[token] = marks + (word if word in PLACEHOLDERS else f"c{cluster_of[word]}")
+        cluster = cluster_of.get(word)
+        mapped[token] = marks + (word if word in PLACEHOLDERS else "c-" if cluster == NO_CLUSTER else f"c{cluster}")
     return [[mapped[token] for token in tokens] for tokens in documents]

@@ -37,8 +37,11 @@ class WordClusters(BaseEstimator, TransformerMixin):
         if not words:
             raise ValueError("WordClusters: no word to cluster in the training windows")
         vectors, self.vectors_sha256_ = word_vectors(words, self.vectors)
-        with threadpool_limits(limits=1):  # one thread: sums in one order, the same clusters on every machine
-            kmeans = KMeans(n_clusters=min(self.clusters, len(words)), n_init=3, random_state=self.seed).fit(vectors)
+        vectors = vectors[vectors.any(axis=1)]  # a word without a vector is in no cluster (NO_CLUSTER)
+        if not len(vectors):
+            raise ValueError("WordClusters: no training window word has a static vector")
+        with threadpool_limits(limits=1):  # one thread: sums in one order, the same clusters on every run
+            kmeans = KMeans(n_clusters=min(self.clusters, len(vectors)), n_init=3, random_state=self.seed).fit(vectors)
         centres = kmeans.cluster_centers_
         self.centres_ = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
         self.words_ = words

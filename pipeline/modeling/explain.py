@@ -15,7 +15,7 @@ the same coefficients and builds the same feature rows without scikit-learn, so 
 explained without its import. Feature names come from `model[:-1].get_feature_names_out()` (the
 plain model's `feature_names_out()`) and are made readable:
 `word n-gram "[this actor] opposed"`, `this actor's window: "objected to"`,
-`this actor's window in word clusters: "{objected|opposed|rejected} to"`,
+`this actor's window in word clusters: "{objected|opposed|rejected|…5 words} to"`,
 `cue: oppose, held by this actor, negated`. A model with the features step is not
 required to be a stance model here: only a linear last step with `coef_`.
 """
@@ -40,7 +40,7 @@ BLOCKS = {
     "context": "neighbouring sentences:",
     "window_clusters": "this actor's window in word clusters:",
 }
-CLUSTER_TOKEN = re.compile(r"c(\d+)$")  # a word cluster's id, after its marks (WordClusters)
+CLUSTER_TOKEN = re.compile(r"c(\d+|-)$")  # a word cluster's id after its marks (WordClusters); "-": none
 CLUSTER_WORDS_SHOWN = 3  # a cluster reads as up to this many of its words
 PLACEHOLDERS = {TARGET_TOKEN: "[this actor]", OTHER_TOKEN: "[other actor]"}
 LEFT_PREFIX = "L_"  # PairView's mark of a window word before the actor's mention
@@ -78,11 +78,16 @@ def feature_names(model: Pipeline) -> list[str]:
 
 
 def cluster_words(words, ids) -> dict[int, str]:
-    """{cluster id: "a|b|c"}: each cluster as its first words in alphabetical order."""
+    """{cluster id: "a|b|c|…5 words"}: each cluster as its first words in alphabetical order, and how
+    many it has when they are more (the pair's own word may be another of them)."""
     members: dict[int, list[str]] = {}
     for word, cluster in zip(words, ids):
         members.setdefault(int(cluster), []).append(word)
-    return {cluster: "|".join(sorted(names)[:CLUSTER_WORDS_SHOWN]) for cluster, names in members.items()}
+    return {
+        cluster: "|".join(sorted(names)[:CLUSTER_WORDS_SHOWN])
+        + (f"|…{len(names)} words" if len(names) > CLUSTER_WORDS_SHOWN else "")
+        for cluster, names in members.items()
+    }
 
 
 def readable(name: str, clusters: dict[int, str] | None = None) -> str:
@@ -94,7 +99,7 @@ def readable(name: str, clusters: dict[int, str] | None = None) -> str:
         before = block.startswith("window") and all(token.startswith(LEFT_PREFIX) for token in tokens)
         tokens = [t.removeprefix(LEFT_PREFIX) for t in tokens]
         if block == "window_clusters":  # c12 -> {its words}, after its marks
-            tokens = [CLUSTER_TOKEN.sub(lambda m: "{" + (clusters or {}).get(int(m[1]), m[0]) + "}", t) for t in tokens]
+            tokens = [CLUSTER_TOKEN.sub(lambda m: "{" + _cluster_label(m, clusters or {}) + "}", t) for t in tokens]
         # Placeholders read as what they stand for; a window's L_ (word before the mention) is
         # shown by the placeholder's place, or said when the n-gram has none.
         words = " ".join(PLACEHOLDERS.get(t, t) for t in tokens)
@@ -106,6 +111,10 @@ def readable(name: str, clusters: dict[int, str] | None = None) -> str:
     if block == "embeddings":
         return f"embedding dimension {feature}"
     return str(name)
+
+
+def _cluster_label(match: re.Match, clusters: dict[int, str]) -> str:
+    return "a word without a vector" if match[1] == "-" else clusters.get(int(match[1]), match[0])
 
 
 def _cue_name(key: str) -> str:

@@ -196,7 +196,7 @@ def _check_arrays(spec: dict, arrays: dict) -> None:
                 and isinstance(words, list)
                 and len(ids) == len(words)
                 and all(isinstance(w, str) for w in words)
-                and all(isinstance(i, int) and 0 <= i < len(centres) for i in ids)
+                and all(isinstance(i, int) and -1 <= i < len(centres) for i in ids)  # -1: a word without a vector
                 and isinstance(clusters.get("vectors"), str)
                 and isinstance(clusters.get("sha256"), str)
             ):
