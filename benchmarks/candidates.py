@@ -39,10 +39,11 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
+from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
 from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
-from pipeline.data.splits import every_labelled_pair, split_origins  # noqa: E402
+from pipeline.data.splits import every_labelled_pair, load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
 from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
 from pipeline.features.embeddings import forget_encoded  # noqa: E402
@@ -150,6 +151,35 @@ def fit_and_score_locked(params, lexicon, registry, rows, labels) -> tuple:
     locked = load_labelled_set(params.data.locked, registry)
     predicted = best_labels(class_scores(model, pairs_frame(locked)))
     return model, locked_figures(params, locked, predicted), predicted
+
+
+def development_data() -> tuple:
+    """The prepared splits as ((train rows, labels), (extra rows, labels), (test rows, labels), (held-out
+    rewrites, labels)): real pairs apart from the synthetic pairs and rewrites, which are trained on only."""
+    train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
+    train_rows, train_labels, extra_rows, extra_labels = split_origins(train_set.to_list(), train_set_labels)
+    test_set, test_set_labels = load_split(paths.TEST_SPLIT)
+    test_rows, test_labels, rewrites, rewrite_labels = split_origins(test_set.to_list(), test_set_labels)
+    return (train_rows, train_labels), (extra_rows, extra_labels), (test_rows, test_labels), (rewrites, rewrite_labels)
+
+
+def development_figures(params, lexicon, train, extra, test, held_out_rewrites) -> str:
+    """Grouped CV over every real pair and the held-out test, as the evaluate stage computes them: what a
+    candidate is developed on before any look at the locked test."""
+    (train_rows, train_labels), (extra_rows, extra_labels) = train, extra
+    (test_rows, test_labels), (rewrites, rewrite_labels) = test, held_out_rewrites
+    holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
+    test_f1 = scores(test_labels, best_labels(class_scores(holdout, pairs_frame(test_rows))))["macro_f1"]
+    labels = train_labels + test_labels
+    cv, _ = grouped_cv(
+        params, train_rows + test_rows, labels, lexicon, extra_rows + rewrites, extra_labels + rewrite_labels
+    )
+    cv = scores(labels, cv["model"])
+    recall = {label: cv["per_class"][label]["recall"] for label in ("support", "oppose")}
+    return (
+        f"grouped CV {cv['macro_f1']:.3f}, held-out test {test_f1:.3f}, "
+        f"grouped-CV support / oppose recall {recall['support']:.2f} / {recall['oppose']:.2f}"
+    )
 
 
 def locked_figures(params, locked: list[dict], predicted: list[str]) -> dict:

@@ -29,15 +29,12 @@ from sklearn.linear_model import LogisticRegression
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import candidates  # noqa: E402  (benchmarks/, the script's own folder)
+
 import pipeline.modeling.build as build  # noqa: E402
-from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.data.labels import best_labels  # noqa: E402
-from pipeline.data.splits import load_split, split_origins  # noqa: E402
-from pipeline.evaluation.metrics import grouped_cv, scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import fit_pairs, for_registry  # noqa: E402
-from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
+from pipeline.modeling.build import for_registry  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [(1.0, None), (1.0, 1.0), (0.25, None)]  # (ALPHA, C; None: params.yaml's C), in the order run
@@ -80,41 +77,14 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[self.decision_function(X).argmax(axis=1)]
 
 
-def figures(params, lexicon, train, extra, test, held_out_rewrites) -> str:
-    """Grouped CV over every real pair and the held-out test, as the evaluate stage computes them."""
-    (train_rows, train_labels), (extra_rows, extra_labels) = train, extra
-    (test_rows, test_labels), (rewrites, rewrite_labels) = test, held_out_rewrites
-    holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
-    test_f1 = scores(test_labels, best_labels(class_scores(holdout, pairs_frame(test_rows))))["macro_f1"]
-    labels = train_labels + test_labels
-    cv, _ = grouped_cv(
-        params, train_rows + test_rows, labels, lexicon, extra_rows + rewrites, extra_labels + rewrite_labels
-    )
-    cv = scores(labels, cv["model"])
-    recall = {label: cv["per_class"][label]["recall"] for label in ("support", "oppose")}
-    return (
-        f"grouped CV {cv['macro_f1']:.3f}, held-out test {test_f1:.3f}, "
-        f"grouped-CV support / oppose recall {recall['support']:.2f} / {recall['oppose']:.2f}"
-    )
-
-
 def main() -> int:
     params = load_params(ROOT / "params.yaml")
     registry = ActorRegistry.load(params.data.actors)
     lexicon = load_cue_lexicon(params.data.cues, registry.actors)
     train_params = for_registry(params.train, registry).model_copy(update={"calibration": "none"})
     params = params.model_copy(update={"train": train_params})
-    train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
-    train_rows, train_labels, extra_rows, extra_labels = split_origins(train_set.to_list(), train_set_labels)
-    test_set, test_set_labels = load_split(paths.TEST_SPLIT)
-    test_rows, test_labels, rewrites, rewrite_labels = split_origins(test_set.to_list(), test_set_labels)
-    data = (
-        (train_rows, train_labels),
-        (extra_rows, extra_labels),
-        (test_rows, test_labels),
-        (rewrites, rewrite_labels),
-    )
-    print(f"logistic regression (shipped): {figures(params, lexicon, *data)}", flush=True)
+    data = candidates.development_data()
+    print(f"logistic regression (shipped): {candidates.development_figures(params, lexicon, *data)}", flush=True)
     shipped = build._linear_classifier
     for alpha, c in VARIANTS:
         c = params.train.C if c is None else c
@@ -122,7 +92,10 @@ def main() -> int:
             C=c, class_weight=None if p.class_weight == "none" else p.class_weight, alpha=alpha, random_state=p.seed
         )
         try:
-            print(f"NB-weighted, alpha {alpha}, C {c}: {figures(params, lexicon, *data)}", flush=True)
+            print(
+                f"NB-weighted, alpha {alpha}, C {c}: {candidates.development_figures(params, lexicon, *data)}",
+                flush=True,
+            )
         finally:
             build._linear_classifier = shipped
     return 0

@@ -36,17 +36,15 @@ from sklearn.pipeline import Pipeline
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import candidates  # noqa: E402  (benchmarks/, the script's own folder)
+
 import pipeline.modeling.build as build  # noqa: E402
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.data.labels import best_labels  # noqa: E402
-from pipeline.data.splits import load_split, split_origins  # noqa: E402
-from pipeline.evaluation.metrics import grouped_cv, scores  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.features.static_vectors import load_vectors  # noqa: E402
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN  # noqa: E402
-from pipeline.modeling.build import fit_pairs, for_registry  # noqa: E402
-from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
+from pipeline.modeling.build import for_registry  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [("window", 256), ("window", 1024), ("text", 1024)]  # (column, clusters), in the order run
@@ -108,28 +106,8 @@ def with_clusters(column: str, clusters: int):
     return build_model
 
 
-def figures(params, lexicon, train, extra, test, held_out_rewrites) -> str:
-    """Grouped CV over every real pair and the held-out test, as the evaluate stage computes them."""
-    (train_rows, train_labels), (extra_rows, extra_labels) = train, extra
-    (test_rows, test_labels), (rewrites, rewrite_labels) = test, held_out_rewrites
-    holdout = fit_pairs(params.train, lexicon, train_rows + extra_rows, train_labels + extra_labels)
-    test_f1 = scores(test_labels, best_labels(class_scores(holdout, pairs_frame(test_rows))))["macro_f1"]
-    labels = train_labels + test_labels
-    cv, _ = grouped_cv(
-        params, train_rows + test_rows, labels, lexicon, extra_rows + rewrites, extra_labels + rewrite_labels
-    )
-    cv = scores(labels, cv["model"])
-    recall = {label: cv["per_class"][label]["recall"] for label in ("support", "oppose")}
-    return (
-        f"grouped CV {cv['macro_f1']:.3f}, held-out test {test_f1:.3f}, "
-        f"grouped-CV support / oppose recall {recall['support']:.2f} / {recall['oppose']:.2f}"
-    )
-
-
 def locked(params, lexicon, registry) -> None:
     """The shipped model and the chosen variant, fit on every labelled pair: aggregate figures only."""
-    import candidates
-
     from pipeline.data.target import Target
     from pipeline.evaluation.behaviour import load_suite, run_suite
     from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
@@ -172,22 +150,16 @@ def main() -> int:
     if sys.argv[1:] == ["--locked"]:
         locked(params, lexicon, registry)
         return 0
-    train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
-    train_rows, train_labels, extra_rows, extra_labels = split_origins(train_set.to_list(), train_set_labels)
-    test_set, test_set_labels = load_split(paths.TEST_SPLIT)
-    test_rows, test_labels, rewrites, rewrite_labels = split_origins(test_set.to_list(), test_set_labels)
-    data = (
-        (train_rows, train_labels),
-        (extra_rows, extra_labels),
-        (test_rows, test_labels),
-        (rewrites, rewrite_labels),
-    )
-    print(f"shipped: {figures(params, lexicon, *data)}", flush=True)
+    data = candidates.development_data()
+    print(f"shipped: {candidates.development_figures(params, lexicon, *data)}", flush=True)
     shipped = build.build_model
     for column, clusters in VARIANTS if len(sys.argv) < 2 else [(sys.argv[1], int(sys.argv[2]))]:
         build.build_model = with_clusters(column, clusters)
         try:
-            print(f"clusters of the {column}, k {clusters}: {figures(params, lexicon, *data)}", flush=True)
+            print(
+                f"clusters of the {column}, k {clusters}: {candidates.development_figures(params, lexicon, *data)}",
+                flush=True,
+            )
         finally:
             build.build_model = shipped
     return 0
