@@ -42,6 +42,11 @@ def nearest_clusters(words: list[str], centres: np.ndarray, folder: str, sha256:
             None,
             "these static vectors are not the ones the model's word clusters were fit with; retrain it (`dvc repro`)",
         )
+    return nearest_centres(vectors, centres)
+
+
+def nearest_centres(vectors: np.ndarray, centres: np.ndarray) -> list[int]:
+    """Each vector's nearest centre (largest dot product), NO_CLUSTER for a zero vector."""
     nearest = np.argmax(vectors @ centres.T, axis=1)
     return [int(i) if vectors[row].any() else NO_CLUSTER for row, i in enumerate(nearest)]
 

@@ -17,7 +17,14 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.features.clusters import MARKS, PLACEHOLDERS, cluster_tokens, nearest_clusters, word_vectors
+from pipeline.features.clusters import (
+    MARKS,
+    PLACEHOLDERS,
+    cluster_tokens,
+    nearest_centres,
+    nearest_clusters,
+    word_vectors,
+)
 from pipeline.paths import STATIC_VECTORS
 
 
@@ -37,15 +44,16 @@ class WordClusters(BaseEstimator, TransformerMixin):
         if not words:
             raise ValueError("WordClusters: no word to cluster in the training windows")
         vectors, self.vectors_sha256_ = word_vectors(words, self.vectors)
-        vectors = vectors[vectors.any(axis=1)]  # a word without a vector is in no cluster (NO_CLUSTER)
-        if not len(vectors):
+        placed = vectors[vectors.any(axis=1)]  # a word without a vector is in no cluster (NO_CLUSTER)
+        if not len(placed):
             raise ValueError("WordClusters: no training window word has a static vector")
         with threadpool_limits(limits=1):  # one thread: sums in one order, the same clusters on every run
-            kmeans = KMeans(n_clusters=min(self.clusters, len(vectors)), n_init=3, random_state=self.seed).fit(vectors)
+            kmeans = KMeans(n_clusters=min(self.clusters, len(placed)), n_init=3, random_state=self.seed).fit(placed)
         centres = kmeans.cluster_centers_
         self.centres_ = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
         self.words_ = words
-        self.word_clusters_ = np.array(self._place(words), dtype=np.int64)  # nearest centre, as unseen words get
+        # Each word's nearest centre, as an unseen word gets it (from the vectors already read)
+        self.word_clusters_ = np.array(nearest_centres(vectors, self.centres_), dtype=np.int64)
         return self
 
     def _place(self, words: list[str]) -> list[int]:
