@@ -343,6 +343,32 @@ def test_more_folds_or_a_test_fraction_than_the_articles_allow_is_one_line_befor
     )
 
 
+def test_evaluating_a_model_fit_on_other_prepared_pairs_is_one_line_before_any_fitting(
+    trained_model, monkeypatch, tmp_path
+):
+    """`stance prepare` run again by hand (another split seed) and then `stance evaluate` without
+    `stance train`: its locked figures were the old model's, beside CV and held-out figures refit on the
+    new splits, and nothing said so."""
+    import shutil
+
+    from pipeline.stages.evaluate import evaluate
+
+    shutil.copytree(trained_model.parents[1], tmp_path, dirs_exist_ok=True)
+    params = load_params(ROOT / "params.yaml")
+    for name in type(params.data).model_fields:
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    params.prepare.split_seed += 1
+    monkeypatch.setattr("pipeline.stages.evaluate.fit_pairs", lambda *args: pytest.fail("fitted before the check"))
+    with contextlib.chdir(tmp_path):
+        prepare(params)
+        with pytest.raises(DataError) as caught:
+            evaluate(params)
+    assert str(caught.value) == (
+        "models/model.skops: was fit on other prepared pairs than data/prepared/ holds now; "
+        "run `stance train` (or dvc repro) first"
+    )
+
+
 def test_labels_too_few_to_fit_the_model_are_one_line_naming_the_gold_file(trained_model, monkeypatch, tmp_path):
     """A label with no pair trained a model that no file could be scored with (its three columns were
     assumed); a label in one article group ended train in an IndexError inside calibration."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline import paths
 from pipeline.data.actors import ActorRegistry
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS, REWRITE, SYNTHETIC, best_labels, load_labelled_set
-from pipeline.data.splits import check_prepared_for, load_split, split_origins
+from pipeline.data.splits import check_prepared_for, load_split, split_origins, training_data_sha256
 from pipeline.data.target import Target
 from pipeline.errors import DataError
 from pipeline.evaluation.behaviour import load_suite, run_suite
@@ -58,6 +58,13 @@ def evaluate(params: Params) -> dict:
     locked_pairs = load_labelled_set(params.data.locked, registry)
     dates = read_article_dates([Path(params.data.articles) / SOURCES, Path(params.data.annotation_articles) / SOURCES])
     check_prepared_for(params.data.target)
+    if model_metadata.get("training_data_sha256") != training_data_sha256():
+        # Its locked figures would be another model's than the CV and held-out ones refit below.
+        raise DataError(
+            paths.MODEL,
+            None,
+            f"was fit on other prepared pairs than {paths.PREPARED}/ holds now; run `stance train` (or dvc repro) first",
+        )
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
     # real articles.
