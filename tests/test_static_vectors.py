@@ -115,8 +115,11 @@ def test_vectors_other_than_the_trained_ones_are_refused(static_model, tmp_path,
     for _, transformer, _ in model.named_steps["features"].transformers_:
         if isinstance(transformer, StaticEmbedder):
             monkeypatch.setattr(transformer, "vectors", str(changed))
-    with pytest.raises(DataError, match="not the ones the model was trained with"):
+    with pytest.raises(DataError) as caught:
         class_scores(model, test_pairs)
+    # The folder, not one file of it: here the tokenizer is the file that changed.
+    assert str(caught.value).startswith(f"{changed}: these static vectors (vectors.safetensors and tokenizer.json)")
+    assert "not the ones the model was trained with" in str(caught.value)
 
 
 def test_missing_vectors_are_one_clear_error(tmp_path):

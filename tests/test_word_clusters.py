@@ -9,6 +9,7 @@ from conftest import ROOT
 from pipeline import paths
 from pipeline.errors import DataError
 from pipeline.features.clusters import cluster_tokens, nearest_clusters, word_vectors
+from pipeline.features.vector_table import resolve
 from pipeline.features.word_clusters import WordClusters
 
 WINDOWS = [
@@ -62,8 +63,10 @@ def test_unseen_words_are_placed_once_each_in_sorted_order():
 
 
 def test_other_static_vectors_than_the_models_are_refused(fitted):
-    with pytest.raises(DataError, match="not the ones the model's word clusters were fit with"):
+    with pytest.raises(DataError) as caught:
         nearest_clusters(["mothballed"], fitted.centres_, fitted.vectors, "0" * 64)
+    assert str(caught.value).startswith(f"{resolve(fitted.vectors)}: these static vectors")
+    assert "not the ones the model's word clusters were fit with" in str(caught.value)
 
 
 def test_a_word_without_a_static_vector_is_in_no_cluster_not_in_cluster_zero(fitted):

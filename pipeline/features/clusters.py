@@ -12,7 +12,7 @@ import numpy as np
 
 from pipeline.errors import DataError
 from pipeline.features.vector_table import load_vectors, resolve
-from pipeline.paths import STATIC_VECTORS_FILE
+from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS_FILE
 
 MARKS = re.compile(r"^((?:L_|power_|not_)*)(.*)$", re.DOTALL)  # PairView's marks, several at once
 PLACEHOLDERS = frozenset({"actorx", "actoro"})  # the actor and the others stay themselves
@@ -38,9 +38,10 @@ def nearest_clusters(words: list[str], centres: np.ndarray, folder: str, sha256:
     vectors, digest = word_vectors(words, folder)
     if digest != sha256:
         raise DataError(
-            resolve(folder) / STATIC_VECTORS_FILE,
+            resolve(folder),
             None,
-            "these static vectors are not the ones the model's word clusters were fit with; retrain it (`dvc repro`)",
+            f"these static vectors ({STATIC_VECTORS_FILE} and {STATIC_TOKENIZER_FILE}) are not the ones the model's "
+            "word clusters were fit with; retrain it (`dvc repro`)",
         )
     return nearest_centres(vectors, centres)
 

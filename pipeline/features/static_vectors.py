@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from pipeline.errors import DataError
 from pipeline.features.embeddings import DECIMALS, plain_window
 from pipeline.features.vector_table import load_vectors, resolve
-from pipeline.paths import STATIC_VECTORS, STATIC_VECTORS_FILE
+from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS, STATIC_VECTORS_FILE
 
 
 class StaticEmbedder(BaseEstimator, TransformerMixin):
@@ -38,9 +38,10 @@ class StaticEmbedder(BaseEstimator, TransformerMixin):
         tokenizer, table, unknown, digest = load_vectors(self.vectors)
         if digest != self.vectors_sha256_:
             raise DataError(
-                resolve(self.vectors) / STATIC_VECTORS_FILE,
+                resolve(self.vectors),
                 None,
-                "these static vectors are not the ones the model was trained with; retrain it (`dvc repro`)",
+                f"these static vectors ({STATIC_VECTORS_FILE} and {STATIC_TOKENIZER_FILE}) are not the ones the "
+                "model was trained with; retrain it (`dvc repro`)",
             )
         texts = [str(t) for t in (X.tolist() if hasattr(X, "tolist") else X)]
         if self.source == "window":
