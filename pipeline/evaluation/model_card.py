@@ -97,6 +97,7 @@ def write_model_card(
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
+        _features_line(params.train),
         _calibration_line(params.train.calibration, metrics["calibration"]),
         "- Fit on every labelled pair (the train and test splits), once the figures below were computed: the "
         "test-split figures come from the same pipeline fit on the train split only",
@@ -139,6 +140,37 @@ def write_model_card(
     ]
     with atomic_output(path) as temporary:
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _features_line(train) -> str:
+    """What the model reads, from the params that built it (README: Features)."""
+    blocks = [f"word {train.word_ngrams[0]}-{train.word_ngrams[1]}-grams of the sentence"]
+    if train.char_ngrams[1] > 0:
+        blocks.append(f"character {train.char_ngrams[0]}-{train.char_ngrams[1]}-grams")
+    if train.mark_actors:
+        blocks.append("this actor's mentions marked apart from the other actors'")
+        if train.window:
+            blocks.append(f"the {train.window} words each side of the actor")
+            if train.word_clusters:
+                blocks.append(
+                    f"those words as {train.word_clusters} k-means clusters of their static vectors (models/static_vectors/)"
+                )
+        if train.cue_features:
+            blocks.append("clause-scoped stance cues (the target's cues.yaml)")
+        if train.frame_roles:
+            blocks.append("each cue again under the actor's role")
+        if train.sentiment != "none":
+            blocks.append(f"{train.sentiment} sentiment in the window")
+    scopes = [name for name, on in (("negation", train.negation_scope), ("power", train.power_scope)) if on]
+    if scopes:
+        blocks.append(" and ".join(scopes) + " scopes marked on the words")
+    if train.context_sentences:
+        blocks.append("the neighbouring sentences")
+    if train.embeddings != "none":
+        blocks.append(
+            f"{train.embeddings} embeddings" + (f" of the {train.static_text}" if train.embeddings == "static" else "")
+        )
+    return "- Features: " + "; ".join(blocks)
 
 
 def _calibration_line(method: str, figures: dict) -> str:
