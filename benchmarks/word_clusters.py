@@ -10,7 +10,8 @@ centroid among k-means clusters of the static vectors (`models/static_vectors/`,
 bundled MiniLM), keeping its marks (`L_`, `not_`, `power_`), and those ids become one more block of
 n-grams beside the words. The clusters are fit on the training words only, inside the model, so
 each fold of grouped CV fits its own; a word never seen is placed by its vector. Everything else is
-the shipped pipeline.
+the shipped pipeline. The arms use the pipeline's own `WordClusters` (pipeline/features/word_clusters.py,
+`train.word_clusters` for the window), so this measures the code that ships.
 
 Development only: grouped CV over the real articles and the held-out test of the model fit on the
 train split. The rule, written before the first run: look at the locked test (once, for the variant
@@ -24,13 +25,9 @@ second of featurise + predict over the locked articles (benchmarks/candidates.py
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
-import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
@@ -40,59 +37,22 @@ sys.path.insert(0, str(ROOT))
 import candidates  # noqa: E402  (benchmarks/, the script's own folder)
 
 import pipeline.modeling.build as build  # noqa: E402
-from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.features.static_vectors import load_vectors  # noqa: E402
 from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN  # noqa: E402
+from pipeline.features.word_clusters import WordClusters  # noqa: E402
 from pipeline.modeling.build import for_registry  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [("window", 256), ("window", 1024), ("text", 1024)]  # (column, clusters), in the order run
 CHOSEN = ("window", 1024)  # the best on grouped CV (0.802 against 0.786; held-out test 0.811, not lower)
-MARKS = re.compile(r"^((?:L_|power_|not_)*)(.*)$")
-KEPT = {"actorx", "actoro"}  # the actor placeholders stay themselves
 
 
-class WordClusters(BaseEstimator, TransformerMixin):
-    """Texts -> the same texts with each word replaced by its cluster id (marks kept)."""
-
-    def __init__(self, clusters: int = 256, seed: int = 0):
-        self.clusters, self.seed = clusters, seed
-
-    def _vectors(self, words: list[str]) -> np.ndarray:
-        tokenizer, table, unknown, _ = load_vectors(paths.STATIC_VECTORS)
-        out = np.zeros((len(words), table.shape[1]), dtype=np.float64)
-        for row, encoding in enumerate(tokenizer.encode_batch_fast(words, add_special_tokens=False)):
-            ids = [i for i in encoding.ids if i != unknown]
-            if ids:
-                out[row] = table[ids].sum(axis=0)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def fit(self, X, y=None):
-        words = sorted({MARKS.match(t).group(2) for text in X for t in str(text).split()} - KEPT)
-        k = min(self.clusters, len(words))
-        centres = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(self._vectors(words)).cluster_centers_
-        self.centres_ = centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-        self.cluster_of_ = dict(zip(words, self._assign(words)))
-        return self
-
-    def _assign(self, words: list[str]) -> list[int]:
-        return list(np.argmax(self._vectors(words) @ self.centres_.T, axis=1)) if words else []
-
-    def transform(self, X):
-        texts = [str(t).split() for t in X]
-        new = sorted({MARKS.match(t).group(2) for tokens in texts for t in tokens} - KEPT - set(self.cluster_of_))
-        cluster_of = self.cluster_of_ | dict(zip(new, self._assign(new)))
-        out = []
-        for tokens in texts:
-            parts = [MARKS.match(t).groups() for t in tokens]
-            out.append(" ".join(m + (w if w in KEPT else f"c{cluster_of[w]}") for m, w in parts))
-        return out
-
-
-def with_clusters(column: str, clusters: int):
-    """build_model with one more n-gram block: the cluster ids of `column`."""
+def arm(params, column: str, clusters: int):
+    """(params, build_model) for one arm: the window's clusters are the pipeline's own `train.word_clusters`;
+    the whole text's are the same `WordClusters` in one more block, on the text column."""
+    if column == "window":
+        return params.model_copy(update={"train": params.train.model_copy(update={"word_clusters": clusters})}), None
     shipped = build.build_model
 
     def build_model(p, lexicon):
@@ -100,11 +60,21 @@ def with_clusters(column: str, clusters: int):
         vectorizer = TfidfVectorizer(
             token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
         )
-        block = Pipeline([("clusters", WordClusters(clusters, p.seed)), ("ngrams", vectorizer)])
+        block = Pipeline([("clusters", WordClusters(clusters=clusters, seed=p.seed)), ("ngrams", vectorizer)])
         model.named_steps["features"].transformers.append((f"{column}_clusters", block, column))
         return model
 
-    return build_model
+    return params, build_model
+
+
+def measured(params, builder, measure):
+    """`measure(params)` with `builder` as build_model (None: the pipeline's own)."""
+    shipped = build.build_model
+    build.build_model = builder or shipped
+    try:
+        return measure(params)
+    finally:
+        build.build_model = shipped
 
 
 def locked(params, lexicon, registry) -> None:
@@ -116,18 +86,18 @@ def locked(params, lexicon, registry) -> None:
     real_rows, real_labels, extra_rows, extra_labels = candidates.labelled_pairs()
     suite = load_suite(params.data.behaviour, registry, Target.load(params.data.description))
     paraphrases = load_paraphrases(params.data.paraphrases, registry)
-    shipped, models, baseline = build.build_model, {}, None
-    for name, builder in (
-        ("without word clusters", shipped),
-        (f"clusters of the {CHOSEN[0]}, k {CHOSEN[1]}", with_clusters(*CHOSEN)),
+    models, baseline = {}, None
+    for name, (arm_params, builder) in (
+        ("without word clusters", (params, None)),
+        (f"clusters of the {CHOSEN[0]}, k {CHOSEN[1]}", arm(params, *CHOSEN)),
     ):
-        build.build_model = builder
-        try:
-            models[name], row, predicted = candidates.fit_and_score_locked(
-                params, lexicon, registry, real_rows + extra_rows, real_labels + extra_labels
-            )
-        finally:
-            build.build_model = shipped
+        models[name], row, predicted = measured(
+            arm_params,
+            builder,
+            lambda p: candidates.fit_and_score_locked(
+                p, lexicon, registry, real_rows + extra_rows, real_labels + extra_labels
+            ),
+        )
         baseline = baseline or predicted
         row |= candidates.paired_difference(params, registry, predicted, baseline)
         behaviour = run_suite(models[name], suite, registry)[0]["all"]
@@ -155,16 +125,9 @@ def main() -> int:
         return 0
     data = candidates.development_data()
     print(f"without word clusters: {candidates.development_figures(params, lexicon, *data)}", flush=True)
-    shipped = build.build_model
     for column, clusters in VARIANTS if len(sys.argv) < 2 else [(sys.argv[1], int(sys.argv[2]))]:
-        build.build_model = with_clusters(column, clusters)
-        try:
-            print(
-                f"clusters of the {column}, k {clusters}: {candidates.development_figures(params, lexicon, *data)}",
-                flush=True,
-            )
-        finally:
-            build.build_model = shipped
+        figures = measured(*arm(params, column, clusters), lambda p: candidates.development_figures(p, lexicon, *data))
+        print(f"clusters of the {column}, k {clusters}: {figures}", flush=True)
     return 0
 
 
