@@ -45,10 +45,10 @@ def main(
 
 
 def load_params(path: Path):
-    """params.yaml, validated; imported here, so `stance score` does not import pydantic."""
+    """params.yaml, validated, its target folder there; imported here, so `stance score` does not import pydantic."""
     from pipeline.params import load_params as load
 
-    return load(path)
+    return load(path, target_must_exist=True)
 
 
 def _interrupt(signum, frame):

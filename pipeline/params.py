@@ -143,13 +143,15 @@ class Params(Section):
     evaluate: EvaluateParams
 
 
-def load_params(path: str | Path = PARAMS) -> Params:
+def load_params(path: str | Path = PARAMS, *, target_must_exist: bool = False) -> Params:
+    """`target_must_exist`: a `data.target` naming no folder (from the working directory) stops here, at its
+    line, naming the targets beside it; otherwise the first file a stage reads would be the one named."""
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         sections = ", ".join(Params.model_fields)
         raise DataError(path, None, f"the file holds no sections; it needs {sections}")
     try:
-        return Params.model_validate(raw)
+        params = Params.model_validate(raw)
     except ValidationError as err:
         # An unknown key first: a misspelt key also shows as the right key missing.
         problem = min(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
@@ -165,6 +167,12 @@ def load_params(path: str | Path = PARAMS) -> Params:
         elif problem["type"] != "missing":
             message = f"{message}, not {problem['input']!r}"
         raise DataError(path, _line(raw, problem["loc"]), f"{key}: {message}") from None
+    if target_must_exist and not Path(params.data.target).is_dir():
+        parent = Path(params.data.target).parent
+        targets = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+        beside = f"; the targets in {parent}/: {', '.join(targets)}" if targets else ""
+        raise DataError(path, _line(raw, ("data", "target")), f"data.target: no folder {params.data.target}{beside}")
+    return params
 
 
 def _section_model(name: str) -> type[Section]:

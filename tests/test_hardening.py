@@ -445,6 +445,23 @@ def test_an_oversized_registry_file_is_refused_before_parsing(tmp_path):
     assert str(caught.value).startswith(f"{path}: file is") and "more than" in str(caught.value)
 
 
+@pytest.mark.parametrize("command", [["prepare"], ["label", "agree"]])
+def test_a_misspelt_target_folder_is_one_line_at_its_params_line_and_nothing_is_written(tmp_path, command):
+    """`-S data.target=data/targets/nato-tokio-office` stopped on 'actors.yaml: file not found', naming a file
+    where the mistake is the folder; a command that writes into the target could have made that folder."""
+    text = (ROOT / "params.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "params.yaml"
+    path.write_text(text.replace("target: data/targets/nato-tokyo-office", "target: data/targets/nato-tokio-office"))
+    line = 1 + text[: text.index("  target: ")].count("\n")
+    result = run(["stance", *command, "--params", str(path)], ROOT, check=False)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(
+        f"error: {path}:{line}: data.target: no folder data/targets/nato-tokio-office; the targets in data/targets/: "
+    )
+    assert "nato-tokyo-office" in result.stderr.split(": ")[-1].split(", ")
+    assert not (ROOT / "data/targets/nato-tokio-office").exists()
+
+
 @pytest.mark.parametrize(
     "edit, line, message",
     [
