@@ -642,3 +642,29 @@ def test_a_malformed_suite_is_refused_with_file_and_line(tmp_path, registry, tex
     with pytest.raises(DataError) as raised:
         load_suite(path, registry, TARGET)
     assert str(raised.value).startswith(f"{path}:{line}: ") and words in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"window": 0, "sentiment": "vader"},
+        {"cue_features": False, "frame_roles": True},
+        {"mark_actors": False, "word_clusters": 256},
+        {"embeddings": "static", "static_text": "both", "char_ngrams": [0, 0]},
+    ],
+)
+def test_the_model_cards_features_line_names_the_models_own_blocks(lexicon, changes):
+    """The card's line named a window, VADER or roles from the params alone, where build_model had left them out."""
+    from pipeline.evaluation.model_card import _features_line
+
+    train = load_params(ROOT / "params.yaml").train.model_copy(update=changes)
+    blocks = [name for name, _, _ in build_model(train, lexicon).named_steps["features"].transformers]
+    line = _features_line(blocks, train)
+    assert ("words each side" in line) == ("window" in blocks)
+    assert ("k-means clusters" in line) == ("window_clusters" in blocks)
+    assert ("VADER" in line) == ("sentiment" in blocks)
+    assert ("stance cues" in line) == ("cues" in blocks)
+    assert ("actor's role" in line) == ("cues" in blocks and train.frame_roles)
+    assert ("character" in line) == ("chars" in blocks)
+    assert line.count("static vectors of") == sum(name.startswith("static_") for name in blocks)

@@ -369,6 +369,24 @@ def test_evaluating_a_model_fit_on_other_prepared_pairs_is_one_line_before_any_f
     )
 
 
+def test_evaluating_a_model_fit_with_other_train_params_is_one_line_before_any_fitting(trained_model, monkeypatch):
+    """`train.C` edited and `stance evaluate` run by hand: CV and the held-out test were refit with the new C
+    beside the locked figures of the model fit with the old one, and the card described the new params."""
+    from pipeline.stages.evaluate import evaluate
+
+    params = load_params(ROOT / "params.yaml")
+    for name in type(params.data).model_fields:
+        setattr(params.data, name, str(ROOT / getattr(params.data, name)))
+    params.train.C, params.train.word_clusters = 1.0, 0
+    monkeypatch.setattr("pipeline.stages.evaluate.fit_pairs", lambda *args: pytest.fail("fitted before the check"))
+    with contextlib.chdir(trained_model.parents[1]), pytest.raises(DataError) as caught:
+        evaluate(params)
+    assert str(caught.value) == (
+        "models/model.skops: was fit with other train params than params.yaml's (train.C, train.word_clusters); "
+        "run `stance train` (or dvc repro) first"
+    )
+
+
 def test_labels_too_few_to_fit_the_model_are_one_line_naming_the_gold_file(trained_model, monkeypatch, tmp_path):
     """A label with no pair trained a model that no file could be scored with (its three columns were
     assumed); a label in one article group ended train in an IndexError inside calibration."""

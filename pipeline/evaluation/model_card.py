@@ -74,10 +74,12 @@ def write_model_card(
     metrics: dict,
     training_rows: list[dict],
     dates: dict[str, str | None],
+    feature_blocks: list[str],
 ) -> None:
     """A short, human-readable card beside the model: what it is, what it was trained on, how good it is.
 
-    `dates` are the articles' dates, from `read_article_dates`.
+    `dates` are the articles' dates, from `read_article_dates`; `feature_blocks` the names of the
+    model's feature blocks, in order.
     """
     articles = sorted({r["article_id"] for r in training_rows if r["origin"] == REAL})
     synthetic = [r for r in training_rows if r["origin"] == SYNTHETIC]
@@ -97,7 +99,7 @@ def write_model_card(
         f"- Model: `models/model.skops` (skops; scikit-learn {model_metadata['sklearn_version']}), "
         f"feature version {model_metadata['feature_version']}",
         f"- Classifier: {params.train.classifier}, C={params.train.C}, class_weight={params.train.class_weight}",
-        _features_line(params.train),
+        _features_line(feature_blocks, params.train),
         _calibration_line(params.train.calibration, metrics["calibration"]),
         "- Fit on every labelled pair (the train and test splits), once the figures below were computed: the "
         "test-split figures come from the same pipeline fit on the train split only",
@@ -142,35 +144,34 @@ def write_model_card(
         temporary.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _features_line(train) -> str:
-    """What the model reads, from the params that built it (README: Features)."""
-    blocks = [f"word {train.word_ngrams[0]}-{train.word_ngrams[1]}-grams of the sentence"]
-    if train.char_ngrams[1] > 0:
-        blocks.append(f"character {train.char_ngrams[0]}-{train.char_ngrams[1]}-grams")
-    if train.mark_actors:
-        blocks.append("this actor's mentions marked apart from the other actors'")
-        if train.window:
-            blocks.append(f"the {train.window} words each side of the actor")
-            if train.word_clusters:
-                blocks.append(
-                    f"those words as {train.word_clusters} k-means clusters of their static vectors (models/static_vectors/)"
-                )
-        if train.cue_features:
-            blocks.append("clause-scoped stance cues (the target's cues.yaml)")
-        if train.frame_roles:
-            blocks.append("each cue again under the actor's role")
-        if train.sentiment != "none":
-            blocks.append(f"{train.sentiment} sentiment in the window")
-    scopes = [name for name, on in (("negation", train.negation_scope), ("power", train.power_scope)) if on]
-    if scopes:
-        blocks.append(" and ".join(scopes) + " scopes marked on the words")
-    if train.context_sentences:
-        blocks.append("the neighbouring sentences")
-    if train.embeddings != "none":
-        blocks.append(
-            f"{train.embeddings} embeddings" + (f" of the {train.static_text}" if train.embeddings == "static" else "")
+def _features_line(blocks: list[str], train) -> str:
+    """What the model reads: its own feature blocks (the ColumnTransformer's names), described by the
+    train params it was fit with (evaluate checks they are params.yaml's)."""
+    (word_low, word_high), (char_low, char_high) = train.word_ngrams, train.char_ngrams
+    described = {
+        "words": f"word {word_low}-{word_high}-grams of the sentence",
+        "chars": f"character {char_low}-{char_high}-grams",
+        "window": f"word 1-2-grams of the {train.window} words each side of the actor",
+        "window_clusters": f"those words as {train.word_clusters} k-means clusters of their static vectors "
+        "(models/static_vectors/)",
+        "sentiment": "VADER sentiment of those words",
+        "context": "the neighbouring sentences",
+        "cues": "clause-scoped stance cues (the target's cues.yaml)"
+        + (", each again under the actor's role" if train.frame_roles else ""),
+        "static_sentence": "static vectors of the sentence",
+        "static_window": "static vectors of the actor's window",
+        "embeddings": f"MiniLM embeddings of the {train.embeddings}",
+    }
+    marks = [
+        mark
+        for mark, on in (
+            ("this actor's mentions marked apart from the others'", train.mark_actors),
+            ("negation scope", train.negation_scope),
+            ("power scope", train.power_scope),
         )
-    return "- Features: " + "; ".join(blocks)
+        if on
+    ]
+    return "- Features: " + "; ".join([described.get(name, name) for name in blocks] + marks)
 
 
 def _calibration_line(method: str, figures: dict) -> str:

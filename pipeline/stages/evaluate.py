@@ -65,6 +65,15 @@ def evaluate(params: Params) -> dict:
             None,
             f"was fit on other prepared pairs than {paths.PREPARED}/ holds now; run `stance train` (or dvc repro) first",
         )
+    fitted_with = model_metadata.get("params") or {}
+    if changed := [key for key, value in params.train.model_dump().items() if fitted_with.get(key) != value]:
+        # Its locked figures would be another model's than the CV and held-out ones, refit with these params.
+        raise DataError(
+            paths.MODEL,
+            None,
+            f"was fit with other train params than params.yaml's ({', '.join(f'train.{key}' for key in changed)}); "
+            "run `stance train` (or dvc repro) first",
+        )
     train_set, train_set_labels = load_split(paths.TRAIN_SPLIT)
     # Synthetic pairs and rewrites (the extra rows) are trained on, never scored: every figure below is of
     # real articles.
@@ -222,6 +231,7 @@ def evaluate(params: Params) -> dict:
         metrics,
         train_set.to_list() + test_set.to_list(),  # every pair the shipped model was fit on
         dates,
+        [name for name, _, _ in model.named_steps["features"].transformers],
     )
     write_csv(
         paths.REPORTS / "behaviour_failures.csv",
