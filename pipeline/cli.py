@@ -44,11 +44,11 @@ def main(
     """Actor stance toward a target (params.yaml: data.target), per (sentence, actor) of news articles."""
 
 
-def load_params(path: Path):
+def load_params(path: Path, target_must_exist: bool = True):
     """params.yaml, validated, its target folder there; imported here, so `stance score` does not import pydantic."""
     from pipeline.params import load_params as load
 
-    return load(path, target_must_exist=True)
+    return load(path, target_must_exist=target_must_exist)
 
 
 def _interrupt(signum, frame):
@@ -85,7 +85,7 @@ def distill(params: Path = PARAMS_OPTION):
     """Stage 0: static word vectors from the bundled MiniLM (model2vec) -> models/static_vectors/ (needs the distill extra)."""
     from pipeline.stages.distill import distill as stage
 
-    run_stage(lambda: stage(load_params(params)))
+    run_stage(lambda: stage(load_params(params, target_must_exist=False)))  # reads no target file
 
 
 @app.command()

@@ -169,9 +169,12 @@ def load_params(path: str | Path = PARAMS, *, target_must_exist: bool = False) -
         raise DataError(path, _line(raw, problem["loc"]), f"{key}: {message}") from None
     if target_must_exist and not Path(params.data.target).is_dir():
         parent = Path(params.data.target).parent
-        targets = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
-        beside = f"; the targets in {parent}/: {', '.join(targets)}" if targets else ""
-        raise DataError(path, _line(raw, ("data", "target")), f"data.target: no folder {params.data.target}{beside}")
+        targets = sorted(p.parent.name for p in parent.glob("*/target.yaml")) if parent.is_dir() else []
+        beside = f"; the targets in {parent}: {', '.join(targets)}" if targets else "; run in the project folder"
+        where = "" if Path(params.data.target).is_absolute() else f" below {Path.cwd()}"
+        raise DataError(
+            path, _line(raw, ("data", "target")), f"data.target: no folder {params.data.target}{where}{beside}"
+        )
     return params
 
 

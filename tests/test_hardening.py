@@ -474,10 +474,16 @@ def test_a_misspelt_target_folder_is_one_line_at_its_params_line_and_nothing_is_
     result = run(["stance", *command, "--params", str(path)], ROOT, check=False)
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith(
-        f"error: {path}:{line}: data.target: no folder data/targets/nato-tokio-office; the targets in data/targets/: "
+        f"error: {path}:{line}: data.target: no folder data/targets/nato-tokio-office below {ROOT}; "
+        "the targets in data/targets: "
     )
-    assert "nato-tokyo-office" in result.stderr.split(": ")[-1].split(", ")
+    assert "nato-tokyo-office" in result.stderr.strip().split(": ")[-1].split(", ")
     assert not (ROOT / "data/targets/nato-tokio-office").exists()
+    elsewhere = run(["stance", *command, "--params", str(ROOT / "params.yaml")], tmp_path, check=False)
+    assert elsewhere.returncode == 1 and elsewhere.stderr == (
+        f"error: {ROOT / 'params.yaml'}:{line}: data.target: no folder data/targets/nato-tokyo-office below "
+        f"{tmp_path}; run in the project folder\n"
+    )
 
 
 @pytest.mark.parametrize(
