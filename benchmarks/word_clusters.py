@@ -2,6 +2,8 @@
 
     python benchmarks/word_clusters.py            # grouped CV and held-out test; needs `dvc repro`
     python benchmarks/word_clusters.py --locked   # the chosen variant against the model before it, once
+    python benchmarks/word_clusters.py --beside   # second round: another block beside the shipped clusters
+    python benchmarks/word_clusters.py --beside --locked
 
 The n-grams know only the words of the training text: "shelved" teaches nothing about "put on ice".
 Word clusters (Brown clusters in Owoputi et al. 2013, k-means of word vectors in Turian et al. 2010)
@@ -21,6 +23,14 @@ was run) and that variant on every labelled pair (as the
 train stage does) and prints, for each, the locked test's aggregate figures (never a per-pair
 prediction), the paired difference, the behavioural and blind paraphrase suites, and sentences per
 second of featurise + predict over the locked articles (benchmarks/candidates.py's measures).
+
+Second round (`--beside`), its rule written before its first run (2026-12-06): with the window's
+clusters shipped (`train.word_clusters: 1024`), one more block of clusters beside them: the window at
+256 (a coarser grain beside the finer one, as Owoputi et al. read Brown clusters at several prefix
+lengths) or the whole text at 1,024. Look at the locked test (once, `--beside --locked`, for the arm
+better on grouped CV) only if it gains at least 0.005 in grouped CV over the shipped model and its
+held-out test does not fall; keep it only if the locked test gains at least 0.010, the paired
+interval's low end is above -0.010 and the behavioural suite stays at 0.98 or more.
 """
 
 from __future__ import annotations
@@ -46,6 +56,8 @@ from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [("window", 256), ("window", 1024), ("text", 1024)]  # (column, clusters), in the order run
 CHOSEN = ("window", 1024)  # the best on grouped CV (0.802 against 0.786; held-out test 0.811, not lower)
+BESIDE = [("window", 256), ("text", 1024)]  # the second round's arms, beside the shipped window clusters
+BESIDE_CHOSEN = None  # set to the arm that met the second round's rule for one look at the locked test
 
 
 def arm(params, column: str, clusters: int):
@@ -53,6 +65,11 @@ def arm(params, column: str, clusters: int):
     the whole text's are the same `WordClusters` in one more block, on the text column."""
     if column == "window":
         return params.model_copy(update={"train": params.train.model_copy(update={"word_clusters": clusters})}), None
+    return params, extra_block(column, clusters)
+
+
+def extra_block(column: str, clusters: int):
+    """build_model with one more block: `column`'s words as `clusters` clusters, then their 1-2-grams."""
     shipped = build.build_model
 
     def build_model(p, lexicon):
@@ -61,10 +78,10 @@ def arm(params, column: str, clusters: int):
             token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
         )
         block = Pipeline([("clusters", WordClusters(clusters=clusters, seed=p.seed)), ("ngrams", vectorizer)])
-        model.named_steps["features"].transformers.append((f"{column}_clusters", block, column))
+        model.named_steps["features"].transformers.append((f"{column}_clusters_{clusters}", block, column))
         return model
 
-    return params, build_model
+    return build_model
 
 
 def measured(params, builder, measure):
@@ -77,8 +94,9 @@ def measured(params, builder, measure):
         build.build_model = shipped
 
 
-def locked(params, lexicon, registry) -> None:
-    """The model without word clusters and the chosen variant, fit on every labelled pair: aggregate figures only."""
+def locked(params, lexicon, registry, arms: list) -> None:
+    """Each arm, (name, (params, build_model)), fit on every labelled pair: aggregate figures only, the paired
+    difference from the first."""
     from pipeline.data.target import Target
     from pipeline.evaluation.behaviour import load_suite, run_suite
     from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
@@ -87,10 +105,7 @@ def locked(params, lexicon, registry) -> None:
     suite = load_suite(params.data.behaviour, registry, Target.load(params.data.description))
     paraphrases = load_paraphrases(params.data.paraphrases, registry)
     models, baseline = {}, None
-    for name, (arm_params, builder) in (
-        ("without word clusters", (params, None)),
-        (f"clusters of the {CHOSEN[0]}, k {CHOSEN[1]}", arm(params, *CHOSEN)),
-    ):
+    for name, (arm_params, builder) in arms:
         models[name], row, predicted = measured(
             arm_params,
             builder,
@@ -105,7 +120,7 @@ def locked(params, lexicon, registry) -> None:
         print(
             f"{name}: locked macro-F1 {row['locked_macro_f1']:.3f} ({row['locked_low']:.3f} to "
             f"{row['locked_high']:.3f}), support / oppose recall {row['support_recall']:.2f} / "
-            f"{row['oppose_recall']:.2f}, minus the model without {row['delta_low']:+.3f} to {row['delta_high']:+.3f}; "
+            f"{row['oppose_recall']:.2f}, minus the first {row['delta_low']:+.3f} to {row['delta_high']:+.3f}; "
             f"behavioural suite {behaviour:.3f}; paraphrases {paraphrase}",
             flush=True,
         )
@@ -117,11 +132,33 @@ def main() -> int:
     params = load_params(ROOT / "params.yaml")
     registry = ActorRegistry.load(params.data.actors)
     lexicon = load_cue_lexicon(params.data.cues, registry.actors)
-    # The arms are measured against the model before the clusters, which params.yaml now switches on itself.
-    before = for_registry(params.train, registry).model_copy(update={"word_clusters": 0})
-    params = params.model_copy(update={"train": before})
-    if sys.argv[1:] == ["--locked"]:
-        locked(params, lexicon, registry)
+    shipped = params.model_copy(update={"train": for_registry(params.train, registry)})
+    args = sys.argv[1:]
+    if args[:1] == ["--beside"]:  # the second round, beside the shipped window clusters
+        if args == ["--beside", "--locked"]:
+            if BESIDE_CHOSEN is None:
+                raise SystemExit("no second-round arm met the rule for a look at the locked test")
+            column, clusters = BESIDE_CHOSEN
+            beside = (shipped, extra_block(column, clusters))
+            arms = [("shipped", (shipped, None)), (f"beside: clusters of the {column}, k {clusters}", beside)]
+            locked(shipped, lexicon, registry, arms)
+            return 0
+        data = candidates.development_data()
+        print(f"shipped: {candidates.development_figures(shipped, lexicon, *data)}", flush=True)
+        for column, clusters in BESIDE:
+            figures = measured(
+                shipped, extra_block(column, clusters), lambda p: candidates.development_figures(p, lexicon, *data)
+            )
+            print(f"beside: clusters of the {column}, k {clusters}: {figures}", flush=True)
+        return 0
+    # The first round's arms are measured against the model before the clusters, which params.yaml now switches on.
+    params = shipped.model_copy(update={"train": shipped.train.model_copy(update={"word_clusters": 0})})
+    if args == ["--locked"]:
+        arms = [
+            ("without word clusters", (params, None)),
+            (f"clusters of the {CHOSEN[0]}, k {CHOSEN[1]}", arm(params, *CHOSEN)),
+        ]
+        locked(params, lexicon, registry, arms)
         return 0
     data = candidates.development_data()
     print(f"without word clusters: {candidates.development_figures(params, lexicon, *data)}", flush=True)
