@@ -101,6 +101,33 @@ def test_each_bad_label_file_is_refused_with_file_and_line(tmp_path, rows, where
     assert not (tmp_path / "prepared").exists()  # nothing half-written
 
 
+NFC, NFD = "\u00e9", "e\u0301"  # one code point, and "e" with a combining accent (as macOS names files)
+ENCODED_ALIKE = "(Unicode NFC and NFD: save both in one form, NFC)"
+
+
+@pytest.mark.parametrize(
+    "row, words",
+    [
+        (
+            f"{NFD}3,The {NFC}lys{NFC}e blocked the office.,france,oppose",
+            f"its accents are encoded otherwise than in {NFC}3.txt's name {ENCODED_ALIKE}; fix the id or remove the row",
+        ),
+        (
+            f"{NFC}3,The {NFD}lys{NFD}e blocked the office.,france,oppose",
+            f"its accents are encoded otherwise than in the article {ENCODED_ALIKE}",
+        ),
+    ],
+)
+def test_an_id_or_sentence_whose_accents_are_encoded_otherwise_is_named_so(tmp_path, row, words):
+    """An id or sentence alike on screen but encoded otherwise matched nothing: the errors said only that
+    the article or the sentence was not there."""
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / f"{NFC}3.txt").write_text(f"The {NFC}lys{NFC}e blocked the office.\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        run_prepare(tmp_path, GOOD + [row])
+    assert "labels.csv:5: " in str(caught.value) and str(caught.value).endswith(words)
+
+
 @pytest.mark.parametrize(
     "name, text, words",
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -262,18 +263,26 @@ def attach_gold(
             continue
         article_id, sentence, actor = key
         if article_id not in articles:
+            twin = next((name for name in articles if _nfc(name) == _nfc(article_id)), None)
             raise DataError(
                 labels_path,
                 line,
                 f"article {article_id!r} is not in {articles_dir}"
                 + (f" or {partial_dir}" if partial_dir else "")
+                + (f"; its accents are encoded otherwise than in {twin}.txt's name ({ENCODED_ALIKE})" if twin else "")
                 + "; fix the id or remove the row",
             )
         if sentence not in articles[article_id]:
+            encoded_otherwise = _nfc(sentence) in _nfc(articles[article_id])
             raise DataError(
                 labels_path,
                 line,
-                f"sentence not found in article {article_id!r}: {_short(sentence)}; copy it exactly from the article",
+                f"sentence not found in article {article_id!r}: {_short(sentence)}; "
+                + (
+                    f"its accents are encoded otherwise than in the article ({ENCODED_ALIKE})"
+                    if encoded_otherwise
+                    else "copy it exactly from the article"
+                ),
             )
         raise DataError(
             labels_path,
@@ -296,6 +305,15 @@ def attach_gold(
             )
         labelled.append({**candidate, "label": gold[key][0]})
     return labelled
+
+
+# An "é" may be one code point or "e" and a combining accent (Unicode NFC and NFD: macOS file names, some
+# editors): alike on screen, different to a string match.
+ENCODED_ALIKE = "Unicode NFC and NFD: save both in one form, NFC"
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
 
 
 def _short(sentence: str, limit: int = 70) -> str:
