@@ -10,9 +10,7 @@ import re
 
 import numpy as np
 
-from pipeline.errors import DataError
-from pipeline.features.vector_table import load_vectors, resolve
-from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS_FILE
+from pipeline.features.vector_table import check_fitted_with, load_vectors
 
 MARKS = re.compile(r"^((?:L_|power_|not_)*)(.*)$", re.DOTALL)  # PairView's marks, several at once
 PLACEHOLDERS = frozenset({"actorx", "actoro"})  # the actor and the others stay themselves
@@ -36,13 +34,7 @@ def nearest_clusters(words: list[str], centres: np.ndarray, folder: str, sha256:
     if not words:
         return []
     vectors, digest = word_vectors(words, folder)
-    if digest != sha256:
-        raise DataError(
-            resolve(folder),
-            None,
-            f"these static vectors ({STATIC_VECTORS_FILE} and {STATIC_TOKENIZER_FILE}) are not the ones the model's "
-            "word clusters were fit with; retrain it (`dvc repro`)",
-        )
+    check_fitted_with(folder, digest, sha256, "the model's word clusters were fit with")
     return nearest_centres(vectors, centres)
 
 

@@ -15,10 +15,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from pipeline.errors import DataError
 from pipeline.features.embeddings import DECIMALS, plain_window
-from pipeline.features.vector_table import load_vectors, resolve
-from pipeline.paths import STATIC_TOKENIZER_FILE, STATIC_VECTORS, STATIC_VECTORS_FILE
+from pipeline.features.vector_table import check_fitted_with, load_vectors
+from pipeline.paths import STATIC_VECTORS
 
 
 class StaticEmbedder(BaseEstimator, TransformerMixin):
@@ -36,13 +35,7 @@ class StaticEmbedder(BaseEstimator, TransformerMixin):
 
     def transform(self, X) -> np.ndarray:
         tokenizer, table, unknown, digest = load_vectors(self.vectors)
-        if digest != self.vectors_sha256_:
-            raise DataError(
-                resolve(self.vectors),
-                None,
-                f"these static vectors ({STATIC_VECTORS_FILE} and {STATIC_TOKENIZER_FILE}) are not the ones the "
-                "model was trained with; retrain it (`dvc repro`)",
-            )
+        check_fitted_with(self.vectors, digest, self.vectors_sha256_, "the model was trained with")
         texts = [str(t) for t in (X.tolist() if hasattr(X, "tolist") else X)]
         if self.source == "window":
             texts = [plain_window(t) for t in texts]

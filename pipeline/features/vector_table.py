@@ -30,6 +30,17 @@ def vectors_sha256(folder: Path) -> str:
     return files_sha256([folder / STATIC_VECTORS_FILE, folder / STATIC_TOKENIZER_FILE])
 
 
+def check_fitted_with(folder: str | Path, digest: str, fitted_sha256: str, fitted: str) -> None:
+    """Refuse vectors (`digest`) other than the ones a model part was fit with: `fitted` says which part."""
+    if digest != fitted_sha256:
+        raise DataError(
+            resolve(folder),
+            None,
+            f"these static vectors ({STATIC_VECTORS_FILE} and {STATIC_TOKENIZER_FILE}) are not the ones {fitted}; "
+            "retrain it (`dvc repro`)",
+        )
+
+
 def load_vectors(folder: str | Path = STATIC_VECTORS) -> tuple:
     path = resolve(folder)
     key = str(path)
