@@ -371,8 +371,8 @@ def outputs_together(folders=()):
             with atomic_outputs(list(held), unnamed_errors_are_ours=False) as temporaries:
                 for written, temporary in zip(held.values(), temporaries):
                     os.replace(written, temporary)
+        kept = {path.resolve() for path in held}
         for folder in map(Path, folders):
-            kept = {path.resolve() for path in held}
             for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
                 if entry.resolve() not in kept and not entry.is_dir():
                     entry.unlink(missing_ok=True)
