@@ -1,7 +1,7 @@
 """SemEval-2016 Task 6 stance (as TweetEval packages it), scored with this project's own model.
 
     python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--sentiment] [--preset] [--other-targets]
-        [--none-offset]
+        [--none-offset] [--word-clusters]
 
 PATH is a local copy of TweetEval's `datasets/stance` folder (github.com/cardiffnlp/tweeteval):
 five targets (abortion, atheism, climate, feminist, hillary), each with train, val and test
@@ -41,6 +41,13 @@ only when it is sure may gain more on against and favor than it loses. The offse
 chosen on validation with the chosen settings fit on train, and kept only if it beats no offset there
 by at least 1.0 (the same rule); then it is applied to the model refit on train + validation.
 
+With `--word-clusters` the chosen model also reads the tweet in word clusters: each word replaced by
+its k-means cluster of static word vectors (`models/static_vectors/`, distilled from MiniLM), fit on
+the target's own training words, as one more block of word n-grams, as `train.word_clusters` reads an
+actor's window (Owoputi et al. 2013 built such clusters for tweets). k is 256 or 1,024. Tried with the
+chosen settings fit on train, on validation only, and kept only if it beats them there by at least
+1.0 (the same rule, written before the first run); otherwise test is scored as before.
+
 The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
 five targets' test predictions pooled. The last line printed ends in `F_avg=NN.N`.
 """
@@ -54,7 +61,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
+from sklearn.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,6 +74,8 @@ from pipeline.data.labels import LABELS, best_labels  # noqa: E402
 from pipeline.errors import DataError  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.features.sentiment import WindowSentiment  # noqa: E402
+from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN  # noqa: E402
+from pipeline.features.word_clusters import WordClusters  # noqa: E402
 from pipeline.modeling.build import build_model, fit_deterministic, for_registry  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
@@ -102,6 +113,8 @@ OTHER_TARGET_WEIGHTS = [0.1, 0.3]  # --other-targets: the weight of the other fo
 OTHER_TARGETS_MARGIN = 1.0  # F_avg on validation by which they must beat the chosen settings without them
 NONE_OFFSETS = [0.05, 0.10, 0.15, 0.20, 0.25, 0.30]  # --none-offset: taken from the probability of `none`
 NONE_OFFSET_MARGIN = 1.0  # F_avg on validation by which an offset must beat none
+TWEET_CLUSTERS = [256, 1024]  # --word-clusters: k of the k-means clusters of the tweets' words
+TWEET_CLUSTERS_MARGIN = 1.0  # F_avg on validation by which they must beat the chosen settings without them
 AUTHORS = ActorRegistry({}, {}, [], author="document")  # what `author: document` in actors.yaml loads
 
 
@@ -134,11 +147,19 @@ def author_params(base, **overrides):
 
 
 def tweet_model(params, lexicon):
-    """`build_model` for the author unit; with `sentiment: vader`, VADER's valences of the whole tweet too
-    (the model reads them in an actor's window, which the author unit has not)."""
+    """`build_model` for the author unit; with `sentiment: vader`, VADER's valences of the whole tweet too,
+    and with `word_clusters: k`, the tweet's words as k clusters (the model reads both in an actor's window,
+    which the author unit has not)."""
     model = build_model(params, lexicon)
+    columns = model.named_steps["features"].transformers
     if params.sentiment == "vader":
-        model.named_steps["features"].transformers.append(("sentiment", WindowSentiment(), "text"))
+        columns.append(("sentiment", WindowSentiment(), "text"))
+    if params.word_clusters:
+        ngrams = TfidfVectorizer(
+            token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
+        )
+        clusters = WordClusters(clusters=params.word_clusters, seed=params.seed)
+        columns.append(("text_clusters", Pipeline([("clusters", clusters), ("ngrams", ngrams)]), "text"))
     return model
 
 
@@ -223,6 +244,7 @@ def main() -> int:
         "--other-targets", action="store_true", help="also each target trained with the others' tweets, down-weighted"
     )
     parser.add_argument("--none-offset", action="store_true", help="also an offset on the probability of none")
+    parser.add_argument("--word-clusters", action="store_true", help="also the tweet's words as k-means clusters")
     args = parser.parse_args()
     try:
         data = {t: {s: read_split(args.path / t, s) for s in ("train", "val", "test")} for t in TARGETS}
@@ -236,7 +258,7 @@ def main() -> int:
     grid = GRID | ({"sentiment": ["none", "vader"]} if args.sentiment else {})
     best = {}  # the best validation score and its settings, without and with the tweet's valences
     for values in itertools.product(*grid.values()):
-        params = author_params(base, embeddings=args.embeddings, **dict(zip(grid, values)))
+        params = author_params(base, embeddings=args.embeddings, word_clusters=0, **dict(zip(grid, values)))
         gold, predicted = [], []
         for target in TARGETS:
             (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
@@ -269,6 +291,22 @@ def main() -> int:
             + (f"kept, weighing {other_weight}" if other_weight else f"not kept (gain below {OTHER_TARGETS_MARGIN})")
         )
         chosen = chosen | ({"other_targets": other_weight} if other_weight else {})
+    if args.word_clusters:  # with the chosen settings fit on train, on validation only
+        kept_k, best_k = 0, chosen_score + TWEET_CLUSTERS_MARGIN
+        for k in TWEET_CLUSTERS:
+            with_k = params.model_copy(update={"word_clusters": k})
+            gold, predicted = [], []
+            for target in TARGETS:
+                texts, labels, weights = fit_data(data, target, ["train"], other_weight)
+                gold += data[target]["val"][1]
+                predicted += fit_predict(with_k, lexicon, texts, labels, data[target]["val"][0], weights)
+            score = f_avg(gold, predicted)
+            print(f"validation, the tweet's words as {k} clusters too: F_avg={score:.1f} against {chosen_score:.1f}")
+            if score >= best_k:
+                kept_k, best_k = k, score
+        print("word clusters: " + (f"kept, k {kept_k}" if kept_k else f"not kept (gain below {TWEET_CLUSTERS_MARGIN})"))
+        if kept_k:
+            params, chosen = params.model_copy(update={"word_clusters": kept_k}), chosen | {"word_clusters": kept_k}
     none_offset = 0.0
     if args.none_offset:  # with the chosen settings fit on train, on validation only
         gold, scores = [], []
