@@ -83,3 +83,32 @@ def test_the_none_offset_moves_a_tweet_from_none_only_when_none_led_by_less_than
     assert script.with_none_offset(scores, 0.0) == ["neutral", "neutral", "neutral", "support"]
     assert script.with_none_offset(scores, 0.10) == ["neutral", "neutral", "neutral", "support"]
     assert script.with_none_offset(scores, 0.20) == ["support", "oppose", "neutral", "support"]
+
+
+def test_word_clusters_read_the_tweet_only_when_asked_and_carry_a_word_never_seen():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("semeval_stance", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from pipeline.features.lexicon import load_cue_lexicon
+    from pipeline.params import load_params
+
+    project = load_params(ROOT / "params.yaml")
+    lexicon = load_cue_lexicon(ROOT / project.data.cues)
+    texts = ["we firmly support the plan", "we firmly oppose the plan", "the plan was discussed today"] * 4
+    labels = ["support", "oppose", "neutral"] * 4
+    # The grid's settings have no clusters, whatever params.yaml sets for an actor's window
+    plain = script.author_params(project.train, word_clusters=0)
+    assert project.train.word_clusters and "text_clusters" not in dict(
+        (name, t) for name, t, _ in script.tweet_model(plain, lexicon).named_steps["features"].transformers
+    )
+    clustered = plain.model_copy(update={"word_clusters": 8})
+    model = script.fit_deterministic(script.tweet_model(clustered, lexicon), script.document_pairs(texts), labels, None)
+    features = model.named_steps["features"]
+    names = features.get_feature_names_out()
+    assert any(n.startswith("text_clusters__") for n in names)
+    # No word of this tweet is a training word: the words block reads nothing, the clusters block something
+    row = features.transform(model.named_steps["pairs"].transform(script.document_pairs(["endorsing backers"])))[0]
+    assert not any(row[i] for i, n in enumerate(names) if n.startswith("words__"))
+    assert any(row[i] for i, n in enumerate(names) if n.startswith("text_clusters__"))
