@@ -37,15 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
-from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
+from pipeline.data.labels import best_labels, load_labelled_set  # noqa: E402
 from pipeline.data.splits import every_labelled_pair, load_split, split_origins  # noqa: E402
 from pipeline.data.text import split_sentences  # noqa: E402
-from pipeline.evaluation.metrics import grouped_cv, locked_scores, scores  # noqa: E402
+from pipeline.evaluation.metrics import grouped_cv, locked_scores, macro_f1, scores  # noqa: E402
 from pipeline.features.embeddings import forget_encoded  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.files import atomic_output  # noqa: E402
@@ -236,10 +235,7 @@ def paired_difference(params, registry, predicted: list[str], baseline: list[str
     differences = []
     for _ in range(params.evaluate.bootstrap_resamples):
         sample = [i for a in rng.choice(articles, size=len(articles)) for i in by_article[a]]
-        f1 = [
-            f1_score(gold[sample], p[sample], labels=list(LABELS), average="macro", zero_division=0)
-            for p in (predicted, baseline)
-        ]
+        f1 = [macro_f1(list(gold[sample]), list(p[sample])) for p in (predicted, baseline)]
         differences.append(f1[0] - f1[1])
     low, high = np.percentile(differences, [2.5, 97.5])
     return {"delta_low": round(float(low), 4), "delta_high": round(float(high), 4)}

@@ -48,12 +48,12 @@ from candidates import (  # noqa: E402
     paired_difference,
     write_rows,
 )
-from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.data.labels import LABELS, best_labels, load_labelled_set  # noqa: E402
+from pipeline.data.labels import best_labels, load_labelled_set  # noqa: E402
 from pipeline.data.splits import load_split, split_origins  # noqa: E402
+from pipeline.evaluation.metrics import macro_f1  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.modeling.build import fit_pairs  # noqa: E402
 from pipeline.modeling.ensemble import average, load_ensemble  # noqa: E402
@@ -71,8 +71,8 @@ def fit_both(params, lexicon, rows: list[dict], labels: list[str], seed: int | N
     return fit_pairs(params.train, lexicon, rows, labels), FineTunedEncoder(settings).fit(rows, labels)
 
 
-def macro_f1(gold, scores) -> float:
-    return f1_score(gold, best_labels(scores), labels=list(LABELS), average="macro", zero_division=0)
+def scores_macro_f1(gold, scores) -> float:
+    return macro_f1(gold, best_labels(scores))
 
 
 def held_out_test(params, lexicon, seed: int | None) -> None:
@@ -83,8 +83,8 @@ def held_out_test(params, lexicon, seed: int | None) -> None:
     test_rows, gold, _, _ = split_origins(test.to_list(), test_labels)  # only real pairs are scored
     a, b = class_scores(linear, pairs_frame(test_rows)), tuned.class_scores(test_rows)
     print(
-        f"held-out test ({len(test_rows)} pairs, seed {params.finetune.seed if seed is None else seed}): linear {macro_f1(gold, a):.3f}, fine-tuned {macro_f1(gold, b):.3f}, "
-        f"mean {macro_f1(gold, average(a, b, params.finetune.weight)):.3f}",
+        f"held-out test ({len(test_rows)} pairs, seed {params.finetune.seed if seed is None else seed}): linear {scores_macro_f1(gold, a):.3f}, fine-tuned {scores_macro_f1(gold, b):.3f}, "
+        f"mean {scores_macro_f1(gold, average(a, b, params.finetune.weight)):.3f}",
         flush=True,
     )
 

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.data.labels import article_stance
 from pipeline.errors import DataError
-from pipeline.evaluation.metrics import check_locked_apart, locked_scores
+from pipeline.evaluation.metrics import check_locked_apart, locked_scores, scores
 
 
 def pairs_of(spec: list[tuple[str, str]]) -> list[dict]:
@@ -42,6 +42,17 @@ def test_perfect_predictions_have_a_degenerate_interval_at_one():
     result = locked_scores(pairs, gold, list(gold), resamples=100, seed=0)
     assert result["macro_f1"] == 1.0 and result["article_accuracy"] == 1.0
     assert result["article_accuracy_interval"] == [1.0, 1.0]
+    # Most resamples lack a class; perfect on the classes they hold is still 1, not 2/3
+    assert result["macro_f1_interval"] == [1.0, 1.0]
+
+
+def test_macro_f1_leaves_out_a_class_neither_labelled_nor_predicted_but_counts_one_missed():
+    gold = ["oppose", "neutral", "neutral", "oppose"]  # no support pair, as in a split of a small target
+    assert scores(gold, ["oppose", "neutral", "neutral", "neutral"])["macro_f1"] == round((2 / 3 + 0.8) / 2, 4)
+    # support predicted once: now a class of the average, with F1 0
+    result = scores(gold, ["oppose", "neutral", "support", "neutral"])
+    assert result["macro_f1"] == round((2 / 3 + 1 / 2 + 0) / 3, 4)
+    assert result["per_class"]["support"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "examples": 0}
 
 
 def test_calibration_figures_agree_with_scikit_learn_on_the_real_test_split(trained_model):

@@ -36,7 +36,7 @@ def scores(gold: list[str], predicted: list[str], actors: list[str] | None = Non
     )
     result = {
         "accuracy": round(accuracy_score(gold, predicted), 4),
-        "macro_f1": round(f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0), 4),
+        "macro_f1": round(macro_f1(gold, predicted), 4),
         "per_class": {
             label: {
                 "precision": round(float(p), 4),
@@ -54,6 +54,17 @@ def scores(gold: list[str], predicted: list[str], actors: list[str] | None = Non
             g, p = [gold[i] for i in rows], [predicted[i] for i in rows]
             result["per_actor_f1"][actor] = round(f1_score(g, p, average="macro", zero_division=0), 4)
     return result
+
+
+def macro_f1(gold: list[str], predicted: list[str]) -> float:
+    """The mean F1 of the classes in the gold labels or the predictions, in LABELS order.
+
+    A class in neither (a split, a resample or a target with no support pair, none predicted) is left
+    out, as scikit-learn does without `labels`: counted, it would add an F1 of 0 for a class nothing
+    was asked about. A class in the gold labels that is never predicted still counts 0."""
+    seen = set(gold) | set(predicted)
+    present = [label for label in LABELS if label in seen]
+    return f1_score(gold, predicted, labels=present, average="macro", zero_division=0)
 
 
 def keyword_rule(pairs: list[dict], lexicon: dict) -> list[str]:
@@ -147,7 +158,7 @@ def locked_scores(pairs: list[dict], gold: list[str], predicted: list[str], resa
     f1s, accuracies = [], []
     for _ in range(resamples):
         sample = [i for a in rng.choice(articles, size=len(articles)) for i in by_article[a]]
-        f1s.append(_macro_f1([gold[i] for i in sample], [predicted[i] for i in sample]))
+        f1s.append(macro_f1([gold[i] for i in sample], [predicted[i] for i in sample]))
         accuracies.append(_article_accuracy(pairs, gold, predicted, sample))
     result["macro_f1_interval"] = [round(float(q), 4) for q in np.percentile(f1s, [2.5, 97.5])]
     result["article_accuracy"] = round(_article_accuracy(pairs, gold, predicted, range(len(pairs))), 4)
@@ -155,10 +166,6 @@ def locked_scores(pairs: list[dict], gold: list[str], predicted: list[str], resa
     result["articles"] = len(articles)
     result["pairs"] = len(pairs)
     return result
-
-
-def _macro_f1(gold: list[str], predicted: list[str]) -> float:
-    return f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0)
 
 
 def _article_accuracy(pairs: list[dict], gold: list[str], predicted: list[str], indices) -> float:
