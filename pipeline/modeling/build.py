@@ -73,26 +73,7 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
             )
         )
     if p.word_clusters and p.window > 0 and p.mark_actors:
-        columns.append(
-            (
-                "window_clusters",
-                Pipeline(
-                    [
-                        ("clusters", WordClusters(clusters=p.word_clusters, seed=p.seed)),
-                        (
-                            "ngrams",
-                            TfidfVectorizer(
-                                token_pattern=VECTORIZER_TOKEN_PATTERN,
-                                lowercase=False,
-                                sublinear_tf=True,
-                                ngram_range=(1, 2),
-                            ),
-                        ),
-                    ]
-                ),
-                "window",
-            )
-        )
+        columns.append(("window_clusters", cluster_ngrams(p), "window"))
     if p.sentiment == "vader" and p.window > 0 and p.mark_actors:
         columns.append(("sentiment", WindowSentiment(), "window"))
     if p.context_sentences:
@@ -133,6 +114,14 @@ def build_model(p: TrainParams, lexicon: dict) -> Pipeline:
             ("classifier", _classifier(p)),
         ]
     )
+
+
+def cluster_ngrams(p: TrainParams) -> Pipeline:
+    """A text's words as their `p.word_clusters` clusters, then word 1-2 grams of those."""
+    ngrams = TfidfVectorizer(
+        token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
+    )
+    return Pipeline([("clusters", WordClusters(clusters=p.word_clusters, seed=p.seed)), ("ngrams", ngrams)])
 
 
 def _classifier(p: TrainParams):
