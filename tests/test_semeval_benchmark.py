@@ -99,7 +99,7 @@ def test_word_clusters_read_the_tweet_only_when_asked_and_carry_a_word_never_see
     texts = ["we firmly support the plan", "we firmly oppose the plan", "the plan was discussed today"] * 4
     labels = ["support", "oppose", "neutral"] * 4
     # The grid's settings have no clusters, whatever params.yaml sets for an actor's window
-    plain = script.author_params(project.train, word_clusters=0)
+    plain = script.author_params(project.train)
     assert project.train.word_clusters and "text_clusters" not in dict(
         (name, t) for name, t, _ in script.tweet_model(plain, lexicon).named_steps["features"].transformers
     )
