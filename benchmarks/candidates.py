@@ -235,7 +235,8 @@ def paired_difference(params, registry, predicted: list[str], baseline: list[str
     differences = []
     for _ in range(params.evaluate.bootstrap_resamples):
         sample = [i for a in rng.choice(articles, size=len(articles)) for i in by_article[a]]
-        f1 = [macro_f1(list(gold[sample]), list(p[sample])) for p in (predicted, baseline)]
+        ours, theirs, truth = list(predicted[sample]), list(baseline[sample]), list(gold[sample])
+        f1 = [macro_f1(truth, ours, theirs), macro_f1(truth, theirs, ours)]  # over the same classes
         differences.append(f1[0] - f1[1])
     low, high = np.percentile(differences, [2.5, 97.5])
     return {"delta_low": round(float(low), 4), "delta_high": round(float(high), 4)}

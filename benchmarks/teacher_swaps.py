@@ -30,11 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
-from sklearn.metrics import f1_score, recall_score  # noqa: E402
+from sklearn.metrics import recall_score  # noqa: E402
 
 from pipeline import paths  # noqa: E402
 from pipeline.data.labels import LABELS, REAL, REWRITE, best_labels  # noqa: E402
 from pipeline.data.splits import load_split, split_origins  # noqa: E402
+from pipeline.evaluation.metrics import macro_f1  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.features.static_vectors import load_vectors  # noqa: E402
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic, pair_weights  # noqa: E402
@@ -107,7 +108,7 @@ def swapped(pair: dict, rng: np.random.Generator, neighbours: Neighbours) -> dic
 
 
 def macro_f1_and_recalls(gold, predicted) -> str:
-    f1 = f1_score(gold, predicted, labels=list(LABELS), average="macro", zero_division=0)
+    f1 = macro_f1(gold, predicted)
     recalls = recall_score(gold, predicted, labels=list(LABELS), average=None, zero_division=0)
     return f"macro-F1 {f1:.3f}, recall " + ", ".join(f"{label} {r:.2f}" for label, r in zip(LABELS, recalls))
 

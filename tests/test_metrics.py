@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.data.labels import article_stance
 from pipeline.errors import DataError
-from pipeline.evaluation.metrics import check_locked_apart, locked_scores, scores
+from pipeline.evaluation.metrics import check_locked_apart, locked_scores, macro_f1, scores
 
 
 def pairs_of(spec: list[tuple[str, str]]) -> list[dict]:
@@ -46,13 +46,20 @@ def test_perfect_predictions_have_a_degenerate_interval_at_one():
     assert result["macro_f1_interval"] == [1.0, 1.0]
 
 
-def test_macro_f1_leaves_out_a_class_neither_labelled_nor_predicted_but_counts_one_missed():
+def test_macro_f1_leaves_out_a_class_neither_labelled_nor_predicted_and_counts_one_that_is():
     gold = ["oppose", "neutral", "neutral", "oppose"]  # no support pair, as in a split of a small target
     assert scores(gold, ["oppose", "neutral", "neutral", "neutral"])["macro_f1"] == round((2 / 3 + 0.8) / 2, 4)
-    # support predicted once: now a class of the average, with F1 0
+    # support predicted once, though never labelled: a class of the average, with F1 0
     result = scores(gold, ["oppose", "neutral", "support", "neutral"])
     assert result["macro_f1"] == round((2 / 3 + 1 / 2 + 0) / 3, 4)
     assert result["per_class"]["support"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "examples": 0}
+    # support labelled once, never predicted: a class of the average too, with F1 0
+    assert scores(["oppose", "neutral", "support"], ["oppose", "neutral", "neutral"])["macro_f1"] == round(
+        (1 + 2 / 3 + 0) / 3, 4
+    )
+    # compared with another model's predictions, the average takes that model's classes too
+    assert macro_f1(["oppose", "neutral"], ["oppose", "neutral"]) == 1.0
+    assert macro_f1(["oppose", "neutral"], ["oppose", "neutral"], ["oppose", "support"]) == pytest.approx(2 / 3)
 
 
 def test_calibration_figures_agree_with_scikit_learn_on_the_real_test_split(trained_model):

@@ -56,13 +56,15 @@ def scores(gold: list[str], predicted: list[str], actors: list[str] | None = Non
     return result
 
 
-def macro_f1(gold: list[str], predicted: list[str]) -> float:
+def macro_f1(gold: list[str], predicted: list[str], *others: list[str]) -> float:
     """The mean F1 of the classes in the gold labels or the predictions, in LABELS order.
 
     A class in neither (a split, a resample or a target with no support pair, none predicted) is left
     out, as scikit-learn does without `labels`: counted, it would add an F1 of 0 for a class nothing
-    was asked about. A class in the gold labels that is never predicted still counts 0."""
-    seen = set(gold) | set(predicted)
+    was asked about. A class in the gold labels that is never predicted still counts 0. `others`, the
+    predictions of models compared with this one on the same pairs, add their classes too, so that
+    every side of a comparison averages over the same classes."""
+    seen = set(gold).union(predicted, *others)
     present = [label for label in LABELS if label in seen]
     return f1_score(gold, predicted, labels=present, average="macro", zero_division=0)
 
