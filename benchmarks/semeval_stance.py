@@ -192,6 +192,17 @@ def fit_data(data, target: str, splits: list[str], other_weight: float | None):
     )
 
 
+def validation_f_avg(params, lexicon, data, other_weight: float | None) -> float:
+    """F_avg on validation, the five targets pooled, of `params` fit on each target's train split (with
+    the other targets' tweets weighing `other_weight`, where given)."""
+    gold, predicted = [], []
+    for target in TARGETS:
+        texts, labels, weights = fit_data(data, target, ["train"], other_weight)
+        gold += data[target]["val"][1]
+        predicted += fit_predict(params, lexicon, texts, labels, data[target]["val"][0], weights)
+    return f_avg(gold, predicted)
+
+
 def encoder_pairs(target: str, texts: list[str]) -> list[dict]:
     from pipeline.features.embeddings import tags_as_words
 
@@ -253,12 +264,7 @@ def main() -> int:
     best = {}  # the best validation score and its settings, without and with the tweet's valences
     for values in itertools.product(*grid.values()):
         params = author_params(base, embeddings=args.embeddings, **dict(zip(grid, values)))
-        gold, predicted = [], []
-        for target in TARGETS:
-            (train_x, train_y), (val_x, val_y) = data[target]["train"], data[target]["val"]
-            gold += val_y
-            predicted += fit_predict(params, lexicon, train_x, train_y, val_x)
-        score = f_avg(gold, predicted)
+        score = validation_f_avg(params, lexicon, data, None)
         print(f"validation {dict(zip(grid, values))}: F_avg={score:.1f}")
         if params.sentiment not in best or score > best[params.sentiment][0]:
             best[params.sentiment] = (score, params, dict(zip(grid, values)))
@@ -271,12 +277,7 @@ def main() -> int:
     other_weight, best_other = None, chosen_score + OTHER_TARGETS_MARGIN
     if args.other_targets:  # with the chosen settings, on validation only
         for weight in OTHER_TARGET_WEIGHTS:
-            gold, predicted = [], []
-            for target in TARGETS:
-                texts, labels, weights = with_other_targets(data, target, ["train"], weight)
-                gold += data[target]["val"][1]
-                predicted += fit_predict(params, lexicon, texts, labels, data[target]["val"][0], weights)
-            score = f_avg(gold, predicted)
+            score = validation_f_avg(params, lexicon, data, weight)
             print(f"validation, other targets weighing {weight}: F_avg={score:.1f} against {chosen_score:.1f}")
             if score >= best_other:
                 other_weight, best_other = weight, score
@@ -289,13 +290,7 @@ def main() -> int:
         current_score = best_other if other_weight else chosen_score  # with the other targets' tweets, if kept
         kept_k, best_score = 0, current_score + TWEET_CLUSTERS_MARGIN
         for k in TWEET_CLUSTERS:
-            with_k = params.model_copy(update={"word_clusters": k})
-            gold, predicted = [], []
-            for target in TARGETS:
-                texts, labels, weights = fit_data(data, target, ["train"], other_weight)
-                gold += data[target]["val"][1]
-                predicted += fit_predict(with_k, lexicon, texts, labels, data[target]["val"][0], weights)
-            score = f_avg(gold, predicted)
+            score = validation_f_avg(params.model_copy(update={"word_clusters": k}), lexicon, data, other_weight)
             print(f"validation, the tweet's words as {k} clusters too: F_avg={score:.1f} against {current_score:.1f}")
             if score >= best_score:
                 kept_k, best_score = k, score
