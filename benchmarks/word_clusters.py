@@ -38,9 +38,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -49,8 +46,6 @@ import candidates  # noqa: E402  (benchmarks/, the script's own folder)
 import pipeline.modeling.build as build  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.features.tokens import VECTORIZER_TOKEN_PATTERN  # noqa: E402
-from pipeline.features.word_clusters import WordClusters  # noqa: E402
 from pipeline.modeling.build import for_registry  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -76,10 +71,7 @@ def extra_block(column: str, clusters: int):
 
     def build_model(p, lexicon):
         model = shipped(p, lexicon)
-        vectorizer = TfidfVectorizer(
-            token_pattern=VECTORIZER_TOKEN_PATTERN, lowercase=False, sublinear_tf=True, ngram_range=(1, 2)
-        )
-        block = Pipeline([("clusters", WordClusters(clusters=clusters, seed=p.seed)), ("ngrams", vectorizer)])
+        block = build.cluster_ngrams(p.model_copy(update={"word_clusters": clusters}))
         model.named_steps["features"].transformers.append((f"{column}_clusters_{clusters}", block, column))
         return model
 
