@@ -68,6 +68,7 @@ CANDIDATES: dict[str, dict] = {
     "MiniLM sentence": {"embeddings": "sentence"},  # needs .[embeddings]
     "MiniLM window": {"embeddings": "window"},  # the actor's window instead of the sentence
     "frame roles": {"frame_roles": True},  # the held cues again under the actor's role (cues.yaml)
+    "neighbouring sentences": {"context_sentences": True},  # the sentences before and after, as a block
     "without word clusters": {"word_clusters": 0},  # the default before train.word_clusters
     "without rewrites": {DROP_ORIGIN: "rewrite"},  # the default, not trained on the rewrites (docs/REWRITES.md)
     "without synthetic text": {DROP_ORIGIN: "synthetic"},
