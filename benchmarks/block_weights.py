@@ -28,8 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import candidates  # noqa: E402  (benchmarks/, the script's own folder)
-from word_clusters import locked, measured  # noqa: E402
+from word_clusters import development_round, locked  # noqa: E402
 
 import pipeline.modeling.build as build  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
@@ -75,13 +74,9 @@ def main() -> int:
             shipped, lexicon, registry, [("shipped", (shipped, None)), (name_of(*CHOSEN), (shipped, weighted(*CHOSEN)))]
         )
         return 0
-    data = candidates.development_data()
-    print(f"shipped: {candidates.development_figures(shipped, lexicon, *data)}", flush=True)
-    for blocks, weight in ARMS:
-        figures = measured(
-            shipped, weighted(blocks, weight), lambda p: candidates.development_figures(p, lexicon, *data)
-        )
-        print(f"{name_of(blocks, weight)}: {figures}", flush=True)
+    development_round(
+        shipped, lexicon, [(name_of(blocks, weight), weighted(blocks, weight)) for blocks, weight in ARMS]
+    )
     return 0
 
 

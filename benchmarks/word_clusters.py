@@ -88,6 +88,17 @@ def measured(params, builder, measure):
         build.build_model = shipped
 
 
+def development_round(params, lexicon, arms: list) -> None:
+    """Grouped CV and the held-out test of `params` (the shipped model), then of each (name, build_model) arm."""
+    data = candidates.development_data()
+    print(f"shipped: {candidates.development_figures(params, lexicon, *data)}", flush=True)
+    for name, builder in arms:
+        print(
+            f"{name}: {measured(params, builder, lambda p: candidates.development_figures(p, lexicon, *data))}",
+            flush=True,
+        )
+
+
 def locked(params, lexicon, registry, arms: list) -> None:
     """Each arm, (name, (params, build_model)), fit on every labelled pair: aggregate figures only, the paired
     difference from the first."""
@@ -137,13 +148,11 @@ def main() -> int:
             arms = [("shipped", (shipped, None)), (f"beside: clusters of the {column}, k {clusters}", beside)]
             locked(shipped, lexicon, registry, arms)
             return 0
-        data = candidates.development_data()
-        print(f"shipped: {candidates.development_figures(shipped, lexicon, *data)}", flush=True)
-        for column, clusters in BESIDE:
-            figures = measured(
-                shipped, extra_block(column, clusters), lambda p: candidates.development_figures(p, lexicon, *data)
-            )
-            print(f"beside: clusters of the {column}, k {clusters}: {figures}", flush=True)
+        arms = [
+            (f"beside: clusters of the {column}, k {clusters}", extra_block(column, clusters))
+            for column, clusters in BESIDE
+        ]
+        development_round(shipped, lexicon, arms)
         return 0
     # The first round's arms are measured against the model before the clusters, which params.yaml now switches on.
     params = shipped.model_copy(update={"train": shipped.train.model_copy(update={"word_clusters": 0})})
