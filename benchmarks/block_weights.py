@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from word_clusters import development_round, locked  # noqa: E402
+from candidates import development_round, locked_round  # noqa: E402
 
 import pipeline.modeling.build as build  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> int:
     if sys.argv[1:] == ["--locked"]:
         if CHOSEN is None:
             raise SystemExit("no arm met the rule for a look at the locked test")
-        locked(
+        locked_round(
             shipped, lexicon, registry, [("shipped", (shipped, None)), (name_of(*CHOSEN), (shipped, weighted(*CHOSEN)))]
         )
         return 0

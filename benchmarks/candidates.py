@@ -22,6 +22,11 @@ Each candidate is the current params.yaml with a few `train` keys changed. For e
 Writes one row per candidate into plots/quality_speed.csv (rows of other candidates
 already there are kept), which `dvc plots show plots/quality_speed.csv` draws. Figures
 depend on the machine and its load; the README records one run.
+
+The other quality benchmarks take their measures from here (finetuned_ensemble.py the locked figures
+and the paired difference); word_clusters.py and block_weights.py also their rounds: `development_round`
+(grouped CV and the held-out test of each arm) and `locked_round` (each arm's one look at the locked
+test), with `measured` running an arm's build_model.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+import pipeline.modeling.build as build  # noqa: E402
 from pipeline import paths  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402
@@ -241,6 +247,59 @@ def paired_difference(params, registry, predicted: list[str], baseline: list[str
         differences.append(f1[0] - f1[1])
     low, high = np.percentile(differences, [2.5, 97.5])
     return {"delta_low": round(float(low), 4), "delta_high": round(float(high), 4)}
+
+
+def measured(params, builder, measure):
+    """`measure(params)` with `builder` as build_model (None: the pipeline's own)."""
+    shipped = build.build_model
+    build.build_model = builder or shipped
+    try:
+        return measure(params)
+    finally:
+        build.build_model = shipped
+
+
+def development_round(params, lexicon, arms: list) -> None:
+    """Grouped CV and the held-out test of `params` (the shipped model), then of each (name, build_model) arm."""
+    data = development_data()
+    print(f"shipped: {development_figures(params, lexicon, *data)}", flush=True)
+    for name, builder in arms:
+        print(
+            f"{name}: {measured(params, builder, lambda p: development_figures(p, lexicon, *data))}",
+            flush=True,
+        )
+
+
+def locked_round(params, lexicon, registry, arms: list) -> None:
+    """Each arm, (name, (params, build_model)), fit on every labelled pair: aggregate figures only, the paired
+    difference from the first."""
+    from pipeline.data.target import Target
+    from pipeline.evaluation.behaviour import load_suite, run_suite
+    from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
+
+    real_rows, real_labels, extra_rows, extra_labels = labelled_pairs()
+    suite = load_suite(params.data.behaviour, registry, Target.load(params.data.description))
+    paraphrases = load_paraphrases(params.data.paraphrases, registry)
+    models, baseline = {}, None
+    for name, (arm_params, builder) in arms:
+        models[name], row, predicted = measured(
+            arm_params,
+            builder,
+            lambda p: fit_and_score_locked(p, lexicon, registry, real_rows + extra_rows, real_labels + extra_labels),
+        )
+        baseline = baseline or predicted
+        row |= paired_difference(params, registry, predicted, baseline)
+        behaviour = run_suite(models[name], suite, registry)[0]["all"]
+        paraphrase = run_paraphrases(models[name], paraphrases, registry)
+        print(
+            f"{name}: locked macro-F1 {row['locked_macro_f1']:.3f} ({row['locked_low']:.3f} to "
+            f"{row['locked_high']:.3f}), support / oppose recall {row['support_recall']:.2f} / "
+            f"{row['oppose_recall']:.2f}, minus the first {row['delta_low']:+.3f} to {row['delta_high']:+.3f}; "
+            f"behavioural suite {behaviour:.3f}; paraphrases {paraphrase}",
+            flush=True,
+        )
+    for name, speed in sentences_per_second(models, params, registry, 5).items():
+        print(f"{name}: {speed:,} sentences/s", flush=True)
 
 
 def write_rows(path: Path, rows: dict[str, dict]) -> None:

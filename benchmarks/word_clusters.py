@@ -78,61 +78,6 @@ def extra_block(column: str, clusters: int):
     return build_model
 
 
-def measured(params, builder, measure):
-    """`measure(params)` with `builder` as build_model (None: the pipeline's own)."""
-    shipped = build.build_model
-    build.build_model = builder or shipped
-    try:
-        return measure(params)
-    finally:
-        build.build_model = shipped
-
-
-def development_round(params, lexicon, arms: list) -> None:
-    """Grouped CV and the held-out test of `params` (the shipped model), then of each (name, build_model) arm."""
-    data = candidates.development_data()
-    print(f"shipped: {candidates.development_figures(params, lexicon, *data)}", flush=True)
-    for name, builder in arms:
-        print(
-            f"{name}: {measured(params, builder, lambda p: candidates.development_figures(p, lexicon, *data))}",
-            flush=True,
-        )
-
-
-def locked(params, lexicon, registry, arms: list) -> None:
-    """Each arm, (name, (params, build_model)), fit on every labelled pair: aggregate figures only, the paired
-    difference from the first."""
-    from pipeline.data.target import Target
-    from pipeline.evaluation.behaviour import load_suite, run_suite
-    from pipeline.evaluation.paraphrase import load_paraphrases, run_paraphrases
-
-    real_rows, real_labels, extra_rows, extra_labels = candidates.labelled_pairs()
-    suite = load_suite(params.data.behaviour, registry, Target.load(params.data.description))
-    paraphrases = load_paraphrases(params.data.paraphrases, registry)
-    models, baseline = {}, None
-    for name, (arm_params, builder) in arms:
-        models[name], row, predicted = measured(
-            arm_params,
-            builder,
-            lambda p: candidates.fit_and_score_locked(
-                p, lexicon, registry, real_rows + extra_rows, real_labels + extra_labels
-            ),
-        )
-        baseline = baseline or predicted
-        row |= candidates.paired_difference(params, registry, predicted, baseline)
-        behaviour = run_suite(models[name], suite, registry)[0]["all"]
-        paraphrase = run_paraphrases(models[name], paraphrases, registry)
-        print(
-            f"{name}: locked macro-F1 {row['locked_macro_f1']:.3f} ({row['locked_low']:.3f} to "
-            f"{row['locked_high']:.3f}), support / oppose recall {row['support_recall']:.2f} / "
-            f"{row['oppose_recall']:.2f}, minus the first {row['delta_low']:+.3f} to {row['delta_high']:+.3f}; "
-            f"behavioural suite {behaviour:.3f}; paraphrases {paraphrase}",
-            flush=True,
-        )
-    for name, speed in candidates.sentences_per_second(models, params, registry, 5).items():
-        print(f"{name}: {speed:,} sentences/s", flush=True)
-
-
 def main() -> int:
     params = load_params(ROOT / "params.yaml")
     registry = ActorRegistry.load(params.data.actors)
@@ -146,13 +91,13 @@ def main() -> int:
             column, clusters = BESIDE_CHOSEN
             beside = (shipped, extra_block(column, clusters))
             arms = [("shipped", (shipped, None)), (f"beside: clusters of the {column}, k {clusters}", beside)]
-            locked(shipped, lexicon, registry, arms)
+            candidates.locked_round(shipped, lexicon, registry, arms)
             return 0
         arms = [
             (f"beside: clusters of the {column}, k {clusters}", extra_block(column, clusters))
             for column, clusters in BESIDE
         ]
-        development_round(shipped, lexicon, arms)
+        candidates.development_round(shipped, lexicon, arms)
         return 0
     # The first round's arms are measured against the model before the clusters, which params.yaml now switches on.
     params = shipped.model_copy(update={"train": shipped.train.model_copy(update={"word_clusters": 0})})
@@ -161,12 +106,14 @@ def main() -> int:
             ("without word clusters", (params, None)),
             (f"clusters of the {CHOSEN[0]}, k {CHOSEN[1]}", arm(params, *CHOSEN)),
         ]
-        locked(params, lexicon, registry, arms)
+        candidates.locked_round(params, lexicon, registry, arms)
         return 0
     data = candidates.development_data()
     print(f"without word clusters: {candidates.development_figures(params, lexicon, *data)}", flush=True)
     for column, clusters in VARIANTS if len(sys.argv) < 2 else [(sys.argv[1], int(sys.argv[2]))]:
-        figures = measured(*arm(params, column, clusters), lambda p: candidates.development_figures(p, lexicon, *data))
+        figures = candidates.measured(
+            *arm(params, column, clusters), lambda p: candidates.development_figures(p, lexicon, *data)
+        )
         print(f"clusters of the {column}, k {clusters}: {figures}", flush=True)
     return 0
 
