@@ -1,6 +1,7 @@
 """stance: the stance news articles give each actor toward one target, described by data (data/targets/)."""
 
 import os
+import platform
 
 # Nothing in this package may reach a hub: datasets reads only local Parquet files and the
 # optional encoder is bundled in its package. Library progress bars stay off users' output.
@@ -13,3 +14,12 @@ for _name in (
 ):
     os.environ.setdefault(_name, "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+# A fitted model's bytes must not depend on the CPU. OpenBLAS picks its kernels by CPU, and its
+# kernels sum in different orders (or fuse multiply-adds), which moves the solver's coefficients in
+# their last bits, so dvc.lock would record another model hash on another machine. Every x86-64 CPU
+# numpy runs on has Nehalem's instructions (numpy's own baseline, x86-64-v2), so its kernels serve
+# everywhere. OpenBLAS reads this when it loads: this must run before numpy is first imported, as it
+# does for `stance` and the DVC stages. A user's own OPENBLAS_CORETYPE wins.
+if platform.machine().lower() in ("x86_64", "amd64"):
+    os.environ.setdefault("OPENBLAS_CORETYPE", "Nehalem")

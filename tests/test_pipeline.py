@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 import yaml
 from conftest import ROOT, run
 from datasets import Dataset
@@ -56,6 +61,23 @@ def test_a_run_from_scratch_reproduces_the_committed_outputs_byte_for_byte(built
     rebuilt, committed = outputs_in_lock(built / "dvc.lock"), outputs_in_lock(ROOT / "dvc.lock")
     assert {"models/model.skops", "data/prepared", "metrics.json"} <= set(rebuilt)
     assert rebuilt == committed
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="OpenBLAS's x86-64 kernels")
+def test_numpy_and_scipy_run_openblas_s_nehalem_kernels_on_every_x86_64_cpu():
+    """The model's bytes depend on OpenBLAS's kernels (README: Reproducible to the byte), which it picks
+    by CPU: the package pins one for numpy's and scipy's copies alike, unless the user chose one."""
+    code = (
+        "import pipeline, numpy, scipy.linalg, threadpoolctl; "
+        "print(sorted(i['architecture'] for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas'))"
+    )
+    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_CORETYPE"}
+    pinned = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert pinned.stdout.strip() == "['Nehalem', 'Nehalem']"
+    chosen = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "OPENBLAS_CORETYPE": "Sandybridge"}, capture_output=True, text=True
+    )
+    assert chosen.stdout.strip() == "['Sandybridge', 'Sandybridge']"
 
 
 def test_the_model_card_dates_the_real_articles_of_both_folders(built):
