@@ -12,8 +12,15 @@ from sklearn.metrics import f1_score
 
 from pipeline.data.splits import load_split
 from pipeline.errors import DataError
+from pipeline.evaluation.metrics import macro_f1
 from pipeline.modeling.build import calibration_groups
-from pipeline.modeling.calibration import OFFSET_GRID, GroupCalibratedClassifier, _fit_offsets, _fit_temperature
+from pipeline.modeling.calibration import (
+    OFFSET_GRID,
+    GroupCalibratedClassifier,
+    _fit_offsets,
+    _fit_temperature,
+    _macro_f1,
+)
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.predict import pairs_frame
 from pipeline.params import load_params
@@ -109,6 +116,21 @@ def test_the_offsets_are_the_best_macro_f1_on_the_grid_by_scikit_learns_count():
     )
     assert chosen == pytest.approx(best, abs=1e-12)
     assert chosen > f1_score(y, scores.argmax(axis=1), average="macro") + 0.01
+
+
+@pytest.mark.parametrize(
+    ("truth", "predicted"),
+    [
+        ([0, 0, 2, 2, 2], [0, 2, 2, 2, 0]),  # a class neither labelled nor predicted: left out
+        ([0, 0, 2, 2, 2], [0, 1, 2, 2, 0]),  # predicted, never labelled: counts 0
+        ([0, 1, 2, 2, 2], [0, 2, 2, 2, 0]),  # labelled, never predicted: counts 0
+    ],
+)
+def test_the_offsets_count_macro_f1_as_the_metrics_do(truth, predicted):
+    """The offsets' quick macro-F1 and the reported one average over the same classes."""
+    labels = ["support", "oppose", "neutral"]
+    named = ([labels[k] for k in truth], [labels[k] for k in predicted])
+    assert _macro_f1(np.array(truth), np.array(predicted), 3) == pytest.approx(macro_f1(*named), abs=1e-12)
 
 
 @pytest.mark.parametrize("calibration", ["none", "sigmoid", "isotonic"])

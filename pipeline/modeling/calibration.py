@@ -218,13 +218,15 @@ def _fit_offsets(scaled: np.ndarray, hits: np.ndarray) -> np.ndarray:
 
 
 def _macro_f1(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> float:
-    """Macro-F1 over all classes from one confusion matrix (scikit-learn's f1_score, without its checks)."""
+    """Macro-F1 from one confusion matrix, as `metrics.macro_f1` counts it: over the classes in the true
+    or the predicted ones (scikit-learn's f1_score, without its checks)."""
     confusion = np.bincount(truth * n_classes + predicted, minlength=n_classes * n_classes).reshape(
         n_classes, n_classes
     )
     hits = np.diag(confusion).astype(float)
     denominators = confusion.sum(axis=0) + confusion.sum(axis=1)
-    return float(np.mean(np.divide(2 * hits, denominators, out=np.zeros(n_classes), where=denominators > 0)))
+    present = denominators > 0
+    return float(np.mean(2 * hits[present] / denominators[present]))
 
 
 def _class_scores(estimator, X, classes) -> np.ndarray:
