@@ -63,21 +63,30 @@ def test_a_run_from_scratch_reproduces_the_committed_outputs_byte_for_byte(built
     assert rebuilt == committed
 
 
-@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="OpenBLAS's x86-64 kernels")
-def test_numpy_and_scipy_run_openblas_s_nehalem_kernels_on_every_x86_64_cpu():
-    """The model's bytes depend on OpenBLAS's kernels (README: Reproducible to the byte), which it picks
-    by CPU: the package pins one for numpy's and scipy's copies alike, unless the user chose one."""
-    code = (
-        "import pipeline, numpy, scipy.linalg, threadpoolctl; "
-        "print(sorted(i['architecture'] for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas'))"
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86-64's kernels and code paths")
+def test_numpy_and_scipy_run_the_same_kernels_and_code_paths_on_every_x86_64_cpu():
+    """The model's bytes depend on OpenBLAS's kernels and numpy's code paths (README: Reproducible to
+    the byte), which they pick by CPU: the package pins them before numpy loads, in a new interpreter
+    and in this one (conftest imports the package first), unless the user chose."""
+    probe = (
+        "import os, pipeline, numpy, scipy.linalg, threadpoolctl; "
+        "print(sorted(i['architecture'] for i in threadpoolctl.threadpool_info() if i['internal_api'] == 'openblas'), "
+        "os.environ['NPY_DISABLE_CPU_FEATURES'])"
     )
-    env = {name: value for name, value in os.environ.items() if name != "OPENBLAS_CORETYPE"}
-    pinned = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert pinned.stdout.strip() == "['Nehalem', 'Nehalem']"
-    chosen = subprocess.run(
-        [sys.executable, "-c", code], env={**env, "OPENBLAS_CORETYPE": "Sandybridge"}, capture_output=True, text=True
-    )
-    assert chosen.stdout.strip() == "['Sandybridge', 'Sandybridge']"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
+
+    def probed(**chosen) -> str:
+        result = subprocess.run([sys.executable, "-c", probe], env={**env, **chosen}, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert probed() == "['Nehalem', 'Nehalem'] X86_V4 AVX512_ICL AVX512_SPR"
+    assert probed(OPENBLAS_CORETYPE="Sandybridge", NPY_DISABLE_CPU_FEATURES="") == "['Sandybridge', 'Sandybridge']"
+    import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS here too)
+    import threadpoolctl
+
+    here = [i["architecture"] for i in threadpoolctl.threadpool_info() if i["internal_api"] == "openblas"]
+    assert here and set(here) == {"Nehalem"}
 
 
 def test_the_model_card_dates_the_real_articles_of_both_folders(built):
