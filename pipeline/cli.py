@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import typer
+from typer.core import TyperCommand
 
 from pipeline.errors import EXIT_CODES, EXIT_ERROR, EXIT_INTERRUPTED, DataError, shown
 from pipeline.files import MAX_ARTICLE_CHARS, describe_os_error
@@ -17,6 +18,21 @@ from pipeline.paths import PARAMS
 PARAMS_OPTION = typer.Option(PARAMS, "--params", help="Params file.")
 # Blank lines keep each code on its own line in the help's epilog.
 EXIT_TABLE = "Exit codes:\n\n" + "\n\n".join(f"{code}: {meaning}" for code, meaning in EXIT_CODES.items())
+
+
+class OnceEachCommand(TyperCommand):
+    """A command whose options may each be given once: click keeps the last of a repeated option
+    without a word (`--output a.csv --output b.csv` would write only b.csv), so a repeat is refused."""
+
+    def parse_args(self, ctx, args):
+        if args and not ctx.resilient_parsing:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+            given = [p for p in order if p.param_type_name == "option" and not (p.multiple or p.count or p.is_eager)]
+            repeated = next((p for i, p in enumerate(given) if p in given[:i]), None)
+            if repeated is not None:
+                ctx.fail(f"{'/'.join(repeated.opts)} is given more than once; give it once")
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
     add_completion=False,
@@ -80,7 +96,7 @@ def run_stage(main: Callable, *args, **kwargs):
         raise SystemExit(EXIT_ERROR) from None
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def distill(params: Path = PARAMS_OPTION):
     """Stage 0: static word vectors from the bundled MiniLM (model2vec) -> models/static_vectors/ (needs the distill extra)."""
     from pipeline.stages.distill import distill as stage
@@ -88,7 +104,7 @@ def distill(params: Path = PARAMS_OPTION):
     run_stage(lambda: stage(load_params(params, target_must_exist=False)))  # reads no target file
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def prepare(params: Path = PARAMS_OPTION):
     """Stage 1: articles + registry + gold labels -> data/prepared/{train,test}.parquet."""
     from pipeline.stages.prepare import prepare as stage
@@ -96,7 +112,7 @@ def prepare(params: Path = PARAMS_OPTION):
     run_stage(lambda: stage(load_params(params)))
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def train(params: Path = PARAMS_OPTION):
     """Stage 2: fit the classifier, save models/model.skops."""
     from pipeline.stages.train import train as stage
@@ -104,7 +120,7 @@ def train(params: Path = PARAMS_OPTION):
     run_stage(lambda: stage(load_params(params)))
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def finetune(params: Path = PARAMS_OPTION):
     """Stage 2b, opt-in (finetune.enabled): MiniLM fine-tuned on the pairs -> models/finetuned/ (needs the embeddings extra)."""
     from pipeline.stages.finetune import finetune as stage
@@ -112,7 +128,7 @@ def finetune(params: Path = PARAMS_OPTION):
     run_stage(lambda: stage(load_params(params)))
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def evaluate(params: Path = PARAMS_OPTION):
     """Stage 3: metrics, baselines, grouped CV, behavioural suite, confusion matrices, model card."""
     from pipeline.stages.evaluate import evaluate as stage
@@ -120,7 +136,7 @@ def evaluate(params: Path = PARAMS_OPTION):
     run_stage(lambda: stage(load_params(params)))
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def agreement(params: Path = PARAMS_OPTION):
     """Cohen's kappa of the target's labelling passes; fails unless its labels.csv is their consensus or adjudication."""
     from pipeline.annotation.adjudication import agreement as check
@@ -128,7 +144,7 @@ def agreement(params: Path = PARAMS_OPTION):
     run_stage(lambda: check(load_params(params)))
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def score(
     inputs: list[str] = typer.Argument(
         ...,
@@ -230,7 +246,7 @@ def score(
     raise SystemExit(code)
 
 
-@app.command()
+@app.command(cls=OnceEachCommand)
 def report(
     inputs: list[str] = typer.Argument(
         ..., help="Pair and/or summary rows of `stance score` (.jsonl, .csv, .parquet), or a --dask output folder."
@@ -261,7 +277,7 @@ label_app = typer.Typer(
 app.add_typer(label_app, name="label")
 
 
-@label_app.command("export")
+@label_app.command("export", cls=OnceEachCommand)
 def label_export(
     inputs: list[str] = typer.Argument(
         ..., help="Articles, as for `stance score`: .txt files, folders, .jsonl or .parquet."
@@ -296,7 +312,7 @@ def _annotator_name(name: str) -> str:
     return name
 
 
-@label_app.command("import")
+@label_app.command("import", cls=OnceEachCommand)
 def label_import(
     file: str = typer.Argument(..., help="A filled export .csv, or Label Studio's JSON export (.json)."),
     annotator: str = typer.Option(
@@ -316,7 +332,7 @@ def label_import(
     run_stage(lambda: agree(Path(loaded.data.passes), Path(loaded.data.disagreements)))
 
 
-@label_app.command("agree")
+@label_app.command("agree", cls=OnceEachCommand)
 def label_agree(params: Path = PARAMS_OPTION):
     """Cohen's kappa between the passes; writes <target>/annotation/disagreements.csv with a blank `final` column."""
     from pipeline.annotation.adjudication import agree
@@ -325,7 +341,7 @@ def label_agree(params: Path = PARAMS_OPTION):
     run_stage(lambda: agree(Path(loaded.data.passes), Path(loaded.data.disagreements)))
 
 
-@label_app.command("merge")
+@label_app.command("merge", cls=OnceEachCommand)
 def label_merge(params: Path = PARAMS_OPTION):
     """Append agreed and adjudicated labels to the gold file; refused while a disagreement is unsettled."""
     from pipeline.annotation.adjudication import merge

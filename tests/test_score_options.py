@@ -99,6 +99,22 @@ def test_exit_codes_tell_skipped_input_from_usage_errors_and_are_documented(trai
     assert all(f"| {code} |" in readme for code in EXIT_CODES)
 
 
+def test_an_option_given_twice_is_a_usage_error_before_anything_is_written(trained_model, tmp_path):
+    """click keeps the last of a repeated option without a word: `--output a --output b` wrote b alone."""
+    article = str(ARTICLES / "000_5ea5e603efdd03d0.txt")
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    refused = stance(trained_model, article, "--output", str(first), f"--output={second}")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--output is given more than once; give it once" in refused.stderr
+    assert not first.exists() and not second.exists()
+    export = ["stance", "label", "export", article, "--n", "3", "--n", "4", "--output", str(tmp_path / "x.csv")]
+    refused = run(export, ROOT, check=False)
+    assert refused.returncode == 2 and "--n is given more than once" in refused.stderr
+    assert not (tmp_path / "x.csv").exists()
+    once = stance(trained_model, article, "--output", str(first))  # the same options, each once, run
+    assert once.returncode == 0 and read_jsonl(first)
+
+
 def test_version_and_short_help_work_everywhere():
     version = run(["stance", "--version"], ROOT)
     assert version.stdout.startswith("stance ") and version.stdout.split()[1][0].isdigit()
