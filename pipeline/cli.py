@@ -30,7 +30,8 @@ class OnceEachCommand(TyperCommand):
             given = [p for p in order if p.param_type_name == "option" and not (p.multiple or p.count or p.is_eager)]
             repeated = next((p for i, p in enumerate(given) if p in given[:i]), None)
             if repeated is not None:
-                ctx.fail(f"{'/'.join(repeated.opts)} is given more than once; give it once")
+                names = "/".join(repeated.opts + repeated.secondary_opts)  # a flag's on and off spellings
+                ctx.fail(f"{names} is given more than once; give it once")
         return super().parse_args(ctx, args)
 
 

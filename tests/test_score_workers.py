@@ -160,6 +160,9 @@ def test_rows_encoded_where_they_were_scored_write_as_the_rows_themselves(traine
         (["score", "in.jsonl", "--workers", "2", "--dask", "local:2"], None),
         (["score", "in.jsonl", "--workers", "2", "--explain", "3"], None),
         (["score", "--", "--workers", "2"], None),
+        (["score", "in.jsonl", "--workers", "2", "--workers=2"], None),  # refused by `score`: nothing to preload
+        (["score", "in.jsonl", "--workers", "2", "--output", "a", "--output", "b"], None),
+        (["score", "in.jsonl", "--workers", "2", "--", "--workers"], "models/model.skops"),
         (["report", "in.jsonl", "--workers", "2"], None),
         ([], None),
     ],
