@@ -51,14 +51,15 @@ def early_pool_model(args: list[str]) -> str | None:
     an unreadable count) leaves the server to `score`, which has parsed the arguments."""
     if not args or args[0] != "score" or "--help" in args or "-h" in args:
         return None
-    given = [arg.partition("=")[0] for arg in args[1 : args.index("--") if "--" in args else None]]
-    if len([a for a in given if a.startswith("--")]) != len({a for a in given if a.startswith("--")}):
-        return None  # an option given twice: `score` refuses the run, so no server to start and wait for
     options: dict[str, str] = {}
+    given = set()  # the options seen so far
     for index, arg in enumerate(args[1:], start=1):
         if arg == "--":
             break
         name, equals, value = arg.partition("=")
+        if name.startswith("--") and name in given:
+            return None  # an option given twice: `score` refuses the run, so no server to start and wait for
+        given.add(name)
         if name in ("--workers", "--model", "--dask", "--explain"):
             options[name] = value if equals else (args[index + 1] if index + 1 < len(args) else "")
     workers = options.get("--workers", "")
