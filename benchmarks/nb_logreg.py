@@ -21,15 +21,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pipeline  # noqa: E402, F401  (before numpy: it pins numpy's CPU kernels, README: Reproducible to the byte)
+
+# isort: split
 import candidates  # noqa: E402  (benchmarks/, the script's own folder)
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import pipeline.modeling.build as build  # noqa: E402
 from pipeline.data.actors import ActorRegistry  # noqa: E402

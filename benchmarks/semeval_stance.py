@@ -60,11 +60,14 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-from sklearn.metrics import f1_score
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import pipeline  # noqa: E402, F401  (before numpy: it pins numpy's CPU kernels, README: Reproducible to the byte)
+
+# isort: split
+import numpy as np  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline.data.actors import ActorRegistry  # noqa: E402
 from pipeline.data.candidates import article_candidates  # noqa: E402

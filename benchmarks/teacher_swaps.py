@@ -24,11 +24,13 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import pipeline  # noqa: E402, F401  (before numpy: it pins numpy's CPU kernels, README: Reproducible to the byte)
+
+# isort: split
+import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: E402
 from sklearn.metrics import recall_score  # noqa: E402
 

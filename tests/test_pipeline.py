@@ -89,6 +89,38 @@ def test_numpy_and_scipy_run_the_same_kernels_and_code_paths_on_every_x86_64_cpu
     assert here and set(here) == {"Nehalem"}
 
 
+# Records each top-level module in the order first imported, then runs a script's module level as
+# `python SCRIPT` would (its folder first on the path), but not its main: run_name is not "__main__".
+IMPORT_ORDER_PROBE = """
+import os, runpy, sys
+sys.path.insert(0, os.path.dirname(sys.argv[1]))
+order = []
+class Recorder:
+    def find_spec(self, name, path=None, target=None):
+        if "." not in name and name not in order:
+            order.append(name)
+sys.meta_path.insert(0, Recorder())
+runpy.run_path(sys.argv[1], run_name="imported")
+print(" ".join(order))
+"""
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_script_imports_the_package_before_numpy(script):
+    """A numpy loaded before the package keeps the CPU's kernels, so a benchmark's own fits would
+    give other bytes on another CPU (README: Reproducible to the byte)."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_ORDER_PROBE, str(ROOT / "benchmarks" / script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    order = result.stdout.split()
+    assert "pipeline" in order
+    assert "numpy" not in order or order.index("pipeline") < order.index("numpy"), order
+
+
 def test_the_model_card_dates_the_real_articles_of_both_folders(built):
     """Seeds are dated by seeds/SOURCES.jsonl, the annotation loop's articles by the SOURCES.jsonl beside them."""
     dates = {}
