@@ -19,12 +19,18 @@ import atexit
 import contextlib
 import gc
 import os
+import signal
 import sys
 
 from pipeline.paths import MODEL
 
 
 def main() -> None:
+    # Until a command's run starts (pipeline.cli.run_stage, which takes over and cleans up), nothing has
+    # been written: Ctrl-C or `kill` during the imports and the parsing ends the process at once, with
+    # the run's own `interrupted` and exit 130, not a traceback (SIGINT) or a bare 143 (SIGTERM).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_before_the_run)
     atexit.register(gc.freeze)  # first registered, so the last to run (handlers run last in, first out)
     if sys.stderr is None:  # started with it closed (`2>&-`, some daemons): the run goes on, its messages unread
         # On descriptor 2 itself: left free, the next file opened (an output) would take it and get the messages.
@@ -42,6 +48,12 @@ def main() -> None:
     from pipeline.cli import app
 
     app()
+
+
+def _stop_before_the_run(signum, frame):
+    with contextlib.suppress(OSError):  # standard error closed: the exit code still tells
+        os.write(2, b"interrupted\n")
+    os._exit(130)  # EXIT_INTERRUPTED, without importing pipeline.errors for it
 
 
 def early_pool_model(args: list[str]) -> str | None:

@@ -72,6 +72,11 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _stdout_closed() -> None:
+    """Standard output's reader has quit: nothing more is flushed into it at exit (that would print a traceback)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def run_stage(main: Callable, *args, **kwargs):
     """Run a stage; an expected error is one line on stderr and exit 1, never a traceback.
 
@@ -90,7 +95,7 @@ def run_stage(main: Callable, *args, **kwargs):
         print("interrupted", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
     except BrokenPipeError:  # `stance score ... | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush into it at exit
+        _stdout_closed()
         raise SystemExit(EXIT_ERROR) from None
     except OSError as err:  # the environment (a vanished folder, a full disk): one line, not a traceback
         print(f"error: {describe_os_error(err)}", file=sys.stderr)
@@ -211,7 +216,11 @@ def score(
         with contextlib.suppress(OSError):
             pool_context(None if explain else model)
     from pipeline.scoring import scorer as scoring
+    from pipeline.scoring.outputs import output_problem
 
+    for option, path in (("--output", output), ("--summary", summary)):
+        if path is not None and dask is None and (problem := output_problem(path)):
+            raise typer.BadParameter(problem, param_hint=f"'{option}'")
     try:
         if dask is not None and (explain or min_confidence):
             raise typer.BadParameter("--explain and --min-confidence are not available with --dask yet")
@@ -243,6 +252,8 @@ def score(
             )
     except scoring.NoOutputWritten as stop:
         print(shown(f"error: {stop.reason}; {stop.outcome}"), file=sys.stderr)
+        if isinstance(stop, scoring.ReaderQuit):
+            _stdout_closed()
         raise SystemExit(scoring.EXIT_ERROR) from None
     raise SystemExit(code)
 

@@ -403,6 +403,9 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
         raise ValueError(f"outputs written together must be distinct: {[str(p) for p in paths]}")
     temporaries: list[Path] = []
     backups: dict[Path, Path] = {}  # output: its previous file, once set aside, until every output is in place
+    # Folders the outputs need that are not there yet, deepest first: made for the temporaries, and
+    # removed again (where still empty) if nothing is put in place, so a failed run leaves no trace.
+    missing = sorted({f for p in paths for f in p.absolute().parents if not f.exists()}, key=lambda f: -len(f.parts))
     try:
         for path in paths:
             temporaries.append(temporary_beside(path))
@@ -415,6 +418,11 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     except BaseException as err:
         if not (temporaries and len(temporaries) == len(paths) and not temporaries[-1].exists()):
             _put_back(paths, temporaries, backups)  # else the last rename was done: every output is in place
+            for leftover in [*temporaries, *backups.values()]:
+                leftover.unlink(missing_ok=True)
+            for folder in missing:
+                with contextlib.suppress(OSError):  # not empty (someone else wrote there) or already gone
+                    folder.rmdir()
         output = _output_named(err, paths, temporaries, backups) if isinstance(err, OSError) else None
         if output is not None and err.filename is None and not unnamed_errors_are_ours:
             output = None

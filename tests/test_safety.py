@@ -43,6 +43,7 @@ from pipeline.data.actors import ActorRegistry
 from pipeline.data.candidates import article_candidates
 from pipeline.errors import DataError
 from pipeline.scoring.dask_runner import run_dask
+from pipeline.scoring.outputs import output_problem
 
 # One article, with a curly apostrophe so that the encoding matters, in two lines.
 TEXT = "France blocked the liaison office.\nJapan welcomed it, said Tokyo’s envoy to NATO.\n"
@@ -479,28 +480,42 @@ def test_a_label_import_waits_for_another_and_an_interrupted_one_leaves_the_pass
         assert [row[:3] for row in list(csv.reader(handle))[1:]] == [row[:3] for row in batch_rows(4)]
 
 
-def scored_into_a_closed_pipe(model, arguments: str) -> subprocess.CompletedProcess:
-    """`stance score ARGUMENTS | head -c 10`: the reader takes 10 bytes and closes the pipe."""
+def scored_into_a_closed_pipe(model, arguments: str, unbuffered: bool = False) -> subprocess.CompletedProcess:
+    """`stance score ARGUMENTS | head -c 10`: the reader takes 10 bytes and closes the pipe. `unbuffered`:
+    with PYTHONUNBUFFERED set, as many container images set it (standard output's text layer then writes
+    straight to the pipe, and ignored the partial write the closed pipe gave: the rows were lost, exit 0)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run(
-        f"'{BIN / 'stance'}' score --model '{model}' {arguments} | head -c 10",
+        f"'{BIN / 'stance'}' score --model '{model}' {arguments} | head -c 10; exit ${{PIPESTATUS[0]}}",
         shell=True,
         capture_output=True,
         text=True,
         executable="/bin/bash",
+        env={**env, "PYTHONUNBUFFERED": "1"} if unbuffered else env,
     )
 
 
-def test_scoring_into_a_closed_pipe_ends_quietly(trained_model):
-    result = scored_into_a_closed_pipe(trained_model, f"'{ROOT / 'seeds'}'")
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_scoring_into_a_closed_pipe_ends_quietly(trained_model, unbuffered):
+    result = scored_into_a_closed_pipe(trained_model, f"'{ROOT / 'seeds'}'", unbuffered)
+    assert result.returncode == 1  # the run could not go on
     assert len(result.stdout) == 10 and "Traceback" not in result.stderr and "Error" not in result.stderr
 
 
-def test_scoring_into_a_closed_pipe_with_a_summary_file_ends_without_blaming_the_summary(trained_model, tmp_path):
-    """The pipe broke on stdout: no error naming summary.csv, and no summary of a run that did not finish."""
-    seeds = f"'{ROOT / 'seeds'}' " * 8  # far more rows than a pipe holds, so the writer meets the closed pipe
-    result = scored_into_a_closed_pipe(trained_model, f"{seeds} --summary '{tmp_path / 'summary.csv'}'")
-    assert len(result.stdout) == 10
-    assert [line for line in result.stderr.splitlines() if not line.startswith("warning: ")] == []
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_scoring_into_a_closed_pipe_with_a_summary_file_says_the_summary_was_not_written(
+    trained_model, tmp_path, unbuffered
+):
+    """The pipe broke on stdout: the summary of a run that did not finish is not written, and one line says
+    so without blaming the summary (before, nothing was said, and an earlier summary.csv looked current)."""
+    summary = tmp_path / "summary.csv"
+    # The seeds' pair rows are several times what a pipe holds, so the writer meets the closed pipe.
+    result = scored_into_a_closed_pipe(trained_model, f"'{ROOT / 'seeds'}' --summary '{summary}'", unbuffered)
+    assert len(result.stdout) == 10 and result.returncode == 1
+    assert result.stderr == (
+        "error: standard output was closed by its reader before the run ended; "
+        f"--summary {summary} not written (any earlier file there is kept)\n"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -587,7 +602,10 @@ def test_any_input_and_output_paths_are_refused_before_the_run_or_leave_every_in
         assert "Traceback" not in result.stderr
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         after = snapshot(root)
-        if refuse:
+        if any(output_problem(p) for p in (output, summary) if p):  # a folder, a .txt: no output format
+            assert result.exit_code == 2 and "Invalid value for '--" in result.stderr, (args, result.stderr)
+            assert after == before  # a usage error, before anything was read or written
+        elif refuse:
             assert result.exit_code == 1, (args, result.stderr)
             assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
             assert after == before  # refused before anything was written

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, run
+from conftest import ROOT, run, unboxed
 
 from pipeline.data.labels import LABELS
 from pipeline.data.splits import load_split
@@ -423,7 +423,8 @@ def test_a_missing_or_corrupt_model_stops_the_run_and_says_how_to_build_one(trai
 
 def test_an_unknown_output_format_is_refused_before_any_work(trained_model, tmp_path):
     result = stance(trained_model, str(ROOT / "seeds"), "--output", str(tmp_path / "o.xlsx"))
-    assert result.returncode == 1 and "unknown output format '.xlsx'" in result.stderr
+    assert result.returncode == 2 and "unknown output format '.xlsx'" in unboxed(result.stderr)  # a usage error
+    assert not list(tmp_path.iterdir())
 
 
 def test_an_output_that_would_overwrite_an_input_or_the_other_output_is_refused_before_anything(

@@ -108,6 +108,8 @@ def read_metadata(path: str | Path = MODEL) -> dict:
     try:
         metadata = json.loads(metadata_path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        if not metadata_path(path).exists() and path.suffix != ".skops":  # README.md given as the model, say
+            raise DataError(path, None, f"not a model file (a model is a .skops file; {MODEL}, say)") from None
         raise DataError(metadata_path(path), None, f"model metadata missing or unreadable; {BUILD_HINT}") from None
     if not isinstance(metadata, dict):
         raise DataError(metadata_path(path), None, f"model metadata is corrupt (not a JSON object); {BUILD_HINT}")

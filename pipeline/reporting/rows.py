@@ -20,7 +20,7 @@ from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
 from pipeline.files import LONG_NUMBER, NotText, decode_text, files_below, iso_date
 
-FORMATS = (".jsonl", ".csv", ".parquet")
+FORMATS = (".jsonl", ".ndjson", ".csv", ".parquet")  # .ndjson: another name for JSONL, as `stance score` writes it
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
 SUMMARY_COLUMNS = ("article_id", "actor", "pairs", "stance")
 PAIR_STANCES = (*LABELS, UNCERTAIN)  # uncertain: below `stance score --min-confidence`
@@ -86,7 +86,7 @@ def _read_file(path: Path) -> tuple[str, list[dict]]:
             # As `stance score` reads text: a spreadsheet's CSV starts with a UTF-8 mark, and PowerShell's `>`
             # writes UTF-16 with one; the mark is dropped, and bytes that are neither are named at their line.
             handle = io.StringIO(decode_text(path.read_bytes()), newline="")
-            columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
+            columns, records = (_jsonl_records if suffix in (".jsonl", ".ndjson") else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:

@@ -11,6 +11,7 @@ import codecs
 import datetime
 import io
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -58,6 +59,26 @@ class Problem:
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
+    """(kind, path) for every source the inputs name, in order, each file once; kind is txt, jsonl, parquet or stdin.
+
+    A file named twice (on its own and inside a folder given, or under another name: a link) is read
+    the first time only, as `stance report` reads its rows: scored twice, its pairs counted twice.
+    """
+    seen: set[tuple[int, int]] = set()
+    for source in _named_sources(inputs):
+        if not isinstance(source, Problem) and source[0] != "stdin":
+            try:
+                status = os.stat(source[1])
+            except OSError:  # a link to nothing, a file gone since: its reader names it
+                status = None
+            if status is not None:
+                if (status.st_dev, status.st_ino) in seen:
+                    continue
+                seen.add((status.st_dev, status.st_ino))
+        yield source
+
+
+def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
     """(kind, path) for every source the inputs name, in order; kind is txt, jsonl, parquet or stdin.
 
     A folder is read as every .txt below it; a folder with no .txt files is read as its
@@ -315,12 +336,10 @@ def _read_jsonl(
             continue
         text, article_id = record.get(text_field), record.get(id_field)
         if not isinstance(text, str):
-            yield Problem(origin, f"no string field {text_field!r} (set the name with --text-field)", skipped=True)
+            yield Problem(origin, _field_problem(record, text_field, "string", "--text-field"), skipped=True)
             continue
         if not isinstance(article_id, (str, int)) or isinstance(article_id, bool):
-            yield Problem(
-                origin, f"no string or integer field {id_field!r} (set the name with --id-field)", skipped=True
-            )
+            yield Problem(origin, _field_problem(record, id_field, "string or integer", "--id-field"), skipped=True)
             continue
         if not str(article_id).strip():  # the field is there: naming it again would not help
             yield Problem(origin, f"{id_field!r} is empty; every article needs an id", skipped=True)
@@ -336,6 +355,16 @@ def _read_jsonl(
             yield problem
         yield from _checked_article(str(article_id), text, origin, max_chars, date)
     yield from problems
+
+
+def _field_problem(record: dict, field: str, expected: str, option: str) -> str:
+    """A record whose field is missing is pointed to the option that names it; one whose field holds
+    another kind of value (a number for the text, true for the id) is told what it holds."""
+    if field not in record:
+        return f"no {expected} field {field!r} (set the name with {option})"
+    value = record[field]
+    shown_value = "null" if value is None else json.dumps(value)[:40]
+    return f"field {field!r} is {shown_value}, not a {expected}"
 
 
 def _record_date(value, origin: str, kind: str = "field") -> tuple[str | None, Problem | None]:

@@ -59,6 +59,7 @@ EXPLANATION_FIELD = pa.field(
     "explanation", pa.list_(pa.struct([("feature", pa.string()), ("contribution", pa.float64())]))
 )
 FORMATS = (".jsonl", ".csv", ".parquet")
+ALIASES = {".ndjson": ".jsonl"}  # another name for JSONL, read as input too
 PARQUET_ROW_GROUP = 50_000
 
 
@@ -67,13 +68,26 @@ def pair_schema(explain: bool = False) -> pa.Schema:
     return PAIR_SCHEMA.append(EXPLANATION_FIELD) if explain else PAIR_SCHEMA
 
 
+def output_problem(path: str) -> str | None:
+    """Why `path` cannot be a pair or summary output; None where it can ("-" is standard output)."""
+    if not path:
+        return "an empty path; give a .jsonl, .csv or .parquet file, or - for standard output"
+    suffix = Path(path).suffix.lower()
+    if path != "-" and ALIASES.get(suffix, suffix) not in FORMATS:
+        if Path(path).is_dir():
+            return f"{path}: is a folder; give a file path (.jsonl, .csv or .parquet)"
+        return f"{path}: unknown output format {suffix or '(none)'!r}; use .jsonl (or .ndjson), .csv or .parquet"
+    return None
+
+
 def output_format(path: str | None) -> str:
+    """The output's format, as one of FORMATS (JSONL for standard output)."""
     if path in (None, "-"):
         return ".jsonl"
+    if problem := output_problem(path):
+        raise DataError(path or "''", None, problem.removeprefix(f"{path}: "))
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise DataError(path, None, f"unknown output format {suffix or '(none)'!r}; use {', '.join(FORMATS)}")
-    return suffix
+    return ALIASES.get(suffix, suffix)
 
 
 @dataclass(frozen=True)
@@ -240,7 +254,7 @@ def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | 
             writes = []
             for path, schema in outputs:
                 if path in (None, "-"):
-                    writes.append(_JsonlWriter(sys.stdout).write)
+                    writes.append(_StandardOutputWriter().write)
                 else:
                     opened = _file_writer(Path(path), temporary[Path(path)], schema, provenance)
                     writes.append(stack.enter_context(opened))
@@ -287,6 +301,29 @@ class _JsonlWriter:
 
     def write(self, rows: list[dict] | Encoded) -> None:
         self.handle.write((rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload)
+
+
+class _StandardOutputWriter:
+    """JSONL rows to standard output: every byte, or an error.
+
+    Under PYTHONUNBUFFERED (or `python -u`, as many container images set it) the text layer writes
+    straight to the file and ignores what a partial write left: rows into a pipe whose reader had
+    quit were dropped, and the run ended 0 with its summary written. Here the bytes go to the binary
+    layer until all are written, so a closed pipe is a BrokenPipeError, whatever the buffering."""
+
+    def __init__(self):
+        self.text = sys.stdout
+
+    def write(self, rows: list[dict] | Encoded) -> None:
+        payload = (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
+        binary = getattr(self.text, "buffer", None)
+        if binary is None:  # a text-only stream put in its place (a test's, a notebook's)
+            self.text.write(payload)
+            return
+        self.text.flush()  # anything written as text before goes first
+        data = memoryview(payload.encode(self.text.encoding or "utf-8", self.text.errors or "strict"))
+        while data:
+            data = data[binary.write(data) :]
 
 
 class _CsvWriter:

@@ -16,6 +16,8 @@ import contextlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
+import signal
+import threading
 
 # What every worker needs before it scores; the last loads the model named in WORKER_MODEL.
 PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scoring.outputs", "pipeline.scoring.warm"]
@@ -23,6 +25,7 @@ PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scori
 WORKER_MODEL = "STANCE_WORKER_MODEL"
 # Beyond this many workers per CPU, more processes only share the CPUs, and each holds a model.
 MAX_WORKERS_PER_CPU = 4
+STOPS = (signal.SIGINT, signal.SIGTERM)  # the signals that end a run
 # The size asked for the pool's two pipes: more than a batch (about 0.2 MB) or its encoded rows (about 0.5 MB).
 PIPE_BYTES = 2**20
 
@@ -51,11 +54,60 @@ def pool_context(model_path=None):
         if model_path is not None:
             os.environ[WORKER_MODEL] = os.path.abspath(model_path)
         try:
-            multiprocessing.forkserver.ensure_running()
+            with _ctrl_c_left_to_the_run():
+                multiprocessing.forkserver.ensure_running()
         finally:  # the server took its environment as it started; nothing else started later inherits this
             os.environ.pop(WORKER_MODEL, None)
         return context
     return multiprocessing.get_context("spawn")
+
+
+@contextlib.contextmanager
+def _ctrl_c_left_to_the_run():
+    """Start the server with SIGINT ignored: it keeps that through exec, and so does every worker it
+    forks. Ctrl-C reaches the terminal's whole process group; the run answers it (`interrupted`,
+    exit 130) and ends the pool, where each worker and the server would each have printed a
+    KeyboardInterrupt traceback. Only the main thread may set a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def start_pool(context, workers: int, **options):
+    """`context.Pool(workers, **options)`, with Ctrl-C and SIGTERM answered only once it has started.
+
+    Interrupted half-way, the run removed the pool's semaphores while workers were still starting,
+    and each of them printed a traceback. Here a signal that comes meanwhile is noted; once the pool
+    is whole it is ended (its workers terminated and waited for), and the signal is then answered as
+    it would have been. Noted, not blocked: a signal may reach any thread, and Python runs its
+    handler in the main thread whichever thread it reached."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        return context.Pool(workers, **options)
+    came: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum)) for signum in STOPS}
+
+    def answer_what_came() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if came and callable(previous[came[0]]):
+            previous[came[0]](came[0], None)
+        elif came and previous[came[0]] == signal.SIG_DFL:
+            signal.raise_signal(came[0])
+
+    try:
+        pool = context.Pool(workers, **options)
+    except BaseException:
+        answer_what_came()  # a `kill` of the whole group also ends the server, so the pool fails: the kill is the news
+        raise
+    if came:
+        pool.terminate()
+    answer_what_came()
+    return pool
 
 
 def widen_pipes(pool) -> None:

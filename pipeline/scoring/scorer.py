@@ -24,6 +24,7 @@ import collections
 import functools
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.pool import pool_context, widen_pipes
+from pipeline.scoring.pool import pool_context, start_pool, widen_pipes
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
@@ -289,8 +290,18 @@ def preload(model_path: str) -> None:
         return
 
 
+def _exit_quietly(signum, frame):
+    raise SystemExit(0)  # a worker's process ends on it without a traceback
+
+
 def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
+    # Ctrl-C is the run's to answer: it ends the pool (pool.py, `_ctrl_c_left_to_the_run`; workers that
+    # do not come from the fork server start afresh, with Python's own handler, so set it here too).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (the pool's own end, or a `kill` of the whole group) ends the worker by unwinding, so that an
+    # idle worker lets go of the task queue's lock it waits under: killed holding it, the pool's end waited forever.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     keep_freed_memory()
     try:
         from pipeline.modeling.finetuned import finetuned_folder, read_manifest
@@ -359,7 +370,9 @@ def score_batches(
     threads = max(1, (os.cpu_count() or 1) // workers)
     # Decided before the pool starts: creating it waits for the workers' server, so this costs the run nothing.
     tail_pieces = TAIL_PIECES_PER_WORKER * workers if scores_each_pair_alone(model_path, explain_top) else 1
-    with context.Pool(workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)) as pool:
+    with start_pool(
+        context, workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)
+    ) as pool:
         widen_pipes(pool)
         pending: collections.deque = collections.deque()
         for item in batches(events, tail_pieces=tail_pieces):
@@ -428,6 +441,12 @@ class FailFast(NoOutputWritten):
     """--fail-fast: the first bad input ends the run."""
 
     reason = "stopped at the first bad input (--fail-fast)"
+
+
+class ReaderQuit(NoOutputWritten):
+    """Standard output was closed by its reader (`| head`) while the run also wrote files."""
+
+    reason = "standard output was closed by its reader before the run ended"
 
 
 class NothingScored(NoOutputWritten):
@@ -512,49 +531,61 @@ def run_score(
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
-    with contextlib.ExitStack() as stack:
-        if scorer is not None and gc.get_freeze_count() == 0:  # a caller that froze objects keeps its own
-            # The imports and the model live as long as the run, yet every full collection walked them
-            # all: about 0.1 s per 40k sentences. Frozen, the collector skips them; whatever reference
-            # counting frees is still freed. (Workers freeze theirs as they start: _init_worker.)
-            gc.freeze()
-            stack.callback(gc.unfreeze)  # a caller in this process gets its collector back as it was
-        # One set: a failed rename leaves neither a new summary beside the earlier pairs nor the reverse.
-        outputs = [(output, schema), *([(summary, SUMMARY_SCHEMA)] if summary else [])]
-        write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about))
-        write_summary = summary_writer[0] if summary_writer else None
-        bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
-        pairs = summaries = articles = 0
-        events = read_inputs(inputs, id_field, text_field, max_chars)
-        finish = functools.partial(
-            encode_batch,
-            pair_kind=pair_kind,
-            pair_schema=schema,
-            summary_kind=summary_kind,
-            min_confidence=min_confidence,
-        )
-        for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
-            if isinstance(batch, Problem):
-                print(batch, file=sys.stderr)
-                skipped += batch.skipped
-                if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
-                    stop = FailFast(str(batch))
-                    if output in (None, "-") and pairs:  # standard output is not renamed into place
-                        stop.outcome = f"{pairs} pair rows had gone to standard output before it; no file was written"
-                    elif summary == "-" and summaries:
-                        stop.outcome = (
-                            f"{summaries} summary rows had gone to standard output before it; no file was written"
-                        )
-                    raise stop
-                continue
-            write_pairs(batch.pairs)
-            if write_summary:
-                write_summary(batch.summary)
-            pairs += batch.pairs.rows
-            summaries += batch.summary.rows if batch.summary else 0
-            articles += batch.articles
-            bar.update(batch.articles)
-            bar.set_postfix(pairs=pairs, refresh=False)
-        if skipped and not articles:
-            raise NothingScored  # raised inside the outputs' context, so none of them is replaced
+    try:
+        with contextlib.ExitStack() as stack:
+            if scorer is not None and gc.get_freeze_count() == 0:  # a caller that froze objects keeps its own
+                # The imports and the model live as long as the run, yet every full collection walked them
+                # all: about 0.1 s per 40k sentences. Frozen, the collector skips them; whatever reference
+                # counting frees is still freed. (Workers freeze theirs as they start: _init_worker.)
+                gc.freeze()
+                stack.callback(gc.unfreeze)  # a caller in this process gets its collector back as it was
+            # One set: a failed rename leaves neither a new summary beside the earlier pairs nor the reverse.
+            outputs = [(output, schema), *([(summary, SUMMARY_SCHEMA)] if summary else [])]
+            write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about))
+            write_summary = summary_writer[0] if summary_writer else None
+            bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
+            pairs = summaries = articles = 0
+            events = read_inputs(inputs, id_field, text_field, max_chars)
+            finish = functools.partial(
+                encode_batch,
+                pair_kind=pair_kind,
+                pair_schema=schema,
+                summary_kind=summary_kind,
+                min_confidence=min_confidence,
+            )
+            for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
+                if isinstance(batch, Problem):
+                    print(batch, file=sys.stderr)
+                    skipped += batch.skipped
+                    if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
+                        stop = FailFast(str(batch))
+                        if output in (None, "-") and pairs:  # standard output is not renamed into place
+                            stop.outcome = (
+                                f"{pairs} pair rows had gone to standard output before it; no file was written"
+                            )
+                        elif summary == "-" and summaries:
+                            stop.outcome = (
+                                f"{summaries} summary rows had gone to standard output before it; no file was written"
+                            )
+                        raise stop
+                    continue
+                write_pairs(batch.pairs)
+                if write_summary:
+                    write_summary(batch.summary)
+                pairs += batch.pairs.rows
+                summaries += batch.summary.rows if batch.summary else 0
+                articles += batch.articles
+                bar.update(batch.articles)
+                bar.set_postfix(pairs=pairs, refresh=False)
+            if skipped and not articles:
+                raise NothingScored  # raised inside the outputs' context, so none of them is replaced
+    except BrokenPipeError:  # standard output's reader quit (`| head`): the run cannot go on
+        files = [
+            f"{flag} {path}" for flag, path in (("--output", output), ("--summary", summary)) if path not in (None, "-")
+        ]
+        if not files:
+            raise  # the reader has what it wanted, and nothing else was asked for: a quiet exit (run_stage)
+        stop = ReaderQuit()  # the files' temporaries are gone, none renamed: say so, or they seem written
+        stop.outcome = f"{' and '.join(files)} not written (any earlier file there is kept)"
+        raise stop from None
     return EXIT_SKIPPED if skipped else EXIT_OK
