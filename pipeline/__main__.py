@@ -27,8 +27,8 @@ from pipeline.paths import MODEL
 
 def main() -> None:
     # Until a command's run starts (pipeline.cli.run_stage, which takes over and cleans up), nothing has
-    # been written: Ctrl-C or `kill` during the imports and the parsing ends the process at once, with
-    # the run's own `interrupted` and exit 130, not a traceback (SIGINT) or a bare 143 (SIGTERM).
+    # been written: Ctrl-C or `kill` during the imports and the parsing ends the process, with the run's
+    # own `interrupted` and exit 130, not a traceback (SIGINT) or a bare 143 (SIGTERM).
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _stop_before_the_run)
     atexit.register(gc.freeze)  # first registered, so the last to run (handlers run last in, first out)
@@ -53,7 +53,9 @@ def main() -> None:
 def _stop_before_the_run(signum, frame):
     with contextlib.suppress(OSError):  # standard error closed: the exit code still tells
         os.write(2, b"interrupted\n")
-    os._exit(130)  # EXIT_INTERRUPTED, without importing pipeline.errors for it
+    # An exit, not os._exit: the exit handlers still run (the workers' server, if started, removes its
+    # temporary folder). Neither click nor typer catches it, so no "Aborted!" either.
+    raise SystemExit(130)  # EXIT_INTERRUPTED, without importing pipeline.errors for it
 
 
 def early_pool_model(args: list[str]) -> str | None:

@@ -405,7 +405,9 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     backups: dict[Path, Path] = {}  # output: its previous file, once set aside, until every output is in place
     # Folders the outputs need that are not there yet, deepest first: made for the temporaries, and
     # removed again (where still empty) if nothing is put in place, so a failed run leaves no trace.
-    missing = sorted({f for p in paths for f in p.absolute().parents if not f.exists()}, key=lambda f: -len(f.parts))
+    missing = sorted(
+        {f for p in paths for f in p.absolute().parents if not os.path.lexists(f)}, key=lambda f: -len(f.parts)
+    )
     try:
         for path in paths:
             temporaries.append(temporary_beside(path))

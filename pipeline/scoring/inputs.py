@@ -71,7 +71,7 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]:
                 status = os.stat(source[1])
             except OSError:  # a link to nothing, a file gone since: its reader names it
                 status = None
-            if status is not None:
+            if status is not None and status.st_ino:  # 0: a file system without inode numbers, nothing to compare
                 if (status.st_dev, status.st_ino) in seen:
                     continue
                 seen.add((status.st_dev, status.st_ino))

@@ -11,13 +11,16 @@ standard output.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import functools
 import io
 import json
 import os
+import select
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,22 +311,40 @@ class _StandardOutputWriter:
 
     Under PYTHONUNBUFFERED (or `python -u`, as many container images set it) the text layer writes
     straight to the file and ignores what a partial write left: rows into a pipe whose reader had
-    quit were dropped, and the run ended 0 with its summary written. Here the bytes go to the binary
-    layer until all are written, so a closed pipe is a BrokenPipeError, whatever the buffering."""
+    quit were dropped, and the run ended 0 with its summary written. There, and only there, the rows
+    are encoded here (one encoder for the run, so a byte-order mark comes once, and line ends as the
+    text layer writes them) and written to the file until every byte is out, so a closed pipe is a
+    BrokenPipeError. Buffered, the text layer's own buffer already writes every byte or raises."""
 
     def __init__(self):
         self.text = sys.stdout
+        raw = getattr(self.text, "buffer", None)
+        self.raw = raw if isinstance(raw, io.RawIOBase) else None
+        if self.raw is not None:
+            self.encoder = codecs.getincrementalencoder(self.text.encoding or "utf-8")(self.text.errors or "strict")
 
     def write(self, rows: list[dict] | Encoded) -> None:
         payload = (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
-        binary = getattr(self.text, "buffer", None)
-        if binary is None:  # a text-only stream put in its place (a test's, a notebook's)
+        if self.raw is None:
             self.text.write(payload)
             return
         self.text.flush()  # anything written as text before goes first
-        data = memoryview(payload.encode(self.text.encoding or "utf-8", self.text.errors or "strict"))
+        if os.linesep != "\n":  # Windows: the text layer writes each line end as CR LF
+            payload = payload.replace("\n", os.linesep)
+        data = memoryview(self.encoder.encode(payload))
         while data:
-            data = data[binary.write(data) :]
+            written = self.raw.write(data)
+            if written is None:  # a non-blocking file that is full for now: wait until it takes more
+                _wait_until_writable(self.raw)
+                continue
+            data = data[written:]
+
+
+def _wait_until_writable(raw) -> None:
+    try:
+        select.select([], [raw.fileno()], [])
+    except (OSError, ValueError):  # no select for this file (Windows): try again shortly
+        time.sleep(0.01)
 
 
 class _CsvWriter:

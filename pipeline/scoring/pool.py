@@ -20,7 +20,13 @@ import signal
 import threading
 
 # What every worker needs before it scores; the last loads the model named in WORKER_MODEL.
-PRELOAD = ["pipeline.scoring.scorer", "pipeline.modeling.plain", "pipeline.scoring.outputs", "pipeline.scoring.warm"]
+PRELOAD = [
+    "pipeline.scoring.own_group",
+    "pipeline.scoring.scorer",
+    "pipeline.modeling.plain",
+    "pipeline.scoring.outputs",
+    "pipeline.scoring.warm",
+]
 # The model the server loads: the server reads only its environment and module names, so the path goes here.
 WORKER_MODEL = "STANCE_WORKER_MODEL"
 # Beyond this many workers per CPU, more processes only share the CPUs, and each holds a model.
@@ -91,20 +97,24 @@ def start_pool(context, workers: int, **options):
     came: list[int] = []
     previous = {signum: signal.signal(signum, lambda signum, frame: came.append(signum)) for signum in STOPS}
 
+    def ends_the_run(signum: int) -> bool:  # a handler, or the default action; not a signal the caller ignores
+        return callable(previous[signum]) or previous[signum] == signal.SIG_DFL
+
     def answer_what_came() -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if came and callable(previous[came[0]]):
-            previous[came[0]](came[0], None)
-        elif came and previous[came[0]] == signal.SIG_DFL:
-            signal.raise_signal(came[0])
+        for signum in came:
+            if callable(previous[signum]):
+                previous[signum](signum, None)
+            elif previous[signum] == signal.SIG_DFL:
+                signal.raise_signal(signum)
 
     try:
         pool = context.Pool(workers, **options)
     except BaseException:
         answer_what_came()  # a `kill` of the whole group also ends the server, so the pool fails: the kill is the news
         raise
-    if came:
+    if any(ends_the_run(signum) for signum in came):
         pool.terminate()
     answer_what_came()
     return pool

@@ -290,18 +290,11 @@ def preload(model_path: str) -> None:
         return
 
 
-def _exit_quietly(signum, frame):
-    raise SystemExit(0)  # a worker's process ends on it without a traceback
-
-
 def _init_worker(model_path: str, threads: int, explain_top: int = 0) -> None:
     global _worker_scorer, _worker_error
     # Ctrl-C is the run's to answer: it ends the pool (pool.py, `_ctrl_c_left_to_the_run`; workers that
     # do not come from the fork server start afresh, with Python's own handler, so set it here too).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # SIGTERM (the pool's own end, or a `kill` of the whole group) ends the worker by unwinding, so that an
-    # idle worker lets go of the task queue's lock it waits under: killed holding it, the pool's end waited forever.
-    signal.signal(signal.SIGTERM, _exit_quietly)
     keep_freed_memory()
     try:
         from pipeline.modeling.finetuned import finetuned_folder, read_manifest
@@ -583,8 +576,8 @@ def run_score(
         files = [
             f"{flag} {path}" for flag, path in (("--output", output), ("--summary", summary)) if path not in (None, "-")
         ]
-        if not files:
-            raise  # the reader has what it wanted, and nothing else was asked for: a quiet exit (run_stage)
+        if not files or not (output in (None, "-") or summary == "-"):  # nothing else asked for, or not stdout's pipe
+            raise  # run_stage: a quiet exit 1
         stop = ReaderQuit()  # the files' temporaries are gone, none renamed: say so, or they seem written
         stop.outcome = f"{' and '.join(files)} not written (any earlier file there is kept)"
         raise stop from None
