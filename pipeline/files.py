@@ -408,6 +408,7 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     missing = sorted(
         {f for p in paths for f in p.absolute().parents if not os.path.lexists(f)}, key=lambda f: -len(f.parts)
     )
+    undone = False  # set once every output is back as it was
     try:
         for path in paths:
             temporaries.append(temporary_beside(path))
@@ -420,11 +421,7 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     except BaseException as err:
         if not (temporaries and len(temporaries) == len(paths) and not temporaries[-1].exists()):
             _put_back(paths, temporaries, backups)  # else the last rename was done: every output is in place
-            for leftover in [*temporaries, *backups.values()]:
-                leftover.unlink(missing_ok=True)
-            for folder in missing:
-                with contextlib.suppress(OSError):  # not empty (someone else wrote there) or already gone
-                    folder.rmdir()
+            undone = True
         output = _output_named(err, paths, temporaries, backups) if isinstance(err, OSError) else None
         if output is not None and err.filename is None and not unnamed_errors_are_ours:
             output = None
@@ -434,6 +431,9 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     finally:
         for leftover in [*temporaries, *backups.values()]:
             leftover.unlink(missing_ok=True)
+        for folder in missing if undone else []:  # emptied just above, unless someone else wrote there
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _set_aside(path: Path, backups: dict[Path, Path]) -> None:
