@@ -88,6 +88,15 @@ def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
 
 # A registry or template file is a few kilobytes; anything far larger is a mistake
 # (or an attack), and refusing it early keeps a YAML bomb from eating memory.
+_SAME_FORMAT = {".ndjson": ".jsonl"}  # another name for JSONL: read and written as .jsonl
+
+
+def file_format(path: str | os.PathLike) -> str:
+    """The format a file's name says: its suffix in lower case, ".jsonl" for .ndjson too."""
+    suffix = Path(path).suffix.lower()
+    return _SAME_FORMAT.get(suffix, suffix)
+
+
 MAX_DATA_FILE_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000
 # Longer articles are scraping accidents: refused in seeds/, skipped by the scorer.

@@ -200,6 +200,35 @@ def test_ndjson_is_written_as_jsonl_and_read_back_by_the_report(trained_model, t
     assert "report of 1 articles" in shown.stdout + shown.stderr and page.stat().st_size
 
 
+def test_ndjson_in_any_case_is_jsonl_to_every_reader_and_writer(trained_model, tmp_path):
+    """One rule says a name's format: the scorer writes P.NDJSON as JSONL, the report finds it in a folder,
+    and the Dask runner, whose --output is a folder, refuses a name in that format."""
+    folder = tmp_path / "scored"
+    folder.mkdir()
+    command = [sys.executable, "-m", "pipeline", "score", str(SEEDS[0]), "--model", str(trained_model)]
+    done = subprocess.run([*command, "--output", str(folder / "P.NDJSON")], cwd=ROOT, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "P.NDJSON").read_bytes() == subprocess.run(command, cwd=ROOT, capture_output=True).stdout
+    page = tmp_path / "report.html"
+    shown = subprocess.run(
+        [sys.executable, "-m", "pipeline", "report", str(folder), "--output", str(page)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "report of 1 articles" in shown.stdout + shown.stderr
+    refused = subprocess.run(
+        [*command, "--dask", "local:1", "--output", str(tmp_path / "run.ndjson")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0
+    assert "with --dask, --output is a folder for partitioned Parquet" in refused.stderr
+    assert not (tmp_path / "run.ndjson").exists()
+
+
 @pytest.mark.parametrize(
     "record, message",
     [

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN
 from pipeline.errors import DataError
-from pipeline.files import LONG_NUMBER, NotText, decode_text, files_below, iso_date
+from pipeline.files import LONG_NUMBER, NotText, decode_text, file_format, files_below, iso_date
 
-FORMATS = (".jsonl", ".ndjson", ".csv", ".parquet")  # .ndjson: another name for JSONL, as `stance score` writes it
+FORMATS = (".jsonl", ".csv", ".parquet")  # and .ndjson, read as .jsonl (`file_format`), as `stance score` writes it
+FORMATS_NAMED = ".jsonl (or .ndjson), .csv or .parquet"
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
 SUMMARY_COLUMNS = ("article_id", "actor", "pairs", "stance")
 PAIR_STANCES = (*LABELS, UNCERTAIN)  # uncertain: below `stance score --min-confidence`
@@ -61,32 +62,31 @@ def _files(inputs: list[str]) -> Iterator[Path]:
             below, not_read = files_below(path)
             for folder, reason in not_read:
                 raise DataError(folder, None, reason)
-            files = [p for p in below if p.suffix.lower() in FORMATS]
+            files = [p for p in below if file_format(p) in FORMATS]
             for file in files:
                 if not file.is_file():  # a pipe would wait forever; a link to nothing holds no rows
                     raise DataError(file, None, "not a regular file" if file.exists() else "a link to nothing")
             if not files:
-                raise DataError(name, None, f"folder holds no {', '.join(FORMATS)} files of scored rows")
+                raise DataError(name, None, f"folder holds no {FORMATS_NAMED} files of scored rows")
             yield from files
         elif not path.exists():
             raise DataError(name, None, "no such file or folder")
-        elif path.suffix.lower() not in FORMATS:
-            raise DataError(name, None, f"unknown format {path.suffix or '(none)'!r}; give {', '.join(FORMATS)} files")
+        elif file_format(path) not in FORMATS:
+            raise DataError(name, None, f"unknown format {path.suffix or '(none)'!r}; give {FORMATS_NAMED} files")
         else:
             yield path
 
 
 def _read_file(path: Path) -> tuple[str, list[dict]]:
     """("pairs" | "summary", rows checked and typed)."""
-    suffix = path.suffix.lower()
     try:
-        if suffix == ".parquet":
+        if file_format(path) == ".parquet":
             columns, records = _parquet_records(path)
         else:
             # As `stance score` reads text: a spreadsheet's CSV starts with a UTF-8 mark, and PowerShell's `>`
             # writes UTF-16 with one; the mark is dropped, and bytes that are neither are named at their line.
             handle = io.StringIO(decode_text(path.read_bytes()), newline="")
-            columns, records = (_jsonl_records if suffix in (".jsonl", ".ndjson") else _csv_records)(path, handle)
+            columns, records = (_jsonl_records if file_format(path) == ".jsonl" else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:

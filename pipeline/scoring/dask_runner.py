@@ -53,12 +53,12 @@ from pathlib import Path
 
 from pipeline.errors import DataError, shown
 from pipeline.features.embeddings import limit_threads
-from pipeline.files import MAX_ARTICLE_CHARS, atomic_output
+from pipeline.files import MAX_ARTICLE_CHARS, atomic_output, file_format
 from pipeline.modeling.metadata import metadata_path, plain_path
 from pipeline.modeling.persist import load_model
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Problem, distinct_ids, expand_inputs, read_source
-from pipeline.scoring.outputs import ALIASES, FORMATS, check_outputs
+from pipeline.scoring.outputs import FORMATS, check_outputs
 from pipeline.scoring.provenance import METADATA_KEY, provenance
 
 TXT_FILES_PER_PARTITION = 256
@@ -454,11 +454,7 @@ def run_dask(
     from pipeline.scoring.scorer import EXIT_OK, EXIT_SKIPPED, NothingScored
 
     # A folder may have a dot in its name (run.v2); a file name of the formats `stance score` writes may not.
-    if (
-        not output
-        or Path(output).suffix.lower() in (*FORMATS, *ALIASES)
-        or (Path(output).exists() and not Path(output).is_dir())
-    ):
+    if not output or file_format(output) in FORMATS or (Path(output).exists() and not Path(output).is_dir()):
         raise DataError(output or "--output", None, "with --dask, --output is a folder for partitioned Parquet")
     check_outputs(
         list(inputs), {f"--output's {part}/ folder": str(Path(output) / part) for part in ("pairs", "summary")}

@@ -24,6 +24,7 @@ from pipeline.files import (
     MAX_ARTICLE_CHARS,  # longer ones are skipped (raise it with --max-article-chars)
     NotText,
     decode_text,
+    file_format,
     files_below,
     iso_date,
     text_encoding,
@@ -97,7 +98,7 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
             files = [p for p in below if p.suffix.lower() == ".txt"]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
                 not_read += [(p, NOT_REGULAR) for p in files if p.exists()]  # a pipe or device stays named
-                files = [p for p in below if p.suffix.lower() in _DATA_KINDS]
+                files = [p for p in below if file_format(p) in _DATA_KINDS]
             for folder_or_file, reason in not_read:
                 yield Problem(str(folder_or_file), reason, skipped=True)
             for file in files:
@@ -126,11 +127,11 @@ NOT_ARTICLES = {
 
 
 NOT_REGULAR = "not a regular file; name it on its own to read a pipe"
-_DATA_KINDS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}  # .ndjson: another name for JSONL
+_DATA_KINDS = {".jsonl": "jsonl", ".parquet": "parquet"}  # by `file_format`, so .ndjson too
 
 
 def _kind(path: Path) -> str:
-    return _DATA_KINDS.get(path.suffix.lower(), "txt")
+    return _DATA_KINDS.get(file_format(path), "txt")
 
 
 def read_source(

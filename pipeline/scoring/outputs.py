@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
 from pipeline.errors import DataError
-from pipeline.files import atomic_outputs, output_errors
+from pipeline.files import atomic_outputs, file_format, output_errors
 from pipeline.scoring.provenance import METADATA_KEY, sidecar_path
 
 PAIR_SCHEMA = pa.schema(
@@ -61,8 +61,7 @@ SUMMARY_SCHEMA = pa.schema(
 EXPLANATION_FIELD = pa.field(
     "explanation", pa.list_(pa.struct([("feature", pa.string()), ("contribution", pa.float64())]))
 )
-FORMATS = (".jsonl", ".csv", ".parquet")
-ALIASES = {".ndjson": ".jsonl"}  # another name for JSONL, read as input too
+FORMATS = (".jsonl", ".csv", ".parquet")  # and .ndjson, written as .jsonl (`file_format`)
 PARQUET_ROW_GROUP = 50_000
 
 
@@ -75,11 +74,11 @@ def output_problem(path: str) -> str | None:
     """Why `path` cannot be a pair or summary output; None where it can ("-" is standard output)."""
     if not path:
         return "an empty path; give a .jsonl, .csv or .parquet file, or - for standard output"
-    suffix = Path(path).suffix.lower()
-    if path != "-" and ALIASES.get(suffix, suffix) not in FORMATS:
+    if path != "-" and file_format(path) not in FORMATS:
         if Path(path).is_dir():
             return f"{path}: is a folder; give a file path (.jsonl, .csv or .parquet)"
-        return f"{path}: unknown output format {suffix or '(none)'!r}; use .jsonl (or .ndjson), .csv or .parquet"
+        suffix = Path(path).suffix.lower() or "(none)"
+        return f"{path}: unknown output format {suffix!r}; use .jsonl (or .ndjson), .csv or .parquet"
     return None
 
 
@@ -89,8 +88,7 @@ def output_format(path: str | None) -> str:
         return ".jsonl"
     if problem := output_problem(path):
         raise DataError(path or "''", None, problem.removeprefix(f"{path}: "))
-    suffix = Path(path).suffix.lower()
-    return ALIASES.get(suffix, suffix)
+    return file_format(path)
 
 
 @dataclass(frozen=True)
@@ -306,7 +304,7 @@ class _JsonlWriter:
         self.handle.write((rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload)
 
 
-class _StandardOutputWriter:
+class _StandardOutputWriter(_JsonlWriter):
     """JSONL rows to standard output: every byte, or an error.
 
     Under PYTHONUNBUFFERED (or `python -u`, as many container images set it) the text layer writes
@@ -317,18 +315,18 @@ class _StandardOutputWriter:
     BrokenPipeError. Buffered, the text layer's own buffer already writes every byte or raises."""
 
     def __init__(self):
-        self.text = sys.stdout
-        raw = getattr(self.text, "buffer", None)
+        super().__init__(sys.stdout)
+        raw = getattr(self.handle, "buffer", None)
         self.raw = raw if isinstance(raw, io.RawIOBase) else None
         if self.raw is not None:
-            self.encoder = codecs.getincrementalencoder(self.text.encoding or "utf-8")(self.text.errors or "strict")
+            self.encoder = codecs.getincrementalencoder(self.handle.encoding or "utf-8")(self.handle.errors or "strict")
 
     def write(self, rows: list[dict] | Encoded) -> None:
-        payload = (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
         if self.raw is None:
-            self.text.write(payload)
+            super().write(rows)
             return
-        self.text.flush()  # anything written as text before goes first
+        payload = (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
+        self.handle.flush()  # anything written as text before goes first
         if os.linesep != "\n":  # Windows: the text layer writes each line end as CR LF
             payload = payload.replace("\n", os.linesep)
         data = memoryview(self.encoder.encode(payload))

@@ -512,6 +512,7 @@ def run_score(
     pair_kind, schema = output_format(output), pair_schema(explain_top > 0)
     summary_kind = output_format(summary) if summary is not None else None
     check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
+    pairs_to_stdout, summary_to_stdout = output in (None, "-"), summary == "-"  # not renamed into place
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
     keep_freed_memory()
@@ -552,11 +553,11 @@ def run_score(
                     skipped += batch.skipped
                     if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
                         stop = FailFast(str(batch))
-                        if output in (None, "-") and pairs:  # standard output is not renamed into place
+                        if pairs_to_stdout and pairs:
                             stop.outcome = (
                                 f"{pairs} pair rows had gone to standard output before it; no file was written"
                             )
-                        elif summary == "-" and summaries:
+                        elif summary_to_stdout and summaries:
                             stop.outcome = (
                                 f"{summaries} summary rows had gone to standard output before it; no file was written"
                             )
@@ -576,7 +577,7 @@ def run_score(
         files = [
             f"{flag} {path}" for flag, path in (("--output", output), ("--summary", summary)) if path not in (None, "-")
         ]
-        if not files or not (output in (None, "-") or summary == "-"):  # nothing else asked for, or not stdout's pipe
+        if not files or not (pairs_to_stdout or summary_to_stdout):  # nothing else asked for, or not stdout's pipe
             raise  # run_stage: a quiet exit 1
         stop = ReaderQuit()  # the files' temporaries are gone, none renamed: say so, or they seem written
         stop.outcome = f"{' and '.join(files)} not written (any earlier file there is kept)"
