@@ -91,6 +91,82 @@ def test_a_signal_to_the_whole_group_of_a_pooled_run_is_one_line_at_any_moment(t
         process.stdin.close()
 
 
+def workers_of(session: int) -> list[psutil.Process]:
+    """The pool's workers: processes of the fork server's code whose parent is the fork server."""
+    servers = [p for p in processes_of(session) if "forkserver" in " ".join(p.cmdline())]
+    ids = {p.pid for p in servers}
+    return [p for p in servers if p.ppid() in ids]
+
+
+@pytest.mark.parametrize("moment", ["scoring", "idle"])
+def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, tmp_path, moment):
+    """The system kills a worker that runs out of memory. Before, the pool started another in its place and
+    waited for the dead one's batch for ever; a worker killed while waiting for a task held the task queue's
+    lock, so no worker got one again. Killed while batches are scored (one worker) or while every worker
+    waits for input (all of them, so one held that lock), the run now ends with one line and exit 1, writes
+    no output, keeps the earlier file and leaves no process behind."""
+    output = tmp_path / "out.jsonl"
+    output.write_text("earlier\n", encoding="utf-8")
+    process = stance_from_stdin(trained_model, "--workers", "2", "--output", str(output))
+    try:
+        # Standard input stays open, so the run holds the last two batches back and writes a batch's rows once
+        # four more are in flight: with eight, six are scored and two written.
+        process.stdin.write(feed((10 if moment == "scoring" else 8) * BATCH_ARTICLES + 1))
+        process.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not [t for t in tmp_path.glob(".out.jsonl.[!m]*.tmp") if t.stat().st_size]:
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no rows within 120 s"
+            time.sleep(0.05)
+        if moment == "idle":
+            time.sleep(2)  # the six batches are scored by now, and the workers wait for the next
+        workers = workers_of(process.pid)
+        assert len(workers) == 2
+        for worker in workers[: 1 if moment == "scoring" else 2]:
+            worker.kill()
+        process.stdin.close()  # the last article goes to the pool, and the run would end
+        process.wait(timeout=60)
+        stderr = process.stderr.read().decode()
+        assert process.returncode == 1, stderr
+        assert stderr == (
+            "error: a worker process ended before its batch was scored (killed by signal 9, as the system kills"
+            " a process when memory runs out); try fewer --workers; no output was written\n"
+        )
+        assert output.read_text(encoding="utf-8") == "earlier\n" and not list(tmp_path.glob(".out.jsonl.*.tmp"))
+        deadline = time.monotonic() + 10
+        while processes_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not processes_of(process.pid)
+    finally:
+        for left in processes_of(process.pid):
+            left.kill()
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+
+
+def test_a_pool_whose_dead_worker_left_half_a_message_still_ends():
+    """A worker killed half-way through sending its rows leaves the pool's result reader waiting for the rest
+    of the message, and `Pool.terminate` waits for that reader. The run's end of such a pool gives up on it
+    after END_WAIT_SECONDS, with every worker gone."""
+    import multiprocessing
+    import struct
+
+    from pipeline.scoring import pool as pools
+
+    pool = multiprocessing.get_context("forkserver").Pool(2)
+    started = list(pool._pool)
+    assert pool.apply_async(os.getpid).get(timeout=60) in {w.pid for w in started}
+    # What a worker sends before its rows: the length of a message, then only its first bytes.
+    os.write(pool._outqueue._writer.fileno(), struct.pack("!i", 100_000) + b"\x80" * 10)
+    started[0].kill()
+    started[0].join(timeout=10)
+    assert pools.ended_worker(started) == -signal.SIGKILL
+    began = time.monotonic()
+    pools.end_broken_pool(pool)
+    assert time.monotonic() - began < pools.END_WAIT_SECONDS + 10
+    assert not [w for w in [*started, *pool._pool] if w.is_alive()]
+
+
 def test_a_reader_that_quits_early_is_named_when_the_run_also_wrote_a_file(trained_model, tmp_path):
     """`stance score ... --summary s.csv | head`: the pairs' reader quits, so the run stops. Before, it
     exited 1 without a word, and an earlier s.csv stood under the name as if the run had written it."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.forkserver
+import multiprocessing.pool
 import os
 import signal
 import threading
@@ -34,6 +35,7 @@ MAX_WORKERS_PER_CPU = 4
 STOPS = (signal.SIGINT, signal.SIGTERM)  # the signals that end a run
 # The size asked for the pool's two pipes: more than a batch (about 0.2 MB) or its encoded rows (about 0.5 MB).
 PIPE_BYTES = 2**20
+END_WAIT_SECONDS = 10  # for the end of a pool one of whose workers died (`end_broken_pool`)
 
 
 def available_cpus() -> int:
@@ -140,3 +142,51 @@ def widen_pipes(pool) -> None:
     for queue in (getattr(pool, "_inqueue", None), getattr(pool, "_outqueue", None)):
         with contextlib.suppress(AttributeError, OSError, ValueError):
             fcntl.fcntl(queue._reader.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+
+
+def ended_worker(started: list) -> int | None:
+    """The exit code of a worker of `started` (the pool's workers as it began) that has ended, if any.
+
+    A pool's workers end only with the pool. One that ends before (the system killed it when memory
+    ran out, say) took its batch with it, and the pool, which starts a new worker in its place, would
+    wait for that batch forever; if it died waiting for a task, it held the task queue's lock, and
+    every worker after it waits for that lock."""
+    for worker in started:
+        code = worker.exitcode
+        if code is not None:
+            return code
+    return None
+
+
+def end_broken_pool(pool) -> None:
+    """End a pool one of whose workers died outside it, without waiting on what the dead worker held.
+
+    `Pool.terminate` takes the task queue's read lock and the result queue's write lock, and a worker
+    killed at the wrong moment holds one of them for ever. So: no new workers, every worker killed (each
+    lock is now held by no live process, or by none), the locks the dead held set free, then the pool's
+    own end, given at most END_WAIT_SECONDS: a worker killed half-way through sending its rows left half a
+    message, whose rest the pool's end would wait for for ever."""
+    handler = getattr(pool, "_worker_handler", None)
+    if handler is not None:  # no worker started in the place of one that ends from now on
+        handler._state = multiprocessing.pool.TERMINATE
+        with contextlib.suppress(Exception):
+            pool._change_notifier.put(None)
+        handler.join(timeout=5)
+    workers = list(getattr(pool, "_pool", []))
+    for worker in workers:
+        with contextlib.suppress(Exception):
+            worker.kill()
+    for worker in workers:
+        worker.join(timeout=5)
+    for queue, name in ((getattr(pool, "_inqueue", None), "_rlock"), (getattr(pool, "_outqueue", None), "_wlock")):
+        lock = getattr(queue, name, None)
+        if lock is None:  # not this platform's queues
+            continue
+        if lock.acquire(block=False):
+            lock.release()
+        else:  # held by a worker that is dead now
+            with contextlib.suppress(ValueError):
+                lock.release()
+    ending = threading.Thread(target=pool.terminate, name="end of a broken pool", daemon=True)
+    ending.start()
+    ending.join(timeout=END_WAIT_SECONDS)

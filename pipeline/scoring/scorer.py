@@ -38,12 +38,13 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.pool import pool_context, start_pool, widen_pipes
+from pipeline.scoring.pool import end_broken_pool, ended_worker, pool_context, start_pool, widen_pipes
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
 IN_FLIGHT_PER_WORKER = 2  # batches queued or being scored per worker: memory stays flat
 BATCH_CHARS = 2_000_000
+WORKER_CHECK_SECONDS = 1.0  # while a batch is awaited, how often the workers are checked for one that died
 TAIL_PIECES_PER_WORKER = 2  # the last two batches, split for a pool so its workers finish together
 
 
@@ -367,6 +368,8 @@ def score_batches(
         context, workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)
     ) as pool:
         widen_pipes(pool)
+        started = list(getattr(pool, "_pool", []))  # its workers; only a worker that dies leaves them
+        resolved = functools.partial(_resolved, pool=pool, started=started)
         pending: collections.deque = collections.deque()
         for item in batches(events, tail_pieces=tail_pieces):
             if isinstance(item, Problem):
@@ -374,9 +377,11 @@ def score_batches(
             else:
                 pending.append(pool.apply_async(_score_in_worker, (item, finish)))
             while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
-                yield _resolved(pending.popleft())
+                yield resolved(pending.popleft())
         while pending:
-            yield _resolved(pending.popleft())
+            yield resolved(pending.popleft())
+        if ended_worker(started) is not None:  # died after its last batch: nothing lost, but the pool's end waits on it
+            end_broken_pool(pool)
 
 
 def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool:
@@ -396,8 +401,16 @@ def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool
         return False
 
 
-def _resolved(item):
-    return item if isinstance(item, Problem) else item.get()
+def _resolved(item, pool, started: list):
+    """A Problem as it is, or a batch's result once its worker has sent it; `WorkerLost` if a worker died."""
+    if isinstance(item, Problem):
+        return item
+    while not item.ready():
+        item.wait(WORKER_CHECK_SECONDS)
+        if not item.ready() and (code := ended_worker(started)) is not None:
+            end_broken_pool(pool)
+            raise WorkerLost(code)
+    return item.get()
 
 
 def score_texts(
@@ -440,6 +453,17 @@ class ReaderQuit(NoOutputWritten):
     """Standard output was closed by its reader (`| head`) while the run also wrote files."""
 
     reason = "standard output was closed by its reader before the run ended"
+
+
+class WorkerLost(NoOutputWritten):
+    """A worker process ended in the middle of the run (the system killed it when memory ran out, say)."""
+
+    def __init__(self, exitcode: int):
+        super().__init__(exitcode)
+        ended = f"killed by signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
+        if exitcode == -getattr(signal, "SIGKILL", 9):
+            ended += ", as the system kills a process when memory runs out"
+        self.reason = f"a worker process ended before its batch was scored ({ended}); try fewer --workers"
 
 
 class NothingScored(NoOutputWritten):
@@ -525,6 +549,14 @@ def run_score(
     about = provenance(model_path, explain_top=explain_top, min_confidence=min_confidence)
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
+
+    def stopped(stop: NoOutputWritten) -> NoOutputWritten:  # standard output is not renamed into place
+        if pairs_to_stdout and pairs:
+            stop.outcome = f"{pairs} pair rows had gone to standard output before it; no file was written"
+        elif summary_to_stdout and summaries:
+            stop.outcome = f"{summaries} summary rows had gone to standard output before it; no file was written"
+        return stop
+
     try:
         with contextlib.ExitStack() as stack:
             if scorer is not None and gc.get_freeze_count() == 0:  # a caller that froze objects keeps its own
@@ -547,21 +579,13 @@ def run_score(
                 summary_kind=summary_kind,
                 min_confidence=min_confidence,
             )
+
             for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
                 if isinstance(batch, Problem):
                     print(batch, file=sys.stderr)
                     skipped += batch.skipped
                     if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
-                        stop = FailFast(str(batch))
-                        if pairs_to_stdout and pairs:
-                            stop.outcome = (
-                                f"{pairs} pair rows had gone to standard output before it; no file was written"
-                            )
-                        elif summary_to_stdout and summaries:
-                            stop.outcome = (
-                                f"{summaries} summary rows had gone to standard output before it; no file was written"
-                            )
-                        raise stop
+                        raise stopped(FailFast(str(batch)))
                     continue
                 write_pairs(batch.pairs)
                 if write_summary:
@@ -582,4 +606,6 @@ def run_score(
         stop = ReaderQuit()  # the files' temporaries are gone, none renamed: say so, or they seem written
         stop.outcome = f"{' and '.join(files)} not written (any earlier file there is kept)"
         raise stop from None
+    except WorkerLost as lost:
+        raise stopped(lost) from None
     return EXIT_SKIPPED if skipped else EXIT_OK
