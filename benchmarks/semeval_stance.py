@@ -1,7 +1,7 @@
 """SemEval-2016 Task 6 stance (as TweetEval packages it), scored with this project's own model.
 
     python benchmarks/semeval_stance.py PATH [--embeddings none|sentence] [--sentiment] [--preset] [--other-targets]
-        [--none-offset] [--word-clusters]
+        [--none-offset] [--word-clusters] [--layers]
 
 PATH is a local copy of TweetEval's `datasets/stance` folder (github.com/cardiffnlp/tweeteval):
 five targets (abortion, atheism, climate, feminist, hillary), each with train, val and test
@@ -48,6 +48,13 @@ reads an actor's window (word clusters, as Owoputi et al. 2013 used for tweets).
 Tried with the chosen settings fit on train, on validation only, and kept only if it beats them there
 by at least 1.0 (the same rule, written before the first run); otherwise test is scored as before.
 
+With `--layers` (and `--embeddings sentence`) the chosen model reads MiniLM through more of its layers,
+in place of the mean over tokens of its last layer (the sentence embedding): the token means of each of
+its last four layers side by side, or the mean of its first and last layers' token means (as feature-based
+uses of BERT-like encoders do). Tried with the chosen settings fit on train, on validation only, and kept
+only if it beats them there by at least 1.0 (the same rule, written before the first run); otherwise test
+is scored as before. Needs the `embeddings` extra.
+
 The metric is TweetEval's for stance: the mean of the F1 of `against` and of `favor`, with the
 five targets' test predictions pooled. The last line printed ends in `F_avg=NN.N`.
 """
@@ -67,6 +74,7 @@ import pipeline  # noqa: E402, F401  (before numpy: it pins numpy's CPU kernels,
 
 # isort: split
 import numpy as np  # noqa: E402
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 from pipeline.data.actors import ActorRegistry  # noqa: E402
@@ -114,6 +122,8 @@ NONE_OFFSETS = [0.05, 0.10, 0.15, 0.20, 0.25, 0.30]  # --none-offset: taken from
 NONE_OFFSET_MARGIN = 1.0  # F_avg on validation by which an offset must beat none
 TWEET_CLUSTERS = [256, 1024]  # --word-clusters: k of the k-means clusters of the tweets' words
 TWEET_CLUSTERS_MARGIN = 1.0  # F_avg on validation by which they must beat the chosen settings without them
+LAYER_READINGS = ["last four", "first and last"]  # --layers: how MiniLM's layers are read, besides its last alone
+LAYERS_MARGIN = 1.0  # F_avg on validation by which a reading must beat the last layer alone
 AUTHORS = ActorRegistry({}, {}, [], author="document")  # what `author: document` in actors.yaml loads
 
 
@@ -147,12 +157,67 @@ def author_params(base, **overrides):
     return type(base).model_validate(values)
 
 
-def tweet_model(params, lexicon):
+class LayerEmbedder(BaseEstimator, TransformerMixin):
+    """Tweets -> MiniLM's token means of several layers (--layers), rounded as the embeddings column rounds.
+
+    "last": the last layer's, unit length (what `SentenceEmbedder` gives); "last four": each of the last
+    four layers' at unit length, side by side, halved so the whole has unit length; "first and last": the
+    mean of the first and last layers' means, at unit length."""
+
+    _means: dict[str, np.ndarray] = {}  # text -> (layers + 1, 384), one encoding per text and process
+
+    def __init__(self, reading: str = "last"):
+        self.reading = reading
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        from pipeline.features.embeddings import DECIMALS, tags_as_words
+
+        texts = [tags_as_words(str(t)) for t in (X.tolist() if hasattr(X, "tolist") else X)]
+        self._encode([t for t in dict.fromkeys(texts) if t not in self._means])
+        means = np.stack([self._means[t] for t in texts])
+        if self.reading == "last":
+            vectors = _unit(means[:, -1])
+        elif self.reading == "last four":
+            vectors = np.concatenate([_unit(means[:, k]) / 2 for k in (-4, -3, -2, -1)], axis=1)
+        else:  # "first and last": layer 1, the first transformer layer (0 is the token embeddings)
+            vectors = _unit((means[:, 1] + means[:, -1]) / 2)
+        return np.round(vectors, DECIMALS)
+
+    @classmethod
+    def _encode(cls, texts: list[str]) -> None:
+        import torch
+
+        from pipeline.features.embeddings import _load_encoder
+
+        encoder = _load_encoder()
+        tokenizer, model = encoder[0].tokenizer, encoder[0].auto_model
+        for start in range(0, len(texts), 64):
+            batch = texts[start : start + 64]
+            tokens = tokenizer(
+                batch, padding=True, truncation=True, max_length=encoder.max_seq_length, return_tensors="pt"
+            )
+            with torch.no_grad():
+                layers = model(**tokens, output_hidden_states=True).hidden_states
+            mask = tokens["attention_mask"].unsqueeze(-1).float()
+            means = np.stack([((h * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).numpy() for h in layers], axis=1)
+            cls._means.update(zip(batch, means.astype(np.float64)))
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def tweet_model(params, lexicon, layers: str | None = None):
     """`build_model` for the author unit; with `sentiment: vader`, VADER's valences of the whole tweet too,
     and with `word_clusters: k`, the tweet's words as k clusters (the model reads both in an actor's window,
-    which the author unit has not)."""
+    which the author unit has not); with `layers`, MiniLM's layers read so in place of the sentence embedding."""
     model = build_model(params, lexicon)
     columns = model.named_steps["features"].transformers
+    if layers:
+        columns[:] = [(n, LayerEmbedder(layers) if n == "embeddings" else t, c) for n, t, c in columns]
     if params.sentiment == "vader":
         columns.append(("sentiment", WindowSentiment(), "text"))
     if params.word_clusters:
@@ -160,13 +225,16 @@ def tweet_model(params, lexicon):
     return model
 
 
-def fit_scores(params, lexicon, train_texts, train_labels, texts, weights=None) -> np.ndarray:
-    model = fit_deterministic(tweet_model(params, lexicon), document_pairs(train_texts), train_labels, weights)
+def fit_scores(params, lexicon, train_texts, train_labels, texts, weights=None, layers=None) -> np.ndarray:
+    model = fit_deterministic(tweet_model(params, lexicon, layers), document_pairs(train_texts), train_labels, weights)
     return class_scores(model, document_pairs(texts))
 
 
-def fit_predict(params, lexicon, train_texts, train_labels, texts, weights=None, none_offset=0.0) -> list[str]:
-    return with_none_offset(fit_scores(params, lexicon, train_texts, train_labels, texts, weights), none_offset)
+def fit_predict(
+    params, lexicon, train_texts, train_labels, texts, weights=None, none_offset=0.0, layers=None
+) -> list[str]:
+    scores = fit_scores(params, lexicon, train_texts, train_labels, texts, weights, layers)
+    return with_none_offset(scores, none_offset)
 
 
 def with_none_offset(scores: np.ndarray, offset: float) -> list[str]:
@@ -195,14 +263,14 @@ def fit_data(data, target: str, splits: list[str], other_weight: float | None):
     )
 
 
-def validation_f_avg(params, lexicon, data, other_weight: float | None) -> float:
+def validation_f_avg(params, lexicon, data, other_weight: float | None, layers: str | None = None) -> float:
     """F_avg on validation, the five targets pooled, of `params` fit on each target's train split (with
     the other targets' tweets weighing `other_weight`, where given)."""
     gold, predicted = [], []
     for target in TARGETS:
         texts, labels, weights = fit_data(data, target, ["train"], other_weight)
         gold += data[target]["val"][1]
-        predicted += fit_predict(params, lexicon, texts, labels, data[target]["val"][0], weights)
+        predicted += fit_predict(params, lexicon, texts, labels, data[target]["val"][0], weights, layers=layers)
     return f_avg(gold, predicted)
 
 
@@ -212,7 +280,7 @@ def encoder_pairs(target: str, texts: list[str]) -> list[dict]:
     return [{"sentence": tags_as_words(t), "mentions": [], "actor": TARGET_NAMES[target]} for t in texts]
 
 
-def preset_scores(settings, data, params, lexicon, fit_splits, scored_split):
+def preset_scores(settings, data, params, lexicon, fit_splits, scored_split, layers=None):
     """Gold labels and the linear, fine-tuned and averaged probabilities of `scored_split`, the targets pooled."""
     from pipeline.modeling.ensemble import average
     from pipeline.modeling.finetuned import FineTunedEncoder
@@ -225,7 +293,7 @@ def preset_scores(settings, data, params, lexicon, fit_splits, scored_split):
         scored_x, scored_y = data[target][scored_split]
         gold += scored_y
         pairs += encoder_pairs(target, scored_x)
-        linear.append(fit_scores(params, lexicon, texts, labels, scored_x))
+        linear.append(fit_scores(params, lexicon, texts, labels, scored_x, layers=layers))
     tuned = FineTunedEncoder(settings, switched_on_by="--preset").fit(fit_x, fit_y).class_scores(pairs)
     linear = np.concatenate(linear)
     return gold, {"linear": linear, "fine-tuned": tuned, "mean": average(linear, tuned, settings.weight)}
@@ -253,7 +321,10 @@ def main() -> int:
     )
     parser.add_argument("--none-offset", action="store_true", help="also an offset on the probability of none")
     parser.add_argument("--word-clusters", action="store_true", help="also the tweet's words as k-means clusters")
+    parser.add_argument("--layers", action="store_true", help="also MiniLM read through more of its layers")
     args = parser.parse_args()
+    if args.layers and args.embeddings != "sentence":
+        parser.error("--layers reads MiniLM's layers in place of the sentence embedding: give --embeddings sentence")
     try:
         data = {t: {s: read_split(args.path / t, s) for s in ("train", "val", "test")} for t in TARGETS}
     except DataError as err:
@@ -300,6 +371,17 @@ def main() -> int:
         print("word clusters: " + (f"kept, k {kept_k}" if kept_k else f"not kept (gain below {TWEET_CLUSTERS_MARGIN})"))
         if kept_k:
             params, chosen = params.model_copy(update={"word_clusters": kept_k}), chosen | {"word_clusters": kept_k}
+    layers = None
+    if args.layers:  # with the chosen settings fit on train, on validation only
+        current_score = validation_f_avg(params, lexicon, data, other_weight)  # with what was kept above
+        best_score = current_score + LAYERS_MARGIN
+        for reading in LAYER_READINGS:
+            score = validation_f_avg(params, lexicon, data, other_weight, reading)
+            print(f"validation, MiniLM's layers read as {reading}: F_avg={score:.1f} against {current_score:.1f}")
+            if score >= best_score:
+                layers, best_score = reading, score
+        print("layers: " + (f"kept, {layers}" if layers else f"not kept (gain below {LAYERS_MARGIN})"))
+        chosen = chosen | ({"layers": layers} if layers else {})
     none_offset = 0.0
     if args.none_offset:  # with the chosen settings fit on train, on validation only
         gold, scores = [], []
@@ -307,7 +389,7 @@ def main() -> int:
             val_x, val_y = data[target]["val"]
             texts, labels, weights = fit_data(data, target, ["train"], other_weight)
             gold += val_y
-            scores.append(fit_scores(params, lexicon, texts, labels, val_x, weights))
+            scores.append(fit_scores(params, lexicon, texts, labels, val_x, weights, layers))
         scores = np.concatenate(scores)
         unshifted = f_avg(gold, with_none_offset(scores, 0.0))
         best_offset = unshifted + NONE_OFFSET_MARGIN
@@ -325,7 +407,7 @@ def main() -> int:
     for target in TARGETS:
         test_x, test_y = data[target]["test"]
         texts, labels, weights = fit_data(data, target, ["train", "val"], other_weight)
-        target_predicted = fit_predict(params, lexicon, texts, labels, test_x, weights, none_offset)
+        target_predicted = fit_predict(params, lexicon, texts, labels, test_x, weights, none_offset, layers)
         print(f"test {target}: F_avg={f_avg(test_y, target_predicted):.1f} ({len(test_y)} tweets)")
         gold += test_y
         predicted += target_predicted
@@ -333,10 +415,12 @@ def main() -> int:
     for name, score in LEADERBOARD:
         print(f"  {name:<28} {score:.1f}")
     if args.preset:
-        figures = report_preset("validation", *preset_scores(project.finetune, data, params, lexicon, ["train"], "val"))
+        figures = report_preset(
+            "validation", *preset_scores(project.finetune, data, params, lexicon, ["train"], "val", layers)
+        )
         if figures["mean"] - figures["linear"] >= PRESET_MARGIN:
             test = report_preset(
-                "test", *preset_scores(project.finetune, data, params, lexicon, ["train", "val"], "test")
+                "test", *preset_scores(project.finetune, data, params, lexicon, ["train", "val"], "test", layers)
             )
             print(f"  the preset (mean of the two), test: F_avg={test['mean']:.1f}")
         else:

@@ -112,3 +112,28 @@ def test_word_clusters_read_the_tweet_only_when_asked_and_carry_a_word_never_see
     row = features.transform(model.named_steps["pairs"].transform(script.document_pairs(["endorsing backers"])))[0]
     assert not any(row[i] for i, n in enumerate(names) if n.startswith("words__"))
     assert any(row[i] for i, n in enumerate(names) if n.startswith("text_clusters__"))
+
+
+def test_the_layers_reading_the_last_layer_alone_is_the_sentence_embedding():
+    """--layers reads MiniLM's hidden states itself; its "last" reading must be what the embeddings column gives,
+    and each other reading a unit-length vector of its own width."""
+    import importlib.util
+
+    import numpy as np
+
+    from pipeline.features.embeddings import SentenceEmbedder
+
+    spec = importlib.util.spec_from_file_location("semeval_stance", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    tweets = ["We stand with #ProLifeYouth today", "@Someone the climate is changing, act now", "Equal pay. #lovewins"]
+    sentence = SentenceEmbedder(source="sentence").transform(tweets)
+    np.testing.assert_allclose(script.LayerEmbedder("last").transform(tweets), sentence, atol=1e-4)
+    last_four = script.LayerEmbedder("last four").transform(tweets)
+    assert last_four.shape == (3, 4 * 384)
+    np.testing.assert_allclose(np.linalg.norm(last_four, axis=1), 1.0, atol=1e-4)
+    np.testing.assert_allclose(2 * last_four[:, -384:], sentence, atol=1e-4)  # its last block is the last layer's
+    first_and_last = script.LayerEmbedder("first and last").transform(tweets)
+    assert first_and_last.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(first_and_last, axis=1), 1.0, atol=1e-4)
+    assert np.abs(first_and_last - sentence).max() > 0.01
