@@ -86,8 +86,6 @@ def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     return sorted(files), sorted(not_read)
 
 
-# A registry or template file is a few kilobytes; anything far larger is a mistake
-# (or an attack), and refusing it early keeps a YAML bomb from eating memory.
 _SAME_FORMAT = {".ndjson": ".jsonl"}  # another name for JSONL: read and written as .jsonl
 
 
@@ -97,6 +95,8 @@ def file_format(path: str | os.PathLike) -> str:
     return _SAME_FORMAT.get(suffix, suffix)
 
 
+# A registry or template file is a few kilobytes; anything far larger is a mistake
+# (or an attack), and refusing it early keeps a YAML bomb from eating memory.
 MAX_DATA_FILE_BYTES = 5_000_000
 MAX_YAML_NODES = 200_000
 # Longer articles are scraping accidents: refused in seeds/, skipped by the scorer.

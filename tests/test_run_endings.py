@@ -129,8 +129,8 @@ def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, t
         stderr = process.stderr.read().decode()
         assert process.returncode == 1, stderr
         assert stderr == (
-            "error: a worker process ended before its batch was scored (killed by signal 9, as the system kills"
-            " a process when memory runs out); try fewer --workers; no output was written\n"
+            "error: a worker process ended before the run did (killed by signal 9, as the system kills a process"
+            " when memory runs out; try fewer --workers); no output was written\n"
         )
         assert output.read_text(encoding="utf-8") == "earlier\n" and not list(tmp_path.glob(".out.jsonl.*.tmp"))
         deadline = time.monotonic() + 10
@@ -154,17 +154,26 @@ def test_a_pool_whose_dead_worker_left_half_a_message_still_ends():
     from pipeline.scoring import pool as pools
 
     pool = multiprocessing.get_context("forkserver").Pool(2)
-    started = list(pool._pool)
-    assert pool.apply_async(os.getpid).get(timeout=60) in {w.pid for w in started}
-    # What a worker sends before its rows: the length of a message, then only its first bytes.
-    os.write(pool._outqueue._writer.fileno(), struct.pack("!i", 100_000) + b"\x80" * 10)
-    started[0].kill()
-    started[0].join(timeout=10)
-    assert pools.ended_worker(started) == -signal.SIGKILL
-    began = time.monotonic()
-    pools.end_broken_pool(pool)
-    assert time.monotonic() - began < pools.END_WAIT_SECONDS + 10
-    assert not [w for w in [*started, *pool._pool] if w.is_alive()]
+    started, ended = list(pool._pool), None
+    try:
+        assert pool.apply_async(os.getpid).get(timeout=60) in {w.pid for w in started}
+        # What a worker sends before its rows: the length of a message, then only its first bytes.
+        os.write(pool._outqueue._writer.fileno(), struct.pack("!i", 100_000) + b"\x80" * 10)
+        started[0].kill()
+        deadline = time.monotonic() + 10
+        while not pools.a_worker_ended(started) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        began = time.monotonic()
+        ended = pools.end_broken_pool(pool, started)
+        assert time.monotonic() - began < pools.END_WAIT_SECONDS * 2 + 10
+    finally:  # a failed check must not leave the pool's end to the interpreter's exit, which would wait for ever
+        if ended is None:
+            pools.end_broken_pool(pool, started)
+    assert ended == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while [w for w in started if psutil.pid_exists(w.pid) and psutil.Process(w.pid).status() != psutil.STATUS_ZOMBIE]:
+        assert time.monotonic() < deadline, "a worker outlived its pool's end"
+        time.sleep(0.1)
 
 
 def test_a_reader_that_quits_early_is_named_when_the_run_also_wrote_a_file(trained_model, tmp_path):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.forkserver
 import multiprocessing.pool
 import os
@@ -144,49 +145,49 @@ def widen_pipes(pool) -> None:
             fcntl.fcntl(queue._reader.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-def ended_worker(started: list) -> int | None:
-    """The exit code of a worker of `started` (the pool's workers as it began) that has ended, if any.
+# A pool one of whose workers died is ended through CPython's Pool internals (3.11 to 3.13: `_worker_handler`,
+# `_change_notifier`, `_pool`, `_ctx`, the queues' `_rlock` and `_wlock`); the public `terminate` alone waits
+# for ever on what the dead worker held.
+
+
+def a_worker_ended(started: list) -> bool:
+    """Whether a worker of `started` (the pool's workers as it began) has ended.
 
     A pool's workers end only with the pool. One that ends before (the system killed it when memory
     ran out, say) took its batch with it, and the pool, which starts a new worker in its place, would
-    wait for that batch forever; if it died waiting for a task, it held the task queue's lock, and
-    every worker after it waits for that lock."""
-    for worker in started:
-        code = worker.exitcode
-        if code is not None:
-            return code
-    return None
+    wait for that batch for ever; if it died waiting for a task, it held the task queue's lock, and
+    every worker after it waits for that lock. This only looks whether the worker's exit status can
+    be read, and reads nothing: the pool's own thread reads it, and a second reader finds nothing
+    and takes 255."""
+    return bool(multiprocessing.connection.wait([worker.sentinel for worker in started], timeout=0))
 
 
-def end_broken_pool(pool) -> None:
-    """End a pool one of whose workers died outside it, without waiting on what the dead worker held.
+def end_broken_pool(pool, started: list) -> int | None:
+    """End a pool one of whose workers died, without waiting on what the dead worker held; return the
+    exit code of the first worker of `started` that ended (255 if the workers' server ended with it).
 
     `Pool.terminate` takes the task queue's read lock and the result queue's write lock, and a worker
-    killed at the wrong moment holds one of them for ever. So: no new workers, every worker killed (each
-    lock is now held by no live process, or by none), the locks the dead held set free, then the pool's
-    own end, given at most END_WAIT_SECONDS: a worker killed half-way through sending its rows left half a
-    message, whose rest the pool's end would wait for for ever."""
+    killed at the wrong moment holds one of them for ever. So: no new workers, the exit code read now
+    that the pool's thread no longer reads it, every worker killed, fresh locks in the queues' places
+    (a thread of this process that holds an old one releases that one), then the pool's own end, given
+    at most END_WAIT_SECONDS: a worker killed half-way through sending its rows left half a message,
+    whose rest the pool's end would wait for for ever."""
     handler = getattr(pool, "_worker_handler", None)
     if handler is not None:  # no worker started in the place of one that ends from now on
         handler._state = multiprocessing.pool.TERMINATE
         with contextlib.suppress(Exception):
             pool._change_notifier.put(None)
-        handler.join(timeout=5)
-    workers = list(getattr(pool, "_pool", []))
-    for worker in workers:
-        with contextlib.suppress(Exception):
-            worker.kill()
-    for worker in workers:
-        worker.join(timeout=5)
+        handler.join(timeout=END_WAIT_SECONDS)
+    code = next((worker.exitcode for worker in started if worker.exitcode is not None), None)
+    # By pid, whatever `exitcode` says: with the server gone every worker reads as ended (255), alive or not.
+    for pid in {worker.pid for worker in [*started, *getattr(pool, "_pool", [])]}:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    context = getattr(pool, "_ctx", None)
     for queue, name in ((getattr(pool, "_inqueue", None), "_rlock"), (getattr(pool, "_outqueue", None), "_wlock")):
-        lock = getattr(queue, name, None)
-        if lock is None:  # not this platform's queues
-            continue
-        if lock.acquire(block=False):
-            lock.release()
-        else:  # held by a worker that is dead now
-            with contextlib.suppress(ValueError):
-                lock.release()
+        if context is not None and getattr(queue, name, None) is not None:  # None: not this platform's queues
+            setattr(queue, name, context.Lock())
     ending = threading.Thread(target=pool.terminate, name="end of a broken pool", daemon=True)
     ending.start()
     ending.join(timeout=END_WAIT_SECONDS)
+    return code

@@ -38,7 +38,7 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.pool import end_broken_pool, ended_worker, pool_context, start_pool, widen_pipes
+from pipeline.scoring.pool import a_worker_ended, end_broken_pool, pool_context, start_pool, widen_pipes
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
@@ -368,8 +368,7 @@ def score_batches(
         context, workers, initializer=_init_worker, initargs=(str(model_path), threads, explain_top)
     ) as pool:
         widen_pipes(pool)
-        started = list(getattr(pool, "_pool", []))  # its workers; only a worker that dies leaves them
-        resolved = functools.partial(_resolved, pool=pool, started=started)
+        started = list(getattr(pool, "_pool", []))  # the workers it began with, each to last as long as it
         pending: collections.deque = collections.deque()
         for item in batches(events, tail_pieces=tail_pieces):
             if isinstance(item, Problem):
@@ -377,11 +376,11 @@ def score_batches(
             else:
                 pending.append(pool.apply_async(_score_in_worker, (item, finish)))
             while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
-                yield resolved(pending.popleft())
+                yield _resolved(pending.popleft(), pool, started)
         while pending:
-            yield resolved(pending.popleft())
-        if ended_worker(started) is not None:  # died after its last batch: nothing lost, but the pool's end waits on it
-            end_broken_pool(pool)
+            yield _resolved(pending.popleft(), pool, started)
+        if a_worker_ended(started):  # after the last batch came back: nothing lost, but the pool's end waits on it
+            end_broken_pool(pool, started)
 
 
 def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool:
@@ -402,15 +401,16 @@ def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool
 
 
 def _resolved(item, pool, started: list):
-    """A Problem as it is, or a batch's result once its worker has sent it; `WorkerLost` if a worker died."""
+    """A Problem as it is, or a batch's result once its worker has sent it; `WorkerLost` once a worker of
+    `started` has died, looked for before each batch's result and each WORKER_CHECK_SECONDS of waiting."""
     if isinstance(item, Problem):
         return item
-    while not item.ready():
+    while True:
+        if a_worker_ended(started):
+            raise WorkerLost(end_broken_pool(pool, started))
+        if item.ready():
+            return item.get()
         item.wait(WORKER_CHECK_SECONDS)
-        if not item.ready() and (code := ended_worker(started)) is not None:
-            end_broken_pool(pool)
-            raise WorkerLost(code)
-    return item.get()
 
 
 def score_texts(
@@ -458,12 +458,19 @@ class ReaderQuit(NoOutputWritten):
 class WorkerLost(NoOutputWritten):
     """A worker process ended in the middle of the run (the system killed it when memory ran out, say)."""
 
-    def __init__(self, exitcode: int):
+    def __init__(self, exitcode: int | None):
         super().__init__(exitcode)
-        ended = f"killed by signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
         if exitcode == -getattr(signal, "SIGKILL", 9):
-            ended += ", as the system kills a process when memory runs out"
-        self.reason = f"a worker process ended before its batch was scored ({ended}); try fewer --workers"
+            ended = (
+                f"killed by signal {-exitcode}, as the system kills a process when memory runs out; try fewer --workers"
+            )
+        elif exitcode is not None and exitcode < 0:
+            ended = f"killed by signal {-exitcode}"
+        elif exitcode is None or exitcode == 255:  # what multiprocessing reads once the workers' server has ended
+            ended = "its exit status lost: the workers' server may have ended too"
+        else:
+            ended = f"exit code {exitcode}"
+        self.reason = f"a worker process ended before the run did ({ended})"
 
 
 class NothingScored(NoOutputWritten):
@@ -550,7 +557,7 @@ def run_score(
     skipped = 0
     show = sys.stderr.isatty() if progress is None else progress
 
-    def stopped(stop: NoOutputWritten) -> NoOutputWritten:  # standard output is not renamed into place
+    def with_stdout_outcome(stop: NoOutputWritten) -> NoOutputWritten:  # stdout is not renamed into place
         if pairs_to_stdout and pairs:
             stop.outcome = f"{pairs} pair rows had gone to standard output before it; no file was written"
         elif summary_to_stdout and summaries:
@@ -585,7 +592,7 @@ def run_score(
                     print(batch, file=sys.stderr)
                     skipped += batch.skipped
                     if fail_fast and batch.skipped:  # a warning's article was scored: not a bad input
-                        raise stopped(FailFast(str(batch)))
+                        raise with_stdout_outcome(FailFast(str(batch)))
                     continue
                 write_pairs(batch.pairs)
                 if write_summary:
@@ -607,5 +614,5 @@ def run_score(
         stop.outcome = f"{' and '.join(files)} not written (any earlier file there is kept)"
         raise stop from None
     except WorkerLost as lost:
-        raise stopped(lost) from None
+        raise with_stdout_outcome(lost) from None
     return EXIT_SKIPPED if skipped else EXIT_OK
