@@ -38,6 +38,13 @@ def stance_from_stdin(model: Path, *options: str, stdout=subprocess.DEVNULL) -> 
     )
 
 
+def rows_written(folder: Path) -> bool:
+    """Whether out.jsonl's temporary file in `folder` holds rows yet (its random name may start with "m": only
+    the sidecar's is told apart by its name)."""
+    rows = [t for t in folder.glob(".out.jsonl.*.tmp") if not t.name.startswith(".out.jsonl.meta.json.")]
+    return any(t.stat().st_size for t in rows)
+
+
 def processes_of(session: int) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():
@@ -65,13 +72,11 @@ def test_a_signal_to_the_whole_group_of_a_pooled_run_is_one_line_at_any_moment(t
             # (standard input stays open, so they are not the last), and writes the first ones' rows.
             process.stdin.write(feed(10 * BATCH_ARTICLES + 1))
             process.stdin.flush()
-            rows = tmp_path.glob(".out.jsonl.[!m]*.tmp")  # the rows' temporary file, not the sidecar's
             deadline = time.monotonic() + 120
-            while not [t for t in rows if t.stat().st_size] and time.monotonic() < deadline:
+            while not rows_written(tmp_path) and time.monotonic() < deadline:
                 assert process.poll() is None, process.stderr.read().decode()
                 time.sleep(0.05)
-                rows = tmp_path.glob(".out.jsonl.[!m]*.tmp")
-            assert [t for t in tmp_path.glob(".out.jsonl.[!m]*.tmp") if t.stat().st_size], "no rows within 120 s"
+            assert rows_written(tmp_path), "no rows within 120 s"
         else:  # one batch and one more article, then standard input stays open: the run cannot finish first
             process.stdin.write(feed(BATCH_ARTICLES + 1))
             process.stdin.flush()
@@ -98,13 +103,14 @@ def workers_of(session: int) -> list[psutil.Process]:
     return [p for p in servers if p.ppid() in ids]
 
 
-@pytest.mark.parametrize("moment", ["scoring", "idle"])
+@pytest.mark.parametrize("moment", ["scoring", "idle", "server"])
 def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, tmp_path, moment):
     """The system kills a worker that runs out of memory. Before, the pool started another in its place and
     waited for the dead one's batch for ever; a worker killed while waiting for a task held the task queue's
     lock, so no worker got one again. Killed while batches are scored (one worker) or while every worker
     waits for input (all of them, so one held that lock), the run now ends with one line and exit 1, writes
-    no output, keeps the earlier file and leaves no process behind."""
+    no output, keeps the earlier file and leaves no process behind. So does a kill of the workers' server,
+    which reads as every worker ending, with no traceback from the pool's thread that starts workers."""
     output = tmp_path / "out.jsonl"
     output.write_text("earlier\n", encoding="utf-8")
     process = stance_from_stdin(trained_model, "--workers", "2", "--output", str(output))
@@ -114,7 +120,7 @@ def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, t
         process.stdin.write(feed((10 if moment == "scoring" else 8) * BATCH_ARTICLES + 1))
         process.stdin.flush()
         deadline = time.monotonic() + 120
-        while not [t for t in tmp_path.glob(".out.jsonl.[!m]*.tmp") if t.stat().st_size]:
+        while not rows_written(tmp_path):
             assert process.poll() is None, process.stderr.read().decode()
             assert time.monotonic() < deadline, "no rows within 120 s"
             time.sleep(0.05)
@@ -122,15 +128,22 @@ def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, t
             time.sleep(2)  # the six batches are scored by now, and the workers wait for the next
         workers = workers_of(process.pid)
         assert len(workers) == 2
-        for worker in workers[: 1 if moment == "scoring" else 2]:
+        if moment == "server":
+            (server,) = {psutil.Process(w.ppid()) for w in workers}
+            server.kill()
+        for worker in {"scoring": workers[:1], "idle": workers, "server": []}[moment]:
             worker.kill()
         process.stdin.close()  # the last article goes to the pool, and the run would end
         process.wait(timeout=60)
         stderr = process.stderr.read().decode()
         assert process.returncode == 1, stderr
+        ended = {
+            "server": "its exit status lost: the workers' server may have ended too",
+            "scoring": "killed by signal 9, as the system kills a process when memory runs out; try fewer --workers",
+        }
         assert stderr == (
-            "error: a worker process ended before the run did (killed by signal 9, as the system kills a process"
-            " when memory runs out; try fewer --workers); no output was written\n"
+            f"error: a worker process ended before the run did ({ended.get(moment, ended['scoring'])});"
+            " no output was written\n"
         )
         assert output.read_text(encoding="utf-8") == "earlier\n" and not list(tmp_path.glob(".out.jsonl.*.tmp"))
         deadline = time.monotonic() + 10

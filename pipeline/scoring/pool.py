@@ -167,27 +167,69 @@ def end_broken_pool(pool, started: list) -> int | None:
     exit code of the first worker of `started` that ended (255 if the workers' server ended with it).
 
     `Pool.terminate` takes the task queue's read lock and the result queue's write lock, and a worker
-    killed at the wrong moment holds one of them for ever. So: no new workers, the exit code read now
-    that the pool's thread no longer reads it, every worker killed, fresh locks in the queues' places
-    (a thread of this process that holds an old one releases that one), then the pool's own end, given
-    at most END_WAIT_SECONDS: a worker killed half-way through sending its rows left half a message,
-    whose rest the pool's end would wait for for ever."""
+    killed at the wrong moment holds one of them for ever. So: fresh locks in the queues' places (a
+    thread of this process that holds an old one releases that one), no new workers, the exit code
+    read now that the pool's thread no longer reads it, every worker that may live killed, fresh locks
+    again (for a new worker killed now), then the pool's own end, given at most END_WAIT_SECONDS: a
+    worker killed half-way through sending its rows left half a message, whose rest it would wait for;
+    one killed half-way through reading a task left the rest, which the end reads as garbage."""
+    _fresh_locks(pool)  # before the pool's threads end: the task handler's last message takes the write lock
     handler = getattr(pool, "_worker_handler", None)
     if handler is not None:  # no worker started in the place of one that ends from now on
         handler._state = multiprocessing.pool.TERMINATE
         with contextlib.suppress(Exception):
             pool._change_notifier.put(None)
         handler.join(timeout=END_WAIT_SECONDS)
+    with contextlib.suppress(Exception):  # the task handler's signal to end, which a handler killed by the
+        pool._taskqueue.put(None)  # server's end never sent; a second one is never read
     code = next((worker.exitcode for worker in started if worker.exitcode is not None), None)
-    # By pid, whatever `exitcode` says: with the server gone every worker reads as ended (255), alive or not.
-    for pid in {worker.pid for worker in [*started, *getattr(pool, "_pool", [])]}:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    context = getattr(pool, "_ctx", None)
-    for queue, name in ((getattr(pool, "_inqueue", None), "_rlock"), (getattr(pool, "_outqueue", None), "_wlock")):
-        if context is not None and getattr(queue, name, None) is not None:  # None: not this platform's queues
-            setattr(queue, name, context.Lock())
-    ending = threading.Thread(target=pool.terminate, name="end of a broken pool", daemon=True)
+    for worker in {*started, *getattr(pool, "_pool", [])}:
+        # By pid: with the server gone every worker reads as ended (255), alive or not, and Process.kill
+        # then does nothing. A worker with a status of its own is gone, and its pid may be another's now.
+        if worker.exitcode in (None, 255):
+            with contextlib.suppress(OSError):
+                os.kill(worker.pid, signal.SIGKILL)
+    _fresh_locks(pool)
+    ending = threading.Thread(target=_terminate_quietly, args=(pool,), name="end of a broken pool", daemon=True)
     ending.start()
     ending.join(timeout=END_WAIT_SECONDS)
     return code
+
+
+def _terminate_quietly(pool) -> None:
+    """`pool.terminate()`, whose failure is not printed: it reads what is left in the task queue, and a worker
+    killed half-way through reading a task left the rest of it there, which reads as garbage. The workers are
+    dead by then, and the run says what happened in one line."""
+    with contextlib.suppress(Exception):
+        pool.terminate()
+
+
+def _fresh_locks(pool) -> None:
+    """New locks in the place of the queues' own. The old ones stay referenced until the pool is gone: a lock
+    no longer referenced here is unlinked, and a worker the pool is starting at that moment could not open it
+    (a traceback)."""
+    context = getattr(pool, "_ctx", None)
+    kept = pool.__dict__.setdefault("_replaced_locks", [])
+    for queue, name in ((getattr(pool, "_inqueue", None), "_rlock"), (getattr(pool, "_outqueue", None), "_wlock")):
+        if context is not None and getattr(queue, name, None) is not None:  # None: not this platform's queues
+            kept.append(getattr(queue, name))
+            setattr(queue, name, context.Lock())
+
+
+@contextlib.contextmanager
+def quiet_when_broken(pool, started: list):
+    """While the pool runs, an exception in its worker handler thread once a worker has ended is not printed:
+    when the workers' server is killed, that thread may fail to start a worker through it (a traceback), and
+    the run says what happened in one line. Any other thread's exception is printed as before."""
+    previous = threading.excepthook
+
+    def hook(args):
+        if args.thread is getattr(pool, "_worker_handler", None) and a_worker_ended(started):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous

@@ -38,7 +38,14 @@ from pipeline.files import MAX_ARTICLE_CHARS
 from pipeline.modeling.metadata import metadata_path, plain_path, read_metadata
 from pipeline.paths import MODEL as MODEL_PATH
 from pipeline.scoring.inputs import Article, Problem, read_inputs
-from pipeline.scoring.pool import a_worker_ended, end_broken_pool, pool_context, start_pool, widen_pipes
+from pipeline.scoring.pool import (
+    a_worker_ended,
+    end_broken_pool,
+    pool_context,
+    quiet_when_broken,
+    start_pool,
+    widen_pipes,
+)
 
 MAX_PAIRS_PER_PREDICT = 4096  # bounds the feature matrix of one predict call
 BATCH_ARTICLES = 64
@@ -369,18 +376,19 @@ def score_batches(
     ) as pool:
         widen_pipes(pool)
         started = list(getattr(pool, "_pool", []))  # the workers it began with, each to last as long as it
-        pending: collections.deque = collections.deque()
-        for item in batches(events, tail_pieces=tail_pieces):
-            if isinstance(item, Problem):
-                pending.append(item)
-            else:
-                pending.append(pool.apply_async(_score_in_worker, (item, finish)))
-            while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
+        with quiet_when_broken(pool, started):
+            pending: collections.deque = collections.deque()
+            for item in batches(events, tail_pieces=tail_pieces):
+                if isinstance(item, Problem):
+                    pending.append(item)
+                else:
+                    pending.append(pool.apply_async(_score_in_worker, (item, finish)))
+                while len(pending) > IN_FLIGHT_PER_WORKER * workers or (pending and isinstance(pending[0], Problem)):
+                    yield _resolved(pending.popleft(), pool, started)
+            while pending:
                 yield _resolved(pending.popleft(), pool, started)
-        while pending:
-            yield _resolved(pending.popleft(), pool, started)
-        if a_worker_ended(started):  # after the last batch came back: nothing lost, but the pool's end waits on it
-            end_broken_pool(pool, started)
+            if a_worker_ended(started):  # after the last batch's rows: nothing lost, but the pool's end waits on it
+                end_broken_pool(pool, started)
 
 
 def scores_each_pair_alone(model_path: str | Path, explain_top: int = 0) -> bool:
