@@ -79,14 +79,15 @@ def _files(inputs: list[str]) -> Iterator[Path]:
 
 def _read_file(path: Path) -> tuple[str, list[dict]]:
     """("pairs" | "summary", rows checked and typed)."""
+    suffix = file_format(path)
     try:
-        if file_format(path) == ".parquet":
+        if suffix == ".parquet":
             columns, records = _parquet_records(path)
         else:
             # As `stance score` reads text: a spreadsheet's CSV starts with a UTF-8 mark, and PowerShell's `>`
             # writes UTF-16 with one; the mark is dropped, and bytes that are neither are named at their line.
             handle = io.StringIO(decode_text(path.read_bytes()), newline="")
-            columns, records = (_jsonl_records if file_format(path) == ".jsonl" else _csv_records)(path, handle)
+            columns, records = (_jsonl_records if suffix == ".jsonl" else _csv_records)(path, handle)
     except OSError as err:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:

@@ -301,7 +301,11 @@ class _JsonlWriter:
         self.handle = handle
 
     def write(self, rows: list[dict] | Encoded) -> None:
-        self.handle.write((rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload)
+        self.handle.write(self.text_of(rows))
+
+    @staticmethod
+    def text_of(rows: list[dict] | Encoded) -> str:
+        return (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
 
 
 class _StandardOutputWriter(_JsonlWriter):
@@ -325,7 +329,7 @@ class _StandardOutputWriter(_JsonlWriter):
         if self.raw is None:
             super().write(rows)
             return
-        payload = (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
+        payload = self.text_of(rows)
         self.handle.flush()  # anything written as text before goes first
         if os.linesep != "\n":  # Windows: the text layer writes each line end as CR LF
             payload = payload.replace("\n", os.linesep)

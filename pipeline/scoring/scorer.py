@@ -594,7 +594,6 @@ def run_score(
                 summary_kind=summary_kind,
                 min_confidence=min_confidence,
             )
-
             for batch in score_batches(events, model_path, workers, scorer, explain_top, finish):
                 if isinstance(batch, Problem):
                     print(batch, file=sys.stderr)
