@@ -383,6 +383,32 @@ def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
     assert result.stderr.strip() == f"skipped: {feed}:1: not valid JSON (Invalid control character at column 25)"
 
 
+def test_a_record_with_its_text_or_id_twice_and_a_text_with_a_nul_are_named_not_scored(trained_model, tmp_path):
+    """json keeps the last of two equal keys silently, and a NUL would reach every output: name both."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"id": "a", "text": "France objected to the office.", "text": "Japan welcomed it."}\n'
+        '{"id": "b", "id": "c", "text": "Japan welcomed it."}\n'
+        + json.dumps({"id": "d", "text": "Japan welcomed it.\x00"})
+        + "\n"
+        + json.dumps({"id": "e", "text": "Japan welcomed it.", "meta": {"text": 1}, "source": "text"})
+        + "\n",
+        encoding="utf-8",
+    )
+    # A NUL within the first 8 KB makes a file binary; later, it is text with a NUL on a line
+    late_nul = tmp_path / "late_nul.txt"
+    late_nul.write_bytes(b"France objected to the office.\n" + b"Japan welcomed it. " * 500 + b"\nA\x00B.\n")
+    result = stance(trained_model, str(feed), str(late_nul), "--output", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"skipped: {feed}:1: the field 'text' appears twice; which one is meant cannot be known",
+        f"skipped: {feed}:2: the field 'id' appears twice; which one is meant cannot be known",
+        f"skipped: {feed}:3: the text holds a NUL character (U+0000); not scored",
+        f"skipped: {late_nul}:3: the text holds a NUL character (U+0000); not scored",
+    ]
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"e"}
+
+
 def test_an_ndjson_file_is_read_as_json_lines_not_as_the_text_of_one_article(trained_model, tmp_path):
     """.ndjson is another name for JSONL: read as text, its syntax was scored as one article's sentences."""
     record = {"id": "a", "text": "France objected to the NATO office in Tokyo."}

@@ -30,7 +30,9 @@ from pipeline.files import (
     text_encoding,
 )
 
-BINARY_SNIFF_BYTES = 8192
+BINARY_SNIFF_BYTES = 8192  # a NUL byte this early says binary; one later names its line
+# A NUL would reach every output (a CSV cell, a terminal) and no article holds one.
+NUL_IN_TEXT = "the text holds a NUL character (U+0000); not scored"
 # A JSONL line longer than an article can be is passed over, up to this many bytes or 16 times the
 # longest line, whichever is more; past that (a device or pipe that never ends) its input is left unread.
 MAX_PASSED_BYTES = 2**30
@@ -257,6 +259,9 @@ def _article_from_bytes(raw: bytes, article_id: str, origin: str, max_chars: int
     if problem:
         yield problem
         return
+    if (nul := text.find("\x00")) >= 0:  # past the sniff: name its line
+        yield Problem(f"{origin}:{text.count(chr(10), 0, nul) + 1}", NUL_IN_TEXT, skipped=True)
+        return
     yield from _checked_article(article_id, text, origin, max_chars)
 
 
@@ -284,6 +289,8 @@ def _checked_article(
         )
     elif not text.strip():
         yield Problem(origin, "empty article", skipped=True)
+    elif "\x00" in text:
+        yield Problem(origin, NUL_IN_TEXT, skipped=True)
     else:
         yield Article(article_id, text, origin, date)
 
@@ -335,6 +342,10 @@ def _read_jsonl(
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
             continue
+        if repeated := _repeated_field(line, (text_field, id_field)):
+            # json keeps the last of two equal keys without a word: the article would be half the record
+            yield Problem(origin, f"the field {repeated!r} appears twice; which one is meant cannot be known", True)
+            continue
         text, article_id = record.get(text_field), record.get(id_field)
         if not isinstance(text, str):
             yield Problem(origin, _field_problem(record, text_field, "string", "--text-field"), skipped=True)
@@ -356,6 +367,18 @@ def _read_jsonl(
             yield problem
         yield from _checked_article(str(article_id), text, origin, max_chars, date)
     yield from problems
+
+
+def _repeated_field(line: str, fields: tuple[str, ...]) -> str | None:
+    """The first of `fields` that the record's top level holds twice, or None.
+
+    Only a line where one of the names appears twice as written is parsed again, so the common
+    record costs a substring count; a key spelt with escapes ("te\\u0078t") is not looked for.
+    """
+    if not any(line.count(json.dumps(field, ensure_ascii=False)) > 1 for field in fields):
+        return None
+    keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
+    return next((field for field in fields if keys.count(field) > 1), None)
 
 
 def _field_problem(record: dict, field: str, expected: str, option: str) -> str:
