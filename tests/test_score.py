@@ -341,15 +341,21 @@ def test_a_data_file_that_holds_no_record_is_named_as_empty(trained_model, tmp_p
 
 
 def test_a_folder_is_read_as_its_txt_articles_and_only_without_them_as_its_data_files(trained_model, tmp_path):
-    """As --help says: beside .txt articles a .jsonl is their metadata (seeds/SOURCES.jsonl), not read."""
+    """As --help says: beside .txt articles a .jsonl is their metadata (seeds/SOURCES.jsonl), not read, and said so."""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "day1.jsonl").write_text(json.dumps({"id": "a", "text": "France objected."}) + "\n", encoding="utf-8")
     result = stance(trained_model, str(folder), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 0 and {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"a"}
     (folder / "note.txt").write_text("Japan welcomed the plan.", encoding="utf-8")
+    (folder / "SOURCES.jsonl").write_text(json.dumps({"id": "note", "date": "2023-06-01"}) + "\n", encoding="utf-8")
     result = stance(trained_model, str(folder), "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 0 and {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"note"}
+    # never without a word: shards beside a README.txt would otherwise be dropped unseen (the articles' dates are no shard)
+    assert result.stderr == (
+        f"warning: {folder}: read as its 1 .txt file(s); its 1 .jsonl/.parquet file(s) (day1.jsonl) are not read: "
+        "name one to score it\n"
+    )
 
 
 def test_a_txt_article_in_capitals_is_read_from_a_folder(trained_model, tmp_path):
@@ -383,7 +389,7 @@ def test_a_json_error_message_reads_as_one_phrase(trained_model, tmp_path):
     assert result.stderr.strip() == f"skipped: {feed}:1: not valid JSON (Invalid control character at column 25)"
 
 
-def test_a_record_with_its_text_or_id_twice_and_a_text_with_a_nul_are_named_not_scored(trained_model, tmp_path):
+def test_a_record_with_its_text_id_or_date_twice_and_a_text_with_a_nul_are_named_not_scored(trained_model, tmp_path):
     """json keeps the last of two equal keys silently, and a NUL would reach every output: name both."""
     feed = tmp_path / "feed.jsonl"
     feed.write_text(
@@ -392,19 +398,30 @@ def test_a_record_with_its_text_or_id_twice_and_a_text_with_a_nul_are_named_not_
         + json.dumps({"id": "d", "text": "Japan welcomed it.\x00"})
         + "\n"
         + json.dumps({"id": "e", "text": "Japan welcomed it.", "meta": {"text": 1}, "source": "text"})
-        + "\n",
+        + "\n"
+        + '{"id": "f", "text": "France objected.", "te\\u0078t": "Japan welcomed it."}\n'  # "text" spelt with an escape
+        + '{"id": "g", "text": "France objected.", "date": "2024-01-01", "date": "1999-12-31"}\n',
         encoding="utf-8",
     )
+    columns = pa.Table.from_arrays(
+        [pa.array(["h"]), pa.array(["France objected."]), pa.array(["Japan."])], ["id", "text", "text"]
+    )
+    pq.write_table(columns, tmp_path / "columns.parquet")
     # A NUL within the first 8 KB makes a file binary; later, it is text with a NUL on a line
     late_nul = tmp_path / "late_nul.txt"
     late_nul.write_bytes(b"France objected to the office.\n" + b"Japan welcomed it. " * 500 + b"\nA\x00B.\n")
-    result = stance(trained_model, str(feed), str(late_nul), "--output", str(tmp_path / "o.jsonl"))
+    inputs = [str(feed), str(late_nul), str(tmp_path / "columns.parquet")]
+    result = stance(trained_model, *inputs, "--output", str(tmp_path / "o.jsonl"))
     assert result.returncode == 3 and "Traceback" not in result.stderr
+    twice = "appears twice; which one is meant cannot be known"
     assert result.stderr.splitlines() == [
-        f"skipped: {feed}:1: the field 'text' appears twice; which one is meant cannot be known",
-        f"skipped: {feed}:2: the field 'id' appears twice; which one is meant cannot be known",
+        f"skipped: {feed}:1: the field 'text' {twice}",
+        f"skipped: {feed}:2: the field 'id' {twice}",
         f"skipped: {feed}:3: the text holds a NUL character (U+0000); not scored",
+        f"skipped: {feed}:5: the field 'text' {twice}",
+        f"skipped: {feed}:6: the field 'date' {twice}",
         f"skipped: {late_nul}:3: the text holds a NUL character (U+0000); not scored",
+        f"skipped: {tmp_path / 'columns.parquet'}: the column 'text' {twice}",
     ]
     assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"e"}
 

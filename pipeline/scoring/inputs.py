@@ -86,7 +86,8 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
 
     A folder is read as every .txt below it; a folder with no .txt files is read as its
     .jsonl and .parquet files (shards of a large corpus). Beside .txt files a .jsonl is most
-    often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says.
+    often the articles' metadata (seeds/SOURCES.jsonl), so it is left alone, as `--help` says;
+    any other data file left so is named in a warning.
     A link to a folder below, a folder that cannot be read, a pipe or a device is named and skipped.
     A file named on its own is read as text unless its extension says it is data this
     reader does not take (.json, .csv...): read as text, its syntax would be scored as sentences.
@@ -98,9 +99,13 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
         elif path.is_dir():
             below, not_read = files_below(path)
             files = [p for p in below if p.suffix.lower() == ".txt"]
+            data_files = [p for p in below if file_format(p) in _DATA_KINDS]
+            shards = [p for p in data_files if p.name != ARTICLES_METADATA]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
                 not_read += [(p, NOT_REGULAR) for p in files if p.exists()]  # a pipe or device stays named
-                files = [p for p in below if file_format(p) in _DATA_KINDS]
+                files = data_files
+            elif shards:  # left alone by the rule, but never without a word (shards beside a README.txt)
+                yield Problem(str(path), _data_files_left(files, shards, path), skipped=False)
             for folder_or_file, reason in not_read:
                 yield Problem(str(folder_or_file), reason, skipped=True)
             for file in files:
@@ -118,6 +123,15 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
             yield _kind(path), str(path)
 
 
+def _data_files_left(articles: list[Path], data_files: list[Path], folder: Path) -> str:
+    names = [str(p.relative_to(folder)) for p in data_files]
+    shown_names = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (
+        f"read as its {len(articles)} .txt file(s); its {len(names)} .jsonl/.parquet file(s) ({shown_names}) "
+        "are not read: name one to score it"
+    )
+
+
 _AS_TABLE = "a table is not read; write it as .parquet or .jsonl with the id and text fields"
 NOT_ARTICLES = {
     ".json": "a .json file is not read; write one JSON object a line, as .jsonl",
@@ -129,6 +143,7 @@ NOT_ARTICLES = {
 
 
 NOT_REGULAR = "not a regular file; name it on its own to read a pipe"
+ARTICLES_METADATA = "SOURCES.jsonl"  # the dates and sources of a folder's .txt articles (seeds/SOURCES.jsonl)
 _DATA_KINDS = {".jsonl": "jsonl", ".parquet": "parquet"}  # by `file_format`, so .ndjson too
 
 
@@ -342,9 +357,9 @@ def _read_jsonl(
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
             continue
-        if repeated := _repeated_field(line, (text_field, id_field)):
+        if repeated := _repeated_field(line, (text_field, id_field, "date")):
             # json keeps the last of two equal keys without a word: the article would be half the record
-            yield Problem(origin, f"the field {repeated!r} appears twice; which one is meant cannot be known", True)
+            yield Problem(origin, _repeated_message(repeated, "field"), skipped=True)
             continue
         text, article_id = record.get(text_field), record.get(id_field)
         if not isinstance(text, str):
@@ -372,13 +387,17 @@ def _read_jsonl(
 def _repeated_field(line: str, fields: tuple[str, ...]) -> str | None:
     """The first of `fields` that the record's top level holds twice, or None.
 
-    Only a line where one of the names appears twice as written is parsed again, so the common
-    record costs a substring count; a key spelt with escapes ("te\\u0078t") is not looked for.
+    Only a line where one of the names appears twice as written, or that holds an escape (a name
+    may be spelt "te\\u0078t"), is parsed again, so the common record costs a substring count.
     """
-    if not any(line.count(json.dumps(field, ensure_ascii=False)) > 1 for field in fields):
+    if "\\u" not in line and not any(line.count(json.dumps(field, ensure_ascii=False)) > 1 for field in fields):
         return None
     keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
     return next((field for field in fields if keys.count(field) > 1), None)
+
+
+def _repeated_message(name: str, what: str) -> str:
+    return f"the {what} {name!r} appears twice; which one is meant cannot be known"
 
 
 def _field_problem(record: dict, field: str, expected: str, option: str) -> str:
@@ -472,7 +491,11 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
     if missing:
         yield Problem(name, f"no column {missing[0]!r} (set the name with --id-field / --text-field)", skipped=True)
         return
-    dated = "date" in source.schema_arrow.names
+    names = source.schema_arrow.names
+    if repeated := next((f for f in (text_field, id_field, "date") if names.count(f) > 1), None):
+        yield Problem(name, _repeated_message(repeated, "column"), skipped=True)
+        return
+    dated = "date" in names
     if dated:
         # The type is known before any row: one that cannot hold a date is named once, not on every row.
         date_type = source.schema_arrow.field(source.schema_arrow.names.index("date")).type
@@ -486,7 +509,7 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
         if isinstance(batch, str):  # a page pyarrow cannot decode: the rows before it were read
             yield Problem(name, f"cannot be read past row {row} ({batch}); the rest of the file was not read", True)
             return
-        # By the first column of each name: a file may repeat a name, and `--id-field date` reads one column twice.
+        # By name: `--id-field date` reads one column twice.
         column = {field: batch.column(batch.schema.names.index(field)) for field in columns}
         ids, texts = _values(column[id_field]), _values(column[text_field])
         dates = _parquet_dates(column["date"]) if dated else [None] * batch.num_rows
