@@ -234,7 +234,7 @@ def test_rows_scored_with_min_confidence_report_their_uncertain_stance(trained_m
 def test_a_file_named_twice_counts_once(scored, tmp_path):
     rows = tmp_path / "rows"
     rows.mkdir()
-    for name in ("undated.jsonl", "pairs.parquet"):
+    for name in ("undated.jsonl", "summary.csv"):
         shutil.copy(scored / name, rows / name)
     pages = []
     for inputs in ([rows / "undated.jsonl"], [rows / "undated.jsonl", rows / "undated.jsonl"], [rows]):
@@ -252,8 +252,7 @@ def test_a_file_named_twice_counts_once(scored, tmp_path):
     # The folder and a file inside it: that file's rows count once beside the other file's.
     again = stance("report", str(rows), str(rows / "undated.jsonl"), "--output", str(tmp_path / "r.html"))
     assert again.returncode == 0 and (tmp_path / "r.html").read_text(encoding="utf-8") == pages[2]
-    dated = len(pq.read_table(rows / "pairs.parquet"))
-    assert f"{lines + dated} scored (sentence, actor) pairs" in pages[2].replace("\n", " ")
+    assert f"{lines} scored (sentence, actor) pairs" in pages[2].replace("\n", " ")
 
 
 def test_rows_saved_as_utf16_by_powershell_give_the_same_page(scored, tmp_path):
@@ -338,6 +337,17 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     (tmp_path / "legacy.jsonl").write_bytes(
         (lines[0] + "\n" + lines[1].replace("{", "{\x92", 1) + "\n").encode("latin-1", "replace")
     )
+    row0, row1 = json.loads(lines[0]), json.loads(lines[1])
+    odd_rows = {
+        "fraction.jsonl": [row0, {**row1, "sentence_index": 2.7}],  # int() would make it sentence 2
+        "not_a_date.jsonl": [{**row0, "date": "2024-01-15 this is not a date"}],  # was cut to its first 10 characters
+        "two_dates.jsonl": [
+            {**row0, "date": "2024-01-15"},
+            {**row1, "article_id": row0["article_id"], "sentence_index": 10_000, "date": "1999-05-05"},
+        ],
+    }
+    for name, records in odd_rows.items():
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     summary = (scored / "summary.csv").read_text(encoding="utf-8").splitlines()
     (tmp_path / "cut.csv").write_text("\n".join([*summary[:3], summary[3].rsplit(",", 2)[0]]) + "\n")
     (tmp_path / "extra.csv").write_text("\n".join([*summary[:2], summary[2] + ",1", *summary[3:]]) + "\n")
@@ -371,6 +381,11 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
             tmp_path / "extra.csv"
         ): f"{tmp_path / 'extra.csv'}:3: {len(fields) + 1} fields where the header has {len(fields)}",
         str(tmp_path / "negative.csv"): f"{tmp_path / 'negative.csv'}:2: pairs -5 is negative",
+        str(tmp_path / "fraction.jsonl"): f"{tmp_path / 'fraction.jsonl'}:2: 'sentence_index' is 2.7; a whole number",
+        str(tmp_path / "not_a_date.jsonl"): f"{tmp_path / 'not_a_date.jsonl'}:1: date '2024-01-15 this is not a date' "
+        "is not an ISO date",
+        str(tmp_path / "two_dates.jsonl"): f"{tmp_path / 'two_dates.jsonl'}:2: article {row0['article_id']!r} is dated "
+        f"1999-05-05 here and 2024-01-15 at {tmp_path / 'two_dates.jsonl'}:1",
     }
     for source, message in cases.items():
         result = stance("report", source, "--output", str(report))
@@ -393,6 +408,38 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     )
     assert report.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again(scored, tmp_path):
+    """A copy of a file, or two runs whose articles share ids, were counted twice or merged into one
+    article without a word; a spreadsheet's own `stance` column silently replaced the scorer's."""
+    report = tmp_path / "report.html"
+    pairs = scored / "undated.jsonl"
+    shutil.copy(pairs, tmp_path / "copy.jsonl")
+    first = json.loads(pairs.read_text(encoding="utf-8").splitlines()[0])
+    other_run = tmp_path / "other_run.jsonl"  # another feed's article "1" is not the same article
+    other_run.write_text(json.dumps({**first, "sentence": "Another text.", "stance": "support"}) + "\n")
+    summary = (scored / "summary.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "own_column.csv").write_text("\n".join([summary[0] + ",stance", *(r + ",oppose" for r in summary[1:])]))
+    where = f"article {first['article_id']!r}, sentence {first['sentence_index']}, actor {first['actor']!r}"
+    shutil.copy(scored / "summary.csv", tmp_path / "summary_copy.csv")
+    with open(scored / "summary.csv", newline="", encoding="utf-8") as handle:
+        first_summary = next(csv.DictReader(handle))
+    actor = f"actor {first_summary['actor']!r}" if first_summary["actor"] else "no actor"
+    cases = {
+        (str(pairs), str(tmp_path / "copy.jsonl")): f"{tmp_path / 'copy.jsonl'}:1: the row of {where} again "
+        f"(first at {pairs}:1)",
+        (str(pairs), str(other_run)): f"{other_run}:1: the row of {where} again (first at {pairs}:1)",
+        (str(scored / "summary.csv"), str(tmp_path / "summary_copy.csv")): f"{tmp_path / 'summary_copy.csv'}:2: "
+        f"the summary row of article {first_summary['article_id']!r}, {actor} again",
+        (str(tmp_path / "own_column.csv"),): f"{tmp_path / 'own_column.csv'}:1: the column 'stance' appears twice",
+    }
+    for sources, message in cases.items():
+        result = stance("report", *sources, "--output", str(report))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith(f"error: {message}") and "Traceback" not in result.stderr
+        assert not report.exists()
+    assert stance("report", str(pairs), str(scored / "summary.csv"), "--output", str(report)).returncode == 0
 
 
 def test_a_frame_role_naming_no_actor_of_the_registry_stops_the_report(scored, tmp_path):

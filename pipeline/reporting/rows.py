@@ -40,19 +40,43 @@ class ScoredRows:
 def read_scored(inputs: list[str]) -> ScoredRows:
     scored = ScoredRows()
     seen: set[tuple[int, int]] = set()
+    first_row_of: dict[tuple, str] = {}  # a row's key: where it was first read
+    first_date_of: dict[str, tuple[str, str]] = {}  # an article's date: (the date, where it was first read)
     for path in _files(inputs):
         status = path.stat()  # a file named twice, through a link or inside a folder given: its rows count once
         if (status.st_dev, status.st_ino) in seen:
             continue
         seen.add((status.st_dev, status.st_ino))
         kind, rows = _read_file(path)
-        (scored.pairs if kind == "pairs" else scored.summaries).extend(rows)
+        for line, row in rows:
+            # A copy of a file, or two runs whose articles share ids, would be counted twice or merged
+            # into one article without a word: `stance score` writes each key once.
+            key = (kind, row["article_id"], row.get("sentence_index"), row["actor"])
+            if key in first_row_of:
+                raise DataError(path, line, f"{_row_named(row, kind)} again (first at {first_row_of[key]}); {_ONCE}")
+            first_row_of[key] = f"{path}:{line}"
+            if row["date"] is not None:  # every row of an article carries its one date (or none)
+                date, where = first_date_of.setdefault(row["article_id"], (row["date"], f"{path}:{line}"))
+                if date != row["date"]:
+                    message = f"article {row['article_id']!r} is dated {row['date']} here and {date} at {where}"
+                    raise DataError(path, line, message)
+        (scored.pairs if kind == "pairs" else scored.summaries).extend(row for _, row in rows)
         scored.files.append(str(path))
     if not scored.pairs and not scored.summaries:
         raise DataError(
             inputs[0], None, "no scored rows in the inputs; give the --output or --summary of `stance score`"
         )
     return scored
+
+
+_ONCE = "give each run's rows once (two feeds whose ids repeat: score them in one run, which keeps them apart)"
+
+
+def _row_named(row: dict, kind: str) -> str:
+    actor = "no actor" if row["actor"] is None else f"actor {row['actor']!r}"
+    if kind == "pairs":
+        return f"the row of article {row['article_id']!r}, sentence {row['sentence_index']}, {actor}"
+    return f"the summary row of article {row['article_id']!r}, {actor}"
 
 
 def _files(inputs: list[str]) -> Iterator[Path]:
@@ -77,8 +101,8 @@ def _files(inputs: list[str]) -> Iterator[Path]:
             yield path
 
 
-def _read_file(path: Path) -> tuple[str, list[dict]]:
-    """("pairs" | "summary", rows checked and typed)."""
+def _read_file(path: Path) -> tuple[str, list[tuple[int, dict]]]:
+    """("pairs" | "summary", [(line or row number, the row checked and typed)])."""
     suffix = file_format(path)
     try:
         if suffix == ".parquet":
@@ -92,9 +116,12 @@ def _read_file(path: Path) -> tuple[str, list[dict]]:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:
         raise DataError(path, err.line, err.message) from None
+    repeated = next((name for name in columns if columns.count(name) > 1), None)
+    if repeated is not None:  # a spreadsheet's own column of that name: which one is meant cannot be known
+        raise DataError(path, 1 if suffix != ".parquet" else None, f"the column {repeated!r} appears twice")
     kind = _kind(path, columns)
     check = _pair_row if kind == "pairs" else _summary_row
-    return kind, [check(path, line, record) for line, record in records]
+    return kind, [(line, check(path, line, record)) for line, record in records]
 
 
 def _kind(path: Path, columns: list[str]) -> str:
@@ -242,6 +269,8 @@ def _number(path, line, record, name, kind):
         number = None
     if number is None or isinstance(value, bool) or (kind is float and not math.isfinite(number)):
         raise DataError(path, line, f"{name!r} is {value!r}; a number is expected")
+    if kind is int and isinstance(value, float) and value != number:  # int(2.7) would be sentence 2
+        raise DataError(path, line, f"{name!r} is {value!r}; a whole number is expected")
     return number
 
 
@@ -257,9 +286,8 @@ def _date(path, line, record) -> str | None:
     value = record.get("date")
     if value is None:
         return None
-    text = str(value)
-    try:
-        return iso_date(text if len(text) == 7 else text[:10])
+    try:  # a Parquet timestamp reads as "2024-01-15 00:00:00"; anything after a date that is no time is refused
+        return iso_date(str(value), times=True)
     except ValueError:
         raise DataError(path, line, f"date {value!r} is not an ISO date (YYYY-MM-DD or YYYY-MM)") from None
 
