@@ -17,6 +17,7 @@ import pytest
 import skops.io as sio
 
 from pipeline.errors import DataError
+from pipeline.modeling.metadata import sealed
 from pipeline.modeling.persist import load_model
 from pipeline.scoring.scorer import Scorer
 
@@ -44,7 +45,7 @@ def no_marker():
 def with_metadata(model_path: Path, target: Path, **changes) -> Path:
     metadata = json.loads(model_path.with_suffix(".json").read_text(encoding="utf-8"))
     metadata.update(changes)
-    target.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    target.with_suffix(".json").write_text(json.dumps(sealed(metadata)), encoding="utf-8")  # as a build writes it
     return target
 
 
@@ -148,6 +149,31 @@ def test_the_metadata_records_the_model_files_sha256_and_a_metadata_without_it_i
     target.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
     with pytest.raises(DataError, match=r"model.json: model metadata has no SHA-256 of model.skops \(an older build\)"):
         Scorer.load(target)
+
+
+@pytest.mark.parametrize("extra", [(), ("--workers", "2")])
+def test_model_metadata_edited_by_hand_is_refused_in_one_line(trained_model, tmp_path, extra):
+    """Its registry decides which pairs are scored and its params are the run's provenance: an alias
+    edited by hand used to drop France's pairs while the output still named the same model."""
+    target = tmp_path / "model.skops"
+    for suffix in (".skops", ".npz"):
+        shutil.copy(trained_model.with_suffix(suffix), target.with_suffix(suffix))
+    metadata = json.loads(trained_model.with_suffix(".json").read_text(encoding="utf-8"))
+    metadata["registry"]["aliases"]["france"] = ["Germany"]
+    target.with_suffix(".json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    command = ["stance", "score", str(ARTICLE), "--model", str(target), "--output", str(output), *extra]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and not output.exists(), result.stderr
+    assert result.stderr == (
+        f"error: {target.with_suffix('.json')}: model metadata was changed after training (its SHA-256 differs); "
+        "build one with `dvc repro` (or `stance train`)\n"
+    )
+    # Only the content counts: the same metadata written in another layout is the build's
+    target.with_suffix(".json").write_text(
+        trained_model.with_suffix(".json").read_text(encoding="utf-8").replace("\n", "")
+    )
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
 
 
 @pytest.mark.parametrize("extra", [(), ("--workers", "2"), ("--explain", "1")])

@@ -22,6 +22,7 @@ from pipeline.data.splits import load_split
 from pipeline.features.lexicon import load_cue_lexicon
 from pipeline.modeling.build import build_model, calibration_groups, fit_deterministic
 from pipeline.modeling.explain import Explainer
+from pipeline.modeling.metadata import sealed
 from pipeline.modeling.persist import load_model
 from pipeline.modeling.plain import PlainModel, load_plain, plain_path, plain_spec, save_plain
 from pipeline.modeling.predict import class_scores, pairs_frame
@@ -167,7 +168,7 @@ def write_vouched_plain(model: Path, arrays: dict) -> None:
     plain_path(model).write_bytes(buffer.getvalue())
     metadata = json.loads(model.with_suffix(".json").read_text(encoding="utf-8"))
     metadata["plain_model"]["sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
-    model.with_suffix(".json").write_text(json.dumps(metadata), encoding="utf-8")
+    model.with_suffix(".json").write_text(json.dumps(sealed(metadata)), encoding="utf-8")
 
 
 def test_a_plain_model_holding_an_object_array_is_refused_without_unpickling(trained_model, tmp_path):

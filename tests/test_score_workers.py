@@ -289,7 +289,7 @@ def test_the_pools_pipes_hold_a_whole_batch_and_its_rows():
 def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend_on_the_batch(trained_model, tmp_path):
     import shutil
 
-    from pipeline.modeling.metadata import metadata_path
+    from pipeline.modeling.metadata import metadata_path, sealed
     from pipeline.modeling.plain import plain_path
     from pipeline.scoring.scorer import scores_each_pair_alone
 
@@ -301,10 +301,10 @@ def test_the_last_batches_are_split_only_for_a_model_whose_numbers_do_not_depend
         shutil.copy(source, tmp_path / source.name)
     metadata = json.loads(metadata_path(copy).read_text(encoding="utf-8"))
     metadata["plain_model"]["covered"] = False
-    metadata_path(copy).write_text(json.dumps(metadata), encoding="utf-8")
+    metadata_path(copy).write_text(json.dumps(sealed(metadata)), encoding="utf-8")
     assert not scores_each_pair_alone(copy)
     metadata["plain_model"]["covered"] = True
-    metadata_path(copy).write_text(json.dumps(metadata), encoding="utf-8")
+    metadata_path(copy).write_text(json.dumps(sealed(metadata)), encoding="utf-8")
     assert scores_each_pair_alone(copy)
     plain_path(copy).unlink()  # copied without its plain file: the skops pipeline scores it
     assert not scores_each_pair_alone(copy)

@@ -7,6 +7,7 @@ fit this code before it imports scikit-learn or reads a model file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -33,6 +34,7 @@ SHAPE = {
     "plain_model?": ({"covered": bool, "file?": (str, None), "sha256?": (str, None)}, None),
     "sklearn_version": str,
     "model_sha256": str,
+    "metadata_sha256": str,
 }
 _NAMES = {str: "text", int: "a whole number", bool: "true or false", dict: "a JSON object", None: "null"}
 
@@ -129,9 +131,31 @@ def read_metadata(path: str | Path = MODEL) -> dict:
         raise DataError(
             metadata_path(path), None, f"model metadata has no SHA-256 of {path.name} (an older build); {BUILD_HINT}"
         )
+    if "metadata_sha256" not in metadata:
+        raise DataError(
+            metadata_path(path), None, f"model metadata has no SHA-256 of its own (an older build); {BUILD_HINT}"
+        )
     if problem := shape_problem(metadata, SHAPE):
         raise DataError(metadata_path(path), None, f"model metadata is corrupt ({problem}); {BUILD_HINT}")
+    # The registry and params here are the model's as much as its weights are: an alias edited by hand
+    # would change which pairs are scored, and the provenance would still name the same model.
+    if content_sha256(metadata) != metadata["metadata_sha256"]:
+        raise DataError(
+            metadata_path(path), None, f"model metadata was changed after training (its SHA-256 differs); {BUILD_HINT}"
+        )
     return metadata
+
+
+def content_sha256(metadata: dict) -> str:
+    """The SHA-256 of everything in the metadata but this hash itself, as canonical JSON."""
+    content = {key: value for key, value in metadata.items() if key != "metadata_sha256"}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def sealed(metadata: dict) -> dict:
+    """The metadata with its own SHA-256, as the train stage writes it."""
+    return {**metadata, "metadata_sha256": content_sha256(metadata)}
 
 
 def check_model_sha256(path: str | Path, metadata: dict, sha256: str) -> None:

@@ -23,7 +23,14 @@ from pipeline.data.labels import LABELS
 from pipeline.errors import DataError
 from pipeline.features.pair_rows import PairRows
 from pipeline.files import atomic_output, files_sha256, write_json
-from pipeline.modeling.metadata import BUILD_HINT, FEATURE_VERSION, check_model_sha256, metadata_path, read_metadata
+from pipeline.modeling.metadata import (
+    BUILD_HINT,
+    FEATURE_VERSION,
+    check_model_sha256,
+    metadata_path,
+    read_metadata,
+    sealed,
+)
 from pipeline.modeling.plain import plain_path, save_plain
 from pipeline.paths import MODEL
 
@@ -94,7 +101,7 @@ def save_model(model: Pipeline, path: Path, metadata: dict) -> None:
         metadata["model_sha256"] = files_sha256([temporary])  # the new file: a stage renames it in at its end
     covered, plain_sha256 = save_plain(model, plain_path(path))
     metadata["plain_model"] = {"file": plain_path(path).name, "sha256": plain_sha256, "covered": covered}
-    write_json(metadata_path(path), metadata)
+    write_json(metadata_path(path), sealed(metadata))
 
 
 _OBJECT_ID = re.compile(r'("__id__": |")(\d+)(\.npy")?')
