@@ -416,7 +416,8 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
     report = tmp_path / "report.html"
     pairs = scored / "undated.jsonl"
     shutil.copy(pairs, tmp_path / "copy.jsonl")
-    first = json.loads(pairs.read_text(encoding="utf-8").splitlines()[0])
+    lines = pairs.read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
     other_run = tmp_path / "other_run.jsonl"  # another feed's article "1" is not the same article
     other_run.write_text(json.dumps({**first, "sentence": "Another text.", "stance": "support"}) + "\n")
     summary = (scored / "summary.csv").read_text(encoding="utf-8").splitlines()
@@ -425,13 +426,19 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
     shutil.copy(scored / "summary.csv", tmp_path / "summary_copy.csv")
     with open(scored / "summary.csv", newline="", encoding="utf-8") as handle:
         first_summary = next(csv.DictReader(handle))
-    actor = f"actor {first_summary['actor']!r}" if first_summary["actor"] else "no actor"
+    twice_in_one = tmp_path / "twice_in_one.jsonl"  # a hand-made file: one row written twice
+    twice_in_one.write_text(lines[0] + "\n" + lines[0] + "\n", encoding="utf-8")
+    other_sentence = tmp_path / "other_sentence.jsonl"  # the other feed's article "1" names France elsewhere
+    other_sentence.write_text(json.dumps({**first, "sentence_index": 10_000, "stance": "support"}) + "\n")
     cases = {
-        (str(pairs), str(tmp_path / "copy.jsonl")): f"{tmp_path / 'copy.jsonl'}:1: the row of {where} again "
-        f"(first at {pairs}:1)",
-        (str(pairs), str(other_run)): f"{other_run}:1: the row of {where} again (first at {pairs}:1)",
+        (str(pairs), str(tmp_path / "copy.jsonl")): f"{tmp_path / 'copy.jsonl'}:1: article {first['article_id']!r} "
+        f"has pairs rows at {pairs}:1 too",
+        (str(pairs), str(other_run)): f"{other_run}:1: article {first['article_id']!r} has pairs rows at {pairs}:1 too",
+        (str(pairs), str(other_sentence)): f"{other_sentence}:1: article {first['article_id']!r} has pairs rows at "
+        f"{pairs}:1 too",
+        (str(twice_in_one),): f"{twice_in_one}:2: the row of {where} again (first at line 1)",
         (str(scored / "summary.csv"), str(tmp_path / "summary_copy.csv")): f"{tmp_path / 'summary_copy.csv'}:2: "
-        f"the summary row of article {first_summary['article_id']!r}, {actor} again",
+        f"article {first_summary['article_id']!r} has summary rows at {scored / 'summary.csv'}:2 too",
         (str(tmp_path / "own_column.csv"),): f"{tmp_path / 'own_column.csv'}:1: the column 'stance' appears twice",
     }
     for sources, message in cases.items():
@@ -440,6 +447,9 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
         assert result.stderr.startswith(f"error: {message}") and "Traceback" not in result.stderr
         assert not report.exists()
     assert stance("report", str(pairs), str(scored / "summary.csv"), "--output", str(report)).returncode == 0
+    # A spreadsheet's blank columns past the data (a header ending in ",,") are no column given twice
+    (tmp_path / "blank_columns.csv").write_text("\n".join(r + ",," for r in summary) + "\n", encoding="utf-8")
+    assert stance("report", str(tmp_path / "blank_columns.csv"), "--output", str(report)).returncode == 0
 
 
 def test_a_frame_role_naming_no_actor_of_the_registry_stops_the_report(scored, tmp_path):

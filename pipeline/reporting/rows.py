@@ -40,7 +40,7 @@ class ScoredRows:
 def read_scored(inputs: list[str]) -> ScoredRows:
     scored = ScoredRows()
     seen: set[tuple[int, int]] = set()
-    first_row_of: dict[tuple, str] = {}  # a row's key: where it was first read
+    file_of: dict[tuple[str, str], tuple[Path, int]] = {}  # (kind, article id): the file and line of its first row
     first_date_of: dict[str, tuple[str, str]] = {}  # an article's date: (the date, where it was first read)
     for path in _files(inputs):
         status = path.stat()  # a file named twice, through a link or inside a folder given: its rows count once
@@ -48,13 +48,19 @@ def read_scored(inputs: list[str]) -> ScoredRows:
             continue
         seen.add((status.st_dev, status.st_ino))
         kind, rows = _read_file(path)
+        line_of: dict[tuple, int] = {}  # a row's key in this file: its line
         for line, row in rows:
-            # A copy of a file, or two runs whose articles share ids, would be counted twice or merged
-            # into one article without a word: `stance score` writes each key once.
-            key = (kind, row["article_id"], row.get("sentence_index"), row["actor"])
-            if key in first_row_of:
-                raise DataError(path, line, f"{_row_named(row, kind)} again (first at {first_row_of[key]}); {_ONCE}")
-            first_row_of[key] = f"{path}:{line}"
+            # `stance score` writes an article's rows to one file (a Dask run, to one part), each key once.
+            # Rows of one id in two files are a file given twice, or two articles under one id (two feeds,
+            # or shards whose ids repeat): they would be counted twice or merged into one article.
+            first_file, first_line = file_of.setdefault((kind, row["article_id"]), (path, line))
+            if first_file != path:
+                where = f"{first_file}:{first_line}"
+                raise DataError(path, line, f"article {row['article_id']!r} has {kind} rows at {where} too; {_ONE_ID}")
+            key = (row["article_id"], row.get("sentence_index"), row["actor"])
+            if key in line_of:
+                raise DataError(path, line, f"{_row_named(row, kind)} again (first at line {line_of[key]}); {_ONE_ID}")
+            line_of[key] = line
             if row["date"] is not None:  # every row of an article carries its one date (or none)
                 date, where = first_date_of.setdefault(row["article_id"], (row["date"], f"{path}:{line}"))
                 if date != row["date"]:
@@ -69,7 +75,10 @@ def read_scored(inputs: list[str]) -> ScoredRows:
     return scored
 
 
-_ONCE = "give each run's rows once (two feeds whose ids repeat: score them in one run, which keeps them apart)"
+_ONE_ID = (
+    "give each run's rows once, and each article an id of its own "
+    "(`stance score` keeps a repeated id apart as id#2, a --dask run only within one partition)"
+)
 
 
 def _row_named(row: dict, kind: str) -> str:
@@ -116,7 +125,8 @@ def _read_file(path: Path) -> tuple[str, list[tuple[int, dict]]]:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:
         raise DataError(path, err.line, err.message) from None
-    repeated = next((name for name in columns if columns.count(name) > 1), None)
+    # (a spreadsheet's blank columns past the data have empty names, which name nothing read)
+    repeated = next((name for name in columns if name and columns.count(name) > 1), None)
     if repeated is not None:  # a spreadsheet's own column of that name: which one is meant cannot be known
         raise DataError(path, 1 if suffix != ".parquet" else None, f"the column {repeated!r} appears twice")
     kind = _kind(path, columns)
