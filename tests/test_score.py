@@ -356,6 +356,9 @@ def test_a_folder_is_read_as_its_txt_articles_and_only_without_them_as_its_data_
         f"warning: {folder}: read as its 1 .txt file(s); its 1 .jsonl/.parquet file(s) (day1.jsonl) are not read: "
         "name one to score it\n"
     )
+    both = stance(trained_model, str(folder), str(folder / "day1.jsonl"), "--output", str(tmp_path / "o.jsonl"))
+    assert both.returncode == 0 and both.stderr == ""  # the shard named too: it is read, so nothing to warn of
+    assert {r["article_id"] for r in read_jsonl(tmp_path / "o.jsonl")} == {"note", "a"}
 
 
 def test_a_txt_article_in_capitals_is_read_from_a_folder(trained_model, tmp_path):
@@ -400,7 +403,9 @@ def test_a_record_with_its_text_id_or_date_twice_and_a_text_with_a_nul_are_named
         + json.dumps({"id": "e", "text": "Japan welcomed it.", "meta": {"text": 1}, "source": "text"})
         + "\n"
         + '{"id": "f", "text": "France objected.", "te\\u0078t": "Japan welcomed it."}\n'  # "text" spelt with an escape
-        + '{"id": "g", "text": "France objected.", "date": "2024-01-01", "date": "1999-12-31"}\n',
+        + '{"id": "g", "text": "France objected.", "date": "2024-01-01", "date": "1999-12-31"}\n'
+        + json.dumps({"id": "h\x00", "text": "Japan welcomed it."})
+        + "\n",
         encoding="utf-8",
     )
     columns = pa.Table.from_arrays(
@@ -420,6 +425,7 @@ def test_a_record_with_its_text_id_or_date_twice_and_a_text_with_a_nul_are_named
         f"skipped: {feed}:3: the text holds a NUL character (U+0000); not scored",
         f"skipped: {feed}:5: the field 'text' {twice}",
         f"skipped: {feed}:6: the field 'date' {twice}",
+        f"skipped: {feed}:7: the id holds a NUL character (U+0000); not scored",
         f"skipped: {late_nul}:3: the text holds a NUL character (U+0000); not scored",
         f"skipped: {tmp_path / 'columns.parquet'}: the column 'text' {twice}",
     ]

@@ -92,6 +92,8 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
     A file named on its own is read as text unless its extension says it is data this
     reader does not take (.json, .csv...): read as text, its syntax would be scored as sentences.
     """
+    inputs = list(inputs)
+    named_files = {os.path.realpath(name) for name in inputs if name != "-" and not os.path.isdir(name)}
     for name in inputs:
         path = Path(name)
         if name == "-":
@@ -100,7 +102,7 @@ def _named_sources(inputs: Iterable[str]) -> Iterator[tuple[str, str] | Problem]
             below, not_read = files_below(path)
             files = [p for p in below if p.suffix.lower() == ".txt"]
             data_files = [p for p in below if file_format(p) in _DATA_KINDS]
-            shards = [p for p in data_files if p.name != ARTICLES_METADATA]
+            shards = [p for p in data_files if p.name != ARTICLES_METADATA and os.path.realpath(p) not in named_files]
             if not any(p.is_file() for p in files):  # no article file: shards of a corpus, if any
                 not_read += [(p, NOT_REGULAR) for p in files if p.exists()]  # a pipe or device stays named
                 files = data_files
@@ -306,6 +308,8 @@ def _checked_article(
         yield Problem(origin, "empty article", skipped=True)
     elif "\x00" in text:
         yield Problem(origin, NUL_IN_TEXT, skipped=True)
+    elif "\x00" in article_id:
+        yield Problem(origin, "the id holds a NUL character (U+0000); not scored", skipped=True)
     else:
         yield Article(article_id, text, origin, date)
 
