@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.data.labels import LABELS, UNCERTAIN
+from pipeline.data.labels import LABELS, UNCERTAIN, repeated_column
 from pipeline.errors import DataError
 from pipeline.files import LONG_NUMBER, NotText, decode_text, file_format, files_below, iso_date
 
@@ -125,9 +125,7 @@ def _read_file(path: Path) -> tuple[str, list[tuple[int, dict]]]:
         raise DataError(path, None, f"cannot read: {err.strerror or err}") from None
     except NotText as err:
         raise DataError(path, err.line, err.message) from None
-    # (a spreadsheet's blank columns past the data have empty names, which name nothing read)
-    repeated = next((name for name in columns if name and columns.count(name) > 1), None)
-    if repeated is not None:  # a spreadsheet's own column of that name: which one is meant cannot be known
+    if repeated := repeated_column(columns):  # a spreadsheet's own column of that name: which one is meant?
         raise DataError(path, 1 if suffix != ".parquet" else None, f"the column {repeated!r} appears twice")
     kind = _kind(path, columns)
     check = _pair_row if kind == "pairs" else _summary_row

@@ -276,10 +276,7 @@ def _article_from_bytes(raw: bytes, article_id: str, origin: str, max_chars: int
     if problem:
         yield problem
         return
-    if (nul := text.find("\x00")) >= 0:  # past the sniff: name its line
-        yield Problem(f"{origin}:{text.count(chr(10), 0, nul) + 1}", NUL_IN_TEXT, skipped=True)
-        return
-    yield from _checked_article(article_id, text, origin, max_chars)
+    yield from _checked_article(article_id, text, origin, max_chars, whole_file=True)
 
 
 def decode(raw: bytes, origin: str, whole_file: bool = False) -> tuple[str | None, Problem | None]:
@@ -296,8 +293,10 @@ def decode(raw: bytes, origin: str, whole_file: bool = False) -> tuple[str | Non
 
 
 def _checked_article(
-    article_id: str, text: str, origin: str, max_chars: int, date: str | None = None
+    article_id: str, text: str, origin: str, max_chars: int, date: str | None = None, whole_file: bool = False
 ) -> Iterator[Article | Problem]:
+    """The article, or the one problem that keeps it from being scored; `whole_file`: the text is a whole
+    file's, so a NUL is named at its line (a record's origin already names its line)."""
     if len(text) > max_chars:
         yield Problem(
             origin,
@@ -306,8 +305,8 @@ def _checked_article(
         )
     elif not text.strip():
         yield Problem(origin, "empty article", skipped=True)
-    elif "\x00" in text:
-        yield Problem(origin, NUL_IN_TEXT, skipped=True)
+    elif (nul := text.find("\x00")) >= 0:
+        yield Problem(f"{origin}:{text.count(chr(10), 0, nul) + 1}" if whole_file else origin, NUL_IN_TEXT, True)
     elif "\x00" in article_id:
         yield Problem(origin, "the id holds a NUL character (U+0000); not scored", skipped=True)
     else:
