@@ -284,6 +284,19 @@ def load_yaml(path: str | os.PathLike):
         loader.dispose()
 
 
+def repeated_json_key(line: str, names) -> str | None:
+    """The first of `names` that the JSON object on `line` holds twice at its top level, or None:
+    `json.loads` keeps the last of two equal keys without a word.
+
+    Only a line where one of the names appears twice as written, or that holds an escape (a name
+    may be spelt "te\\u0078t"), is parsed again, so the common record costs a substring count.
+    """
+    if "\\u" not in line and not any(line.count(json.dumps(name, ensure_ascii=False)) > 1 for name in names):
+        return None
+    keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
+    return next((name for name in names if keys.count(name) > 1), None)
+
+
 def line_of(value, default: int | None = None) -> int | None:
     return getattr(value, "line", None) or default
 

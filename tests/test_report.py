@@ -430,6 +430,11 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
     twice_in_one.write_text(lines[0] + "\n" + lines[0] + "\n", encoding="utf-8")
     other_sentence = tmp_path / "other_sentence.jsonl"  # the other feed's article "1" names France elsewhere
     other_sentence.write_text(json.dumps({**first, "sentence_index": 10_000, "stance": "support"}) + "\n")
+    # A row edited by hand with a second "stance" (json keeps the last without a word), or one spelt with an escape
+    key_twice = tmp_path / "key_twice.jsonl"
+    key_twice.write_text(lines[0][:-1] + ', "stance": "support"}\n', encoding="utf-8")
+    escaped_twice = tmp_path / "escaped_twice.jsonl"
+    escaped_twice.write_text(lines[0][:-1] + ', "st\\u0061nce": "support"}\n', encoding="utf-8")
     cases = {
         (str(pairs), str(tmp_path / "copy.jsonl")): f"{tmp_path / 'copy.jsonl'}:1: article {first['article_id']!r} "
         f"has pairs rows at {pairs}:1 too",
@@ -440,6 +445,8 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
         (str(scored / "summary.csv"), str(tmp_path / "summary_copy.csv")): f"{tmp_path / 'summary_copy.csv'}:2: "
         f"article {first_summary['article_id']!r} has summary rows at {scored / 'summary.csv'}:2 too",
         (str(tmp_path / "own_column.csv"),): f"{tmp_path / 'own_column.csv'}:1: the column 'stance' appears twice",
+        (str(key_twice),): f"{key_twice}:1: the field 'stance' appears twice",
+        (str(escaped_twice),): f"{escaped_twice}:1: the field 'stance' appears twice",
     }
     for sources, message in cases.items():
         result = stance("report", *sources, "--output", str(report))

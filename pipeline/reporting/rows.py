@@ -18,12 +18,21 @@ from pathlib import Path
 
 from pipeline.data.labels import LABELS, UNCERTAIN, repeated_column
 from pipeline.errors import DataError
-from pipeline.files import LONG_NUMBER, NotText, decode_text, file_format, files_below, iso_date
+from pipeline.files import (
+    LONG_NUMBER,
+    NotText,
+    decode_text,
+    file_format,
+    files_below,
+    iso_date,
+    repeated_json_key,
+)
 
 FORMATS = (".jsonl", ".csv", ".parquet")  # and .ndjson, read as .jsonl (`file_format`), as `stance score` writes it
 FORMATS_NAMED = ".jsonl (or .ndjson), .csv or .parquet"
 PAIR_COLUMNS = ("article_id", "sentence_index", "sentence", "actor", "stance", "confidence")
 SUMMARY_COLUMNS = ("article_id", "actor", "pairs", "stance")
+ROW_FIELDS = (*dict.fromkeys(PAIR_COLUMNS + SUMMARY_COLUMNS), "date", "explanation")  # every field a row is read by
 PAIR_STANCES = (*LABELS, UNCERTAIN)  # uncertain: below `stance score --min-confidence`
 SUMMARY_STANCES = (*LABELS, "mixed", UNCERTAIN, "no_actors")
 
@@ -162,6 +171,8 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
             raise DataError(path, number, LONG_NUMBER) from None
         if not isinstance(record, dict):
             raise DataError(path, number, "a JSON object (one scored row) is expected")
+        if repeated := repeated_json_key(line, ROW_FIELDS):
+            raise DataError(path, number, f"the field {repeated!r} appears twice; which one is meant cannot be known")
         if "\\u" in line:
             # JSON can escape half of a surrogate pair ("\ud800"): no character, and the page could not be written.
             try:

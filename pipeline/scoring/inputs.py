@@ -27,6 +27,7 @@ from pipeline.files import (
     file_format,
     files_below,
     iso_date,
+    repeated_json_key,
     text_encoding,
 )
 
@@ -360,7 +361,7 @@ def _read_jsonl(
         if not isinstance(record, dict):
             yield Problem(origin, f"a JSON object with {id_field!r} and {text_field!r} is expected", skipped=True)
             continue
-        if repeated := _repeated_field(line, (text_field, id_field, "date")):
+        if repeated := repeated_json_key(line, (text_field, id_field, "date")):
             # json keeps the last of two equal keys without a word: the article would be half the record
             yield Problem(origin, _repeated_message(repeated, "field"), skipped=True)
             continue
@@ -385,18 +386,6 @@ def _read_jsonl(
             yield problem
         yield from _checked_article(str(article_id), text, origin, max_chars, date)
     yield from problems
-
-
-def _repeated_field(line: str, fields: tuple[str, ...]) -> str | None:
-    """The first of `fields` that the record's top level holds twice, or None.
-
-    Only a line where one of the names appears twice as written, or that holds an escape (a name
-    may be spelt "te\\u0078t"), is parsed again, so the common record costs a substring count.
-    """
-    if "\\u" not in line and not any(line.count(json.dumps(field, ensure_ascii=False)) > 1 for field in fields):
-        return None
-    keys = [key for key, _ in json.loads(line, object_pairs_hook=lambda pairs: pairs)]
-    return next((field for field in fields if keys.count(field) > 1), None)
 
 
 def _repeated_message(name: str, what: str) -> str:
