@@ -34,6 +34,13 @@ TARGET = ROOT / "data/targets/nato-tokyo-office"  # the shipped target's folder
 LOOP_STORE = {Path(DataParams.TARGET_FILES[name]).name for name in ("passes", "disagreements")} | {".lock"}
 
 
+def earlier_output(path: Path, text: str) -> None:
+    """An earlier `stance score` run's output: its rows and the provenance sidecar that marks it as one
+    (the scorer replaces no other file)."""
+    path.write_text(text, encoding="utf-8")
+    Path(f"{path}.meta.json").write_text("{}\n", encoding="utf-8")
+
+
 def target_folder(destination: Path, **replaced: Path) -> str:
     """A target folder that is the shipped one but for the files named in `replaced`
     (labels=..., annotation_articles=...: the name params.data reads it under), each

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, unboxed
+from conftest import ROOT, earlier_output, unboxed
 
 from pipeline.scoring.inputs import Article, Problem, read_inputs
 from pipeline.scoring.scorer import BATCH_ARTICLES
@@ -112,7 +112,7 @@ def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, t
     no output, keeps the earlier file and leaves no process behind. So does a kill of the workers' server,
     which reads as every worker ending, with no traceback from the pool's thread that starts workers."""
     output = tmp_path / "out.jsonl"
-    output.write_text("earlier\n", encoding="utf-8")
+    earlier_output(output, "earlier\n")
     process = stance_from_stdin(trained_model, "--workers", "2", "--output", str(output))
     try:
         # Standard input stays open, so the run holds the last two batches back and writes a batch's rows once
@@ -193,7 +193,7 @@ def test_a_reader_that_quits_early_is_named_when_the_run_also_wrote_a_file(train
     """`stance score ... --summary s.csv | head`: the pairs' reader quits, so the run stops. Before, it
     exited 1 without a word, and an earlier s.csv stood under the name as if the run had written it."""
     summary = tmp_path / "summary.csv"
-    summary.write_text("an earlier summary\n", encoding="utf-8")
+    earlier_output(summary, "an earlier summary\n")
     process = stance_from_stdin(trained_model, "--summary", str(summary), stdout=subprocess.PIPE)
     process.stdin.write(feed(BATCH_ARTICLES + 1))
     process.stdin.flush()
@@ -210,7 +210,7 @@ def test_a_reader_that_quits_early_is_named_when_the_run_also_wrote_a_file(train
         f"--summary {summary} not written (any earlier file there is kept)\n"
     )
     assert summary.read_text(encoding="utf-8") == "an earlier summary\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.csv.meta.json"]
 
 
 def test_a_reader_that_quits_early_ends_a_run_that_wrote_only_to_it_quietly(trained_model):

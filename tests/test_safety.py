@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from conftest import BIN, ROOT, TARGET, own_signal_handlers, run, target_folder, unboxed
+from conftest import BIN, ROOT, TARGET, earlier_output, own_signal_handlers, run, target_folder, unboxed
 from filelock import FileLock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -388,14 +388,14 @@ def test_a_full_disk_keeps_the_previous_output_whole(trained_model, tmp_path):
         pytest.skip("no tmpfs can be mounted here; test_a_full_disk_simulated_in_process covers the same path")
     try:
         output = folder / "pairs.jsonl"
-        output.write_text("the previous run's rows\n", encoding="utf-8")
+        earlier_output(output, "the previous run's rows\n")
         # The pair rows of the shipped articles are several hundred KB: they cannot fit.
         error = one_error_line(
             stance("score", "--model", str(trained_model), str(ROOT / "seeds"), "--output", str(output))
         )
         assert error == f"error: {output}: could not be written (disk full); the previous file is unchanged"
         assert output.read_text(encoding="utf-8") == "the previous run's rows\n"
-        assert [p.name for p in folder.iterdir()] == ["pairs.jsonl"]  # no temporary file left
+        assert sorted(p.name for p in folder.iterdir()) == ["pairs.jsonl", "pairs.jsonl.meta.json"]  # no temporary
     finally:
         subprocess.run(["umount", str(folder)], check=True)
 
@@ -409,7 +409,7 @@ def test_a_full_disk_simulated_in_process(trained_model, tmp_path, monkeypatch):
 
     monkeypatch.setattr(outputs._CsvWriter, "write", full)
     output = tmp_path / "pairs.csv"
-    output.write_text("the previous run's rows\n", encoding="utf-8")
+    earlier_output(output, "the previous run's rows\n")
     with own_signal_handlers():
         result = CliRunner().invoke(
             app, ["score", "--model", str(trained_model), str(ROOT / "seeds"), "--output", str(output)]
@@ -417,7 +417,7 @@ def test_a_full_disk_simulated_in_process(trained_model, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr == f"error: {output}: could not be written (disk full); the previous file is unchanged\n"
     assert output.read_text(encoding="utf-8") == "the previous run's rows\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["pairs.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.csv", "pairs.csv.meta.json"]
 
 
 @pytest.mark.e2e  # several processes at once
@@ -572,6 +572,9 @@ def must_refuse(inputs: list[str], outputs: list[str]) -> bool:
 
     if any(same(a, b) for i, a in enumerate(files) for b in files[i + 1 :]):
         return True
+    # a file with something in it that no earlier run wrote (no provenance sidecar: this tree has none)
+    if any(os.path.isfile(o) and os.path.getsize(o) > 0 for o in files):
+        return True
     return any(
         same(target, source)
         or (os.path.isdir(source) and os.path.realpath(target).startswith(os.path.realpath(source) + os.sep))
@@ -670,6 +673,35 @@ def test_a_label_export_may_not_overwrite_the_gold_file_or_write_into_the_store(
         error = one_error_line(stance(*args, "--output", output, cwd=label_project))
         assert error == f"error: {output}: {words}; write it elsewhere (nothing was written)"
     assert snapshot(label_project) == before
+
+
+def test_score_replaces_only_its_own_earlier_output(trained_model, label_project):
+    """`stance score … --output data/…/labels.csv` replaced the gold file with pair rows: the scorer
+    knows no project, but it knows its own outputs by their provenance, and replaces nothing else."""
+    article = str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")
+    gold = "data/targets/nato-tokyo-office/labels.csv"
+    pq.write_table(pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), label_project / "feed.parquet")
+    before = snapshot(label_project)
+    for output, why in (
+        (gold, "no labels.csv.meta.json beside it"),
+        ("feed.parquet", "no 'stance' metadata in it"),
+    ):
+        args = ["score", "--model", str(trained_model), article, "--output", output]
+        error = one_error_line(stance(*args, cwd=label_project))
+        assert error == (
+            f"error: {output}: --output exists and was not written by `stance score` ({why}); "
+            "move it or give another path (nothing was written)"
+        )
+    summary = one_error_line(
+        stance("score", "--model", str(trained_model), article, "--summary", gold, cwd=label_project)
+    )
+    assert summary.startswith(f"error: {gold}: --summary exists and was not written by `stance score`")
+    assert snapshot(label_project) == before
+    (label_project / "empty.jsonl").touch()  # holds nothing to lose
+    for output in ("pairs.csv", "pairs.csv", "pairs.parquet", "pairs.parquet", "empty.jsonl"):
+        args = ["score", "--model", str(trained_model), article, "--output", output]  # an earlier run's is replaced
+        assert stance(*args, cwd=label_project).returncode == 0, output
+    assert (label_project / "empty.jsonl").stat().st_size > 0
 
 
 # --- odd command lines and file systems: one line or a usage error, never a traceback ---

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ROOT, run, unboxed
+from conftest import ROOT, earlier_output, run, unboxed
 
 from pipeline.data.labels import LABELS
 from pipeline.data.splits import load_split
@@ -270,7 +270,7 @@ def test_each_bad_input_is_named_on_one_line_and_the_rest_is_still_scored(traine
 def test_fail_fast_stops_at_the_first_bad_input_and_keeps_the_old_output(trained_model, tmp_path):
     paths = make_bad_inputs(tmp_path / "in")
     output = tmp_path / "o.jsonl"
-    output.write_text("previous good output\n", encoding="utf-8")
+    earlier_output(output, "previous good output\n")
     result = stance(trained_model, str(paths["good"]), str(paths["empty"]), "--fail-fast", "--output", str(output))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "--fail-fast" in result.stderr
@@ -303,7 +303,7 @@ def test_fail_fast_on_standard_output_says_how_many_rows_went_out_before_it(trai
 def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trained_model, tmp_path):
     empty, output = tmp_path / "empty.txt", tmp_path / "o.jsonl"
     empty.write_text("", encoding="utf-8")
-    output.write_text("previous good output\n", encoding="utf-8")
+    earlier_output(output, "previous good output\n")
     result = stance(trained_model, str(empty), "--output", str(output))
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -311,12 +311,12 @@ def test_when_every_input_is_skipped_the_run_stops_and_the_old_output_stays(trai
         "error: every input was skipped (each named above); no output was written",
     ]
     assert output.read_text(encoding="utf-8") == "previous good output\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "o.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.txt", "o.jsonl", "o.jsonl.meta.json"]
 
 
 def test_an_empty_stdin_is_named_as_empty_and_the_old_output_stays(trained_model, tmp_path):
     output = tmp_path / "o.jsonl"
-    output.write_text("previous good output\n", encoding="utf-8")
+    earlier_output(output, "previous good output\n")
     result = stance(trained_model, "-", "--output", str(output), stdin="")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [

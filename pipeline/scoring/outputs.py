@@ -201,6 +201,45 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
             )
 
 
+def check_replaceable(outputs: dict[str, str | None]) -> None:
+    """Refuse, before anything is read or written, to replace a file that `stance score` did not write.
+
+    An earlier output is known by its provenance (the `.meta.json` sidecar of a JSONL or CSV file,
+    the key-value metadata of a Parquet file); an empty file holds nothing to lose. Anything else
+    (`--output data/…/labels.csv`, a colleague's spreadsheet) would be gone once the run finished.
+    """
+    for option, name in outputs.items():
+        if name in (None, "-"):
+            continue
+        path = Path(name)
+        try:
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+        except OSError:  # unreadable: the writer names the reason
+            continue
+        if output_format(path) == ".parquet":
+            if _has_provenance(path):
+                continue
+            why = f"no {METADATA_KEY!r} metadata in it"
+        elif sidecar_path(path).is_file():
+            continue
+        else:
+            why = f"no {sidecar_path(path).name} beside it"
+        raise DataError(
+            name,
+            None,
+            f"{option} exists and was not written by `stance score` ({why}); "
+            "move it or give another path (nothing was written)",
+        )
+
+
+def _has_provenance(path: Path) -> bool:
+    try:
+        return METADATA_KEY.encode() in (pq.read_schema(path).metadata or {})
+    except Exception:  # not a Parquet file at all (pyarrow raises several kinds)
+        return False
+
+
 def _resolved(name: str) -> Path:
     """The absolute path with symlinks followed; a symlink loop as it is written (its reader names it)."""
     try:

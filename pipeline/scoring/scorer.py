@@ -545,12 +545,20 @@ def run_score(
 
     from tqdm import tqdm
 
-    from pipeline.scoring.outputs import SUMMARY_SCHEMA, check_outputs, output_format, pair_schema, row_writers
+    from pipeline.scoring.outputs import (
+        SUMMARY_SCHEMA,
+        check_outputs,
+        check_replaceable,
+        output_format,
+        pair_schema,
+        row_writers,
+    )
     from pipeline.scoring.provenance import provenance
 
     pair_kind, schema = output_format(output), pair_schema(explain_top > 0)
     summary_kind = output_format(summary) if summary is not None else None
     check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
+    check_replaceable({"--output": output, "--summary": summary})
     pairs_to_stdout, summary_to_stdout = output in (None, "-"), summary == "-"  # not renamed into place
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
