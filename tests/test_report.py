@@ -459,6 +459,53 @@ def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again
     assert stance("report", str(tmp_path / "blank_columns.csv"), "--output", str(report)).returncode == 0
 
 
+def test_pair_rows_and_summary_rows_of_two_runs_that_disagree_are_refused(scored, trained_model, tmp_path):
+    """The page takes an article's stance from its summary row and its evidence from its pair rows:
+    rows of two runs (another --min-confidence, a summary edited since) would tell two stories."""
+    report, pairs = tmp_path / "report.html", scored / "undated.jsonl"
+    with open(scored / "summary.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    line, first = next((n, r) for n, r in enumerate(rows, start=2) if r["actor"] and r["stance"] != "mixed")
+    where = f"the summary row of article {first['article_id']!r}, actor {first['actor']!r}"
+
+    def summary_with(name: str, edited: list[dict]) -> Path:
+        path = tmp_path / name
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(edited)
+        return path
+
+    flipped = "support" if first["stance"] != "support" else "oppose"
+    edited_stance = summary_with("stance.csv", [r if r is not first else {**r, "stance": flipped} for r in rows])
+    edited_count = summary_with("count.csv", [r if r is not first else {**r, "pairs": "99"} for r in rows])
+    without_actor = summary_with("without.csv", [r for r in rows if r is not first])
+    real = f"{first['pairs']} pairs, {first['stance']}"
+    cases = {
+        edited_stance: f"{edited_stance}:{line}: {where} says {first['pairs']} pairs, {flipped}, but the pair rows "
+        f"give {real}",
+        edited_count: f"{edited_count}:{line}: {where} says 99 pairs, {first['stance']}, but the pair rows give {real}",
+        without_actor: f"actor {first['actor']!r} of article {first['article_id']!r} has no summary row",
+    }
+    for summary, message in cases.items():
+        result = stance("report", str(pairs), str(summary), "--output", str(report))
+        assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert message in result.stderr and "give the --output and --summary of one run" in result.stderr
+        assert not report.exists()
+    assert stance("report", str(pairs), str(without_actor), "--output", str(report)).stderr.startswith(
+        f"error: {pairs}:"
+    )
+    # Another run of the same articles, most pairs below --min-confidence: its pair rows say uncertain
+    sure_only = tmp_path / "sure_only.jsonl"
+    args = ["score", str(ROOT / "seeds"), "--model", str(trained_model), "--min-confidence", "0.99"]
+    assert stance(*args, "--output", str(sure_only)).returncode == 0
+    other_run = stance("report", str(sure_only), str(scored / "summary.csv"), "--output", str(report))
+    assert other_run.returncode == 1 and "but the pair rows give" in other_run.stderr, other_run.stderr
+    assert not report.exists()
+    # The pairs and summary of one run agree, and so do two runs with the same model and options
+    assert stance("report", str(pairs), str(scored / "summary.csv"), "--output", str(report)).returncode == 0
+
+
 def test_a_frame_role_naming_no_actor_of_the_registry_stops_the_report(scored, tmp_path):
     body = (ROOT / "data/targets/nato-tokyo-office/cues.yaml").read_text(encoding="utf-8")
     body = body[: body.index("frame_roles:\n")]

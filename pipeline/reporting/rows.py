@@ -8,6 +8,7 @@ naming the file (and line), raised before the report is written.
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import json
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.data.labels import LABELS, UNCERTAIN, repeated_column
+from pipeline.data.labels import LABELS, UNCERTAIN, repeated_column, scored_article_stance
 from pipeline.errors import DataError
 from pipeline.files import (
     LONG_NUMBER,
@@ -81,7 +82,43 @@ def read_scored(inputs: list[str]) -> ScoredRows:
         raise DataError(
             inputs[0], None, "no scored rows in the inputs; give the --output or --summary of `stance score`"
         )
+    _check_summaries_agree(scored)
     return scored
+
+
+def _check_summaries_agree(scored: ScoredRows) -> None:
+    """An article given as pair rows and as summary rows must be the same run's: each summary row
+    is its actor's pair count and the summary rule over their stances. Rows of two runs (another
+    model, another --min-confidence, a file edited since) would put two answers on one page."""
+    pairs_of: dict[str, dict[str, list[str]]] = collections.defaultdict(lambda: collections.defaultdict(list))
+    for row in scored.pairs:
+        pairs_of[row["article_id"]][row["actor"]].append(row["stance"])
+    summarised: dict[str, set[str]] = collections.defaultdict(set)
+    for row in scored.summaries:
+        article = row["article_id"]
+        if article not in pairs_of:
+            continue  # an article given only as summary rows: nothing to hold them against
+        stances = pairs_of[article].get(row["actor"], [])
+        summarised[article].add(row["actor"])
+        if row["actor"] is None:  # `no_actors`, where pair rows name some
+            problem = f"says no actor is named, but the pair rows name {len(pairs_of[article])}"
+        elif not stances:
+            problem = f"says {row['pairs']} pairs, {row['stance']}, but there are no pair rows for it"
+        elif (row["pairs"], row["stance"]) != (len(stances), scored_article_stance(stances)):
+            found = f"{len(stances)} pairs, {scored_article_stance(stances)}"
+            problem = f"says {row['pairs']} pairs, {row['stance']}, but the pair rows give {found}"
+        else:
+            continue
+        raise DataError(row["origin"], None, f"{_row_named(row, 'summary')} {problem}; {_ONE_RUN}")
+    for article, actors in summarised.items():
+        if missing := [actor for actor in pairs_of[article] if actor not in actors]:
+            row = next(r for r in scored.pairs if r["article_id"] == article and r["actor"] == missing[0])
+            raise DataError(
+                row["origin"], None, f"actor {missing[0]!r} of article {article!r} has no summary row; {_ONE_RUN}"
+            )
+
+
+_ONE_RUN = "give the --output and --summary of one run"
 
 
 _ONE_ID = (
