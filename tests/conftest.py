@@ -38,7 +38,7 @@ def earlier_output(path: Path, text: str) -> None:
     """An earlier `stance score` run's output: its rows and the provenance sidecar that marks it as one
     (the scorer replaces no other file)."""
     path.write_text(text, encoding="utf-8")
-    Path(f"{path}.meta.json").write_text("{}\n", encoding="utf-8")
+    Path(f"{path}.meta.json").write_text('{"model_sha256": "an earlier model"}\n', encoding="utf-8")
 
 
 def target_folder(destination: Path, **replaced: Path) -> str:

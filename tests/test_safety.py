@@ -680,7 +680,11 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
     knows no project, but it knows its own outputs by their provenance, and replaces nothing else."""
     article = str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")
     gold = "data/targets/nato-tokyo-office/labels.csv"
+    (label_project / gold).unlink()  # a file, as in a clone (the project links it; a link would be replaced itself)
+    shutil.copy(TARGET / "labels.csv", label_project / gold)
     pq.write_table(pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), label_project / "feed.parquet")
+    (label_project / "notes.csv").write_text("a colleague's notes\n", encoding="utf-8")
+    (label_project / "notes.csv.meta.json").write_text("{}\n", encoding="utf-8")  # no sidecar the scorer wrote
     before = snapshot(label_project)
     for output, why in (
         (gold, "no labels.csv.meta.json beside it"),
@@ -689,19 +693,28 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
         args = ["score", "--model", str(trained_model), article, "--output", output]
         error = one_error_line(stance(*args, cwd=label_project))
         assert error == (
-            f"error: {output}: --output exists and was not written by `stance score` ({why}); "
-            "move it or give another path (nothing was written)"
+            f"error: {output}: --output exists and has no provenance of `stance score` ({why}: another program's "
+            "file, or rows sent to standard output); move it or give another path (nothing was written)"
         )
     summary = one_error_line(
         stance("score", "--model", str(trained_model), article, "--summary", gold, cwd=label_project)
     )
-    assert summary.startswith(f"error: {gold}: --summary exists and was not written by `stance score`")
+    assert summary.startswith(f"error: {gold}: --summary exists and has no provenance of `stance score`")
+    notes = one_error_line(
+        stance("score", "--model", str(trained_model), article, "--output", "notes.csv", cwd=label_project)
+    )
+    assert notes.startswith("error: notes.csv: --output exists and has no provenance of `stance score`")
     assert snapshot(label_project) == before
     (label_project / "empty.jsonl").touch()  # holds nothing to lose
-    for output in ("pairs.csv", "pairs.csv", "pairs.parquet", "pairs.parquet", "empty.jsonl"):
+    (label_project / "link.jsonl").symlink_to("feed.parquet")  # the link is replaced, never what it points to
+    for output in ("pairs.csv", "pairs.csv", "pairs.parquet", "pairs.parquet", "empty.jsonl", "link.jsonl"):
         args = ["score", "--model", str(trained_model), article, "--output", output]  # an earlier run's is replaced
         assert stance(*args, cwd=label_project).returncode == 0, output
     assert (label_project / "empty.jsonl").stat().st_size > 0
+    assert (
+        not (label_project / "link.jsonl").is_symlink()
+        and snapshot(label_project)["feed.parquet"] == before["feed.parquet"]
+    )
 
 
 # --- odd command lines and file systems: one line or a usage error, never a traceback ---

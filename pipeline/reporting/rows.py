@@ -103,7 +103,7 @@ def _check_summaries_agree(scored: ScoredRows) -> None:
         if row["actor"] is None:  # `no_actors`, where pair rows name some
             problem = f"says no actor is named, but the pair rows name {len(pairs_of[article])}"
         elif not stances:
-            problem = f"says {row['pairs']} pairs, {row['stance']}, but there are no pair rows for it"
+            problem = f"says {row['pairs']} pairs, {row['stance']}, but there are no pair rows for it (or they were left out of the pairs file)"
         elif (row["pairs"], row["stance"]) != (len(stances), scored_article_stance(stances)):
             found = f"{len(stances)} pairs, {scored_article_stance(stances)}"
             problem = f"says {row['pairs']} pairs, {row['stance']}, but the pair rows give {found}"

@@ -205,15 +205,16 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
     """Refuse, before anything is read or written, to replace a file that `stance score` did not write.
 
     An earlier output is known by its provenance (the `.meta.json` sidecar of a JSONL or CSV file,
-    the key-value metadata of a Parquet file); an empty file holds nothing to lose. Anything else
-    (`--output data/…/labels.csv`, a colleague's spreadsheet) would be gone once the run finished.
+    the key-value metadata of a Parquet file); an empty file holds nothing to lose, and a symlink
+    is replaced itself, never what it points to. Anything else (`--output data/…/labels.csv`, a
+    colleague's spreadsheet) would be gone once the run finished.
     """
     for option, name in outputs.items():
         if name in (None, "-"):
             continue
         path = Path(name)
         try:
-            if not path.is_file() or path.stat().st_size == 0:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
                 continue
         except OSError:  # unreadable: the writer names the reason
             continue
@@ -221,15 +222,15 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
             if _has_provenance(path):
                 continue
             why = f"no {METADATA_KEY!r} metadata in it"
-        elif sidecar_path(path).is_file():
+        elif _is_provenance(sidecar_path(path)):
             continue
         else:
             why = f"no {sidecar_path(path).name} beside it"
         raise DataError(
             name,
             None,
-            f"{option} exists and was not written by `stance score` ({why}); "
-            "move it or give another path (nothing was written)",
+            f"{option} exists and has no provenance of `stance score` ({why}: another program's file, "
+            "or rows sent to standard output); move it or give another path (nothing was written)",
         )
 
 
@@ -238,6 +239,15 @@ def _has_provenance(path: Path) -> bool:
         return METADATA_KEY.encode() in (pq.read_schema(path).metadata or {})
     except Exception:  # not a Parquet file at all (pyarrow raises several kinds)
         return False
+
+
+def _is_provenance(sidecar: Path) -> bool:
+    """A sidecar `stance score` wrote: a JSON object naming the model's SHA-256 (any other `.meta.json` is not one)."""
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return False
+    return isinstance(record, dict) and "model_sha256" in record
 
 
 def _resolved(name: str) -> Path:
