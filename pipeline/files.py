@@ -297,6 +297,11 @@ def repeated_json_key(line: str, names) -> str | None:
     return next((name for name in names if keys.count(name) > 1), None)
 
 
+def repeated_message(name: str, what: str) -> str:
+    """What to say of a field or column given twice (see `repeated_json_key`)."""
+    return f"the {what} {name!r} appears twice; which one is meant cannot be known"
+
+
 def line_of(value, default: int | None = None) -> int | None:
     return getattr(value, "line", None) or default
 

@@ -27,6 +27,7 @@ from pipeline.files import (
     files_below,
     iso_date,
     repeated_json_key,
+    repeated_message,
 )
 
 FORMATS = (".jsonl", ".csv", ".parquet")  # and .ndjson, read as .jsonl (`file_format`), as `stance score` writes it
@@ -104,9 +105,8 @@ def _check_summaries_agree(scored: ScoredRows) -> None:
             problem = f"says no actor is named, but the pair rows name {len(pairs_of[article])}"
         elif not stances:
             problem = f"says {row['pairs']} pairs, {row['stance']}, but there are no pair rows for it (or they were left out of the pairs file)"
-        elif (row["pairs"], row["stance"]) != (len(stances), scored_article_stance(stances)):
-            found = f"{len(stances)} pairs, {scored_article_stance(stances)}"
-            problem = f"says {row['pairs']} pairs, {row['stance']}, but the pair rows give {found}"
+        elif (row["pairs"], row["stance"]) != (found := (len(stances), scored_article_stance(stances))):
+            problem = f"says {row['pairs']} pairs, {row['stance']}, but the pair rows give {found[0]} pairs, {found[1]}"
         else:
             continue
         raise DataError(row["origin"], None, f"{_row_named(row, 'summary')} {problem}; {_ONE_RUN}")
@@ -209,7 +209,7 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
         if not isinstance(record, dict):
             raise DataError(path, number, "a JSON object (one scored row) is expected")
         if repeated := repeated_json_key(line, ROW_FIELDS):
-            raise DataError(path, number, f"the field {repeated!r} appears twice; which one is meant cannot be known")
+            raise DataError(path, number, repeated_message(repeated, "field"))
         if "\\u" in line:
             # JSON can escape half of a surrogate pair ("\ud800"): no character, and the page could not be written.
             try:

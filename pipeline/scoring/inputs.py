@@ -28,6 +28,7 @@ from pipeline.files import (
     files_below,
     iso_date,
     repeated_json_key,
+    repeated_message,
     text_encoding,
 )
 
@@ -363,7 +364,7 @@ def _read_jsonl(
             continue
         if repeated := repeated_json_key(line, (text_field, id_field, "date")):
             # json keeps the last of two equal keys without a word: the article would be half the record
-            yield Problem(origin, _repeated_message(repeated, "field"), skipped=True)
+            yield Problem(origin, repeated_message(repeated, "field"), skipped=True)
             continue
         text, article_id = record.get(text_field), record.get(id_field)
         if not isinstance(text, str):
@@ -386,10 +387,6 @@ def _read_jsonl(
             yield problem
         yield from _checked_article(str(article_id), text, origin, max_chars, date)
     yield from problems
-
-
-def _repeated_message(name: str, what: str) -> str:
-    return f"the {what} {name!r} appears twice; which one is meant cannot be known"
 
 
 def _field_problem(record: dict, field: str, expected: str, option: str) -> str:
@@ -485,7 +482,7 @@ def _read_parquet(name: str, id_field: str, text_field: str, max_chars: int) -> 
         return
     names = source.schema_arrow.names
     if repeated := next((f for f in (text_field, id_field, "date") if names.count(f) > 1), None):
-        yield Problem(name, _repeated_message(repeated, "column"), skipped=True)
+        yield Problem(name, repeated_message(repeated, "column"), skipped=True)
         return
     dated = "date" in names
     if dated:
