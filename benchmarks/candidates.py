@@ -24,7 +24,7 @@ already there are kept), which `dvc plots show plots/quality_speed.csv` draws. F
 depend on the machine and its load; the README records one run.
 
 The other quality benchmarks take their measures from here (finetuned_ensemble.py the locked figures
-and the paired difference); word_clusters.py and block_weights.py also their rounds: `development_round`
+and the paired difference); word_clusters.py, block_weights.py and domain_copies.py also their rounds: `development_round`
 (grouped CV and the held-out test of each arm) and `locked_round` (each arm's one look at the locked
 test), with `measured` running an arm's build_model.
 """
