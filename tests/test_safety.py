@@ -683,12 +683,15 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
     (label_project / gold).unlink()  # a file, as in a clone (the project links it; a link would be replaced itself)
     shutil.copy(TARGET / "labels.csv", label_project / gold)
     pq.write_table(pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), label_project / "feed.parquet")
+    stamped = pa.table({"id": ["c"]}).replace_schema_metadata({"stance": "a pipeline of another team"})
+    pq.write_table(stamped, label_project / "other.parquet")  # the key, but no record the scorer wrote
     (label_project / "notes.csv").write_text("a colleague's notes\n", encoding="utf-8")
     (label_project / "notes.csv.meta.json").write_text("{}\n", encoding="utf-8")  # no sidecar the scorer wrote
     before = snapshot(label_project)
     for output, why in (
         (gold, "no labels.csv.meta.json beside it"),
-        ("feed.parquet", "no 'stance' metadata in it"),
+        ("feed.parquet", "no 'stance' metadata naming a model in it"),
+        ("other.parquet", "no 'stance' metadata naming a model in it"),
     ):
         args = ["score", "--model", str(trained_model), article, "--output", output]
         error = one_error_line(stance(*args, cwd=label_project))

@@ -221,7 +221,7 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
         if output_format(path) == ".parquet":
             if _has_provenance(path):
                 continue
-            why = f"no {METADATA_KEY!r} metadata in it"
+            why = f"no {METADATA_KEY!r} metadata naming a model in it"
         elif _is_provenance(sidecar_path(path)):
             continue
         else:
@@ -235,17 +235,27 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
 
 
 def _has_provenance(path: Path) -> bool:
+    """A Parquet file `stance score` wrote: its `stance` metadata is a record naming the model's SHA-256."""
     try:
-        return METADATA_KEY.encode() in (pq.read_schema(path).metadata or {})
+        value = (pq.read_schema(path).metadata or {}).get(METADATA_KEY.encode())
     except Exception:  # not a Parquet file at all (pyarrow raises several kinds)
         return False
+    return value is not None and _names_a_model(value)
 
 
 def _is_provenance(sidecar: Path) -> bool:
     """A sidecar `stance score` wrote: a JSON object naming the model's SHA-256 (any other `.meta.json` is not one)."""
     try:
-        record = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, unreadable, not JSON
+        return _names_a_model(sidecar.read_bytes())
+    except OSError:  # missing, unreadable
+        return False
+
+
+def _names_a_model(text: bytes) -> bool:
+    """A provenance record: a JSON object with the model's SHA-256 (another program's `{}` or "stance" is not one)."""
+    try:
+        record = json.loads(text)
+    except ValueError:  # not JSON, or not UTF-8
         return False
     return isinstance(record, dict) and "model_sha256" in record
 
