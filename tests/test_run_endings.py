@@ -157,16 +157,18 @@ def test_a_worker_killed_by_the_system_ends_the_run_in_one_line(trained_model, t
             process.stdin.close()
 
 
-def test_a_pool_whose_dead_worker_left_half_a_message_still_ends():
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_a_pool_whose_dead_worker_left_half_a_message_still_ends(start_method):
     """A worker killed half-way through sending its rows leaves the pool's result reader waiting for the rest
     of the message, and `Pool.terminate` waits for that reader. The run's end of such a pool gives up on it
-    after END_WAIT_SECONDS, with every worker gone."""
+    after END_WAIT_SECONDS, with every worker gone. Also with spawned workers, as on a system with no fork
+    server (`pool_context`: macOS and Windows start workers so)."""
     import multiprocessing
     import struct
 
     from pipeline.scoring import pool as pools
 
-    pool = multiprocessing.get_context("forkserver").Pool(2)
+    pool = multiprocessing.get_context(start_method).Pool(2)
     started, ended = list(pool._pool), None
     try:
         assert pool.apply_async(os.getpid).get(timeout=60) in {w.pid for w in started}
