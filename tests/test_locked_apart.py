@@ -10,12 +10,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from pipeline.data.text import split_sentences
 
 TARGET = ROOT / "data/targets/nato-tokyo-office"
+HELD_BACK = TARGET / "synthetic/held_back"
 # Training text of every kind, used or held back: real articles, synthetic text, rewrites of the real ones.
 TRAINING = [
     ROOT / "seeds",
     TARGET / "annotation/articles",
     TARGET / "synthetic/articles",
-    *sorted((TARGET / "synthetic/held_back").glob("*/articles")),
+    *sorted(folder / "articles" for folder in HELD_BACK.iterdir() if folder.is_dir()),
     TARGET / "rewrites/articles",
 ]
 # A sentence copied or lightly edited scores 0.8 and more; sentences that merely tell the same
@@ -34,7 +35,8 @@ def sentences(folder: Path) -> list[str]:
 
 def test_no_training_sentence_copies_a_locked_sentence():
     locked = sentences(TARGET / "locked/articles")
-    assert all(folder.is_dir() for folder in TRAINING)  # a folder moved would silently drop out of the check
+    # A folder moved or renamed would silently drop out of the check; held-back sets are each a folder of articles.
+    assert all(folder.is_dir() for folder in TRAINING)
     training = [sentence for folder in TRAINING for sentence in sentences(folder)]
     assert len(locked) > 200 and len(training) > 3000
     vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(training + locked)

@@ -683,15 +683,18 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
     (label_project / gold).unlink()  # a file, as in a clone (the project links it; a link would be replaced itself)
     shutil.copy(TARGET / "labels.csv", label_project / gold)
     pq.write_table(pa.table({"id": ["b"], "text": ["Japan welcomed it."]}), label_project / "feed.parquet")
-    stamped = pa.table({"id": ["c"]}).replace_schema_metadata({"stance": "a pipeline of another team"})
-    pq.write_table(stamped, label_project / "other.parquet")  # the key, but no record the scorer wrote
+    for name, value in (("other", "a pipeline of another team"), ("bare", "{}"), ("deep", "[" * 100_000)):
+        stamped = pa.table({"id": ["c"]}).replace_schema_metadata({"stance": value})
+        pq.write_table(stamped, label_project / f"{name}.parquet")  # the key, but no record the scorer wrote
     (label_project / "notes.csv").write_text("a colleague's notes\n", encoding="utf-8")
     (label_project / "notes.csv.meta.json").write_text("{}\n", encoding="utf-8")  # no sidecar the scorer wrote
+    (label_project / "deep.csv").write_text("a colleague's table\n", encoding="utf-8")
+    (label_project / "deep.csv.meta.json").write_text("[" * 100_000, encoding="utf-8")  # too deep to parse: no record
     before = snapshot(label_project)
     for output, why in (
         (gold, "no labels.csv.meta.json beside it"),
         ("feed.parquet", "no 'stance' metadata naming a model in it"),
-        ("other.parquet", "no 'stance' metadata naming a model in it"),
+        *((f"{name}.parquet", "no 'stance' metadata naming a model in it") for name in ("other", "bare", "deep")),
     ):
         args = ["score", "--model", str(trained_model), article, "--output", output]
         error = one_error_line(stance(*args, cwd=label_project))
@@ -707,6 +710,10 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
         stance("score", "--model", str(trained_model), article, "--output", "notes.csv", cwd=label_project)
     )
     assert notes.startswith("error: notes.csv: --output exists and has no provenance of `stance score`")
+    deep = one_error_line(
+        stance("score", "--model", str(trained_model), article, "--output", "deep.csv", cwd=label_project)
+    )
+    assert deep.startswith("error: deep.csv: --output exists and has no provenance of `stance score`")
     assert snapshot(label_project) == before
     (label_project / "empty.jsonl").touch()  # holds nothing to lose
     (label_project / "link.jsonl").symlink_to("feed.parquet")  # the link is replaced, never what it points to

@@ -255,7 +255,7 @@ def _names_a_model(text: bytes) -> bool:
     """A provenance record: a JSON object with the model's SHA-256 (another program's `{}` or "stance" is not one)."""
     try:
         record = json.loads(text)
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep for the parser
         return False
     return isinstance(record, dict) and "model_sha256" in record
 
