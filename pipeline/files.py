@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -62,13 +63,14 @@ def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
     on the file system's order. A folder that cannot be read is named too; `Path.rglob` passed over
     both without a word. The files are whatever is not a folder: links to nothing, pipes and devices too."""
     files, not_read = [], []
-
-    def visit(directory: Path) -> None:
+    waiting = [Path(folder)]  # folders still to read: a list, not recursion, so no depth is too deep
+    while waiting:
+        directory = waiting.pop()
         try:
             entries = list(os.scandir(directory))
         except OSError as err:
             not_read.append((directory, f"cannot read folder: {_reason(err)}"))
-            return
+            continue
         for entry in entries:
             path = Path(entry.path)
             try:
@@ -78,11 +80,9 @@ def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
             if is_folder and entry.is_symlink():
                 not_read.append((path, "a link to a folder, not followed; give that folder itself"))
             elif is_folder:
-                visit(path)
+                waiting.append(path)
             else:
                 files.append(path)
-
-    visit(folder)
     return sorted(files), sorted(not_read)
 
 
@@ -520,6 +520,16 @@ def temporary_beside(path: Path) -> Path:
     """A new empty file in `path`'s folder (made if missing), to be renamed onto `path` once written; the caller removes it."""
     if path.is_dir():  # the rename onto it would fail only after the work: refuse before it
         raise DataError(path, None, "is a folder; give a file path (nothing was written)")
+    with contextlib.suppress(OSError):  # a pipe or device would be replaced by a file, its reader left waiting
+        kind = os.lstat(path).st_mode
+        if stat.S_ISFIFO(kind) or stat.S_ISCHR(kind) or stat.S_ISBLK(kind) or stat.S_ISSOCK(kind):
+            what = "a named pipe" if stat.S_ISFIFO(kind) else "a socket" if stat.S_ISSOCK(kind) else "a device"
+            raise DataError(
+                path,
+                None,
+                f"is {what}, not a file: the output is written beside it and renamed into place, which would "
+                "replace it; give a file path (nothing was written)",
+            )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -85,6 +85,28 @@ def test_a_date_that_is_not_iso_is_dropped_with_a_warning(trained_model, tmp_pat
     assert all(json.loads(line)["date"] is None for line in (tmp_path / "o.jsonl").read_text().splitlines())
 
 
+def test_a_parquet_date_of_bytes_or_a_megabyte_is_dropped_with_a_short_warning(trained_model, tmp_path):
+    """A date cell of bytes that are not UTF-8 stopped the whole run with a traceback, and a megabyte
+    pasted into a date came back whole in its warning; both are now that row's short warning."""
+    text = (ROOT / "seeds/t01_macron-tells-stoltenberg.txt").read_text(encoding="utf-8")
+    dates = pa.array([b"2024-01-01\xff", ("9" * 1_000_000).encode()], pa.binary()).view(pa.string())
+    pq.write_table(pa.table({"id": ["a", "b"], "text": [text, text], "date": dates}), tmp_path / "feed.parquet")
+    output = tmp_path / "o.jsonl"
+    result = stance("score", str(tmp_path / "feed.parquet"), "--model", str(trained_model), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()
+    assert warnings[0] == (
+        f"warning: {tmp_path / 'feed.parquet'}:1: column 'date' is '<bytes that are not UTF-8>', not an ISO date "
+        "(YYYY-MM-DD or YYYY-MM); scored without a date"
+    )
+    assert warnings[1].endswith(
+        "… (1000000 characters), not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+    )
+    assert len(warnings) == 2 and len(result.stderr) < 500
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert {row["article_id"] for row in rows} == {"a", "b"} and all(row["date"] is None for row in rows)
+
+
 # Per chart: the <svg> Plotly drew, and its bars that have an area (a zero count draws an empty path).
 RENDERED = """new Promise(resolve => {
   const started = Date.now();
@@ -355,6 +377,11 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     negative = summary[1].split(",")
     negative[fields.index("pairs")] = "-5"
     (tmp_path / "negative.csv").write_text("\n".join([summary[0], ",".join(negative)]) + "\n")
+    # A quote typed into a summary larger than the csv module's 128 KB field limit: it runs to the end.
+    many = summary[1:] * (150_000 // len("".join(summary[1:])) + 1)
+    (tmp_path / "stray_quote.csv").write_text("\n".join([summary[0], '"' + many[0], *many[1:]]) + "\n")
+    extra_date = rows.append_column("crawled", pa.array([2_932_897] * rows.num_rows, pa.date32()))  # the year 10000
+    pq.write_table(extra_date, tmp_path / "far_date.parquet")
     cases = {
         str(tmp_path / "missing.jsonl"): f"{tmp_path / 'missing.jsonl'}: no such file or folder",
         str(tmp_path / "broken.jsonl"): f"{tmp_path / 'broken.jsonl'}:3: not valid JSON",
@@ -381,6 +408,11 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
             tmp_path / "extra.csv"
         ): f"{tmp_path / 'extra.csv'}:3: {len(fields) + 1} fields where the header has {len(fields)}",
         str(tmp_path / "negative.csv"): f"{tmp_path / 'negative.csv'}:2: pairs -5 is negative",
+        str(tmp_path / "stray_quote.csv"): f"{tmp_path / 'stray_quote.csv'}:{len(many) + 1}: 1 fields where the header "
+        f"has {len(fields)}",
+        str(
+            tmp_path / "far_date.parquet"
+        ): f"{tmp_path / 'far_date.parquet'}:1: 'crawled' holds a date or time Python cannot hold",
         str(tmp_path / "fraction.jsonl"): f"{tmp_path / 'fraction.jsonl'}:2: 'sentence_index' is 2.7; a whole number",
         str(tmp_path / "not_a_date.jsonl"): f"{tmp_path / 'not_a_date.jsonl'}:1: date '2024-01-15 this is not a date' "
         "is not an ISO date",
@@ -408,6 +440,21 @@ def test_bad_inputs_are_one_line_errors_and_leave_an_earlier_report_intact(score
     )
     assert report.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_a_cell_longer_than_the_csv_modules_limit_is_read(trained_model, tmp_path):
+    """An article id of 140,000 characters (a scraper's URL list, say) goes through `stance score` into CSV
+    rows; the report read them with the csv module's 128 KB field limit and stopped with a traceback."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(json.dumps({"id": "x" * 140_000, "text": "France opposes the NATO office in Tokyo."}) + "\n")
+    pairs, summary = tmp_path / "pairs.csv", tmp_path / "summary.csv"
+    scored = stance(
+        "score", str(feed), "--model", str(trained_model), "--output", str(pairs), "--summary", str(summary)
+    )
+    assert scored.returncode == 0, scored.stderr
+    result = stance("report", str(pairs), str(summary), "--output", str(tmp_path / "report.html"))
+    assert result.returncode == 0, result.stderr
+    assert "x" * 1000 in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_rows_read_twice_or_a_column_twice_are_one_line_errors_not_counted_again(scored, tmp_path):

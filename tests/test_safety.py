@@ -572,8 +572,9 @@ def must_refuse(inputs: list[str], outputs: list[str]) -> bool:
 
     if any(same(a, b) for i, a in enumerate(files) for b in files[i + 1 :]):
         return True
-    # a file with something in it that no earlier run wrote (no provenance sidecar: this tree has none)
-    if any(os.path.isfile(o) and os.path.getsize(o) > 0 for o in files):
+    # a file with something in it that no earlier run wrote (no provenance sidecar: this tree has none);
+    # a symlink is replaced itself, never what it points to
+    if any(os.path.isfile(o) and not os.path.islink(o) and os.path.getsize(o) > 0 for o in files):
         return True
     return any(
         same(target, source)
@@ -725,6 +726,51 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
         not (label_project / "link.jsonl").is_symlink()
         and snapshot(label_project)["feed.parquet"] == before["feed.parquet"]
     )
+
+
+def test_score_refuses_a_pipe_as_output_and_another_programs_sidecar(trained_model, tmp_path):
+    """A named pipe given as --output was renamed over by a file, its reader left waiting for ever; a
+    `pairs.jsonl.meta.json` of the user's own was replaced by the run's provenance without a word."""
+    article = str(ROOT / "seeds/000_5ea5e603efdd03d0.txt")
+    os.mkfifo(tmp_path / "rows.jsonl")
+    (tmp_path / "pairs.jsonl.meta.json").write_text('{"note": "my own metadata"}\n', encoding="utf-8")
+    before = snapshot(tmp_path)
+    pipe = one_error_line(
+        stance("score", "--model", str(trained_model), article, "--output", "rows.jsonl", cwd=tmp_path)
+    )
+    assert pipe == (
+        "error: rows.jsonl: is a named pipe, not a file: the output is written beside it and renamed into place, "
+        "which would replace it; give a file path (nothing was written)"
+    )
+    sidecar = one_error_line(
+        stance("score", "--model", str(trained_model), article, "--output", "pairs.jsonl", cwd=tmp_path)
+    )
+    assert sidecar == (
+        "error: pairs.jsonl.meta.json: exists and is not the provenance record of an earlier `stance score` "
+        "(another program's file), and --output pairs.jsonl would replace it with one; move it or give another "
+        "path (nothing was written)"
+    )
+    assert snapshot(tmp_path) == before and (tmp_path / "rows.jsonl").is_fifo()
+
+
+def test_a_folder_nested_a_thousand_deep_is_read_like_any_other(trained_model, tmp_path):
+    """The folder walk recursed, so a thousand nested folders ended the run with RecursionError."""
+    folders = [tmp_path / "corpus"]
+    for _ in range(1000):  # one at a time: mkdir(parents=True) itself recurses too deep for this
+        folders.append(folders[-1] / "d")
+    try:
+        for folder in folders:
+            folder.mkdir()
+        (folders[-1] / "x.txt").write_text(TEXT, encoding="utf-8")
+        output = tmp_path / "pairs.jsonl"
+        result = stance("score", "--model", str(trained_model), str(folders[0]), "--output", str(output))
+        assert result.returncode == 0, result.stderr
+        assert {row["article_id"] for row in read_jsonl(output)} == {"x"}
+    finally:  # removed here, deepest first: pytest's own clean-up (shutil.rmtree) recurses too deep for it
+        (folders[-1] / "x.txt").unlink(missing_ok=True)
+        for folder in reversed(folders):
+            if folder.exists():
+                folder.rmdir()
 
 
 # --- odd command lines and file systems: one line or a usage error, never a traceback ---

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.data.labels import LABELS, UNCERTAIN, repeated_column, scored_article_stance
+from pipeline.data.labels import LABELS, UNCERTAIN, csv_reason, repeated_column, scored_article_stance
 from pipeline.errors import DataError
 from pipeline.files import (
     LONG_NUMBER,
+    MAX_ARTICLE_CHARS,
     NotText,
     decode_text,
     file_format,
@@ -224,8 +225,18 @@ def _jsonl_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]
 
 
 def _csv_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]:
+    # A cell may be as long as an article the scorer read (its sentence, or an id that long), past the
+    # csv module's 128 KB default; a quote left open then runs to the end and is named below.
+    csv.field_size_limit(max(csv.field_size_limit(), 4 * MAX_ARTICLE_CHARS))
     reader = csv.DictReader(handle)
-    columns = list(reader.fieldnames or [])
+    try:
+        columns = list(reader.fieldnames or [])
+        return columns, _csv_rows(path, reader, columns)
+    except csv.Error as err:
+        raise DataError(path, reader.line_num, f"not valid CSV: {csv_reason(err)}") from None
+
+
+def _csv_rows(path: Path, reader, columns: list[str]) -> list[tuple[int, dict]]:
     records = []
     for row in reader:
         # A row with fewer or more fields than the header: a file cut short or written by hand.
@@ -235,7 +246,7 @@ def _csv_records(path: Path, handle) -> tuple[list[str], list[tuple[int, dict]]]
             raise DataError(path, reader.line_num, f"{fields} fields where the header has {len(columns)}")
         # CSV has no null: an empty cell is a missing value (no date, no actor).
         records.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items()}))
-    return columns, records
+    return records
 
 
 def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -256,7 +267,21 @@ def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
         raise DataError(
             path, _first_bad_row(table.column(name)) + 1, f"{name!r} holds bytes that are not UTF-8, not text"
         ) from None
+    except (OverflowError, ValueError):  # a date or time past what Python holds (the year 9999), in any column
+        name, row = _first_out_of_range(table)
+        raise DataError(path, row, f"{name!r} holds a date or time Python cannot hold (past the year 9999)") from None
     return table.column_names, list(enumerate(records, start=1))
+
+
+def _first_out_of_range(table) -> tuple[str | None, int | None]:
+    """The column and (1-based) row of the first cell `to_pylist` cannot turn into a Python value."""
+    for name in table.column_names:
+        for row, scalar in enumerate(table.column(name), start=1):
+            try:
+                scalar.as_py()
+            except (OverflowError, ValueError):
+                return name, row
+    return None, None
 
 
 def _decodes(column) -> bool:

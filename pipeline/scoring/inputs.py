@@ -225,12 +225,14 @@ def distinct_ids(events: Iterable[Article | Problem]) -> Iterator[Article | Prob
     article; a warning names both places. The first article keeps its id.
     """
     first: dict[str, str] = {}  # article id -> origin of the article that holds it
+    tried: dict[str, int] = {}  # article id -> the last `#n` given for it, so the next search starts there
     for event in events:
         if isinstance(event, Article):
             if event.id in first:
-                occurrence = 2
+                occurrence = tried.get(event.id, 1) + 1
                 while f"{event.id}#{occurrence}" in first:
                     occurrence += 1
+                tried[event.id] = occurrence
                 renamed = f"{event.id}#{occurrence}"
                 yield Problem(
                     event.origin,
@@ -399,6 +401,9 @@ def _field_problem(record: dict, field: str, expected: str, option: str) -> str:
     return f"field {field!r} is {shown_value}, not a {expected}"
 
 
+SHOWN_CHARS = 60  # of a bad value in a warning: a megabyte pasted into a date field is not echoed whole
+
+
 def _record_date(value, origin: str, kind: str = "field") -> tuple[str | None, Problem | None]:
     """A record's optional `date`: YYYY-MM-DD (from any ISO date or time), or YYYY-MM when only the month is known.
 
@@ -411,7 +416,12 @@ def _record_date(value, origin: str, kind: str = "field") -> tuple[str | None, P
     try:
         return iso_date(value, times=True), None
     except (TypeError, ValueError):
-        message = f"{kind} 'date' is {value!r}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
+        shown = (
+            repr(value)
+            if len(repr(value)) <= SHOWN_CHARS
+            else f"{repr(value)[:SHOWN_CHARS]}… ({len(str(value))} characters)"
+        )
+        message = f"{kind} 'date' is {shown}, not an ISO date (YYYY-MM-DD or YYYY-MM); scored without a date"
         return None, Problem(origin, message, skipped=False)
 
 
@@ -577,6 +587,13 @@ def _may_hold_dates(arrow_type) -> bool:
     )
 
 
+def _decoded_or_named(scalar):
+    try:
+        return scalar.as_py()
+    except UnicodeDecodeError:
+        return "<bytes that are not UTF-8>"
+
+
 def _parquet_dates(column) -> list:
     """A batch's date column as `_record_date` reads a JSONL date: a date or timestamp as its ISO date,
     a null as None, a string as it is (`_may_hold_dates` has let no other type through).
@@ -588,7 +605,10 @@ def _parquet_dates(column) -> list:
     import pyarrow as pa
 
     if _is_text(column.type):
-        return column.to_pylist()
+        try:
+            return column.to_pylist()
+        except UnicodeDecodeError:  # a cell written from bytes that are not UTF-8: that row's warning alone
+            return [_decoded_or_named(scalar) for scalar in column]
     values = []
     for scalar in column:  # one at a time: a value Python cannot hold is that row's warning alone
         try:

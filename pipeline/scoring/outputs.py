@@ -207,31 +207,44 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
     An earlier output is known by its provenance (the `.meta.json` sidecar of a JSONL or CSV file,
     the key-value metadata of a Parquet file); an empty file holds nothing to lose, and a symlink
     is replaced itself, never what it points to. Anything else (`--output data/…/labels.csv`, a
-    colleague's spreadsheet) would be gone once the run finished.
+    colleague's spreadsheet) would be gone once the run finished; so would a `<output>.meta.json`
+    of another program's, which the run's own sidecar replaces.
     """
     for option, name in outputs.items():
         if name in (None, "-"):
             continue
-        path = Path(name)
-        try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size == 0:
+        path, sidecar = Path(name), sidecar_path(name)
+        if _is_foreign(path):
+            if output_format(path) == ".parquet":
+                if _has_provenance(path):
+                    continue
+                why = f"no {METADATA_KEY!r} metadata naming a model in it"
+            elif _is_provenance(sidecar):
                 continue
-        except OSError:  # unreadable: the writer names the reason
-            continue
-        if output_format(path) == ".parquet":
-            if _has_provenance(path):
-                continue
-            why = f"no {METADATA_KEY!r} metadata naming a model in it"
-        elif _is_provenance(sidecar_path(path)):
-            continue
-        else:
-            why = f"no {sidecar_path(path).name} beside it"
-        raise DataError(
-            name,
-            None,
-            f"{option} exists and has no provenance of `stance score` ({why}: another program's file, "
-            "or rows sent to standard output); move it or give another path (nothing was written)",
-        )
+            else:
+                why = f"no {sidecar.name} beside it"
+            raise DataError(
+                name,
+                None,
+                f"{option} exists and has no provenance of `stance score` ({why}: another program's file, "
+                "or rows sent to standard output); move it or give another path (nothing was written)",
+            )
+        # The output itself is new, empty or a link; its sidecar, which the run writes too, must be ours as well.
+        if output_format(path) != ".parquet" and _is_foreign(sidecar) and not _is_provenance(sidecar):
+            raise DataError(
+                sidecar,
+                None,
+                "exists and is not the provenance record of an earlier `stance score` (another program's file), "
+                f"and {option} {path.name} would replace it with one; move it or give another path (nothing was written)",
+            )
+
+
+def _is_foreign(path: Path) -> bool:
+    """A non-empty file there, not a link: something a rename onto that name would lose."""
+    try:
+        return not path.is_symlink() and path.is_file() and path.stat().st_size > 0
+    except OSError:  # unreadable: the writer names the reason
+        return False
 
 
 def _has_provenance(path: Path) -> bool:
