@@ -261,43 +261,36 @@ def _parquet_records(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     try:
         records = table.to_pylist()
     except UnicodeDecodeError:  # a string cell written from bytes that are not UTF-8: name its column and row
-        name = next((name for name in table.column_names if not _decodes(table.column(name))), None)
+        name, row = _first_failing_cell(table, UnicodeDecodeError)
         if name is None:
             raise DataError(path, None, "a text cell holds bytes that are not UTF-8") from None
-        raise DataError(
-            path, _first_bad_row(table.column(name)) + 1, f"{name!r} holds bytes that are not UTF-8, not text"
-        ) from None
+        raise DataError(path, row, f"{name!r} holds bytes that are not UTF-8, not text") from None
     except (OverflowError, ValueError):  # a date or time past what Python holds (the year 9999), in any column
-        name, row = _first_out_of_range(table)
+        name, row = _first_failing_cell(table, (OverflowError, ValueError))
         raise DataError(path, row, f"{name!r} holds a date or time Python cannot hold (past the year 9999)") from None
     return table.column_names, list(enumerate(records, start=1))
 
 
-def _first_out_of_range(table) -> tuple[str | None, int | None]:
-    """The column and (1-based) row of the first cell `to_pylist` cannot turn into a Python value."""
-    for name in table.column_names:
-        for row, scalar in enumerate(table.column(name), start=1):
-            try:
-                scalar.as_py()
-            except (OverflowError, ValueError):
-                return name, row
-    return None, None
+def _first_failing_cell(table, errors) -> tuple[str | None, int | None]:
+    """The column and (1-based) row of the first cell whose conversion to Python raises one of `errors`."""
+    name = next((name for name in table.column_names if not _converts(table.column(name), errors)), None)
+    return (None, None) if name is None else (name, _first_bad_row(table.column(name), errors) + 1)
 
 
-def _decodes(column) -> bool:
+def _converts(column, errors) -> bool:
     try:
         column.to_pylist()
         return True
-    except UnicodeDecodeError:
+    except errors:
         return False
 
 
-def _first_bad_row(column) -> int:
-    """The first row of a column that does not decode, found by halving: a few reads, not one per row."""
+def _first_bad_row(column, errors) -> int:
+    """The first row of a column that does not convert, found by halving: a few reads, not one per row."""
     low, high = 0, len(column)  # the first bad row is in [low, high)
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (low, middle) if not _decodes(column.slice(low, middle - low)) else (middle, high)
+        low, high = (low, middle) if not _converts(column.slice(low, middle - low), errors) else (middle, high)
     return low
 
 
