@@ -29,13 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from candidates import development_round, locked_round  # noqa: E402
+from candidates import development_round, locked_round, shipped_setup  # noqa: E402
 
 import pipeline.modeling.build as build  # noqa: E402
-from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import for_registry  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
 
 ACTOR_BLOCKS = ("window", "window_clusters")  # what the actor's window gives (the cues have train.cue_weight)
 SHARED_BLOCKS = ("words", "chars")  # mostly the same for every actor of a sentence
@@ -66,10 +62,7 @@ def name_of(blocks: tuple[str, ...], weight: float) -> str:
 
 
 def main() -> int:
-    params = load_params(ROOT / "params.yaml")
-    registry = ActorRegistry.load(params.data.actors)
-    lexicon = load_cue_lexicon(params.data.cues, registry.actors)
-    shipped = params.model_copy(update={"train": for_registry(params.train, registry)})
+    shipped, lexicon, registry = shipped_setup()
     if sys.argv[1:] == ["--locked"]:
         if CHOSEN is None:
             raise SystemExit("no arm met the rule for a look at the locked test")

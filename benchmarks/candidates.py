@@ -57,7 +57,7 @@ from pipeline.evaluation.metrics import grouped_cv, locked_scores, macro_f1, sco
 from pipeline.features.embeddings import forget_encoded  # noqa: E402
 from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
 from pipeline.files import atomic_output  # noqa: E402
-from pipeline.modeling.build import fit_pairs  # noqa: E402
+from pipeline.modeling.build import fit_pairs, for_registry  # noqa: E402
 from pipeline.modeling.predict import class_scores, pairs_frame  # noqa: E402
 from pipeline.params import load_params  # noqa: E402
 
@@ -145,6 +145,15 @@ def main() -> None:
             rows[name]["sentences_per_second"] = speed
             print(f"{name}: {speed:,} sentences/s", flush=True)
         write_rows(args.output, rows)
+
+
+def shipped_setup() -> tuple:
+    """(params as the shipped model applies them to the target's registry, its cue lexicon, the registry):
+    what every arm of a candidate benchmark starts from."""
+    params = load_params(ROOT / "params.yaml")
+    registry = ActorRegistry.load(params.data.actors)
+    lexicon = load_cue_lexicon(params.data.cues, registry.actors)
+    return params.model_copy(update={"train": for_registry(params.train, registry)}), lexicon, registry
 
 
 def labelled_pairs() -> tuple[list, list, list, list]:

@@ -44,10 +44,6 @@ sys.path.insert(0, str(ROOT))
 import candidates  # noqa: E402  (benchmarks/, the script's own folder)
 
 import pipeline.modeling.build as build  # noqa: E402
-from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import for_registry  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [("window", 256), ("window", 1024), ("text", 1024)]  # (column, clusters), in the order run
 CHOSEN = ("window", 1024)  # the best on grouped CV (0.802 against 0.786; held-out test 0.811, not lower)
@@ -79,10 +75,7 @@ def extra_block(column: str, clusters: int):
 
 
 def main() -> int:
-    params = load_params(ROOT / "params.yaml")
-    registry = ActorRegistry.load(params.data.actors)
-    lexicon = load_cue_lexicon(params.data.cues, registry.actors)
-    shipped = params.model_copy(update={"train": for_registry(params.train, registry)})
+    shipped, lexicon, registry = candidates.shipped_setup()
     args = sys.argv[1:]
     if args[:1] == ["--beside"]:  # the second round, beside the shipped window clusters
         if args == ["--beside", "--locked"]:
