@@ -155,6 +155,23 @@ def model_beside(
     return model_path
 
 
+def test_each_pair_keeps_its_own_scores_when_batches_are_sorted_by_length(small_project, pairs):
+    """class_scores batches the pairs shortest sentence first; each row must still be its own pair's.
+
+    Alone, a pair is not padded at all, so its scores are the reference for it in any batch."""
+    encoder = FineTunedEncoder(shipped_params().finetune).load(small_project / paths.FINETUNED / WEIGHTS)
+    lengths = sorted({len(p["sentence"]) for p in pairs})
+    # 48 pairs, longest first: two batches, each pair's place in the sorted order far from its place here
+    chosen = [next(p for p in pairs if len(p["sentence"]) == n) for n in lengths[::-1][:96:2]]
+    assert len(chosen) == 48
+    together = encoder.class_scores(chosen)
+    alone = np.concatenate([encoder.class_scores([pair]) for pair in chosen])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    assert len({tuple(np.round(row, 4)) for row in alone}) > len(chosen) // 2  # the pairs' scores differ
+    np.testing.assert_array_equal(encoder.class_scores(chosen[::-1]), together[::-1])  # the order given, not sorted
+    assert encoder.class_scores([]).shape == (0, len(LABELS))
+
+
 def test_the_scorer_averages_the_linear_model_with_the_encoder(trained_model, small_project, tmp_path):
     from pipeline.scoring.provenance import provenance
     from pipeline.scoring.scorer import Scorer
