@@ -69,7 +69,7 @@ def files_below(folder: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
         try:
             entries = list(os.scandir(directory))
         except OSError as err:
-            not_read.append((directory, f"cannot read folder: {_reason(err)}"))
+            not_read.append((directory, f"cannot read folder: {os_reason(err)}"))
             continue
         for entry in entries:
             path = Path(entry.path)
@@ -411,7 +411,7 @@ def outputs_together(folders=()):
 
 
 @contextlib.contextmanager
-def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
+def atomic_outputs(paths, unnamed_errors_are_ours: bool = True, before_renames=None):
     """Yield a temporary path beside each of `paths`, in order; rename them all into place only if the block succeeds.
 
     All or none, for outputs that only make sense together: a failed write or rename, or an
@@ -423,7 +423,8 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
     the user named; its companions after it). An OSError about one output is a `DataError`
     naming it; an error naming no file names the output only if it is the only one and
     `unnamed_errors_are_ours` (a caller with several, or that writes elsewhere too, wraps its
-    writes in `output_errors`).
+    writes in `output_errors`). `before_renames`, if given, is called once the block has
+    succeeded and before the first rename: what it raises leaves every output as it was.
     """
     paths = [Path(path) for path in paths]
     if len(set(paths)) != len(paths):
@@ -440,6 +441,8 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
         for path in paths:
             temporaries.append(temporary_beside(path))
         yield temporaries
+        if before_renames is not None:
+            before_renames()
         for index, (path, temporary) in enumerate(zip(paths, temporaries)):
             # Nothing comes after the last rename that could undo it, so only the others need a backup.
             if index < len(paths) - 1 and os.path.lexists(path):
@@ -454,7 +457,7 @@ def atomic_outputs(paths, unnamed_errors_are_ours: bool = True):
             output = None
         if output is None:
             raise
-        raise DataError(output, None, f"could not be written ({_reason(err)}); {_kept(paths)}") from None
+        raise DataError(output, None, f"could not be written ({os_reason(err)}); {_kept(paths)}") from None
     finally:
         for leftover in [*temporaries, *backups.values()]:
             leftover.unlink(missing_ok=True)
@@ -483,7 +486,7 @@ def _put_back(paths: list[Path], temporaries: list[Path], backups: dict[Path, Pa
             elif renamed:
                 path.unlink()
         except OSError as err:
-            reason = _reason(err)
+            reason = os_reason(err)
             if path in backups:
                 backup = backups.pop(path)  # so not removed with the temporary files: it is the only previous copy
                 left.append(
@@ -535,7 +538,7 @@ def temporary_beside(path: Path) -> Path:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
         blocker = next((p for p in path.parents if p.exists()), None)
-        reason = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else _reason(err)
+        reason = f"{blocker} is a file, not a folder" if blocker and not blocker.is_dir() else os_reason(err)
         raise DataError(
             path, None, f"cannot write here ({reason}); choose another place (nothing was written)"
         ) from None
@@ -552,15 +555,15 @@ def output_errors(path: Path, temporary: Path):
     except OSError as err:
         if err.filename not in (None, str(temporary), str(path)):
             raise  # about some other file (an input): not this output's to explain
-        raise DataError(path, None, f"could not be written ({_reason(err)}); {_kept([path])}") from None
+        raise DataError(path, None, f"could not be written ({os_reason(err)}); {_kept([path])}") from None
 
 
 def describe_os_error(err: OSError) -> str:
     """`path: disk full` for an error of the environment, in the form of every other message."""
-    return shown(f"{err.filename}: {_reason(err)}" if err.filename else _reason(err))
+    return shown(f"{err.filename}: {os_reason(err)}" if err.filename else os_reason(err))
 
 
-def _reason(err: OSError) -> str:
+def os_reason(err: OSError) -> str:
     """`disk full` rather than `[Errno 28] No space left on device` where the cause is a common one."""
     number = err.errno or next((n for n in _PLAIN_REASONS if f"errno {n}]" in str(err).lower()), None)
     return _PLAIN_REASONS.get(number) or err.strerror or str(err)

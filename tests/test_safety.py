@@ -518,6 +518,33 @@ def test_scoring_into_a_closed_pipe_with_a_summary_file_says_the_summary_was_not
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, a file every write to fails as disk full")
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_a_full_disk_on_standard_output_is_named_and_the_summary_file_is_kept(trained_model, tmp_path, unbuffered):
+    """`stance score seeds > rows.jsonl` on a full volume said only `error: disk full`, naming no file."""
+    earlier_output(tmp_path / "summary.csv", "article_id\nearlier\n")
+    before = snapshot(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | (
+        {"PYTHONUNBUFFERED": "1"} if unbuffered else {}
+    )
+    args = [
+        str(BIN / "stance"),
+        "score",
+        "--model",
+        str(trained_model),
+        str(ROOT / "seeds"),
+        "--summary",
+        "summary.csv",
+    ]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(args, cwd=tmp_path, stdout=full, stderr=subprocess.PIPE, text=True, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        "error: standard output: could not be written (disk full); the run stopped there and wrote no file\n"
+    )
+    assert snapshot(tmp_path) == before
+
+
 # --- outputs that would overwrite an input, or each other: the property ---
 
 INPUT_CHOICES = ["feed.jsonl", "folder", "folder/a.txt", "folder/sub", "link.jsonl", "linkdir", "hard.jsonl"]
@@ -726,6 +753,67 @@ def test_score_replaces_only_its_own_earlier_output(trained_model, label_project
         not (label_project / "link.jsonl").is_symlink()
         and snapshot(label_project)["feed.parquet"] == before["feed.parquet"]
     )
+
+
+def scored_while(trained_model: Path, folder: Path, output: str, change) -> subprocess.CompletedProcess:
+    """`stance score - --output OUTPUT`, with `change()` made while it runs: once its output's temporary
+    file is there (the check before the run is done), before its input ends."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    args = ["stance", "score", "--model", str(trained_model), "-", "--output", output]
+    with subprocess.Popen(
+        args, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as process:
+        process.stdin.write(json.dumps({"id": "a", "text": TEXT}) + "\n")
+        process.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not list(folder.glob(f".{output}.*.tmp")) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read()
+        change()
+        stdout, stderr = process.communicate(json.dumps({"id": "b", "text": TEXT}) + "\n", timeout=120)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+
+
+def test_a_file_saved_over_the_output_while_the_run_goes_is_kept(trained_model, tmp_path):
+    """The check before the run cannot see a file saved at the output during it: a spreadsheet saved
+    over an earlier output, or a new file where there was none, was replaced when the run ended."""
+    earlier_output(tmp_path / "pairs.csv", "article_id\nold\n")
+    saved = "my own edits, saved while the run went\n"
+    cases = {  # output: the change made during the run
+        "pairs.csv": lambda: (tmp_path / "pairs.csv").write_text(saved, encoding="utf-8"),
+        "new.jsonl": lambda: (tmp_path / "new.jsonl").write_text(saved, encoding="utf-8"),
+        "new.parquet": lambda: pq.write_table(pa.table({"mine": [1]}), tmp_path / "new.parquet"),
+        "side.jsonl": lambda: (tmp_path / "side.jsonl.meta.json").write_text('{"mine": 1}\n', encoding="utf-8"),
+    }
+    for output, change in cases.items():
+        result = scored_while(trained_model, tmp_path, output, change)
+        changed = "side.jsonl.meta.json" if output == "side.jsonl" else output
+        why = {
+            "pairs.csv": "its provenance, pairs.csv.meta.json, did not change with it",
+            "new.jsonl": "its provenance, new.jsonl.meta.json, did not change with it",
+            "new.parquet": "no 'stance' metadata naming a model in it now",
+            "side.jsonl": "not the provenance record of --output side.jsonl now",
+        }[output]
+        assert one_error_line(result) == (
+            f"error: {changed}: was changed while the run was going ({why}: another program's file); it is kept "
+            "as it is, and no output file of this run was written; score again to another path"
+        )
+        assert not list(tmp_path.glob(".*.tmp"))
+    assert (tmp_path / "pairs.csv").read_text(encoding="utf-8") == saved
+    assert (tmp_path / "pairs.csv.meta.json").read_text(encoding="utf-8") == '{"model_sha256": "an earlier model"}\n'
+    assert (tmp_path / "new.jsonl").read_text(encoding="utf-8") == saved
+    assert not (tmp_path / "new.jsonl.meta.json").exists() and not (tmp_path / "side.jsonl").exists()
+    assert pq.read_table(tmp_path / "new.parquet").column_names == ["mine"]
+
+    # Another `stance score` run that ends first replaces the output with its sidecar: the last to finish wins.
+    def another_run_ends_first():
+        earlier_output(tmp_path / "race.csv", "article_id\nthe other run's\n")
+
+    earlier_output(tmp_path / "race.csv", "article_id\nold\n")
+    assert scored_while(trained_model, tmp_path, "race.csv", another_run_ends_first).returncode == 0
+    assert (tmp_path / "race.csv").read_text(encoding="utf-8").startswith("article_id,date,sentence_index")
+    unchanged = scored_while(trained_model, tmp_path, "pairs.jsonl", lambda: None)
+    assert unchanged.returncode == 0 and len(read_jsonl(tmp_path / "pairs.jsonl")) > 1
 
 
 def test_score_refuses_a_pipe_as_output_and_another_programs_sidecar(trained_model, tmp_path):

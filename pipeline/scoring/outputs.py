@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from pipeline.data.labels import LABELS, PROBABILITY_FIELDS
 from pipeline.errors import DataError
-from pipeline.files import atomic_outputs, file_format, output_errors
+from pipeline.files import atomic_outputs, file_format, os_reason, output_errors
 from pipeline.scoring.provenance import METADATA_KEY, sidecar_path
 
 PAIR_SCHEMA = pa.schema(
@@ -201,7 +201,7 @@ def check_outputs(inputs: list[str], outputs: dict[str, str | None]) -> None:
             )
 
 
-def check_replaceable(outputs: dict[str, str | None]) -> None:
+def check_replaceable(outputs: dict[str, str | None]) -> dict[Path, tuple | None]:
     """Refuse, before anything is read or written, to replace a file that `stance score` did not write.
 
     An earlier output is known by its provenance (the `.meta.json` sidecar of a JSONL or CSV file,
@@ -209,11 +209,15 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
     is replaced itself, never what it points to. Anything else (`--output data/…/labels.csv`, a
     colleague's spreadsheet) would be gone once the run finished; so would a `<output>.meta.json`
     of another program's, which the run's own sidecar replaces.
+
+    Returns what is at each output and sidecar now, for `check_unchanged` just before the renames.
     """
+    found = {}
     for option, name in outputs.items():
         if name in (None, "-"):
             continue
         path, sidecar = Path(name), sidecar_path(name)
+        found |= {path: _identity(path), sidecar: _identity(sidecar)}
         if _is_foreign(path):
             if output_format(path) == ".parquet":
                 if _has_provenance(path):
@@ -237,6 +241,51 @@ def check_replaceable(outputs: dict[str, str | None]) -> None:
                 "exists and is not the provenance record of an earlier `stance score` (another program's file), "
                 f"and {option} {path.name} would replace it with one; move it or give another path (nothing was written)",
             )
+    return found
+
+
+def check_unchanged(outputs: dict[str, str | None], found: dict[Path, tuple | None]) -> None:
+    """Refuse to rename onto an output that another program wrote while the run was going.
+
+    `check_replaceable` looks before the run and cannot see a file saved there during it (a
+    spreadsheet saved over an earlier output, a new file where there was none). Another
+    `stance score` run that ends first is no such file (the last to finish wins, as before): it
+    replaces a JSONL or CSV output together with its sidecar, and a Parquet output carries its
+    provenance inside. Called with what `check_replaceable` returned, just before the renames."""
+    for option, name in outputs.items():
+        if name in (None, "-"):
+            continue
+        path, sidecar = Path(name), sidecar_path(name)
+        parquet = output_format(path) == ".parquet"
+        output_changed = _identity(path) != found.get(path)
+        sidecar_changed = not parquet and _identity(sidecar) != found.get(sidecar)
+        why = None
+        if parquet:
+            if output_changed and _is_foreign(path) and not _has_provenance(path):
+                why = f"no {METADATA_KEY!r} metadata naming a model in it now"
+        elif sidecar_changed and _is_foreign(sidecar) and not _is_provenance(sidecar):
+            path, why = sidecar, f"not the provenance record of {option} {path.name} now"
+        elif output_changed and _is_foreign(path):
+            if not sidecar_changed:
+                why = f"its provenance, {sidecar.name}, did not change with it"
+            elif not _is_provenance(sidecar):
+                why = f"no {sidecar.name} beside it now"
+        if why:
+            raise DataError(
+                path,
+                None,
+                f"was changed while the run was going ({why}: another program's file); it is kept as it is, "
+                "and no output file of this run was written; score again to another path",
+            )
+
+
+def _identity(path: Path) -> tuple | None:
+    """What tells one file at `path` from another, or from itself rewritten; None where there is none."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
 
 
 def _is_foreign(path: Path) -> bool:
@@ -306,13 +355,15 @@ def row_writer(path: str | None, schema: pa.Schema, provenance: dict | None = No
 
 
 @contextlib.contextmanager
-def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | None = None) -> Iterator[list]:
+def row_writers(
+    outputs: list[tuple[str | None, pa.Schema]], provenance: dict | None = None, before_renames=None
+) -> Iterator[list]:
     """Yield one `write(rows)` per (path, schema); the files appear only if the block completes, all together.
 
     `provenance` goes into a Parquet file's key-value metadata, or for JSONL and CSV into the
     sidecar `<path>.meta.json`; a path of None or "-" is stdout, which has no sidecar. Every file
     and sidecar is renamed into place with `atomic_outputs`: a rename that fails never leaves a
-    new summary or sidecar beside an earlier output.
+    new summary or sidecar beside an earlier output. `before_renames` is `atomic_outputs`'s.
     """
     files = [Path(path) for path, _ in outputs if path not in (None, "-")]
     sidecars = {
@@ -321,19 +372,19 @@ def row_writers(outputs: list[tuple[str | None, pa.Schema]], provenance: dict | 
     # Each output before its sidecar: a folder that cannot be written is named by the path the user gave.
     places = [place for path in files for place in (path, sidecars.get(path)) if place is not None]
     # Each file's own errors are named by _file_writer; one naming no file is another's (stdout's).
-    with atomic_outputs(places, unnamed_errors_are_ours=False) as temporaries:
+    with atomic_outputs(places, unnamed_errors_are_ours=False, before_renames=before_renames) as temporaries:
         temporary = dict(zip(places, temporaries))
         with contextlib.ExitStack() as stack:
             writes = []
             for path, schema in outputs:
                 if path in (None, "-"):
-                    writes.append(_StandardOutputWriter().write)
+                    writes.append(functools.partial(_standard_output, _StandardOutputWriter().write))
                 else:
                     opened = _file_writer(Path(path), temporary[Path(path)], schema, provenance)
                     writes.append(stack.enter_context(opened))
             yield writes
             if len(files) < len(outputs):  # stdout, flushed once the rows are whole (not into a closed pipe)
-                sys.stdout.flush()
+                _standard_output(sys.stdout.flush)
         for sidecar in sidecars.values():  # written once the rows are whole
             with output_errors(sidecar, temporary[sidecar]):
                 temporary[sidecar].write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -378,6 +429,22 @@ class _JsonlWriter:
     @staticmethod
     def text_of(rows: list[dict] | Encoded) -> str:
         return (rows if isinstance(rows, Encoded) else encode(rows, ".jsonl")).payload
+
+
+def _standard_output(action, *args):
+    """`action(*args)` on standard output: a full disk there (`> /dev/full`, a full volume) is one line naming it.
+
+    Its reader quitting (a BrokenPipeError) passes through: the run's endings name that themselves."""
+    try:
+        return action(*args)
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        if err.filename is not None:  # another file's error
+            raise
+        raise DataError(
+            "standard output", None, f"could not be written ({os_reason(err)}); the run stopped there and wrote no file"
+        ) from None
 
 
 class _StandardOutputWriter(_JsonlWriter):

@@ -549,6 +549,7 @@ def run_score(
         SUMMARY_SCHEMA,
         check_outputs,
         check_replaceable,
+        check_unchanged,
         output_format,
         pair_schema,
         row_writers,
@@ -558,7 +559,7 @@ def run_score(
     pair_kind, schema = output_format(output), pair_schema(explain_top > 0)
     summary_kind = output_format(summary) if summary is not None else None
     check_outputs(list(inputs), {"--output": output or "-", "--summary": summary})
-    check_replaceable({"--output": output, "--summary": summary})
+    found = check_replaceable({"--output": output, "--summary": summary})
     pairs_to_stdout, summary_to_stdout = output in (None, "-"), summary == "-"  # not renamed into place
     # A missing or bad model fails early, with a clear message: loaded here for one worker; with
     # more, the parent only reads and writes, so it checks the metadata and the workers load the model.
@@ -590,7 +591,8 @@ def run_score(
                 stack.callback(gc.unfreeze)  # a caller in this process gets its collector back as it was
             # One set: a failed rename leaves neither a new summary beside the earlier pairs nor the reverse.
             outputs = [(output, schema), *([(summary, SUMMARY_SCHEMA)] if summary else [])]
-            write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about))
+            unchanged = functools.partial(check_unchanged, {"--output": output, "--summary": summary}, found)
+            write_pairs, *summary_writer = stack.enter_context(row_writers(outputs, about, unchanged))
             write_summary = summary_writer[0] if summary_writer else None
             bar = stack.enter_context(tqdm(unit=" articles", disable=not show, file=sys.stderr, dynamic_ncols=True))
             pairs = summaries = articles = 0
