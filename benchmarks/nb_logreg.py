@@ -34,10 +34,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 import pipeline.modeling.build as build  # noqa: E402
-from pipeline.data.actors import ActorRegistry  # noqa: E402
-from pipeline.features.lexicon import load_cue_lexicon  # noqa: E402
-from pipeline.modeling.build import for_registry  # noqa: E402
-from pipeline.params import load_params  # noqa: E402
 
 VARIANTS = [(1.0, None), (1.0, 1.0), (0.25, None)]  # (ALPHA, C; None: params.yaml's C), in the order run
 
@@ -80,11 +76,8 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
 
 
 def main() -> int:
-    params = load_params(ROOT / "params.yaml")
-    registry = ActorRegistry.load(params.data.actors)
-    lexicon = load_cue_lexicon(params.data.cues, registry.actors)
-    train_params = for_registry(params.train, registry).model_copy(update={"calibration": "none"})
-    params = params.model_copy(update={"train": train_params})
+    params, lexicon, _ = candidates.shipped_setup()
+    params = params.model_copy(update={"train": params.train.model_copy(update={"calibration": "none"})})
     data = candidates.development_data()
     print(f"logistic regression (shipped): {candidates.development_figures(params, lexicon, *data)}", flush=True)
     shipped = build._linear_classifier
