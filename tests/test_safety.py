@@ -805,9 +805,11 @@ def test_a_file_saved_over_the_output_while_the_run_goes_is_kept(trained_model, 
     assert not (tmp_path / "new.jsonl.meta.json").exists() and not (tmp_path / "side.jsonl").exists()
     assert pq.read_table(tmp_path / "new.parquet").column_names == ["mine"]
 
-    # Another `stance score` run that ends first replaces the output with its sidecar: the last to finish wins.
+    # Another `stance score` run that ends first renames a new output and sidecar into place: the last to finish wins.
     def another_run_ends_first():
-        earlier_output(tmp_path / "race.csv", "article_id\nthe other run's\n")
+        earlier_output(tmp_path / "other.csv", "article_id\nthe other run's\n")
+        os.replace(tmp_path / "other.csv", tmp_path / "race.csv")
+        os.replace(tmp_path / "other.csv.meta.json", tmp_path / "race.csv.meta.json")
 
     earlier_output(tmp_path / "race.csv", "article_id\nold\n")
     assert scored_while(trained_model, tmp_path, "race.csv", another_run_ends_first).returncode == 0

@@ -244,6 +244,10 @@ def check_replaceable(outputs: dict[str, str | None]) -> dict[Path, tuple | None
     return found
 
 
+# Another run renames its output, then its sidecar: a look between the two waits this long and looks again.
+BETWEEN_RENAMES_SECONDS = 0.2
+
+
 def check_unchanged(outputs: dict[str, str | None], found: dict[Path, tuple | None]) -> None:
     """Refuse to rename onto an output that another program wrote while the run was going.
 
@@ -252,31 +256,39 @@ def check_unchanged(outputs: dict[str, str | None], found: dict[Path, tuple | No
     `stance score` run that ends first is no such file (the last to finish wins, as before): it
     replaces a JSONL or CSV output together with its sidecar, and a Parquet output carries its
     provenance inside. Called with what `check_replaceable` returned, just before the renames."""
+    problem = _changed_without_provenance(outputs, found)
+    if problem is not None and problem[2]:  # perhaps another run between its two renames
+        time.sleep(BETWEEN_RENAMES_SECONDS)
+        problem = _changed_without_provenance(outputs, found)
+    if problem is not None:
+        path, why, _ = problem
+        raise DataError(
+            path,
+            None,
+            f"was changed while the run was going ({why}: another program's file); it is kept as it is, "
+            "and no output file of this run was written; score again to another path",
+        )
+
+
+def _changed_without_provenance(outputs, found) -> tuple[Path, str, bool] | None:
+    """(the file, why it is another program's, whether only a JSONL or CSV output changed and not its sidecar)."""
     for option, name in outputs.items():
         if name in (None, "-"):
             continue
         path, sidecar = Path(name), sidecar_path(name)
-        parquet = output_format(path) == ".parquet"
         output_changed = _identity(path) != found.get(path)
-        sidecar_changed = not parquet and _identity(sidecar) != found.get(sidecar)
-        why = None
-        if parquet:
+        if output_format(path) == ".parquet":
             if output_changed and _is_foreign(path) and not _has_provenance(path):
-                why = f"no {METADATA_KEY!r} metadata naming a model in it now"
-        elif sidecar_changed and _is_foreign(sidecar) and not _is_provenance(sidecar):
-            path, why = sidecar, f"not the provenance record of {option} {path.name} now"
-        elif output_changed and _is_foreign(path):
-            if not sidecar_changed:
-                why = f"its provenance, {sidecar.name}, did not change with it"
-            elif not _is_provenance(sidecar):
-                why = f"no {sidecar.name} beside it now"
-        if why:
-            raise DataError(
-                path,
-                None,
-                f"was changed while the run was going ({why}: another program's file); it is kept as it is, "
-                "and no output file of this run was written; score again to another path",
-            )
+                return path, f"no {METADATA_KEY!r} metadata naming a model in it now", False
+            continue
+        sidecar_changed = _identity(sidecar) != found.get(sidecar)
+        if sidecar_changed and _is_foreign(sidecar) and not _is_provenance(sidecar):
+            return sidecar, f"not the provenance record of {option} {path.name} now", False
+        if output_changed and _is_foreign(path) and not sidecar_changed:
+            return path, f"its provenance, {sidecar.name}, did not change with it", True
+        if output_changed and _is_foreign(path) and not _is_provenance(sidecar):
+            return path, f"no {sidecar.name} beside it now", False
+    return None
 
 
 def _identity(path: Path) -> tuple | None:
@@ -285,7 +297,8 @@ def _identity(path: Path) -> tuple | None:
         found = os.lstat(path)
     except OSError:
         return None
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+    # Not st_ctime: a link made by a backup tool, a chmod or a file put back after a failed run change it, not the bytes.
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def _is_foreign(path: Path) -> bool:
