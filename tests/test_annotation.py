@@ -458,6 +458,52 @@ def test_an_export_that_cannot_write_its_batch_stores_no_article(export_params, 
     assert sorted(p.name for p in stored.iterdir()) == sorted(p.name for p in (FIXTURES / "articles").iterdir())
 
 
+@pytest.mark.parametrize("name", ["batch.csv", "batch.json"])
+def test_an_export_never_replaces_labels_filled_in_or_another_programs_file(
+    export_params, trained_model, tmp_path, name
+):
+    """Annotators fill in the batch where it was written; exporting to that path again replaced their labels
+    without a word, as it replaced any other file there."""
+    articles = [str(FIXTURES / "articles")]
+    stored = Path(export_params.data.annotation_articles)
+    batch = tmp_path / name
+    export(export_params, articles, 5, str(batch), trained_model)
+    first = batch.read_bytes()
+    batch.write_bytes(first.replace(b"\n", b"\r\n"))  # saved again, unchanged, by an editor that writes CRLF
+    export(export_params, articles, 5, str(batch), trained_model)  # nothing filled in yet: replaced
+    assert batch.read_bytes() == first
+    store = sorted(stored.iterdir())
+    if name == "batch.csv":
+        with open(batch, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        rows[0]["label"], rows[2]["label"] = "support", "neutral"
+        with open(batch, "w", newline="", encoding="utf-8-sig") as handle:  # as a spreadsheet saves it
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        filled = "2 labels filled in; store them"
+    else:
+        tasks = json.loads(batch.read_text(encoding="utf-8"))
+        tasks[1]["annotations"] = [{"result": [{"from_name": "stance", "value": {"choices": ["oppose"]}}]}]
+        batch.write_text(json.dumps(tasks), encoding="utf-8")  # Label Studio's export saved over the tasks
+        filled = "1 label filled in; store it"
+    work = batch.read_bytes()
+    with pytest.raises(
+        DataError, match=rf"^{re.escape(str(batch))}: --output is a batch with {filled} with `stance label import"
+    ):
+        export(export_params, articles, 5, str(batch), trained_model)
+    assert batch.read_bytes() == work
+    batch.write_text("a colleague's notes\n", encoding="utf-8")
+    with pytest.raises(
+        DataError, match=r"--output exists and is not a batch of `stance label export` \(another program"
+    ):
+        export(export_params, articles, 5, str(batch), trained_model)
+    assert batch.read_text(encoding="utf-8") == "a colleague's notes\n" and sorted(stored.iterdir()) == store
+    batch.write_text("", encoding="utf-8")  # an empty file holds nothing to lose
+    export(export_params, articles, 5, str(batch), trained_model)
+    assert batch.read_bytes() == first
+
+
 @pytest.mark.parametrize("folder", ["batch.csv", "batch.json", "batch.label_config.xml"])
 def test_an_export_whose_batch_or_config_path_is_a_folder_stores_no_article(
     export_params, trained_model, tmp_path, folder

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import io
 import json
 import sys
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
 from pipeline.errors import EXIT_OK, EXIT_SKIPPED, DataError
-from pipeline.files import MAX_ARTICLE_CHARS, atomic_output, atomic_outputs, output_errors
+from pipeline.files import MAX_ARTICLE_CHARS, NotText, atomic_output, atomic_outputs, decode_text, output_errors
 from pipeline.params import Params
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
@@ -206,6 +207,77 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
             yield
 
 
+MAX_BATCH_BYTES = 50_000_000  # a batch is a few hundred rows; a far larger file at --output is not one
+
+
+def check_replaceable_batch(output: Path) -> None:
+    """Refuse, before anything is read, to replace a file that holds work or is another program's.
+
+    Annotators fill in the batch where it was written, and exporting to that path again replaced
+    their labels without a word. Replaced are only: no file, an empty file, a link (the link itself),
+    and an earlier batch with nothing filled in (a CSV whose label column is empty, Label Studio tasks
+    without annotations). The labelling config beside Label Studio tasks is the export's own output,
+    written again from the registry (which may have changed since), and is replaced with them."""
+    if _holds_something(output):
+        filled = _labels_in_batch(output)
+        if filled is None:
+            raise DataError(
+                output,
+                None,
+                "--output exists and is not a batch of `stance label export` (another program's file); "
+                "move it or give another path (nothing was written)",
+            )
+        if filled:
+            raise DataError(
+                output,
+                None,
+                f"--output is a batch with {filled} label{'s' if filled > 1 else ''} filled in; store "
+                f"{'them' if filled > 1 else 'it'} with `stance label import {output} --annotator NAME` first, "
+                "or give another path (nothing was written)",
+            )
+
+
+def _holds_something(path: Path) -> bool:
+    """A non-empty file there, not a link: something a rename onto that name would lose."""
+    try:
+        return not path.is_symlink() and path.is_file() and path.stat().st_size > 0
+    except OSError:  # unreadable: the writer names the reason
+        return False
+
+
+def _read_text(path: Path) -> str | None:
+    """The file's text as `stance label import` reads it (UTF-8 or a marked UTF-16/32); None if it is not text."""
+    try:
+        if path.stat().st_size > MAX_BATCH_BYTES:
+            return None
+        return decode_text(path.read_bytes())
+    except (OSError, NotText):
+        return None
+
+
+def _labels_in_batch(path: Path) -> int | None:
+    """How many labels an earlier batch holds (CSV rows with a label, tasks with annotations); None if not a batch."""
+    text = _read_text(path)
+    if text is None:
+        return None
+    if path.suffix.lower() == ".csv":
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error:
+            return None
+        if not rows or rows[0] != CSV_FIELDS:
+            return None
+        column = CSV_FIELDS.index("label")
+        return sum(1 for row in rows[1:] if len(row) > column and row[column].strip())
+    try:
+        tasks = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(tasks, list) or not all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks):
+        return None
+    return sum(1 for task in tasks if task.get("annotations"))
+
+
 def export(
     params: Params,
     inputs: list[str],
@@ -231,6 +303,7 @@ def export(
         [*inputs, *read],
         {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
+    check_replaceable_batch(output)
     target = Target.load(params.data.description)
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
