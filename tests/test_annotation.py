@@ -460,7 +460,7 @@ def test_an_export_that_cannot_write_its_batch_stores_no_article(export_params, 
 
 @pytest.mark.parametrize("name", ["batch.csv", "batch.json"])
 def test_an_export_never_replaces_labels_filled_in_or_another_programs_file(
-    export_params, trained_model, tmp_path, name
+    export_params, trained_model, tmp_path, monkeypatch, name
 ):
     """Annotators fill in the batch where it was written; exporting to that path again replaced their labels
     without a word, as it replaced any other file there."""
@@ -472,33 +472,58 @@ def test_an_export_never_replaces_labels_filled_in_or_another_programs_file(
     batch.write_bytes(first.replace(b"\n", b"\r\n"))  # saved again, unchanged, by an editor that writes CRLF
     export(export_params, articles, 5, str(batch), trained_model)  # nothing filled in yet: replaced
     assert batch.read_bytes() == first
-    store = sorted(stored.iterdir())
+    for article in stored.iterdir():  # a refused export must store none of its articles again
+        article.unlink()
     if name == "batch.csv":
         with open(batch, newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         rows[0]["label"], rows[2]["label"] = "support", "neutral"
-        with open(batch, "w", newline="", encoding="utf-8-sig") as handle:  # as a spreadsheet saves it
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        filled = "2 labels filled in; store them"
+        blind = [{k: v for k, v in row.items() if k in ("article_id", "sentence", "actor", "label")} for row in rows]
+        works = [("2 labels filled in; store them", rows), ("2 labels filled in; store them", blind)]
     else:
         tasks = json.loads(batch.read_text(encoding="utf-8"))
         tasks[1]["annotations"] = [{"result": [{"from_name": "stance", "value": {"choices": ["oppose"]}}]}]
-        batch.write_text(json.dumps(tasks), encoding="utf-8")  # Label Studio's export saved over the tasks
-        filled = "1 label filled in; store it"
-    work = batch.read_bytes()
-    with pytest.raises(
-        DataError, match=rf"^{re.escape(str(batch))}: --output is a batch with {filled} with `stance label import"
-    ):
-        export(export_params, articles, 5, str(batch), trained_model)
-    assert batch.read_bytes() == work
+        drafted = json.loads(batch.read_text(encoding="utf-8"))
+        drafted[0]["drafts"] = [{"result": []}]
+        works = [("1 label filled in; store it", tasks), ("1 label filled in; store it", drafted)]
+    for filled, work in works:
+        if name == "batch.csv":  # as a spreadsheet saves it; the second without the model's guess, to label blind
+            with open(batch, "w", newline="", encoding="utf-8-sig") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(work[0]))
+                writer.writeheader()
+                writer.writerows(work)
+        else:  # Label Studio's export (or a draft) saved over the tasks
+            batch.write_text(json.dumps(work), encoding="utf-8")
+        saved = batch.read_bytes()
+        message = rf"^{re.escape(str(batch))}: --output is a batch with {filled} with `stance label import"
+        with pytest.raises(DataError, match=message):
+            export(export_params, articles, 5, str(batch), trained_model)
+        assert batch.read_bytes() == saved and list(stored.iterdir()) == []
+    foreign = "--output exists and is not a batch as `stance label export` writes it"
+    if name == "batch.csv":  # a stray quote: import refuses the file, so its labels are not counted as none
+        batch.write_text(first.decode().replace(",", ',"', 1) + "x,y,japan,support\n", encoding="utf-8")
+        with pytest.raises(DataError, match=foreign):
+            export(export_params, articles, 5, str(batch), trained_model)
     batch.write_text("a colleague's notes\n", encoding="utf-8")
-    with pytest.raises(
-        DataError, match=r"--output exists and is not a batch of `stance label export` \(another program"
-    ):
+    with pytest.raises(DataError, match=foreign):
         export(export_params, articles, 5, str(batch), trained_model)
-    assert batch.read_text(encoding="utf-8") == "a colleague's notes\n" and sorted(stored.iterdir()) == store
+    assert batch.read_text(encoding="utf-8") == "a colleague's notes\n" and list(stored.iterdir()) == []
+
+    # Saved while the export runs (after the check, before the rename): checked again, kept, nothing stored.
+    batch.write_text("", encoding="utf-8")
+    import pipeline.annotation.export as export_module
+
+    scored = export_module.scored_pairs
+
+    def an_annotator_saves_meanwhile(*args, **kwargs):
+        batch.write_bytes(saved)
+        return scored(*args, **kwargs)
+
+    monkeypatch.setattr(export_module, "scored_pairs", an_annotator_saves_meanwhile)
+    with pytest.raises(DataError, match=message):
+        export(export_params, articles, 5, str(batch), trained_model)
+    assert batch.read_bytes() == saved and list(stored.iterdir()) == []
+    monkeypatch.undo()
     batch.write_text("", encoding="utf-8")  # an empty file holds nothing to lose
     export(export_params, articles, 5, str(batch), trained_model)
     assert batch.read_bytes() == first

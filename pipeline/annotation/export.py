@@ -20,8 +20,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import csv
+import functools
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +41,7 @@ from pipeline.data.candidates import article_candidates
 from pipeline.data.labels import LABELS, best_labels
 from pipeline.data.target import Target
 from pipeline.errors import EXIT_OK, EXIT_SKIPPED, DataError
-from pipeline.files import MAX_ARTICLE_CHARS, NotText, atomic_output, atomic_outputs, decode_text, output_errors
+from pipeline.files import MAX_ARTICLE_CHARS, NotText, atomic_outputs, decode_text, output_errors
 from pipeline.params import Params
 from pipeline.scoring.inputs import Problem, read_inputs
 from pipeline.scoring.outputs import check_outputs
@@ -180,7 +182,9 @@ def label_config(actors: list[str], target_name: str) -> str:
 
 
 @contextlib.contextmanager
-def written_batch(output: Path, chosen: list[dict], actors: list[str], target_name: str) -> Iterator[None]:
+def written_batch(
+    output: Path, chosen: list[dict], actors: list[str], target_name: str, before_renames=None
+) -> Iterator[None]:
     """Write the batch into temporary files beside its outputs; rename them into place only if the block succeeds.
 
     The export stores its articles inside the block: a batch that cannot be written stores nothing.
@@ -188,7 +192,7 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
     interrupt before the last rename, leaves both as they were, never new tasks beside an earlier config.
     """
     if output.suffix.lower() == ".csv":
-        with atomic_output(output) as temporary:
+        with atomic_outputs([output], before_renames=before_renames) as (temporary,):
             with open(temporary, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
                 writer.writeheader()
@@ -200,7 +204,7 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
             output: json.dumps(tasks, indent=2, ensure_ascii=False) + "\n",
             config_path(output): label_config(actors, target_name),
         }
-        with atomic_outputs(texts) as temporaries:
+        with atomic_outputs(texts, before_renames=before_renames) as temporaries:
             for (path, text), temporary in zip(texts.items(), temporaries):
                 with output_errors(path, temporary):  # a full disk is named by the file it filled
                     temporary.write_text(text, encoding="utf-8")
@@ -210,8 +214,8 @@ def written_batch(output: Path, chosen: list[dict], actors: list[str], target_na
 MAX_BATCH_BYTES = 50_000_000  # a batch is a few hundred rows; a far larger file at --output is not one
 
 
-def check_replaceable_batch(output: Path) -> None:
-    """Refuse, before anything is read, to replace a file that holds work or is another program's.
+def check_replaceable_batch(output: Path) -> tuple | None:
+    """Refuse, before anything is read (and again just before the rename), to replace a file that holds work or is another program's.
 
     Annotators fill in the batch where it was written, and exporting to that path again replaced
     their labels without a word. Replaced are only: no file, an empty file, a link (the link itself),
@@ -224,8 +228,9 @@ def check_replaceable_batch(output: Path) -> None:
             raise DataError(
                 output,
                 None,
-                "--output exists and is not a batch of `stance label export` (another program's file); "
-                "move it or give another path (nothing was written)",
+                "--output exists and is not a batch as `stance label export` writes it (another program's file?); "
+                "if it holds labels, store them with `stance label import` first; else move it or give another "
+                "path (nothing was written)",
             )
         if filled:
             raise DataError(
@@ -235,6 +240,21 @@ def check_replaceable_batch(output: Path) -> None:
                 f"{'them' if filled > 1 else 'it'} with `stance label import {output} --annotator NAME` first, "
                 "or give another path (nothing was written)",
             )
+    return _identity(output)
+
+
+def check_batch_unchanged(output: Path, found: tuple | None) -> None:
+    """Just before the rename: a batch an annotator saved while the export ran is checked again, and kept if filled."""
+    if _identity(output) != found:
+        check_replaceable_batch(output)
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
 
 def _holds_something(path: Path) -> bool:
@@ -261,13 +281,15 @@ def _labels_in_batch(path: Path) -> int | None:
     if text is None:
         return None
     if path.suffix.lower() == ".csv":
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_BATCH_BYTES))  # a sentence may be long
         try:
-            rows = list(csv.reader(io.StringIO(text)))
+            rows = list(csv.reader(io.StringIO(text), strict=True))  # as import reads it: a stray quote is an error
         except csv.Error:
             return None
-        if not rows or rows[0] != CSV_FIELDS:
+        # The columns import needs, found by name: an annotator may drop the model's guess or add notes.
+        if not rows or not {"article_id", "sentence", "actor", "label"} <= set(rows[0]):
             return None
-        column = CSV_FIELDS.index("label")
+        column = rows[0].index("label")
         return sum(1 for row in rows[1:] if len(row) > column and row[column].strip())
     try:
         tasks = json.loads(text)
@@ -275,7 +297,19 @@ def _labels_in_batch(path: Path) -> int | None:
         return None
     if not isinstance(tasks, list) or not all(isinstance(t, dict) and isinstance(t.get("data"), dict) for t in tasks):
         return None
-    return sum(1 for task in tasks if task.get("annotations"))
+    # Import's count (annotations not cancelled), and an older Label Studio's completions or a draft: work too.
+    return sum(
+        1
+        for task in tasks
+        if _work(task.get("annotations"), submitted=True) or _work(task.get("completions")) or _work(task.get("drafts"))
+    )
+
+
+def _work(entries, submitted: bool = False) -> bool:
+    """Does a task's list of annotations (or completions, drafts) hold any, cancelled ones aside where `submitted`?"""
+    if not isinstance(entries, list):
+        return bool(entries)
+    return any(not (submitted and isinstance(e, dict) and e.get("was_cancelled")) for e in entries)
 
 
 def export(
@@ -303,7 +337,7 @@ def export(
         [*inputs, *read],
         {"--output": str(output), "its labelling config": str(output.with_suffix(".label_config.xml"))},
     )
-    check_replaceable_batch(output)
+    found = check_replaceable_batch(output)
     target = Target.load(params.data.description)
     scorer = Scorer.load(model_path)
     actors = sorted(scorer.registry.actors)
@@ -319,7 +353,10 @@ def export(
         new = new_articles(params, exported, known)
         stored = []
         try:
-            with written_batch(output, chosen, actors, target.name):  # the batch is whole before any article is stored
+            before_renames = functools.partial(check_batch_unchanged, output, found)
+            with written_batch(
+                output, chosen, actors, target.name, before_renames
+            ):  # whole before any article is stored
                 stored = store_articles(params, new)
         except BaseException:
             remove_articles(stored)  # the batch (or its config) could not be renamed into place: it stores no article
