@@ -23,7 +23,6 @@ import csv
 import functools
 import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +43,7 @@ from pipeline.errors import EXIT_OK, EXIT_SKIPPED, DataError
 from pipeline.files import MAX_ARTICLE_CHARS, NotText, atomic_outputs, decode_text, output_errors
 from pipeline.params import Params
 from pipeline.scoring.inputs import Problem, read_inputs
-from pipeline.scoring.outputs import check_outputs
+from pipeline.scoring.outputs import check_outputs, file_identity, holds_data
 from pipeline.scoring.scorer import MAX_PAIRS_PER_PREDICT, NothingScored, Scorer
 
 CSV_FIELDS = ["article_id", "sentence", "actor", "label", "model_guess", "model_confidence", "margin"]
@@ -222,7 +221,7 @@ def check_replaceable_batch(output: Path) -> tuple | None:
     and an earlier batch with nothing filled in (a CSV whose label column is empty, Label Studio tasks
     without annotations). The labelling config beside Label Studio tasks is the export's own output,
     written again from the registry (which may have changed since), and is replaced with them."""
-    if _holds_something(output):
+    if holds_data(output):
         filled = _labels_in_batch(output)
         if filled is None:
             raise DataError(
@@ -240,29 +239,13 @@ def check_replaceable_batch(output: Path) -> tuple | None:
                 f"{'them' if filled > 1 else 'it'} with `stance label import {output} --annotator NAME` first, "
                 "or give another path (nothing was written)",
             )
-    return _identity(output)
+    return file_identity(output)
 
 
 def check_batch_unchanged(output: Path, found: tuple | None) -> None:
     """Just before the rename: a batch an annotator saved while the export ran is checked again, and kept if filled."""
-    if _identity(output) != found:
+    if file_identity(output) != found:
         check_replaceable_batch(output)
-
-
-def _identity(path: Path) -> tuple | None:
-    try:
-        found = os.lstat(path)
-    except OSError:
-        return None
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
-
-
-def _holds_something(path: Path) -> bool:
-    """A non-empty file there, not a link: something a rename onto that name would lose."""
-    try:
-        return not path.is_symlink() and path.is_file() and path.stat().st_size > 0
-    except OSError:  # unreadable: the writer names the reason
-        return False
 
 
 def _read_text(path: Path) -> str | None:

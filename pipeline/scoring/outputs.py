@@ -217,8 +217,8 @@ def check_replaceable(outputs: dict[str, str | None]) -> dict[Path, tuple | None
         if name in (None, "-"):
             continue
         path, sidecar = Path(name), sidecar_path(name)
-        found |= {path: _identity(path), sidecar: _identity(sidecar)}
-        if _is_foreign(path):
+        found |= {path: file_identity(path), sidecar: file_identity(sidecar)}
+        if holds_data(path):
             if output_format(path) == ".parquet":
                 if _has_provenance(path):
                     continue
@@ -234,7 +234,7 @@ def check_replaceable(outputs: dict[str, str | None]) -> dict[Path, tuple | None
                 "or rows sent to standard output); move it or give another path (nothing was written)",
             )
         # The output itself is new, empty or a link; its sidecar, which the run writes too, must be ours as well.
-        if output_format(path) != ".parquet" and _is_foreign(sidecar) and not _is_provenance(sidecar):
+        if output_format(path) != ".parquet" and holds_data(sidecar) and not _is_provenance(sidecar):
             raise DataError(
                 sidecar,
                 None,
@@ -276,22 +276,22 @@ def _changed_without_provenance(outputs, found) -> tuple[Path, str, bool] | None
         if name in (None, "-"):
             continue
         path, sidecar = Path(name), sidecar_path(name)
-        output_changed = _identity(path) != found.get(path)
+        output_changed = file_identity(path) != found.get(path)
         if output_format(path) == ".parquet":
-            if output_changed and _is_foreign(path) and not _has_provenance(path):
+            if output_changed and holds_data(path) and not _has_provenance(path):
                 return path, f"no {METADATA_KEY!r} metadata naming a model in it now", False
             continue
-        sidecar_changed = _identity(sidecar) != found.get(sidecar)
-        if sidecar_changed and _is_foreign(sidecar) and not _is_provenance(sidecar):
+        sidecar_changed = file_identity(sidecar) != found.get(sidecar)
+        if sidecar_changed and holds_data(sidecar) and not _is_provenance(sidecar):
             return sidecar, f"not the provenance record of {option} {path.name} now", False
-        if output_changed and _is_foreign(path) and not sidecar_changed:
+        if output_changed and holds_data(path) and not sidecar_changed:
             return path, f"its provenance, {sidecar.name}, did not change with it", True
-        if output_changed and _is_foreign(path) and not _is_provenance(sidecar):
+        if output_changed and holds_data(path) and not _is_provenance(sidecar):
             return path, f"no {sidecar.name} beside it now", False
     return None
 
 
-def _identity(path: Path) -> tuple | None:
+def file_identity(path: Path) -> tuple | None:
     """What tells one file at `path` from another, or from itself rewritten; None where there is none."""
     try:
         found = os.lstat(path)
@@ -301,8 +301,8 @@ def _identity(path: Path) -> tuple | None:
     return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns)
 
 
-def _is_foreign(path: Path) -> bool:
-    """A non-empty file there, not a link: something a rename onto that name would lose."""
+def holds_data(path: Path) -> bool:
+    """A non-empty file there, not a link: something a rename onto that name would lose (`label export` asks too)."""
     try:
         return not path.is_symlink() and path.is_file() and path.stat().st_size > 0
     except OSError:  # unreadable: the writer names the reason
